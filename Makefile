@@ -1,0 +1,32 @@
+# The two promises: `make run` and `make test` install what is missing, build, and go.
+.PHONY: run test build site server setup setup-test unit e2e clean
+
+run: setup site server
+	target/debug/beckon serve
+
+test: setup-test site server unit e2e
+
+setup:
+	@scripts/setup.sh build
+
+setup-test:
+	@scripts/setup.sh test
+
+site:
+	scripts/build-site.sh
+
+server:
+	cargo build -p server --bin beckon
+
+build: setup site server
+
+# Unit and integration tests of every crate (real SQLite files in temp directories).
+unit:
+	cargo test --workspace
+
+# The Playwright suite in Debian's Chromium; each test file starts its own server.
+e2e:
+	cd end2end && npx playwright test
+
+clean:
+	rm -rf target/site data

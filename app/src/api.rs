@@ -1,0 +1,95 @@
+//! Server functions: each takes the actor and input, calls one service, and returns a
+//! view or a typed error.
+
+use leptos::prelude::*;
+use shared::views::{CurrentUser, SetupState, UserRow};
+use shared::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::{accounts, auth, context, users};
+
+#[server]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let session = context::session().await?;
+        Ok(auth::actor(&state, &session).await?.map(|a| a.view()))
+    }
+    .await)
+}
+
+#[server]
+pub async fn get_setup_state() -> Result<SetupState, AppError> {
+    context::respond(async { Ok(SetupState { open: accounts::setup_open(&context::state()?).await? }) }.await)
+}
+
+#[server]
+pub async fn setup_owner(
+    account_name: String,
+    owner_name: String,
+    email: String,
+    password: String,
+    password_confirmation: String,
+) -> Result<(), AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let session = context::session().await?;
+        let owner = accounts::create_owner(
+            &state,
+            accounts::OwnerSetup { account_name, owner_name, email, password, password_confirmation },
+        )
+        .await?;
+        let credentials = auth::Credentials { user_id: owner.user_id, auth_version: 0 };
+        auth::begin_session(&state, &session, &credentials).await?;
+        leptos_axum::redirect("/users");
+        Ok(())
+    }
+    .await)
+}
+
+#[server]
+pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let session = context::session().await?;
+        let credentials = auth::verify_credentials(&state, &email, password, context::client_ip()).await?;
+        auth::begin_session(&state, &session, &credentials).await?;
+        leptos_axum::redirect(shared::url::local_path_or_root(&next));
+        Ok(())
+    }
+    .await)
+}
+
+#[server]
+pub async fn sign_out() -> Result<(), AppError> {
+    context::respond(async {
+        auth::end_session(&context::session().await?).await?;
+        leptos_axum::redirect("/signin");
+        Ok(())
+    }
+    .await)
+}
+
+#[server]
+pub async fn change_password(current_password: String, new_password: String, new_password_confirmation: String) -> Result<(), AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let session = context::session().await?;
+        let actor = auth::require_actor(&state, &session).await?;
+        auth::change_password(&state, &actor, current_password, new_password, new_password_confirmation).await?;
+        auth::end_session(&session).await?;
+        leptos_axum::redirect("/signin?password_changed=1");
+        Ok(())
+    }
+    .await)
+}
+
+#[server]
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        users::list(&state, &actor).await
+    }
+    .await)
+}

@@ -1,0 +1,69 @@
+use crate::api::{get_current_user, SignOut};
+use crate::components::{set_status, ErrorBanner};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_location;
+use shared::permissions::{allows, Permission};
+use shared::views::CurrentUser;
+
+/// The signed-in shell: header with the account and the user, navigation, and the page.
+/// Visitors who are not signed in are sent to sign-in and brought back afterwards.
+#[component]
+pub fn AdminLayout() -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_current_user());
+    let location = use_location();
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => view! { <Shell user/> }.into_any(),
+                    Ok(None) => {
+                        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked().chars().next().map(|_| format!("?{}", location.search.get_untracked())).unwrap_or_default());
+                        let path = format!("/signin?next={}", shared::url::encode_component(&here));
+                        view! { <Redirect path/> }.into_any()
+                    }
+                    Err(error) => {
+                        set_status(error.status_code());
+                        view! { <main class="centered"><ErrorBanner error/></main> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Shell(user: CurrentUser) -> impl IntoView {
+    let can_view_users = allows(&user.roles, Permission::ViewUsers);
+    let can_manage_settings = allows(&user.roles, Permission::ManageSettings);
+    provide_context(user.clone());
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true">"✉"</span>
+                <span class="account-name">{user.account_name.clone()}</span>
+            </div>
+            <nav aria-label="Main">
+                {can_view_users.then(|| view! { <A href="/users">"Users"</A> })}
+                {can_manage_settings.then(|| view! { <A href="/settings">"Settings"</A> })}
+            </nav>
+            <div class="whoami">
+                <span class="user-name" title=user.email.clone()>{user.name.clone()}</span>
+                <SignOutButton/>
+            </div>
+        </header>
+        <main class="content">
+            <Outlet/>
+        </main>
+    }
+}
+
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <ActionForm action=sign_out attr:class="inline">
+            <button type="submit" class="link-button">"Sign out"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,191 @@
+//! Sign-in, and the session that carries it.
+
+use super::error::internal;
+use super::rate_limit::{self, Limit};
+use super::store::{accounts, memberships, users};
+use super::{passwords, Actor, AppState};
+use serde::{Deserialize, Serialize};
+use shared::{AppError, Email, Role};
+use std::net::IpAddr;
+use std::time::Duration;
+use tower_sessions::Session;
+
+/// The one message for any wrong email/password combination: it does not say which.
+pub const WRONG_CREDENTIALS: &str = "Incorrect email or password.";
+
+pub const SIGN_IN_PER_EMAIL: Limit = Limit::per(10, Duration::from_secs(15 * 60));
+pub const SIGN_IN_PER_IP: Limit = Limit::per(50, Duration::from_secs(15 * 60));
+
+const SESSION_USER: &str = "user";
+
+/// What the session remembers of whoever signed in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SessionUser {
+    user_id: String,
+    auth_version: i64,
+    signed_in_at_ms: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub user_id: String,
+    pub auth_version: i64,
+}
+
+fn email_key(email: &str) -> String {
+    format!("signin:email:{email}")
+}
+
+fn ip_key(ip: IpAddr) -> String {
+    format!("signin:ip:{ip}")
+}
+
+/// Checks an email and password. Failures are counted per email and per client address,
+/// and refused once over the limit even when the password is right.
+pub async fn verify_credentials(state: &AppState, email: &str, password: String, ip: Option<IpAddr>) -> Result<Credentials, AppError> {
+    let now = state.clock.now_ms();
+    let email = Email::parse(email).ok();
+    let email_key = email.as_ref().map(|e| email_key(e.as_str()));
+    if let Some(ip) = ip {
+        rate_limit::check(&state.db, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
+    }
+    if let Some(key) = &email_key {
+        rate_limit::check(&state.db, key, SIGN_IN_PER_EMAIL, now).await?;
+    }
+
+    let candidates = match &email {
+        Some(email) => {
+            let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+            users::find_by_email(&mut conn, email.as_str()).await.map_err(internal)?
+        }
+        None => Vec::new(),
+    };
+    let mut found = None;
+    for user in candidates.into_iter().filter(|u| u.status == "active") {
+        if let Some(hash) = user.password_hash.clone() {
+            if passwords::verify(password.clone(), hash).await? {
+                found = Some(user);
+                break;
+            }
+        }
+    }
+    if found.is_none() {
+        // Same work whether or not the address exists.
+        let _ = passwords::verify(password, passwords::decoy_hash().await.to_string()).await;
+    }
+    match found {
+        Some(user) => {
+            if let Some(key) = &email_key {
+                rate_limit::clear(&state.db, key).await?;
+            }
+            Ok(Credentials { user_id: user.id, auth_version: user.auth_version })
+        }
+        None => {
+            if let Some(ip) = ip {
+                rate_limit::record_failure(&state.db, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
+            }
+            if let Some(key) = &email_key {
+                rate_limit::record_failure(&state.db, key, SIGN_IN_PER_EMAIL, now).await?;
+            }
+            Err(AppError::Validation(WRONG_CREDENTIALS.into()))
+        }
+    }
+}
+
+/// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
+pub async fn begin_session(state: &AppState, session: &Session, credentials: &Credentials) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(internal)?;
+    let user = SessionUser {
+        user_id: credentials.user_id.clone(),
+        auth_version: credentials.auth_version,
+        signed_in_at_ms: state.clock.now_ms(),
+    };
+    session.insert(SESSION_USER, user).await.map_err(internal)
+}
+
+pub async fn end_session(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(internal)
+}
+
+/// The actor behind this session, or `None` when nobody is signed in. A session past its
+/// absolute lifetime, of a user no longer active, or from before a password change is ended.
+pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>, AppError> {
+    let Some(stored) = session.get::<SessionUser>(SESSION_USER).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let absolute_ms = state.auth.absolute_timeout.as_millis() as i64;
+    if state.clock.now_ms() - stored.signed_in_at_ms > absolute_ms {
+        end_session(session).await?;
+        return Ok(None);
+    }
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let user = users::get(&mut conn, &stored.user_id).await.map_err(internal)?;
+    let Some(user) = user.filter(|u| u.status == "active" && u.auth_version == stored.auth_version) else {
+        end_session(session).await?;
+        return Ok(None);
+    };
+    let account = accounts::get(&mut conn, &user.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let roles = memberships::account_roles(&mut conn, &user.id).await.map_err(internal)?;
+    Ok(Some(Actor {
+        user_id: user.id,
+        account_id: user.account_id,
+        account_name: account.name,
+        name: user.name,
+        email: user.email,
+        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+    }))
+}
+
+/// The actor, or `Unauthenticated`.
+pub async fn require_actor(state: &AppState, session: &Session) -> Result<Actor, AppError> {
+    actor(state, session).await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Replaces the actor's password. Every session of the user, this one included, ends:
+/// the stored `auth_version` moves on and sessions carrying the old one are refused.
+pub async fn change_password(
+    state: &AppState,
+    actor: &Actor,
+    current_password: String,
+    new_password: String,
+    confirmation: String,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    let key = email_key(&actor.email);
+    rate_limit::check(&state.db, &key, SIGN_IN_PER_EMAIL, now).await?;
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let user = users::get(&mut conn, &actor.user_id).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+    drop(conn);
+    let current_ok = match user.password_hash {
+        Some(hash) => passwords::verify(current_password, hash).await?,
+        None => false,
+    };
+    if !current_ok {
+        rate_limit::record_failure(&state.db, &key, SIGN_IN_PER_EMAIL, now).await?;
+        return Err(AppError::Validation("Your current password is not correct.".into()));
+    }
+    if new_password != confirmation {
+        return Err(AppError::Validation("The new passwords do not match.".into()));
+    }
+    if let Some(why) = shared::password::weakness(&new_password, &actor.email) {
+        return Err(AppError::Validation(why.into()));
+    }
+    let hash = passwords::hash(new_password).await?;
+    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    users::set_password(&mut tx, &actor.user_id, &hash, now).await.map_err(internal)?;
+    super::audit::record(
+        &mut tx,
+        super::audit::AuditEvent {
+            account_id: &actor.account_id,
+            actor_user_id: Some(&actor.user_id),
+            action: "user.password_changed",
+            target_type: "user",
+            target_id: &actor.user_id,
+            details: serde_json::json!({}),
+        },
+        now,
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)
+}

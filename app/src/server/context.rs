@@ -1,0 +1,42 @@
+//! How a server function reaches the state, the session and the client address of its request.
+
+use super::error::internal;
+use super::AppState;
+use leptos::prelude::*;
+use shared::AppError;
+use std::net::{IpAddr, SocketAddr};
+use tower_sessions::Session;
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| internal("AppState missing from context"))
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(internal)
+}
+
+/// The peer address of the connection, when the server recorded it.
+pub fn client_ip() -> Option<IpAddr> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+}
+
+/// Whether the request is a plain HTML form post (no JavaScript), which is answered with a
+/// redirect rather than a status code.
+fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// Gives an error its HTTP status for API clients, then passes the result on.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        if !is_plain_form_post() {
+            if let (Some(res), Ok(code)) = (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(error.status_code())) {
+                res.set_status(code);
+            }
+        }
+    }
+    result
+}

@@ -1,0 +1,21 @@
+//! Server-side services (feature `ssr`): they decide, authorise, audit and write, each
+//! inside one transaction. Server functions and form handlers call them; so do tests.
+
+pub mod accounts;
+pub mod actor;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod passwords;
+pub mod rate_limit;
+pub mod state;
+pub mod store;
+pub mod users;
+
+pub use actor::Actor;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use db::Db;
+pub use state::{AppState, AuthSettings};

@@ -1,0 +1,35 @@
+use super::{Clock, Db};
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Session and sign-in settings the services need.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// A session unused for this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute_timeout: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings { idle_timeout: Duration::from_secs(8 * 3600), absolute_timeout: Duration::from_secs(7 * 24 * 3600) }
+    }
+}
+
+/// Everything a request may need, built once at start and handed to every render and
+/// server function as context.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub auth: AuthSettings,
+    pub leptos_options: LeptosOptions,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

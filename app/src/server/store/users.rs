@@ -1,0 +1,77 @@
+use super::Conn;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub auth_version: i64,
+}
+
+const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version";
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub status: &'a str,
+    pub password_hash: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, account_id, email, name, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(user.id)
+    .bind(user.account_id)
+    .bind(user.email)
+    .bind(user.name)
+    .bind(user.status)
+    .bind(user.password_hash)
+    .bind(now_ms)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Users with this (normalised) email in any account.
+pub async fn find_by_email(conn: &mut Conn, email: &str) -> sqlx::Result<Vec<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at"))
+        .bind(email)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn list_for_account(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 ORDER BY name, email"))
+        .bind(account_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Stores a new password hash and moves `auth_version` on, which ends every session
+/// signed in with the old password.
+pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, auth_version = auth_version + 1, must_change_password = 0, updated_at = $2 \
+         WHERE id = $3",
+    )
+    .bind(password_hash)
+    .bind(now_ms)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

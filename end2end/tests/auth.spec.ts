@@ -1,0 +1,59 @@
+import { expect, hydrated, OWNER, signIn, test } from './fixtures';
+
+test('a wrong password gets one generic message', async ({ page }) => {
+  await page.goto('/signin');
+  await hydrated(page);
+  await signIn(page, OWNER.email, 'not the password at all');
+  await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
+  await expect(page).toHaveURL(/\/signin/);
+
+  // An unknown address reads exactly the same.
+  await signIn(page, 'nobody@northwind.example', 'not the password at all');
+  await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
+});
+
+test('visiting an admin page signed out leads to sign-in and back to that page', async ({ page }) => {
+  await page.goto('/settings');
+  await expect(page).toHaveURL(/\/signin\?next=%2Fsettings$/);
+  await hydrated(page);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+  await expect(page.locator('header .account-name')).toHaveText(OWNER.account);
+});
+
+test('signing out ends the session', async ({ page }) => {
+  await page.goto('/signin');
+  await hydrated(page);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole('row', { name: new RegExp(OWNER.email) })).toContainText('Owner');
+
+  // Navigation inside the hydrated app happens without a page load.
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  await page.goto('/users');
+  await expect(page).toHaveURL(/\/signin\?next=%2Fusers$/);
+});
+
+test('an unknown address shows the not-found page with status 404', async ({ page }) => {
+  const response = await page.goto('/no/such/page');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+});
+
+test('sign-in works as a plain form post, without JavaScript', async ({ browser, beckon }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: beckon.url });
+  const page = await context.newPage();
+  await page.goto('/users');
+  await expect(page).toHaveURL(/\/signin\?next=%2Fusers$/);
+  await signIn(page, OWNER.email, 'wrong password here');
+  await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
+  await signIn(page);
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole('row', { name: new RegExp(OWNER.email) })).toBeVisible();
+  await context.close();
+});

@@ -1,0 +1,123 @@
+import { test as base, expect, Page } from '@playwright/test';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const bin = process.env.BECKON_BIN ?? path.join(root, 'target', 'debug', 'beckon');
+const siteRoot = path.join(root, 'target', 'site');
+
+export const OWNER = {
+  account: 'Northwind Clinic',
+  name: 'Olive Owner',
+  email: 'owner@northwind.example',
+  password: 'correct horse battery staple',
+};
+
+/** A running Beckon server with its own data directory. */
+export class Beckon {
+  constructor(
+    readonly url: string,
+    readonly dataDir: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Starts the built server on port 0 and reads the bound address from its output. */
+export async function startBeckon(options: { withOwner: boolean }): Promise<Beckon> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'beckon-e2e-'));
+  const env = {
+    ...process.env,
+    BECKON_ADDR: '127.0.0.1:0',
+    BECKON_DATA_DIR: dataDir,
+    BECKON_SITE_ROOT: siteRoot,
+    BECKON_LOG: 'warn',
+  };
+  if (options.withOwner) {
+    const created = spawnSync(
+      bin,
+      ['admin', 'create', '--email', OWNER.email, '--name', OWNER.name, '--account-name', OWNER.account],
+      { env, input: `${OWNER.password}\n`, encoding: 'utf8' },
+    );
+    if (created.status !== 0) throw new Error(`beckon admin create failed: ${created.stderr}`);
+  }
+  const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`beckon did not start: ${seen}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`beckon exited with ${code}: ${seen}`));
+    });
+  });
+  return new Beckon(url, dataDir, child);
+}
+
+/** Fails the test on any script error or Content-Security-Policy violation in `page`. */
+export function watchForPageErrors(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    if (message.type() === 'error' && /Content Security Policy|Refused to|panicked/i.test(text)) problems.push(text);
+  });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  return problems;
+}
+
+/** Resolves once the page has hydrated (the app marks <html> when its first effect runs). */
+export async function hydrated(page: Page): Promise<void> {
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+}
+
+export async function signIn(page: Page, email = OWNER.email, password = OWNER.password): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+type WorkerFixtures = { beckon: Beckon };
+type TestFixtures = { pageErrors: string[] };
+
+/** `beckon`: one server per worker, already set up with OWNER. Every page is watched
+ * for script errors and CSP violations. */
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  beckon: [
+    async ({}, use) => {
+      const beckon = await startBeckon({ withOwner: true });
+      await use(beckon);
+      await beckon.stop();
+    },
+    { scope: 'worker' },
+  ],
+  baseURL: async ({ beckon }, use) => {
+    await use(beckon.url);
+  },
+  pageErrors: [
+    async ({ page }, use) => {
+      const problems = watchForPageErrors(page);
+      await use(problems);
+      expect(problems, 'script errors or CSP violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

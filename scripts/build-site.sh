@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the browser half of Beckon into target/site/pkg: the wasm crate, its JS glue
+# (wasm-bindgen), the stylesheet, all under content-hashed names; then writes hash.txt
+# next to the server binary, where Leptos looks for those names.
+#   PROFILE=dev (default) or PROFILE=release (size-optimised wasm, run through wasm-opt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=${PROFILE:-dev}
+case "$profile" in
+  dev) cargo_profile=dev; wasm_dir=debug; bin_dir=target/debug ;;
+  release) cargo_profile=wasm-release; wasm_dir=wasm-release; bin_dir=target/release ;;
+  *) echo "PROFILE must be dev or release" >&2; exit 2 ;;
+esac
+
+cargo build --profile "$cargo_profile" -p frontend --lib --target wasm32-unknown-unknown --features hydrate
+
+stage=target/site/pkg.new
+rm -rf "$stage"
+mkdir -p "$stage"
+wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name beckon \
+  "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+if [ "$profile" = release ]; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
+  mv "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
+fi
+cat style/*.css > "$stage/beckon.css"
+
+hash_of() { sha256sum "$1" | cut -c1-20; }
+js=$(hash_of "$stage/beckon.js")
+wasm=$(hash_of "$stage/beckon_bg.wasm")
+css=$(hash_of "$stage/beckon.css")
+mv "$stage/beckon.js" "$stage/beckon.$js.js"
+mv "$stage/beckon_bg.wasm" "$stage/beckon.$wasm.wasm"
+mv "$stage/beckon.css" "$stage/beckon.$css.css"
+
+rm -rf target/site/pkg
+mv "$stage" target/site/pkg
+mkdir -p "$bin_dir"
+printf 'js: %s\nwasm: %s\ncss: %s\n' "$js" "$wasm" "$css" > "$bin_dir/hash.txt"
+echo "site built into target/site/pkg ($profile)"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing Beckon need, skipping whatever is already there.
+# Only package registries are used (crates.io, npm, Debian).
+#   scripts/setup.sh build   the wasm target and wasm-bindgen (for make run)
+#   scripts/setup.sh test    also Chromium and the end-to-end test packages (for make test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-build}
+
+say() { echo "setup: $*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen's CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+wanted=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$wanted" ]; then
+  say "installing wasm-bindgen-cli $wanted (found '${have:-none}')"
+  # Not --locked: its lockfile pins a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$wanted"
+fi
+
+if [ "$what" = test ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "installing Debian's Chromium"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules/.installed ]; then
+    say "installing the end-to-end test packages"
+    (cd end2end && npm ci --no-audit --no-fund && touch node_modules/.installed)
+  fi
+fi

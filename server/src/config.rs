@@ -1,0 +1,128 @@
+//! Configuration, read once at start from the environment. The defaults make `make run`
+//! work on a bare machine: SQLite and the secret key under ./data, served on 127.0.0.1:3000.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: the SQLite file `beckon.db` in the data directory.
+    pub database_url: Option<String>,
+    /// Where links point and which Origin state-changing requests must come from.
+    pub public_url: String,
+    /// Whether BECKON_PUBLIC_URL was given; otherwise it follows the bound address.
+    pub public_url_explicit: bool,
+    pub site_root: PathBuf,
+    pub secret_key_file: PathBuf,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub log_filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
+        None => Ok(default),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let addr: SocketAddr = parsed("BECKON_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
+        let data_dir = PathBuf::from(var("BECKON_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let public_url_explicit = var("BECKON_PUBLIC_URL").is_some();
+        let public_url = var("BECKON_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = public_url.trim_end_matches('/').to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid { name: "BECKON_PUBLIC_URL", reason: "it must start with http:// or https://".into() });
+        }
+        let idle_minutes: u64 = parsed("BECKON_SESSION_IDLE_MINUTES", 8 * 60)?;
+        let absolute_hours: u64 = parsed("BECKON_SESSION_ABSOLUTE_HOURS", 7 * 24)?;
+        if idle_minutes == 0 || absolute_hours == 0 {
+            return Err(ConfigError::Invalid { name: "BECKON_SESSION_*", reason: "timeouts must be at least 1".into() });
+        }
+        Ok(Config {
+            addr,
+            secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
+            database_url: var("BECKON_DATABASE_URL"),
+            site_root: PathBuf::from(var("BECKON_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
+            session_idle: Duration::from_secs(idle_minutes * 60),
+            session_absolute: Duration::from_secs(absolute_hours * 3600),
+            log_filter: var("BECKON_LOG").unwrap_or_else(|| "info".into()),
+            public_url,
+            public_url_explicit,
+            data_dir,
+        })
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| app::server::Db::sqlite_url(&self.data_dir.join("beckon.db")))
+    }
+
+    /// The configuration as it may be printed at start: no secrets, credentials masked.
+    pub fn summary(&self) -> String {
+        format!(
+            "address {} · public URL {} · data {} · database {} · site {}",
+            self.addr,
+            self.public_url,
+            self.data_dir.display(),
+            mask_credentials(&self.database_url()),
+            self.site_root.display()
+        )
+    }
+
+    /// Once the listener is bound (perhaps to port 0), the default public URL names the
+    /// real address.
+    pub fn bound_to(mut self, local: std::net::SocketAddr) -> Config {
+        self.addr = local;
+        if !self.public_url_explicit {
+            self.public_url = format!("http://{local}");
+        }
+        self
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn mask_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_masked() {
+        assert_eq!(mask_credentials("postgres://beckon:s3cret@db:5432/beckon"), "postgres://beckon:***@db:5432/beckon");
+        assert_eq!(mask_credentials("sqlite://data/beckon.db?mode=rwc"), "sqlite://data/beckon.db?mode=rwc");
+    }
+}

@@ -1,0 +1,60 @@
+//! The secret key that signs invitation links, generated on first start.
+
+use base64::Engine;
+use rand::RngCore;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read or create the secret key file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("the secret key file {0} does not hold a key of at least 32 bytes in base64url")]
+    Malformed(String),
+}
+
+/// Reads the key, creating it (mode 0600, readable by the owner only) when missing.
+pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(io)?;
+        writeln!(file, "{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)).map_err(io)?;
+        tracing::info!(path = %path.display(), "created a new secret key");
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| KeyError::Malformed(path.display().to_string()))?;
+    if key.len() < 32 {
+        return Err(KeyError::Malformed(path.display().to_string()));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_is_private_to_its_owner_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let first = load_or_create(&path).unwrap();
+        assert_eq!(first.len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(load_or_create(&path).unwrap(), first);
+    }
+}

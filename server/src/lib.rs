@@ -1,0 +1,9 @@
+//! The `beckon` server: configuration, start-up, the HTTP router and the CLI commands.
+
+pub mod config;
+pub mod keys;
+pub mod router;
+pub mod security;
+pub mod startup;
+
+pub use config::Config;

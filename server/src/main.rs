@@ -1,0 +1,143 @@
+use app::server::accounts::{self, OwnerSetup};
+use axum::serve::ListenerExt;
+use clap::{Parser, Subcommand};
+use server::startup;
+use server::Config;
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use tower_sessions::ExpiredDeletion;
+
+/// Beckon: invite people into your account and follow every invitation until it is accepted.
+///
+/// Configuration comes from BECKON_* environment variables (see the README).
+#[derive(Parser)]
+#[command(name = "beckon", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web console (the default when no command is given).
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Account administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create the account and its owner, as /setup does on first start. The password is
+    /// read from standard input when it is not a terminal, otherwise prompted for twice.
+    Create {
+        /// The owner's email address (used to sign in).
+        #[arg(long)]
+        email: String,
+        /// The owner's name.
+        #[arg(long)]
+        name: String,
+        /// The account's name, shown in the header and in invitations.
+        #[arg(long, default_value = "Beckon")]
+        account_name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("beckon: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Admin { command: AdminCommand::Create { email, name, account_name } } => create_admin(config, email, name, account_name).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("beckon: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let config = config.bound_to(listener.local_addr().map_err(|e| e.to_string())?);
+    tracing::info!("{}", config.summary());
+    let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
+    let deletion = tokio::spawn(application.session_store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(600)));
+    // Without TCP_NODELAY the streamed pages wait on delayed ACKs (about 40 ms at p99).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    println!("Beckon is listening on http://{} (public URL {})", config.addr, config.public_url);
+    axum::serve(listener, application.router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    deletion.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+async fn migrate(config: Config) -> Result<(), String> {
+    startup::open_database(&config).await.map_err(|e| e.to_string())?;
+    println!("The database is up to date.");
+    Ok(())
+}
+
+fn read_password() -> Result<(String, String), String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let second = rpassword::prompt_password("Password again: ").map_err(|e| e.to_string())?;
+        Ok((first, second))
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        Ok((line.clone(), line))
+    }
+}
+
+async fn create_admin(config: Config, email: String, name: String, account_name: String) -> Result<(), String> {
+    let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
+    let (password, password_confirmation) = read_password()?;
+    let owner = accounts::create_owner(
+        &application.state,
+        OwnerSetup { account_name, owner_name: name, email, password, password_confirmation },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!("Created the account and its owner {}. Sign in at {}/signin", owner.email, config.public_url);
+    Ok(())
+}

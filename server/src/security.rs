@@ -1,0 +1,168 @@
+//! The one layer every request passes: it refuses cross-site state changes and puts the
+//! security headers, with a fresh CSP nonce, on every response.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use rand::RngCore;
+use shared::AppError;
+use std::sync::Arc;
+
+/// The nonce of this response's Content-Security-Policy; the page renders its scripts with it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+#[derive(Clone, Debug)]
+pub struct SecurityPolicy {
+    /// Origins a state-changing request may come from (`scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    pub https: bool,
+}
+
+impl SecurityPolicy {
+    /// Trusts the public URL's origin; when that is a loopback address, also its other
+    /// loopback spellings, so `localhost` and `127.0.0.1` both work out of the box.
+    pub fn for_public_url(public_url: &str) -> SecurityPolicy {
+        let origin = origin_of(public_url);
+        let mut allowed = vec![origin.clone()];
+        if let Some((scheme, rest)) = origin.split_once("://") {
+            let port = rest.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map(|(_, p)| format!(":{p}")).unwrap_or_default();
+            let host = rest.strip_suffix(port.as_str()).unwrap_or(rest);
+            if ["localhost", "127.0.0.1", "[::1]"].contains(&host) {
+                for alias in ["localhost", "127.0.0.1", "[::1]"] {
+                    let candidate = format!("{scheme}://{alias}{port}");
+                    if !allowed.contains(&candidate) {
+                        allowed.push(candidate);
+                    }
+                }
+            }
+        }
+        SecurityPolicy { allowed_origins: allowed, https: public_url.starts_with("https://") }
+    }
+}
+
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(slash) => url[..after_scheme + slash].to_string(),
+        None => url.to_string(),
+    }
+}
+
+fn new_nonce() -> String {
+    let mut bytes = [0u8; 18];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a state-changing request comes from our own pages: by its Origin, or where a
+/// browser sends none, by `Sec-Fetch-Site` or the Referer. A request with none is refused.
+fn from_own_pages(headers: &HeaderMap, policy: &SecurityPolicy) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = text(header::ORIGIN) {
+        return policy.allowed_origins.iter().any(|o| o == origin);
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    if let Some(referer) = text(header::REFERER) {
+        return policy.allowed_origins.iter().any(|o| referer == o || referer.starts_with(&format!("{o}/")));
+    }
+    false
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
+fn cross_site_refusal(html: bool) -> Response {
+    let error = AppError::CrossSite;
+    if html {
+        let body = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Request refused · Beckon</title></head>\
+             <body><main><h1>Request refused</h1><p>{error}</p><p><a href=\"/\">Go to Beckon</a></p></main></body></html>"
+        );
+        (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    } else {
+        let body = serde_json::to_string(&error).unwrap_or_default();
+        (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+pub async fn layer(State(policy): State<Arc<SecurityPolicy>>, mut request: Request<Body>, next: Next) -> Response {
+    let nonce = new_nonce();
+    let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), &policy) {
+        tracing::warn!(method = %request.method(), path = %request.uri().path(), "refused a cross-site state-changing request");
+        cross_site_refusal(wants_html(request.headers()))
+    } else {
+        request.extensions_mut().insert(CspNonce(nonce.clone()));
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("content-security-policy", &content_security_policy(&nonce));
+    set("x-content-type-options", "nosniff");
+    set("referrer-policy", "same-origin");
+    set("cross-origin-opener-policy", "same-origin");
+    set("x-frame-options", "DENY");
+    set("permissions-policy", "camera=(), microphone=(), geolocation=()");
+    if policy.https {
+        set("strict-transport-security", "max-age=63072000; includeSubDomains");
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn loopback_public_urls_accept_their_aliases() {
+        let p = SecurityPolicy::for_public_url("http://127.0.0.1:3000");
+        assert!(from_own_pages(&headers(&[("origin", "http://localhost:3000")]), &p));
+        assert!(!from_own_pages(&headers(&[("origin", "http://localhost:3001")]), &p));
+    }
+
+    #[test]
+    fn foreign_null_and_missing_origins_are_refused() {
+        let p = SecurityPolicy::for_public_url("https://beckon.example.com");
+        assert!(from_own_pages(&headers(&[("origin", "https://beckon.example.com")]), &p));
+        assert!(!from_own_pages(&headers(&[("origin", "https://evil.example")]), &p));
+        assert!(!from_own_pages(&headers(&[("origin", "null")]), &p));
+        assert!(!from_own_pages(&HeaderMap::new(), &p));
+        assert!(!from_own_pages(&headers(&[("sec-fetch-site", "cross-site")]), &p));
+        assert!(from_own_pages(&headers(&[("sec-fetch-site", "same-origin")]), &p));
+        assert!(from_own_pages(&headers(&[("referer", "https://beckon.example.com/signin")]), &p));
+        assert!(!from_own_pages(&headers(&[("referer", "https://beckon.example.com.evil.example/")]), &p));
+    }
+}

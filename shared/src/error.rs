@@ -1,0 +1,77 @@
+use serde::{Deserialize, Serialize};
+
+/// The errors a browser may see. Causes stay in the server log; only these safe
+/// variants cross the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("You do not have permission to do that.")]
+    Forbidden,
+    #[error("Not found.")]
+    NotFound,
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("This request did not come from Beckon's own pages, so it was refused. Reload the page and try again.")]
+    CrossSite,
+    #[error("Too many attempts, try again in {}.", wait_phrase(*retry_after_secs))]
+    RateLimited { retry_after_secs: u64 },
+    #[error("The request could not be sent: {0}")]
+    Transport(String),
+    #[error("Something went wrong. Please try again.")]
+    Internal,
+}
+
+impl AppError {
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::NotFound => 404,
+            AppError::InvalidState(_) => 409,
+            AppError::Validation(_) => 422,
+            AppError::RateLimited { .. } => 429,
+            AppError::Transport(_) => 400,
+            AppError::Internal => 500,
+        }
+    }
+}
+
+/// "N minutes" rounded up, or seconds under a minute.
+pub fn wait_phrase(secs: u64) -> String {
+    if secs < 60 {
+        let s = secs.max(1);
+        format!("{s} second{}", if s == 1 { "" } else { "s" })
+    } else {
+        let m = secs.div_ceil(60);
+        format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limited_message_rounds_minutes_up() {
+        let e = AppError::RateLimited { retry_after_secs: 61 };
+        assert_eq!(e.to_string(), "Too many attempts, try again in 2 minutes.");
+        let e = AppError::RateLimited { retry_after_secs: 1 };
+        assert_eq!(e.to_string(), "Too many attempts, try again in 1 second.");
+    }
+}
+
+#[cfg(feature = "server-fn")]
+impl server_fn::error::FromServerFnError for AppError {
+    type Encoder = server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
+        use server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Request(m) | E::Response(m) => AppError::Transport(m),
+            _ => AppError::Internal,
+        }
+    }
+}

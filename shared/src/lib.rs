@@ -1,0 +1,15 @@
+//! The vocabulary the server and the browser agree on: validated values, states, roles,
+//! the rules deciding who may do what, and the views the server functions return.
+//! No I/O here; this crate compiles for the server and for wasm32.
+
+pub mod email;
+pub mod error;
+pub mod password;
+pub mod permissions;
+pub mod roles;
+pub mod url;
+pub mod views;
+
+pub use email::Email;
+pub use error::AppError;
+pub use roles::Role;

@@ -1,0 +1,47 @@
+//! The password policy, shared so the form can say what is wrong before it is sent.
+
+pub const MIN_LEN: usize = 10;
+pub const MAX_LEN: usize = 256;
+
+/// Why a password is refused, or `None` when it is acceptable.
+pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
+    let chars = password.chars().count();
+    if chars < MIN_LEN {
+        return Some("Use at least 10 characters.");
+    }
+    if chars > MAX_LEN {
+        return Some("Use at most 256 characters.");
+    }
+    let distinct: std::collections::BTreeSet<char> = password.chars().collect();
+    if distinct.len() < 5 {
+        return Some("Use a less repetitive password.");
+    }
+    let lower = password.to_lowercase();
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    if local.len() >= 4 && lower.contains(&local) {
+        return Some("Do not use your email address in your password.");
+    }
+    const COMMON: &[&str] = &["password", "1234567890", "qwertyuiop", "letmein", "beckon", "welcome"];
+    if COMMON.iter().any(|c| lower.contains(c)) {
+        return Some("That password is too common.");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_repetitive_and_common_passwords_are_refused() {
+        assert!(weakness("short", "a@b.co").is_some());
+        assert!(weakness("aaaaaaaaaaaa", "a@b.co").is_some());
+        assert!(weakness("MyPassword123", "a@b.co").is_some());
+        assert!(weakness("ada.lovelace77", "ada.lovelace@b.co").is_some());
+    }
+
+    #[test]
+    fn a_reasonable_password_is_accepted() {
+        assert_eq!(weakness("correct horse battery", "ada@example.com"), None);
+    }
+}

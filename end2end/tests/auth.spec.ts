@@ -14,7 +14,7 @@ test('a wrong password gets one generic message', async ({ page }) => {
 
 test('visiting an admin page signed out leads to sign-in and back to that page', async ({ page }) => {
   await page.goto('/settings');
-  await expect(page).toHaveURL(/\/signin\?next=%2Fsettings$/);
+  await expect(page).toHaveURL(/\/signin\?next=\/settings$/);
   await hydrated(page);
   await signIn(page);
   await expect(page).toHaveURL(/\/settings$/);
@@ -36,7 +36,7 @@ test('signing out ends the session', async ({ page }) => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/signin$/);
   await page.goto('/users');
-  await expect(page).toHaveURL(/\/signin\?next=%2Fusers$/);
+  await expect(page).toHaveURL(/\/signin\?next=\/users$/);
 });
 
 test('an unknown address shows the not-found page with status 404', async ({ page }) => {
@@ -49,7 +49,7 @@ test('sign-in works as a plain form post, without JavaScript', async ({ browser,
   const context = await browser.newContext({ javaScriptEnabled: false, baseURL: beckon.url });
   const page = await context.newPage();
   await page.goto('/users');
-  await expect(page).toHaveURL(/\/signin\?next=%2Fusers$/);
+  await expect(page).toHaveURL(/\/signin\?next=\/users$/);
   await signIn(page, OWNER.email, 'wrong password here');
   await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
   await signIn(page);

@@ -1,0 +1,144 @@
+//! A Beckon built in-process on a fresh SQLite file, driven through its real router.
+#![allow(dead_code)]
+
+use app::server::accounts::{create_owner, OwnerSetup};
+use app::server::store::{accounts, memberships, new_id, users};
+use app::server::{AppState, ManualClock};
+use axum::body::Body;
+use axum::http::{header, Request, Response};
+use server::startup;
+use server::Config;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub router: axum::Router,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        addr: "127.0.0.1:3000".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        database_url: None,
+        public_url: ORIGIN.into(),
+        public_url_explicit: true,
+        site_root: dir.join("site"),
+        secret_key_file: dir.join("secret.key"),
+        session_idle: std::time::Duration::from_secs(3600),
+        session_absolute: std::time::Duration::from_secs(24 * 3600),
+        log_filter: "warn".into(),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let clock = ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
+    let application = startup::build(&config, clock.clone()).await.expect("the application starts");
+    TestApp { router: application.router, state: application.state, clock, config, _dir: dir }
+}
+
+pub fn owner_setup() -> OwnerSetup {
+    OwnerSetup {
+        account_name: "Acme".into(),
+        owner_name: "Olive Owner".into(),
+        email: OWNER_EMAIL.into(),
+        password: PASSWORD.into(),
+        password_confirmation: PASSWORD.into(),
+    }
+}
+
+impl TestApp {
+    pub async fn with_owner() -> TestApp {
+        let app = spawn_app().await;
+        create_owner(&app.state, owner_setup()).await.expect("owner created");
+        app
+    }
+
+    /// Adds an active user holding `role` in the account scope (invitations are the
+    /// product's way; tests of other features take this shortcut).
+    pub async fn add_active_user(&self, email: &str, role: &str) {
+        let hash = app::server::passwords::hash(PASSWORD.into()).await.unwrap();
+        let mut conn = self.state.db.pool.acquire().await.unwrap();
+        let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&mut *conn).await.unwrap();
+        let scope = accounts::account_scope_id(&mut conn, &account_id).await.unwrap();
+        let id = new_id();
+        users::insert(
+            &mut conn,
+            users::NewUser { id: &id, account_id: &account_id, email, name: "Test User", status: "active", password_hash: Some(&hash) },
+            self.clock_ms(),
+        )
+        .await
+        .unwrap();
+        memberships::grant(&mut conn, &id, &scope, role, self.clock_ms()).await.unwrap();
+    }
+
+    pub fn clock_ms(&self) -> i64 {
+        use app::server::Clock;
+        self.clock.now_ms()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
+        let mut builder = Request::get(path);
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        self.send(builder.body(Body::empty()).unwrap()).await
+    }
+
+    /// Calls a server function the way the hydrated page does.
+    pub async fn call(&self, path: &str, form: &str, origin: Option<&str>, cookie: Option<&str>) -> Response<Body> {
+        let mut builder = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(origin) = origin {
+            builder = builder.header(header::ORIGIN, origin);
+        }
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        self.send(builder.body(Body::from(form.to_string())).unwrap()).await
+    }
+
+    /// Signs in through the server function and returns the session cookie.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let response = self.call(sign_in_path(), &format!("email={email}&password={}&next=%2F", PASSWORD.replace(' ', "+")), Some(ORIGIN), None).await;
+        assert!(response.status().is_success() || response.status().is_redirection(), "sign-in failed: {}", response.status());
+        session_cookie(&response).expect("a session cookie")
+    }
+}
+
+pub fn sign_in_path() -> &'static str {
+    <app::api::SignIn as server_fn::ServerFn>::PATH
+}
+
+pub fn list_users_path() -> &'static str {
+    <app::api::ListUsers as server_fn::ServerFn>::PATH
+}
+
+pub fn session_cookie(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("beckon_session="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024).await.unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}

@@ -1,12 +1,11 @@
-//! Server functions: each takes the actor and input, calls one service, and returns a
-//! view or a typed error.
+//! Set-up, sign-in, sign-out and password change.
 
 use leptos::prelude::*;
-use shared::views::{CurrentUser, SetupState, UserRow};
+use shared::views::{CurrentUser, SetupState};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{accounts, auth, context, users};
+use crate::server::{accounts, auth, context};
 
 #[server]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
@@ -80,16 +79,6 @@ pub async fn change_password(current_password: String, new_password: String, new
         auth::end_session(&session).await?;
         leptos_axum::redirect("/signin?password_changed=1");
         Ok(())
-    }
-    .await)
-}
-
-#[server]
-pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
-    context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
-        users::list(&state, &actor).await
     }
     .await)
 }

@@ -1,0 +1,8 @@
+//! Server functions: each takes the actor and input, calls one service, and returns a
+//! view or a typed error. One file per area.
+
+mod auth;
+mod users;
+
+pub use auth::*;
+pub use users::*;

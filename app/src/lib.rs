@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Beckon's user interface and its server functions. With feature `ssr` it also holds
 //! the services those functions call (`server`).
 
@@ -13,7 +14,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{AdminLayout, Home, NotFound, SettingsPage, SetupPage, SignInPage, UsersPage};
+use pages::{AdminLayout, DeliveryLogPage, Home, InvitePage, NotFound, SettingsPage, SetupPage, SignInPage, UsersPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -51,9 +52,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Home ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:link") view=InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deliveries") view=DeliveryLogPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,15 +1,21 @@
 //! One module per page.
 
 mod admin_layout;
+mod delivery_log;
 mod home;
+mod invite;
 mod not_found;
 mod settings;
+mod settings_email;
+mod settings_invitations;
 mod setup;
 mod sign_in;
 mod users;
 
 pub use admin_layout::AdminLayout;
+pub use delivery_log::DeliveryLogPage;
 pub use home::Home;
+pub use invite::InvitePage;
 pub use not_found::NotFound;
 pub use settings::SettingsPage;
 pub use setup::SetupPage;

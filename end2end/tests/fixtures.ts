@@ -1,6 +1,6 @@
 import { test as base, expect, Page } from '@playwright/test';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -23,6 +23,32 @@ export class Beckon {
     private readonly child: ChildProcess,
   ) {}
 
+  /** Moves the server's clock forward (the server runs with BECKON_TEST_CLOCK=1). */
+  async advanceClock(hours: number): Promise<void> {
+    const response = await fetch(`${this.url}/__test/clock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.url },
+      body: `hours=${hours}`,
+    });
+    if (!response.ok) throw new Error(`clock control answered ${response.status}`);
+  }
+
+  /** Every message written to this server's mail directory for `to`, oldest first, decoded. */
+  mailTo(to: string): string[] {
+    const dir = path.join(this.dataDir, 'mail');
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    } catch {
+      return [];
+    }
+    return files
+      .map((f) => ({ f, at: statSync(path.join(dir, f)).mtimeMs }))
+      .sort((a, b) => a.at - b.at || a.f.localeCompare(b.f))
+      .map(({ f }) => decodeMessage(readFileSync(path.join(dir, f), 'utf8')))
+      .filter((m) => new RegExp(`^To:.*${to.replace(/[.+]/g, '\\$&')}`, 'mi').test(m));
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
@@ -33,8 +59,25 @@ export class Beckon {
   }
 }
 
+/** Undoes quoted-printable and base64 bodies well enough to read links and wording. */
+function decodeMessage(raw: string): string {
+  const unfolded = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  const decodedParts = raw
+    .split(/\r?\n\r?\n/)
+    .filter((block) => /^[A-Za-z0-9+/=\r\n]+$/.test(block.trim()) && block.trim().length > 40)
+    .map((block) => Buffer.from(block.replace(/\s/g, ''), 'base64').toString('utf8'));
+  return [Buffer.from(unfolded, 'latin1').toString('utf8'), ...decodedParts].join('\n');
+}
+
+/** The invitation link in a message. */
+export function inviteLink(message: string): string {
+  const match = /https?:\/\/[^\s"<>]+\/invite\/[0-9a-f-]{36}\.[A-Za-z0-9_-]+/.exec(message);
+  if (!match) throw new Error(`no invitation link in:\n${message}`);
+  return match[0];
+}
+
 /** Starts the built server on port 0 and reads the bound address from its output. */
-export async function startBeckon(options: { withOwner: boolean }): Promise<Beckon> {
+export async function startBeckon(options: { withOwner: boolean; testClock?: boolean }): Promise<Beckon> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'beckon-e2e-'));
   const env = {
     ...process.env,
@@ -42,6 +85,7 @@ export async function startBeckon(options: { withOwner: boolean }): Promise<Beck
     BECKON_DATA_DIR: dataDir,
     BECKON_SITE_ROOT: siteRoot,
     BECKON_LOG: 'warn',
+    ...(options.testClock ? { BECKON_TEST_CLOCK: '1' } : {}),
   };
   if (options.withOwner) {
     const created = spawnSync(
@@ -94,7 +138,7 @@ export async function signIn(page: Page, email = OWNER.email, password = OWNER.p
 }
 
 type WorkerFixtures = { beckon: Beckon };
-type TestFixtures = { pageErrors: string[] };
+type TestFixtures = { pageErrors: string[]; ownServer: Beckon };
 
 /** `beckon`: one server per worker, already set up with OWNER. Every page is watched
  * for script errors and CSP violations. */
@@ -109,6 +153,12 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   ],
   baseURL: async ({ beckon }, use) => {
     await use(beckon.url);
+  },
+  /** A server of this test's own, with a movable clock, for tests that change time. */
+  ownServer: async ({}, use) => {
+    const beckon = await startBeckon({ withOwner: true, testClock: true });
+    await use(beckon);
+    await beckon.stop();
   },
   pageErrors: [
     async ({ page }, use) => {

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use app::server::mail::transport::{SmtpSettings, TlsMode};
+
 #[derive(Clone)]
 pub struct Config {
     pub addr: SocketAddr,
@@ -20,6 +22,12 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub log_filter: String,
+    /// BECKON_TEST_CLOCK=1: a control to move the clock forward, for browser tests only.
+    pub test_clock: bool,
+    /// `None`: mail is written as files under `<data dir>/mail`.
+    pub smtp: Option<SmtpSettings>,
+    pub mail_from: String,
+    pub mail_max_attempts: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,10 +62,45 @@ impl Config {
         }
         let idle_minutes: u64 = parsed("BECKON_SESSION_IDLE_MINUTES", 8 * 60)?;
         let absolute_hours: u64 = parsed("BECKON_SESSION_ABSOLUTE_HOURS", 7 * 24)?;
+        if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && public_url_explicit && public_url.starts_with("https://") {
+            return Err(ConfigError::Invalid { name: "BECKON_TEST_CLOCK", reason: "it is for tests and refuses to run behind an https public URL".into() });
+        }
         if idle_minutes == 0 || absolute_hours == 0 {
             return Err(ConfigError::Invalid { name: "BECKON_SESSION_*", reason: "timeouts must be at least 1".into() });
         }
+        let smtp = match var("BECKON_SMTP_HOST") {
+            None => None,
+            Some(host) => {
+                let tls = match var("BECKON_SMTP_TLS").as_deref().unwrap_or("starttls") {
+                    "none" => TlsMode::None,
+                    "starttls" => TlsMode::StartTls,
+                    "tls" => TlsMode::Implicit,
+                    other => return Err(ConfigError::Invalid { name: "BECKON_SMTP_TLS", reason: format!("“{other}”: use none, starttls or tls") }),
+                };
+                let default_port = match tls {
+                    TlsMode::None => 25,
+                    TlsMode::StartTls => 587,
+                    TlsMode::Implicit => 465,
+                };
+                Some(SmtpSettings {
+                    host,
+                    port: parsed("BECKON_SMTP_PORT", default_port)?,
+                    tls,
+                    username: var("BECKON_SMTP_USERNAME"),
+                    password: var("BECKON_SMTP_PASSWORD"),
+                    pool_size: parsed("BECKON_SMTP_POOL_SIZE", 4)?,
+                    timeout: Duration::from_secs(parsed("BECKON_SMTP_TIMEOUT_SECS", 30)?),
+                })
+            }
+        };
+        let mail_from = var("BECKON_MAIL_FROM").unwrap_or_else(|| "beckon@localhost".into());
+        if shared::Email::parse(&mail_from).is_err() && !mail_from.ends_with("@localhost") {
+            return Err(ConfigError::Invalid { name: "BECKON_MAIL_FROM", reason: format!("“{mail_from}” is not an email address") });
+        }
         Ok(Config {
+            smtp,
+            mail_from,
+            mail_max_attempts: parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
             database_url: var("BECKON_DATABASE_URL"),
@@ -65,6 +108,7 @@ impl Config {
             session_idle: Duration::from_secs(idle_minutes * 60),
             session_absolute: Duration::from_secs(absolute_hours * 3600),
             log_filter: var("BECKON_LOG").unwrap_or_else(|| "info".into()),
+            test_clock: var("BECKON_TEST_CLOCK").as_deref() == Some("1"),
             public_url,
             public_url_explicit,
             data_dir,
@@ -77,14 +121,30 @@ impl Config {
 
     /// The configuration as it may be printed at start: no secrets, credentials masked.
     pub fn summary(&self) -> String {
+        let mail = match &self.smtp {
+            Some(smtp) => format!(
+                "SMTP {}:{} ({:?}{}, pool {})",
+                smtp.host,
+                smtp.port,
+                smtp.tls,
+                smtp.username.as_ref().map(|u| format!(", user {u}, password ***")).unwrap_or_default(),
+                smtp.pool_size
+            ),
+            None => format!("files in {}", self.mail_dir().display()),
+        };
         format!(
-            "address {} · public URL {} · data {} · database {} · site {}",
+            "address {} · public URL {} · data {} · database {} · site {} · mail {}",
             self.addr,
             self.public_url,
             self.data_dir.display(),
             mask_credentials(&self.database_url()),
-            self.site_root.display()
+            self.site_root.display(),
+            mail
         )
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
     }
 
     /// Once the listener is bound (perhaps to port 0), the default public URL names the

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The `beckon` server: configuration, start-up, the HTTP router and the CLI commands.
 
 pub mod config;

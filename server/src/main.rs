@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 use app::server::accounts::{self, OwnerSetup};
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
@@ -24,6 +25,9 @@ enum Command {
     Serve,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Run only the email delivery worker (`serve` runs one too). Several workers, in one
+    /// or more processes, may share a database.
+    Worker,
     /// Account administration from the command line.
     Admin {
         #[command(subcommand)]
@@ -65,6 +69,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Worker => worker(config).await,
         Command::Admin { command: AdminCommand::Create { email, name, account_name } } => create_admin(config, email, name, account_name).await,
     };
     match result {
@@ -80,8 +85,13 @@ async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let config = config.bound_to(listener.local_addr().map_err(|e| e.to_string())?);
     tracing::info!("{}", config.summary());
-    let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
+    let (clock, test_clock) = startup::serving_clock(&config);
+    let application = startup::build_with_test_clock(&config, clock, test_clock).await.map_err(|e| e.to_string())?;
     let deletion = tokio::spawn(application.session_store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(600)));
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let delivery = application.spawn_delivery_worker(async {
+        let _ = worker_stopped.await;
+    });
     // Without TCP_NODELAY the streamed pages wait on delayed ACKs (about 40 ms at p99).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -92,7 +102,16 @@ async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     deletion.abort();
+    let _ = stop_worker.send(());
+    let _ = delivery.await;
     Ok(())
+}
+
+async fn worker(config: Config) -> Result<(), String> {
+    tracing::info!("{}", config.summary());
+    let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
+    println!("Beckon's delivery worker is running ({}).", application.transport.describe());
+    application.spawn_delivery_worker(shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::security::{self, CspNonce, SecurityPolicy};
-use app::server::AppState;
+use app::server::{AppState, ManualClock};
 use app::{shell, App};
 use axum::http::HeaderValue;
 use axum::Router;
@@ -25,7 +25,7 @@ fn provide_request_nonce() {
     }
 }
 
-pub fn build(state: AppState, config: &Config, session_store: SqliteStore) -> Router {
+pub fn build(state: AppState, config: &Config, session_store: SqliteStore, test_clock: Option<Arc<ManualClock>>) -> Router {
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     let idle = tower_sessions::cookie::time::Duration::seconds(config.session_idle.as_secs() as i64);
@@ -43,11 +43,26 @@ pub fn build(state: AppState, config: &Config, session_store: SqliteStore) -> Ro
         .service(ServeDir::new(config.site_root.join("pkg")));
     let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url));
 
-    Router::new()
+    let mut router = Router::new();
+    if let Some(clock) = test_clock {
+        router = router.route("/__test/clock", axum::routing::post(advance_clock).with_state(clock));
+    }
+    router
         .leptos_routes_with_context(&state, routes, provide_request_nonce, move || shell(options.clone()))
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_nonce, shell))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(policy, security::layer))
         .with_state(state)
+}
+
+#[derive(serde::Deserialize)]
+struct Advance {
+    hours: i64,
+}
+
+/// Test-only: moves the server's clock forward (BECKON_TEST_CLOCK=1).
+async fn advance_clock(axum::extract::State(clock): axum::extract::State<Arc<ManualClock>>, axum::Form(advance): axum::Form<Advance>) -> &'static str {
+    clock.advance(chrono::Duration::hours(advance.hours));
+    "ok"
 }

@@ -27,13 +27,20 @@ fn assert_security_headers(response: &axum::http::Response<Body>) {
 #[tokio::test]
 async fn every_page_carries_the_security_headers() {
     let app = TestApp::with_owner().await;
-    for path in ["/signin", "/setup", "/no/such/page"] {
+    let invite = "/invite/7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f.forged";
+    for path in ["/signin", "/setup", "/no/such/page", invite] {
         let response = app.get(path, None).await;
         assert_security_headers(&response);
     }
     let missing = app.get("/no/such/page", None).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_security_headers(&missing);
+    // A link that does not verify: the generic page, naming no account, email or person.
+    let forged = app.get(invite, None).await;
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    let html = body_text(forged).await;
+    assert!(html.contains("This link is not valid"));
+    assert!(!html.contains("Acme") && !html.contains("@"), "{html}");
 }
 
 #[tokio::test]
@@ -102,18 +109,18 @@ async fn a_plain_form_post_from_another_site_gets_a_readable_page() {
 #[tokio::test]
 async fn admin_functions_answer_401_without_a_session_and_403_to_a_member() {
     let app = TestApp::with_owner().await;
-    let anonymous = app.call(list_users_path(), "", Some(ORIGIN), None).await;
+    let anonymous = app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), None).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert!(body_text(anonymous).await.contains("Unauthenticated"));
 
     app.add_active_user("member@example.com", "member").await;
     let member = app.sign_in("member@example.com").await;
-    let forbidden = app.call(list_users_path(), "", Some(ORIGIN), Some(&member)).await;
+    let forbidden = app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&member)).await;
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     assert!(body_text(forbidden).await.contains("Forbidden"));
 
     let owner = app.sign_in(OWNER_EMAIL).await;
-    let allowed = app.call(list_users_path(), "", Some(ORIGIN), Some(&owner)).await;
+    let allowed = app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&owner)).await;
     assert_eq!(allowed.status(), StatusCode::OK);
     assert!(body_text(allowed).await.contains("member@example.com"));
 }
@@ -140,7 +147,7 @@ async fn signing_out_ends_the_session_on_the_server() {
     let sign_out = <app::api::SignOut as server_fn::ServerFn>::PATH;
     assert!(app.call(sign_out, "", Some(ORIGIN), Some(&cookie)).await.status().is_success());
     // Replaying the old cookie does not bring the session back.
-    let replay = app.call(list_users_path(), "", Some(ORIGIN), Some(&cookie)).await;
+    let replay = app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -157,7 +164,7 @@ async fn changing_the_password_ends_every_session_of_that_user() {
     let response = app.call(change, &form, Some(ORIGIN), Some(&here)).await;
     assert!(response.status().is_success(), "{}", response.status());
     for cookie in [&here, &elsewhere] {
-        assert_eq!(app.call(list_users_path(), "", Some(ORIGIN), Some(cookie)).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(cookie)).await.status(), StatusCode::UNAUTHORIZED);
     }
     let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.password_changed'")
         .fetch_one(&app.state.db.pool)
@@ -171,9 +178,9 @@ async fn a_session_ends_at_its_absolute_lifetime_even_when_used() {
     let app = TestApp::with_owner().await;
     let cookie = app.sign_in(OWNER_EMAIL).await;
     app.clock.advance(chrono::Duration::hours(23));
-    assert_eq!(app.call(list_users_path(), "", Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::OK);
+    assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::OK);
     app.clock.advance(chrono::Duration::hours(2));
-    assert_eq!(app.call(list_users_path(), "", Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

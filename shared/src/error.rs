@@ -70,7 +70,7 @@ impl server_fn::error::FromServerFnError for AppError {
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         use server_fn::error::ServerFnErrorErr as E;
         match value {
-            E::Request(m) | E::Response(m) => AppError::Transport(m),
+            E::Request(m) | E::Response(m) | E::Args(m) | E::Deserialization(m) => AppError::Transport(m),
             _ => AppError::Internal,
         }
     }

@@ -4,9 +4,12 @@
 
 pub mod email;
 pub mod error;
+pub mod invitations;
+pub mod mail;
 pub mod password;
 pub mod permissions;
 pub mod roles;
+pub mod typos;
 pub mod url;
 pub mod views;
 

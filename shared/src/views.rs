@@ -23,6 +23,23 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
+    pub const ALL: [UserStatus; 5] =
+        [UserStatus::ProfileOnly, UserStatus::Invited, UserStatus::Expired, UserStatus::Active, UserStatus::Deactivated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::ProfileOnly => "profile_only",
+            UserStatus::Invited => "invited",
+            UserStatus::Expired => "expired",
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserStatus> {
+        UserStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             UserStatus::ProfileOnly => "Profile only",
@@ -41,11 +58,120 @@ pub struct UserRow {
     pub name: String,
     pub email: String,
     pub status: UserStatus,
+    /// Active users: the roles they hold. Invited and expired users: the roles offered.
     pub roles: Vec<Role>,
+    /// The latest invitation, when there is one still pending (or expired).
+    pub invitation: Option<InvitationSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationSummary {
+    pub invitation_id: String,
+    pub invited_at_ms: i64,
+    pub last_sent_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub send_count: i64,
+}
+
+/// How the Users page is filtered, searched, sorted and paged; kept in the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersQuery {
+    pub status: Option<UserStatus>,
+    pub search: String,
+    pub sort: UsersSort,
+    pub descending: bool,
+    pub page: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UsersSort {
+    #[default]
+    Name,
+    Email,
+    Status,
+    Invited,
+}
+
+impl UsersSort {
+    pub const ALL: [UsersSort; 4] = [UsersSort::Name, UsersSort::Email, UsersSort::Status, UsersSort::Invited];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsersSort::Name => "name",
+            UsersSort::Email => "email",
+            UsersSort::Status => "status",
+            UsersSort::Invited => "invited",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UsersSort::Name => "Name",
+            UsersSort::Email => "Email",
+            UsersSort::Status => "Status",
+            UsersSort::Invited => "Invited date",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UsersSort> {
+        UsersSort::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+pub const USERS_PAGE_SIZE: u32 = 25;
+
+/// One page of the Users list, with the server's clock so relative times agree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub rows: Vec<UserRow>,
+    pub total: u64,
+    pub page: u32,
+    pub page_count: u32,
+    pub now_ms: i64,
+    /// Roles the viewer may offer in an invitation.
+    pub grantable_roles: Vec<Role>,
 }
 
 /// Whether the first-start set-up is still open.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupState {
     pub open: bool,
+}
+
+/// What an invitation link shows its visitor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvitationPage {
+    /// The link is live: who invites whom, into what, as what.
+    Open(OpenInvitation),
+    Expired { account_name: String },
+    /// Cancelled, or replaced by a newer link.
+    NoLongerValid,
+    AlreadyAccepted,
+    /// The link is not one of ours (or was altered): nothing about any invitation is shown.
+    NotValid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenInvitation {
+    pub account_name: String,
+    pub inviter_name: String,
+    pub email: String,
+    pub roles: Vec<Role>,
+    pub personal_message: Option<String>,
+    pub expires_at_ms: i64,
+    pub now_ms: i64,
+    /// The address already belongs to an active user of the account: they accept by signing in.
+    pub existing_user: bool,
+    /// Who is signed in in this browser, if anyone.
+    pub signed_in_as: Option<String>,
+}
+
+/// What "Invite people" did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteOutcome {
+    pub invited: Vec<String>,
+    /// Addresses not invited, with why (already active, already invited, deactivated).
+    pub skipped: Vec<(String, String)>,
+    /// Nothing was sent: these addresses look mistyped (address, suggestion).
+    pub typo_warnings: Vec<(String, String)>,
 }

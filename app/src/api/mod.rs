@@ -2,7 +2,11 @@
 //! view or a typed error. One file per area.
 
 mod auth;
+mod invitations;
+mod mail;
 mod users;
 
 pub use auth::*;
+pub use invitations::*;
+pub use mail::*;
 pub use users::*;

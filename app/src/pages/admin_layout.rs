@@ -18,7 +18,8 @@ pub fn AdminLayout() -> impl IntoView {
                 match user.await {
                     Ok(Some(user)) => view! { <Shell user/> }.into_any(),
                     Ok(None) => {
-                        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked().chars().next().map(|_| format!("?{}", location.search.get_untracked())).unwrap_or_default());
+                        let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
+                        let here = if search.is_empty() { path } else { format!("{path}?{search}") };
                         let path = format!("/signin?next={}", shared::url::encode_component(&here));
                         view! { <Redirect path/> }.into_any()
                     }
@@ -36,6 +37,7 @@ pub fn AdminLayout() -> impl IntoView {
 fn Shell(user: CurrentUser) -> impl IntoView {
     let can_view_users = allows(&user.roles, Permission::ViewUsers);
     let can_manage_settings = allows(&user.roles, Permission::ManageSettings);
+    let can_view_deliveries = allows(&user.roles, Permission::ViewDeliveryLog);
     provide_context(user.clone());
     view! {
         <header class="topbar">
@@ -45,6 +47,7 @@ fn Shell(user: CurrentUser) -> impl IntoView {
             </div>
             <nav aria-label="Main">
                 {can_view_users.then(|| view! { <A href="/users">"Users"</A> })}
+                {can_view_deliveries.then(|| view! { <A href="/deliveries">"Delivery log"</A> })}
                 {can_manage_settings.then(|| view! { <A href="/settings">"Settings"</A> })}
             </nav>
             <div class="whoami">

@@ -2,7 +2,10 @@ use crate::api::ChangePassword;
 use crate::components::ActionError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use shared::permissions::{allows, Permission};
 use shared::views::CurrentUser;
+use super::settings_email::OutgoingEmailSection;
+use super::settings_invitations::InvitationSettingsSection;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -19,6 +22,10 @@ pub fn SettingsPage() -> impl IntoView {
                 <dt>"Your roles"</dt><dd>{roles}</dd>
             </dl>
         </section>
+        {user.as_ref().is_some_and(|u| allows(&u.roles, Permission::ManageSettings)).then(|| view! {
+            <InvitationSettingsSection/>
+            <OutgoingEmailSection/>
+        })}
         <ChangePasswordForm/>
     }
 }

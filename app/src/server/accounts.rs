@@ -61,7 +61,7 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
     let account_id = new_id();
     let user_id = new_id();
     let scope_id = new_id();
-    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
     // Both statements write, so this transaction holds the write lock from its first
     // statement; a second set-up racing this one collides on the installation key.
     accounts::insert(&mut tx, &account_id, &account_name, now).await.map_err(internal)?;

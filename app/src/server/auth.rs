@@ -47,10 +47,10 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
     let email = Email::parse(email).ok();
     let email_key = email.as_ref().map(|e| email_key(e.as_str()));
     if let Some(ip) = ip {
-        rate_limit::check(&state.db, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
+        rate_limit::check(&state.db.pool, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
     }
     if let Some(key) = &email_key {
-        rate_limit::check(&state.db, key, SIGN_IN_PER_EMAIL, now).await?;
+        rate_limit::check(&state.db.pool, key, SIGN_IN_PER_EMAIL, now).await?;
     }
 
     let candidates = match &email {
@@ -76,16 +76,16 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
     match found {
         Some(user) => {
             if let Some(key) = &email_key {
-                rate_limit::clear(&state.db, key).await?;
+                rate_limit::clear(&state.db.pool, key).await?;
             }
             Ok(Credentials { user_id: user.id, auth_version: user.auth_version })
         }
         None => {
             if let Some(ip) = ip {
-                rate_limit::record_failure(&state.db, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
+                rate_limit::record_failure(&state.db.pool, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
             }
             if let Some(key) = &email_key {
-                rate_limit::record_failure(&state.db, key, SIGN_IN_PER_EMAIL, now).await?;
+                rate_limit::record_failure(&state.db.pool, key, SIGN_IN_PER_EMAIL, now).await?;
             }
             Err(AppError::Validation(WRONG_CREDENTIALS.into()))
         }
@@ -152,7 +152,7 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     let now = state.clock.now_ms();
     let key = email_key(&actor.email);
-    rate_limit::check(&state.db, &key, SIGN_IN_PER_EMAIL, now).await?;
+    rate_limit::check(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let user = users::get(&mut conn, &actor.user_id).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
     drop(conn);
@@ -161,7 +161,7 @@ pub async fn change_password(
         None => false,
     };
     if !current_ok {
-        rate_limit::record_failure(&state.db, &key, SIGN_IN_PER_EMAIL, now).await?;
+        rate_limit::record_failure(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
         return Err(AppError::Validation("Your current password is not correct.".into()));
     }
     if new_password != confirmation {
@@ -171,7 +171,7 @@ pub async fn change_password(
         return Err(AppError::Validation(why.into()));
     }
     let hash = passwords::hash(new_password).await?;
-    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
     users::set_password(&mut tx, &actor.user_id, &hash, now).await.map_err(internal)?;
     super::audit::record(
         &mut tx,

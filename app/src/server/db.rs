@@ -8,7 +8,10 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
+    sqlite: bool,
 }
+
+pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -33,7 +36,22 @@ impl Db {
             .connect_with(options)
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Db { pool })
+        Ok(Db { pool, sqlite: url.starts_with("sqlite:") })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes waits for another
+    /// writer instead of failing when it upgrades.
+    pub async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
+        if self.sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            self.pool.begin().await
+        }
     }
 
     /// The SQLite URL for a database file, created when missing.

@@ -9,6 +9,8 @@ pub mod clock;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod invitations;
+pub mod mail;
 pub mod passwords;
 pub mod rate_limit;
 pub mod state;

@@ -1,6 +1,6 @@
 //! Fixed-window counters kept in the database, shared by every process on it.
 
-use super::{error::internal, Db};
+use super::error::internal;
 use shared::AppError;
 use std::time::Duration;
 
@@ -26,10 +26,10 @@ fn refusal(window_start: i64, limit: Limit, now_ms: i64) -> AppError {
 }
 
 /// Refuses when `key` has already reached its limit in the current window, without counting.
-pub async fn check(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
+pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
     let row: Option<(i64, i64)> = sqlx::query_as("SELECT hits, window_start FROM rate_limits WHERE key = $1")
         .bind(key)
-        .fetch_optional(&db.pool)
+        .fetch_optional(db)
         .await
         .map_err(internal)?;
     match row {
@@ -39,7 +39,7 @@ pub async fn check(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<(), 
 }
 
 /// Counts one event against `key` and returns the count in the current window with its start.
-async fn hit(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<(i64, i64), AppError> {
+async fn hit<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(i64, i64), AppError> {
     sqlx::query_as(
         "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (key) DO UPDATE SET \
@@ -50,18 +50,18 @@ async fn hit(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<(i64, i64)
     .bind(key)
     .bind(now_ms)
     .bind(now_ms - limit.window_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(db)
     .await
     .map_err(internal)
 }
 
 /// Records a failed attempt (sign-in, accept) against `key`.
-pub async fn record_failure(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
+pub async fn record_failure<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
     hit(db, key, limit, now_ms).await.map(|_| ())
 }
 
 /// Counts one use of `key` and refuses it when that goes over the limit.
-pub async fn consume(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
+pub async fn consume<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
     let (hits, start) = hit(db, key, limit, now_ms).await?;
     if hits > limit.max {
         return Err(refusal(start, limit, now_ms));
@@ -69,7 +69,7 @@ pub async fn consume(db: &Db, key: &str, limit: Limit, now_ms: i64) -> Result<()
     Ok(())
 }
 
-pub async fn clear(db: &Db, key: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(&db.pool).await.map_err(internal)?;
+pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(db).await.map_err(internal)?;
     Ok(())
 }

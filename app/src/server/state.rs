@@ -1,3 +1,4 @@
+use super::invitations::link::LinkKey;
 use super::{Clock, Db};
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -24,6 +25,13 @@ impl Default for AuthSettings {
 pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    /// Links are built from this configured address, never from a request's Host.
+    pub public_url: String,
+    pub link_key: LinkKey,
+    /// Woken after a message is queued, so the delivery worker sends it at once.
+    pub outbox_signal: Arc<tokio::sync::Notify>,
+    /// The sender address of accounts that set none.
+    pub mail_from: String,
     pub auth: AuthSettings,
     pub leptos_options: LeptosOptions,
 }

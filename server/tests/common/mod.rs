@@ -35,6 +35,10 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         session_idle: std::time::Duration::from_secs(3600),
         session_absolute: std::time::Duration::from_secs(24 * 3600),
         log_filter: "warn".into(),
+        test_clock: false,
+        smtp: None,
+        mail_from: "beckon@example.com".into(),
+        mail_max_attempts: 3,
     }
 }
 
@@ -123,6 +127,9 @@ impl TestApp {
 pub fn sign_in_path() -> &'static str {
     <app::api::SignIn as server_fn::ServerFn>::PATH
 }
+
+/// The Users page's query, all defaults.
+pub const LIST_USERS_FORM: &str = "status=&search=&sort=&dir=&page=";
 
 pub fn list_users_path() -> &'static str {
     <app::api::ListUsers as server_fn::ServerFn>::PATH

@@ -48,3 +48,13 @@ pub async fn account_scope_id(conn: &mut Conn, account_id: &str) -> sqlx::Result
         .fetch_one(conn)
         .await
 }
+
+pub async fn set_invitation_settings(conn: &mut Conn, id: &str, expiry_days: i64, resend_rotates_link: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE accounts SET invitation_expiry_days = $1, resend_rotates_link = $2 WHERE id = $3")
+        .bind(expiry_days)
+        .bind(i64::from(resend_rotates_link))
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

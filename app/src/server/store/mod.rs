@@ -2,6 +2,7 @@
 //! inside a service's transaction or on a pooled connection.
 
 pub mod accounts;
+pub mod invitations;
 pub mod memberships;
 pub mod users;
 

@@ -75,3 +75,34 @@ pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, now_ms
     .await
     .map(|_| ())
 }
+
+/// The user with this (normalised) email in the account.
+pub async fn find_in_account(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 AND email = $2"))
+        .bind(account_id)
+        .bind(email)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn set_status(conn: &mut Conn, id: &str, status: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A new user's first sign-in details, set when they accept their invitation.
+pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET status = 'active', name = $1, password_hash = $2, updated_at = $3 WHERE id = $4")
+        .bind(name)
+        .bind(password_hash)
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,71 @@
+//! Outgoing email: sender settings, the test email, the delivery log.
+
+use leptos::prelude::*;
+use shared::mail::{DeliveryLog, DeliveryRow, SenderSettings};
+#[cfg(feature = "ssr")]
+use shared::mail::DeliveryState;
+use shared::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::server::{auth, context, mail};
+
+#[server]
+pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        mail::log::sender_settings(&state, &actor).await
+    }
+    .await)
+}
+
+#[server]
+pub async fn save_sender_settings(sender_name: String, sender_address: String, reply_to: String) -> Result<(), AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        mail::log::save_sender_settings(&state, &actor, &sender_name, &sender_address, &reply_to).await
+    }
+    .await)
+}
+
+/// Queues a test email; returns its id so the page can follow its delivery.
+#[server]
+pub async fn send_test_email(to: String) -> Result<String, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        mail::log::send_test(&state, &actor, &to).await
+    }
+    .await)
+}
+
+#[server]
+pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        mail::log::message(&state, &actor, &id).await
+    }
+    .await)
+}
+
+#[server]
+pub async fn list_deliveries(state_filter: String, recipient: String) -> Result<DeliveryLog, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        mail::log::recent(&state, &actor, DeliveryState::parse(&state_filter), &recipient).await
+    }
+    .await)
+}
+
+#[server]
+pub async fn retry_delivery(id: String) -> Result<String, AppError> {
+    context::respond(async {
+        let state = context::state()?;
+        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        mail::log::retry(&state, &actor, &id).await
+    }
+    .await)
+}

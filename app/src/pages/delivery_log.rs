@@ -1,0 +1,106 @@
+//! `/deliveries`: recent outgoing messages with their state, attempts and the mail
+//! server's last reply; filter by state and recipient (in the URL); retry a failed one.
+
+use crate::api::{list_deliveries, RetryDelivery};
+use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use shared::invitations::{relative_time, time_until};
+use shared::mail::{DeliveryLog, DeliveryState};
+
+#[component]
+pub fn DeliveryLogPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.read().get(key).unwrap_or_default();
+    let retry = ServerAction::<RetryDelivery>::new();
+    let log = Resource::new(move || (param("state"), param("recipient"), retry.version().get()), |(state, recipient, _)| list_deliveries(state, recipient));
+    let current_state = DeliveryState::parse(&query.read_untracked().get("state").unwrap_or_default());
+    let current_recipient = query.read_untracked().get("recipient").unwrap_or_default();
+    view! {
+        <Title text="Delivery log"/>
+        <div class="page-header"><h1>"Delivery log"</h1></div>
+        {move || match retry.value().get() {
+            Some(Ok(message)) => Some(view! { <SuccessBanner message/> }.into_any()),
+            _ => None,
+        }}
+        <ActionError value=retry.value()/>
+        <Form method="GET" action="" attr:class="filters" attr:role="search">
+            <div class="field">
+                <label for="delivery-state">"State"</label>
+                <select id="delivery-state" name="state">
+                    <option value="" selected=current_state.is_none()>"All states"</option>
+                    {DeliveryState::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=current_state == Some(s)>{s.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="delivery-recipient">"Recipient"</label>
+                <input id="delivery-recipient" type="search" name="recipient" value=current_recipient/>
+            </div>
+            <button type="submit">"Apply"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match log.await {
+                    Ok(log) => view! { <DeliveryTable log retry/> }.into_any(),
+                    Err(error) => {
+                        set_status(error.status_code());
+                        view! { <ErrorBanner error/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DeliveryTable(log: DeliveryLog, retry: ServerAction<RetryDelivery>) -> impl IntoView {
+    let now = log.now_ms;
+    if log.rows.is_empty() {
+        return view! { <p class="muted">"No messages match."</p> }.into_any();
+    }
+    view! {
+        <table class="users deliveries">
+            <thead>
+                <tr>
+                    <th scope="col">"Recipient"</th>
+                    <th scope="col">"Message"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Attempts"</th>
+                    <th scope="col">"Last reply"</th>
+                    <th scope="col">"Queued"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {log.rows.into_iter().map(|row| {
+                    let badge = format!("badge badge-delivery-{}", row.state.as_str());
+                    let when = match row.state {
+                        DeliveryState::Sent => row.sent_at_ms.map(|t| format!("sent {}", relative_time(t, now))),
+                        DeliveryState::Deferred => Some(format!("next try {}", time_until(row.next_attempt_at_ms, now))),
+                        _ => None,
+                    };
+                    let id = row.id.clone();
+                    let recipient = row.recipient.clone();
+                    view! {
+                        <tr>
+                            <td>{row.recipient}</td>
+                            <td><div>{row.kind.label()}</div><div class="muted small">{row.subject}</div></td>
+                            <td><span class=badge>{row.state.label()}</span>{when.map(|w| view! { <div class="muted small">{w}</div> })}</td>
+                            <td>{row.attempts}</td>
+                            <td class="reply">{row.last_reply.unwrap_or_else(|| "—".into())}</td>
+                            <td>{relative_time(row.created_at_ms, now)}</td>
+                            <td>
+                                {(row.state == DeliveryState::Failed).then(|| view! {
+                                    <button type="button" aria-label=format!("Retry the message to {recipient}") on:click=move |_| { retry.dispatch(RetryDelivery { id: id.clone() }); }>"Retry"</button>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,123 @@
+//! `/invite/{id}.{token}`: what an invitee sees. Opening it changes nothing; only the
+//! form's POST accepts. Works as a plain form without JavaScript.
+
+use crate::api::{get_invitation, AcceptInvitation, RequestNewInvitation};
+use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use shared::invitations::time_until;
+use shared::views::{InvitationPage, OpenInvitation};
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let link = move || params.read().get("link").unwrap_or_default();
+    let page = Resource::new(link, get_invitation);
+    view! {
+        <Title text="Invitation"/>
+        <main class="auth-card invitation">
+            <Suspense>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(InvitationPage::Open(invitation)) => view! { <OpenInvitationView invitation link=link()/> }.into_any(),
+                        Ok(InvitationPage::Expired { account_name }) => view! { <ExpiredView account_name link=link()/> }.into_any(),
+                        Ok(InvitationPage::NoLongerValid) => {
+                            set_status(410);
+                            view! {
+                                <h1>"This invitation is no longer valid"</h1>
+                                <p>"It was cancelled or replaced by a newer invitation. If you were sent a newer one, use the link in that email; otherwise ask the person who invited you."</p>
+                            }.into_any()
+                        }
+                        Ok(InvitationPage::AlreadyAccepted) => view! {
+                            <h1>"This invitation has already been accepted"</h1>
+                            <p>"Sign in with the account you created."</p>
+                            <p><a href="/signin" class="button primary">"Sign in"</a></p>
+                        }.into_any(),
+                        Ok(InvitationPage::NotValid) => {
+                            set_status(404);
+                            view! {
+                                <h1>"This link is not valid"</h1>
+                                <p>"Check that you copied the whole link from the email, or ask for a new invitation."</p>
+                            }.into_any()
+                        }
+                        Err(error) => {
+                            set_status(error.status_code());
+                            view! { <ErrorBanner error/> }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn OpenInvitationView(invitation: OpenInvitation, link: String) -> impl IntoView {
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let roles = invitation.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    let inviter = if invitation.inviter_name.is_empty() { "An administrator".to_string() } else { invitation.inviter_name.clone() };
+    let signed_in_as_invitee = invitation.signed_in_as.as_deref() == Some(invitation.email.as_str());
+    let form = if invitation.existing_user && !signed_in_as_invitee {
+        let email = invitation.email.clone();
+        view! {
+            <p>{format!("You already have an account as {email}. Sign in with it to accept.")}</p>
+            <ActionForm action=accept>
+                <input type="hidden" name="link" value=link.clone()/>
+                <input type="hidden" name="email" value=email.clone()/>
+                <label>"Password" <input type="password" name="password" required autocomplete="current-password"/></label>
+                <button type="submit" class="primary">"Sign in and accept"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else if invitation.existing_user {
+        view! {
+            <ActionForm action=accept>
+                <input type="hidden" name="link" value=link.clone()/>
+                <button type="submit" class="primary">"Accept invitation"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        let email = invitation.email.clone();
+        view! {
+            <ActionForm action=accept>
+                <input type="hidden" name="link" value=link.clone()/>
+                <label>"Email" <input type="email" value=email disabled/></label>
+                <label>"Your name" <input type="text" name="name" required maxlength="100" autocomplete="name"/></label>
+                <label>"Password" <input type="password" name="password" required minlength="10" autocomplete="new-password"/></label>
+                <label>"Confirm password" <input type="password" name="password_confirmation" required autocomplete="new-password"/></label>
+                <button type="submit" class="primary" disabled=move || accept.pending().get()>"Accept invitation"</button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    view! {
+        <h1>{format!("Join {}", invitation.account_name)}</h1>
+        <p>{format!("{inviter} invited you ({}) to join {} as {roles}.", invitation.email, invitation.account_name)}</p>
+        {invitation.personal_message.clone().map(|m| view! { <blockquote class="personal-message">{m}</blockquote> })}
+        <p class="muted">{format!("This invitation expires {}.", time_until(invitation.expires_at_ms, invitation.now_ms))}</p>
+        <ActionError value=accept.value()/>
+        {form}
+    }
+}
+
+#[component]
+fn ExpiredView(account_name: String, link: String) -> impl IntoView {
+    let request = ServerAction::<RequestNewInvitation>::new();
+    set_status(410);
+    view! {
+        <h1>"This invitation has expired"</h1>
+        <p>{format!("Invitations to {account_name} are valid for a limited time. Ask the person who invited you to send a new invitation.")}</p>
+        {move || { let link = link.clone(); match request.value().get() {
+            Some(Ok(message)) => view! { <SuccessBanner message/> }.into_any(),
+            Some(Err(error)) => view! { <ErrorBanner error/> }.into_any(),
+            None => view! {
+                <ActionForm action=request>
+                    <input type="hidden" name="link" value=link/>
+                    <button type="submit" class="primary">"Request a new invitation"</button>
+                </ActionForm>
+            }.into_any(),
+        }}}
+    }
+}

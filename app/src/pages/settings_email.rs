@@ -1,0 +1,95 @@
+//! Settings → Outgoing email: who messages come from, and a test email whose delivery the
+//! page follows until the outcome is known.
+
+use crate::api::{get_delivery, get_sender_settings, SaveSenderSettings, SendTestEmail};
+use crate::components::{ActionError, ErrorBanner, SuccessBanner};
+use leptos::prelude::*;
+use shared::mail::DeliveryRow;
+
+#[component]
+pub fn OutgoingEmailSection() -> impl IntoView {
+    let save = ServerAction::<SaveSenderSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_sender_settings());
+    view! {
+        <section class="card" aria-labelledby="outgoing-email">
+            <h2 id="outgoing-email">"Outgoing email"</h2>
+            {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <SuccessBanner message="Sender settings saved."/> })}
+            <ActionError value=save.value()/>
+            <Transition>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) => view! {
+                            <ActionForm action=save>
+                                <label>"Sender name" <input type="text" name="sender_name" maxlength="100" value=s.sender_name placeholder="The account name"/></label>
+                                <label>
+                                    "Sender address"
+                                    <input type="email" name="sender_address" value=s.sender_address placeholder=s.default_address/>
+                                </label>
+                                <label>"Reply-to address" <input type="email" name="reply_to" value=s.reply_to placeholder="Replies go to the sender"/></label>
+                                <button type="submit" class="primary">"Save sender settings"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <TestEmailForm/>
+        </section>
+    }
+}
+
+#[component]
+fn TestEmailForm() -> impl IntoView {
+    let send = ServerAction::<SendTestEmail>::new();
+    let delivery = RwSignal::new(None::<DeliveryRow>);
+    // Follow the queued message until it is sent or has failed.
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = send.value().get() {
+            delivery.set(None);
+            leptos::task::spawn_local(async move {
+                for _ in 0..30 {
+                    if let Ok(row) = get_delivery(id.clone()).await {
+                        let done = row.state.is_final();
+                        delivery.set(Some(row));
+                        if done {
+                            return;
+                        }
+                    }
+                    sleep_ms(1000).await;
+                }
+            });
+        }
+    });
+    view! {
+        <h3>"Send a test email"</h3>
+        <ActionError value=send.value()/>
+        <ActionForm action=send attr:class="inline-form">
+            <label>"Send a test to" <input type="email" name="to" required placeholder="you@example.com"/></label>
+            <button type="submit" disabled=move || send.pending().get()>"Send test email"</button>
+        </ActionForm>
+        <p class="test-outcome" role="status">
+            {move || match (send.value().get(), delivery.get()) {
+                (Some(Ok(_)), None) => "Queued…".to_string(),
+                (_, Some(row)) => match row.state {
+                    shared::mail::DeliveryState::Sent => format!("Test email to {}: sent ({}).", row.recipient, row.last_reply.unwrap_or_default()),
+                    shared::mail::DeliveryState::Failed => format!("Test email to {}: failed: {}", row.recipient, row.last_reply.unwrap_or_default()),
+                    state => format!("Test email to {}: {}{}", row.recipient, state.label().to_lowercase(), row.last_reply.map(|r| format!(" ({r})")).unwrap_or_default()),
+                },
+                _ => String::new(),
+            }}
+        </p>
+    }
+}
+
+/// Waits in the browser; on the server (never reached there) it returns at once.
+async fn sleep_ms(ms: u64) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let promise = leptos::web_sys::js_sys::Promise::new(&mut |resolve, _| {
+            let _ = leptos::prelude::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = ms;
+}

@@ -1,0 +1,38 @@
+//! Settings → Invitations: expiry period and what "Resend" does.
+
+use crate::api::{get_invitation_settings, SaveInvitationSettings};
+use crate::components::{ActionError, ErrorBanner, SuccessBanner};
+use leptos::prelude::*;
+
+#[component]
+pub fn InvitationSettingsSection() -> impl IntoView {
+    let save = ServerAction::<SaveInvitationSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_invitation_settings());
+    view! {
+        <section class="card" aria-labelledby="invitation-settings">
+            <h2 id="invitation-settings">"Invitations"</h2>
+            {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <SuccessBanner message="Invitation settings saved."/> })}
+            <ActionError value=save.value()/>
+            <Transition>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) => view! {
+                            <ActionForm action=save>
+                                <label>
+                                    "Invitations expire after (days)"
+                                    <input type="number" name="expiry_days" min="1" max="90" required value=s.expiry_days.to_string()/>
+                                </label>
+                                <label class="checkbox">
+                                    <input type="checkbox" name="resend_rotates_link" value="on" checked=s.resend_rotates_link/>
+                                    "Resend issues a new link (earlier links stop working)"
+                                </label>
+                                <button type="submit" class="primary">"Save invitation settings"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

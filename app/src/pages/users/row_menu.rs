@@ -1,0 +1,140 @@
+//! The "•••" menu of a row: only the actions the user's status allows (the same rule the
+//! server enforces), reachable by keyboard.
+
+use super::UsersPageState;
+use crate::api::get_invitation_link;
+use leptos::prelude::*;
+use shared::invitations::{allowed_actions, InvitationAction};
+use shared::views::UserRow;
+
+#[component]
+pub fn RowMenu(row: UserRow) -> impl IntoView {
+    let state = expect_context::<UsersPageState>();
+    let actions = allowed_actions(row.status);
+    let open = RwSignal::new(false);
+    let menu_ref = NodeRef::<leptos::html::Ul>::new();
+    let button_ref = NodeRef::<leptos::html::Button>::new();
+    let label = format!("Actions for {}", row.email);
+    let menu_id = format!("menu-{}", row.user_id);
+
+    // Opening moves focus to the first item, so the keyboard lands in the menu.
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(first) = menu_ref.get().and_then(|m| m.query_selector("[role=menuitem]").ok().flatten()) {
+                use leptos::wasm_bindgen::JsCast;
+                if let Ok(el) = first.dyn_into::<leptos::web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+        }
+    });
+    let close = move || {
+        open.set(false);
+        if let Some(button) = button_ref.get() {
+            let _ = button.focus();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let Some(menu) = menu_ref.get() else { return };
+        let key = ev.key();
+        if key == "Escape" {
+            ev.prevent_default();
+            close();
+            return;
+        }
+        if key != "ArrowDown" && key != "ArrowUp" {
+            return;
+        }
+        ev.prevent_default();
+        use leptos::wasm_bindgen::JsCast;
+        let Ok(items) = menu.query_selector_all("[role=menuitem]") else { return };
+        let focused = leptos::prelude::document().active_element();
+        let count = items.length();
+        let position = (0..count).find(|i| items.get(*i).map(|n| Some(n.unchecked_into::<leptos::web_sys::Element>()) == focused).unwrap_or(false));
+        let next = match (position, key.as_str()) {
+            (Some(i), "ArrowDown") => (i + 1) % count,
+            (Some(i), _) => (i + count - 1) % count,
+            (None, _) => 0,
+        };
+        if let Some(el) = items.get(next).and_then(|n| n.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    };
+
+    let run = move |action: InvitationAction, row: UserRow| {
+        open.set(false);
+        match action {
+            InvitationAction::CopyLink => copy_link(state, row.user_id.clone()),
+            InvitationAction::Manage => state.managing.set(Some(row)),
+            InvitationAction::InviteToActivate => state.invite_prefill.set(Some(row.email.clone())),
+            InvitationAction::Cancel => {
+                let question = format!("Cancel the invitation to {}? Its link will stop working.", row.email);
+                if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {
+                    state.act.dispatch(crate::api::ActOnInvitation { user_id: row.user_id.clone(), action: action.as_str().into() });
+                }
+            }
+            _ => {
+                state.act.dispatch(crate::api::ActOnInvitation { user_id: row.user_id.clone(), action: action.as_str().into() });
+            }
+        }
+    };
+
+    (!actions.is_empty()).then(move || {
+        let menu_id_for_button = menu_id.clone();
+        view! {
+            <div class="row-menu">
+                <button
+                    type="button"
+                    class="menu-button"
+                    node_ref=button_ref
+                    aria-label=label
+                    aria-haspopup="menu"
+                    aria-controls=menu_id_for_button
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    "•••"
+                </button>
+                <Show when=move || open.get()>
+                    <ul role="menu" id=menu_id.clone() class="menu" node_ref=menu_ref on:keydown=on_keydown>
+                        {actions.iter().map(|action| {
+                            let action = *action;
+                            let row = row.clone();
+                            view! {
+                                <li role="none">
+                                    <button type="button" role="menuitem" on:click=move |_| run(action, row.clone())>
+                                        {action.label()}
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </Show>
+            </div>
+        }
+    })
+}
+
+/// Asks the server for the current link and puts it on the clipboard.
+fn copy_link(state: UsersPageState, user_id: String) {
+    leptos::task::spawn_local(async move {
+        match get_invitation_link(user_id).await {
+            Ok(link) => match write_clipboard(&link).await {
+                Ok(()) => state.say(true, "Invitation link copied to the clipboard."),
+                Err(()) => state.say(false, format!("Could not reach the clipboard. The link is: {link}")),
+            },
+            Err(error) => state.say(false, error.to_string()),
+        }
+    });
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn write_clipboard(text: &str) -> Result<(), ()> {
+    let promise = leptos::web_sys::window().ok_or(())?.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.map(|_| ()).map_err(|_| ())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn write_clipboard(_text: &str) -> Result<(), ()> {
+    Err(())
+}

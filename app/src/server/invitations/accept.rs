@@ -1,0 +1,213 @@
+//! The invitee's side: what a link shows (never changing anything: mail scanners follow
+//! links), accepting it (single-use, in one transaction), and asking for a new one.
+
+use super::link::{self, TokenMatch};
+use super::notify;
+use crate::server::audit::{self, AuditEvent};
+use crate::server::auth::Credentials;
+use crate::server::error::internal;
+use crate::server::rate_limit::{self, Limit};
+use crate::server::store::invitations::{self as store, InvitationRecord};
+use crate::server::store::{accounts, memberships, users};
+use crate::server::{passwords, Actor, AppState};
+use shared::invitations::InvitationState;
+use shared::views::{InvitationPage, OpenInvitation};
+use shared::{password, AppError, Email, Role};
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub const LOOKUPS_PER_IP: Limit = Limit::per(120, Duration::from_secs(60));
+pub const ACCEPTS_PER_IP: Limit = Limit::per(30, Duration::from_secs(15 * 60));
+pub const ACCEPTS_PER_INVITATION: Limit = Limit::per(10, Duration::from_secs(15 * 60));
+pub const REQUESTS_PER_INVITATION: Limit = Limit::per(3, Duration::from_secs(24 * 3600));
+
+/// A link resolved to its invitation, or to what the visitor is told instead.
+enum Resolved {
+    Open(InvitationRecord),
+    Shown(InvitationPage),
+}
+
+async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str) -> Result<Resolved, AppError> {
+    let Some((id, token)) = link::parse(segment) else {
+        return Ok(Resolved::Shown(InvitationPage::NotValid));
+    };
+    let Some(invitation) = store::get(conn, id).await.map_err(internal)? else {
+        return Ok(Resolved::Shown(InvitationPage::NotValid));
+    };
+    match state.link_key.check(id, invitation.link_version, token) {
+        TokenMatch::Forged => return Ok(Resolved::Shown(InvitationPage::NotValid)),
+        TokenMatch::Superseded => return Ok(Resolved::Shown(InvitationPage::NoLongerValid)),
+        TokenMatch::Current => {}
+    }
+    let page = match InvitationState::at(&invitation.state, invitation.expires_at, state.clock.now_ms()) {
+        InvitationState::Pending => return Ok(Resolved::Open(invitation)),
+        InvitationState::Accepted => InvitationPage::AlreadyAccepted,
+        InvitationState::Cancelled => InvitationPage::NoLongerValid,
+        InvitationState::Expired => {
+            let account = accounts::get(conn, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+            InvitationPage::Expired { account_name: account.name }
+        }
+    };
+    Ok(Resolved::Shown(page))
+}
+
+fn refusal(page: InvitationPage) -> AppError {
+    AppError::InvalidState(
+        match page {
+            InvitationPage::Expired { .. } => "This invitation has expired. Ask the person who invited you for a new one.",
+            InvitationPage::AlreadyAccepted => "This invitation has already been accepted. Sign in instead.",
+            InvitationPage::NoLongerValid => "This invitation is no longer valid.",
+            InvitationPage::NotValid | InvitationPage::Open(_) => "This link is not valid.",
+        }
+        .into(),
+    )
+}
+
+/// What the link at `segment` shows. Reads only.
+pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<InvitationPage, AppError> {
+    let now = state.clock.now_ms();
+    if let Some(ip) = ip {
+        rate_limit::consume(&state.db.pool, &format!("invite:lookup:{ip}"), LOOKUPS_PER_IP, now).await?;
+    }
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let invitation = match resolve(state, &mut conn, segment).await? {
+        Resolved::Open(invitation) => invitation,
+        Resolved::Shown(page) => return Ok(page),
+    };
+    let account = accounts::get(&mut conn, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let invitee = users::get(&mut conn, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let inviter_name = match &invitation.invited_by {
+        Some(id) => users::get(&mut conn, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let roles = store::roles(&mut conn, &invitation.id).await.map_err(internal)?.iter().filter_map(|(_, r)| Role::parse(r)).collect();
+    Ok(InvitationPage::Open(OpenInvitation {
+        account_name: account.name,
+        inviter_name,
+        email: invitee.email,
+        roles,
+        personal_message: invitation.personal_message,
+        expires_at_ms: invitation.expires_at,
+        now_ms: now,
+        existing_user: invitee.status == "active",
+        signed_in_as: viewer.map(|a| a.email.clone()),
+    }))
+}
+
+pub struct AcceptInput {
+    pub name: String,
+    pub password: String,
+    pub password_confirmation: String,
+}
+
+/// Accepts the invitation: activates the user (new users set their name and password),
+/// grants the invitation's roles and marks it accepted, all at once. Returns who to sign in.
+pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<Credentials, AppError> {
+    let now = state.clock.now_ms();
+    if let Some(ip) = ip {
+        rate_limit::consume(&state.db.pool, &format!("invite:accept:{ip}"), ACCEPTS_PER_IP, now).await?;
+    }
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let invitation = match resolve(state, &mut conn, segment).await? {
+        Resolved::Open(invitation) => invitation,
+        Resolved::Shown(page) => return Err(refusal(page)),
+    };
+    rate_limit::consume(&state.db.pool, &format!("invite:accept:invitation:{}", invitation.id), ACCEPTS_PER_INVITATION, now).await?;
+    let invitee = users::get(&mut conn, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    drop(conn);
+
+    let existing_user = invitee.status == "active";
+    let new_password = if existing_user {
+        // Bound to the invited address: only that user, signed in, may accept.
+        if viewer.map(|a| a.user_id.as_str()) != Some(invitee.id.as_str()) {
+            return Err(AppError::InvalidState(format!("Sign in as {} to accept this invitation.", invitee.email)));
+        }
+        None
+    } else {
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::Validation("Enter your name (at most 100 characters).".into()));
+        }
+        if input.password != input.password_confirmation {
+            return Err(AppError::Validation("The passwords do not match.".into()));
+        }
+        if let Some(why) = password::weakness(&input.password, &invitee.email) {
+            return Err(AppError::Validation(why.into()));
+        }
+        Some((name, passwords::hash(input.password).await?))
+    };
+
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    if !store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.map_err(internal)? {
+        // Someone else got there first (another accept, a cancel, a new link), or it just expired.
+        drop(tx);
+        let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+        return Err(match resolve(state, &mut conn, segment).await? {
+            Resolved::Shown(page) => refusal(page),
+            Resolved::Open(_) => AppError::InvalidState("This invitation could not be accepted. Try again.".into()),
+        });
+    }
+    if let Some((name, hash)) = &new_password {
+        users::activate(&mut tx, &invitee.id, name, hash, now).await.map_err(internal)?;
+    }
+    for (scope_id, role) in store::roles(&mut tx, &invitation.id).await.map_err(internal)? {
+        memberships::grant(&mut tx, &invitee.id, &scope_id, &role, now).await.map_err(internal)?;
+    }
+    let event = AuditEvent {
+        account_id: &invitation.account_id,
+        actor_user_id: Some(&invitee.id),
+        action: "invitation.accepted",
+        target_type: "invitation",
+        target_id: &invitation.id,
+        details: serde_json::json!({ "email": invitee.email, "existing_user": existing_user }),
+    };
+    audit::record(&mut tx, event, now).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(invitation_id = %invitation.id, "invitation accepted");
+    Ok(Credentials { user_id: invitee.id, auth_version: invitee.auth_version })
+}
+
+/// From an expired link: tells the inviter the invitee wants a new invitation.
+pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) -> Result<String, AppError> {
+    let now = state.clock.now_ms();
+    if let Some(ip) = ip {
+        rate_limit::consume(&state.db.pool, &format!("invite:lookup:{ip}"), LOOKUPS_PER_IP, now).await?;
+    }
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let Some((id, token)) = link::parse(segment) else {
+        return Err(refusal(InvitationPage::NotValid));
+    };
+    let invitation = store::get(&mut tx, id).await.map_err(internal)?.ok_or_else(|| refusal(InvitationPage::NotValid))?;
+    if state.link_key.check(id, invitation.link_version, token) != TokenMatch::Current {
+        return Err(refusal(InvitationPage::NotValid));
+    }
+    if InvitationState::at(&invitation.state, invitation.expires_at, now) != InvitationState::Expired {
+        return Err(AppError::InvalidState("Only an expired invitation can be renewed this way.".into()));
+    }
+    rate_limit::consume(&mut *tx, &format!("invite:request:{id}"), REQUESTS_PER_INVITATION, now).await.map_err(|_| {
+        AppError::InvalidState("Your request was already sent. The person who invited you will send a new invitation.".into())
+    })?;
+    let account = accounts::get(&mut tx, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let invitee = users::get(&mut tx, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let inviter = match &invitation.invited_by {
+        Some(by) => users::get(&mut tx, by).await.map_err(internal)?,
+        None => None,
+    };
+    let Some(inviter) = inviter else {
+        return Err(AppError::InvalidState("The person who invited you can no longer be reached. Ask them for a new invitation.".into()));
+    };
+    let inviter_email = Email::parse(&inviter.email).map_err(internal)?;
+    notify::new_invitation_requested(&mut tx, state, &account.name, &inviter_email, &inviter.name, &invitee.email, &invitation, now).await?;
+    let event = AuditEvent {
+        account_id: &invitation.account_id,
+        actor_user_id: None,
+        action: "invitation.new_requested",
+        target_type: "invitation",
+        target_id: &invitation.id,
+        details: serde_json::json!({ "email": invitee.email }),
+    };
+    audit::record(&mut tx, event, now).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let who = if inviter.name.is_empty() { "the person who invited you".to_string() } else { inviter.name };
+    Ok(format!("We have asked {who} to send you a new invitation."))
+}

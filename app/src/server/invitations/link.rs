@@ -1,0 +1,111 @@
+//! Invitation links: `{public_url}/invite/{invitation_id}.{token}`, where the token is
+//! HMAC-SHA256(secret key, id ‖ link_version) in base64url. Nothing usable is stored.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The server's secret key for links. Its Debug output never shows the key.
+#[derive(Clone)]
+pub struct LinkKey(Vec<u8>);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey(…)")
+    }
+}
+
+/// What a link's token says about an invitation row.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenMatch {
+    Current,
+    /// A link of an earlier version: replaced by a newer link.
+    Superseded,
+    Forged,
+}
+
+impl LinkKey {
+    pub fn new(key: Vec<u8>) -> LinkKey {
+        LinkKey(key)
+    }
+
+    fn mac(&self, invitation_id: &str, link_version: i64) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(invitation_id.as_bytes());
+        mac.update(b"\x00");
+        mac.update(&link_version.to_be_bytes());
+        mac
+    }
+
+    pub fn token(&self, invitation_id: &str, link_version: i64) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(invitation_id, link_version).finalize().into_bytes())
+    }
+
+    /// Compares in constant time against the current version, then earlier ones.
+    pub fn check(&self, invitation_id: &str, current_version: i64, token: &str) -> TokenMatch {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
+            return TokenMatch::Forged;
+        };
+        if self.mac(invitation_id, current_version).verify_slice(&bytes).is_ok() {
+            return TokenMatch::Current;
+        }
+        let earliest = (current_version - 1000).max(1);
+        if (earliest..current_version).rev().any(|v| self.mac(invitation_id, v).verify_slice(&bytes).is_ok()) {
+            return TokenMatch::Superseded;
+        }
+        TokenMatch::Forged
+    }
+}
+
+pub fn url(public_url: &str, invitation_id: &str, token: &str) -> String {
+    format!("{public_url}/invite/{invitation_id}.{token}")
+}
+
+/// Splits the last path segment of a link into (invitation id, token).
+pub fn parse(segment: &str) -> Option<(&str, &str)> {
+    let (id, token) = segment.split_once('.')?;
+    let id_ok = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let token_ok = !token.is_empty() && token.len() <= 64 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    (id_ok && token_ok).then_some((id, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f";
+
+    #[test]
+    fn a_new_version_supersedes_every_earlier_link() {
+        let key = LinkKey::new(vec![7; 32]);
+        let v1 = key.token(ID, 1);
+        let v2 = key.token(ID, 2);
+        assert_ne!(v1, v2);
+        assert_eq!(key.check(ID, 1, &v1), TokenMatch::Current);
+        assert_eq!(key.check(ID, 2, &v1), TokenMatch::Superseded);
+        assert_eq!(key.check(ID, 2, &v2), TokenMatch::Current);
+    }
+
+    #[test]
+    fn another_key_or_id_or_an_altered_token_is_forged() {
+        let key = LinkKey::new(vec![7; 32]);
+        let token = key.token(ID, 1);
+        assert_eq!(LinkKey::new(vec![8; 32]).check(ID, 1, &token), TokenMatch::Forged);
+        assert_eq!(key.check("7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e50", 1, &token), TokenMatch::Forged);
+        let mut altered = token.clone();
+        altered.replace_range(0..1, if token.starts_with('A') { "B" } else { "A" });
+        assert_eq!(key.check(ID, 1, &altered), TokenMatch::Forged);
+        assert_eq!(key.check(ID, 1, "not base64!"), TokenMatch::Forged);
+    }
+
+    #[test]
+    fn parse_takes_only_well_formed_segments() {
+        assert_eq!(parse(&format!("{ID}.abc_-9")), Some((ID, "abc_-9")));
+        assert_eq!(parse("nope.abc"), None);
+        assert_eq!(parse(&format!("{ID}.")), None);
+        assert_eq!(parse(&format!("{ID}.a/b")), None);
+    }
+}

@@ -1,0 +1,93 @@
+//! The emails the invitation lifecycle sends, written to the outbox inside the caller's
+//! transaction so a change and its email commit together (or not at all).
+
+use super::link;
+use crate::server::error::internal;
+use crate::server::mail::outbox::{self, NewMessage};
+use crate::server::mail::templates::{self, InvitationEmail};
+use crate::server::store::invitations::{self as store, InvitationRecord};
+use crate::server::store::Conn;
+use crate::server::AppState;
+use shared::mail::MessageKind;
+use shared::{AppError, Email, Role};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wording {
+    Invitation,
+    Reminder,
+}
+
+async fn email_for(
+    conn: &mut Conn,
+    state: &AppState,
+    account_name: &str,
+    inviter_name: &str,
+    invitee: &Email,
+    invitation: &InvitationRecord,
+) -> Result<InvitationEmail, AppError> {
+    let role_labels = store::roles(conn, &invitation.id)
+        .await
+        .map_err(internal)?
+        .iter()
+        .filter_map(|(_, r)| Role::parse(r).map(|r| r.label().to_string()))
+        .collect();
+    let link = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
+    Ok(InvitationEmail {
+        account_name: account_name.to_string(),
+        inviter_name: inviter_name.to_string(),
+        invitee_email: invitee.to_string(),
+        role_labels,
+        personal_message: invitation.personal_message.clone(),
+        link,
+        expires_at: chrono::DateTime::from_timestamp_millis(invitation.expires_at).ok_or(AppError::Internal)?,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn invitation(
+    conn: &mut Conn,
+    state: &AppState,
+    account_name: &str,
+    inviter_name: &str,
+    invitee: &Email,
+    invitation: &InvitationRecord,
+    wording: Wording,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    let email = email_for(conn, state, account_name, inviter_name, invitee, invitation).await?;
+    let (kind, rendered) = match wording {
+        Wording::Invitation => (MessageKind::Invitation, templates::invitation(&email)),
+        Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
+    };
+    let message = NewMessage { account_id: &invitation.account_id, kind, recipient: invitee, invitation_id: Some(&invitation.id), rendered };
+    outbox::enqueue(conn, message, now_ms).await.map_err(internal)?;
+    state.outbox_signal.notify_one();
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn new_invitation_requested(
+    conn: &mut Conn,
+    state: &AppState,
+    account_name: &str,
+    inviter: &Email,
+    inviter_name: &str,
+    invitee_email: &str,
+    invitation: &InvitationRecord,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    let invitee = Email::parse(invitee_email).map_err(internal)?;
+    let mut email = email_for(conn, state, account_name, inviter_name, &invitee, invitation).await?;
+    // The inviter acts from the Users page; the invitee's dead link is of no use to them.
+    email.link = format!("{}/users?status=expired&search={}", state.public_url, shared::url::encode_component(invitee_email));
+    let message = NewMessage {
+        account_id: &invitation.account_id,
+        kind: MessageKind::InvitationRequested,
+        recipient: inviter,
+        invitation_id: Some(&invitation.id),
+        rendered: templates::invitation_requested(&email),
+    };
+    outbox::enqueue(conn, message, now_ms).await.map_err(internal)?;
+    state.outbox_signal.notify_one();
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! What administrators do with invitations. Each function authorises the actor, checks
+//! the action against the one rule in `shared::invitations`, and writes the change, its
+//! email (outbox) and its audit line in one transaction.
+
+use super::{link, notify, SENDS_PER_INVITATION};
+use crate::server::audit::{self, AuditEvent};
+use crate::server::error::internal;
+use crate::server::rate_limit;
+use crate::server::store::invitations::{self as store, InvitationRecord, NewInvitation};
+use crate::server::store::users::{self, UserRecord};
+use crate::server::store::{accounts, new_id, Conn};
+use crate::server::users::status_of;
+use crate::server::{Actor, AppState};
+use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, MAX_INVITES_PER_BATCH};
+use shared::permissions::Permission;
+use shared::views::{InviteOutcome, UserStatus};
+use shared::{typos, AppError, Email, Role};
+
+const DAY_MS: i64 = 86_400_000;
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+pub struct InviteRequest {
+    pub addresses: String,
+    pub roles: Vec<Role>,
+    pub message: Option<String>,
+    /// The admin saw the "did you mean …?" warnings and sends as typed.
+    pub send_despite_typos: bool,
+}
+
+fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
+    let pieces = split_addresses(raw);
+    if pieces.is_empty() {
+        return Err(AppError::Validation("Enter at least one email address.".into()));
+    }
+    if pieces.len() > MAX_INVITES_PER_BATCH {
+        return Err(AppError::Validation(format!("Invite at most {MAX_INVITES_PER_BATCH} people at once ({} given).", pieces.len())));
+    }
+    let mut emails: Vec<Email> = Vec::with_capacity(pieces.len());
+    let mut invalid = Vec::new();
+    for piece in pieces {
+        match Email::parse(piece) {
+            Ok(email) if !emails.contains(&email) => emails.push(email),
+            Ok(_) => {}
+            Err(_) => invalid.push(piece.to_string()),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(AppError::Validation(format!("Not valid email addresses: {}. Nothing was sent.", invalid.join(", "))));
+    }
+    Ok(emails)
+}
+
+/// Invites everyone in the request, or no one: one transaction for the whole batch.
+pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> Result<InviteOutcome, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let emails = parse_addresses(&request.addresses)?;
+    let mut roles = request.roles;
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return Err(AppError::Validation("Choose at least one role.".into()));
+    }
+    if roles.contains(&Role::Owner) && !actor.roles.contains(&Role::Owner) {
+        return Err(AppError::Validation("Only an owner can invite another owner.".into()));
+    }
+    let message = request.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
+        return Err(AppError::Validation(format!("Keep the personal message under {MAX_MESSAGE_CHARS} characters.")));
+    }
+    if !request.send_despite_typos {
+        let typo_warnings: Vec<(String, String)> =
+            emails.iter().filter_map(|e| typos::suggestion(e).map(|s| (e.to_string(), s))).collect();
+        if !typo_warnings.is_empty() {
+            return Ok(InviteOutcome { typo_warnings, ..Default::default() });
+        }
+    }
+
+    let now = state.clock.now_ms();
+    let mut outcome = InviteOutcome::default();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let scope_id = accounts::account_scope_id(&mut tx, &actor.account_id).await.map_err(internal)?;
+    let expires_at = now + account.invitation_expiry_days * DAY_MS;
+    for email in emails {
+        let existing = users::find_in_account(&mut tx, &actor.account_id, email.as_str()).await.map_err(internal)?;
+        let user_id = match existing {
+            Some(user) => {
+                let pending = store::pending_for_user(&mut tx, &user.id).await.map_err(internal)?;
+                match status_of(&user.status, pending.as_ref().map(|p| p.expires_at), now) {
+                    UserStatus::Active => {
+                        outcome.skipped.push((email.to_string(), "is already an active user".into()));
+                        continue;
+                    }
+                    UserStatus::Deactivated => {
+                        outcome.skipped.push((email.to_string(), "is deactivated".into()));
+                        continue;
+                    }
+                    UserStatus::Invited => {
+                        outcome.skipped.push((email.to_string(), "already has a pending invitation".into()));
+                        continue;
+                    }
+                    UserStatus::Expired => {
+                        // The old, expired invitation gives way to the new one.
+                        if let Some(old) = pending {
+                            store::cancel(&mut tx, &old.id, Some(&actor.user_id), now).await.map_err(internal)?;
+                        }
+                        user.id
+                    }
+                    UserStatus::ProfileOnly => user.id,
+                }
+            }
+            None => {
+                let id = new_id();
+                let new_user = users::NewUser {
+                    id: &id,
+                    account_id: &actor.account_id,
+                    email: email.as_str(),
+                    name: "",
+                    status: "invited",
+                    password_hash: None,
+                };
+                users::insert(&mut tx, new_user, now).await.map_err(internal)?;
+                id
+            }
+        };
+        users::set_status(&mut tx, &user_id, "invited", now).await.map_err(internal)?;
+        let invitation_id = new_id();
+        let new_invitation = NewInvitation {
+            id: &invitation_id,
+            account_id: &actor.account_id,
+            user_id: &user_id,
+            invited_by: &actor.user_id,
+            personal_message: message.as_deref(),
+            expires_at,
+        };
+        store::insert(&mut tx, new_invitation, now).await.map_err(internal)?;
+        for role in &roles {
+            store::add_role(&mut tx, &invitation_id, &scope_id, role.as_str()).await.map_err(internal)?;
+        }
+        rate_limit::consume(&mut *tx, &send_key(&invitation_id), SENDS_PER_INVITATION, now).await?;
+        let invitation = store::get(&mut tx, &invitation_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        notify::invitation(&mut tx, state, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
+        record(&mut tx, actor, "invitation.created", &invitation_id, serde_json::json!({ "email": email.as_str(), "roles": roles }), now).await?;
+        outcome.invited.push(email.to_string());
+    }
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(invited = outcome.invited.len(), skipped = outcome.skipped.len(), "invitations sent");
+    Ok(outcome)
+}
+
+fn send_key(invitation_id: &str) -> String {
+    format!("send:invitation:{invitation_id}")
+}
+
+async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+    let event = AuditEvent {
+        account_id: &actor.account_id,
+        actor_user_id: Some(&actor.user_id),
+        action,
+        target_type: "invitation",
+        target_id: invitation_id,
+        details,
+    };
+    audit::record(tx, event, now).await.map_err(internal)
+}
+
+/// A user of the actor's account, their pending invitation and their status now.
+struct Target {
+    user: UserRecord,
+    invitation: Option<InvitationRecord>,
+    status: UserStatus,
+}
+
+async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, now: i64) -> Result<Target, AppError> {
+    let user = users::get(tx, user_id).await.map_err(internal)?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
+    let invitation = store::pending_for_user(tx, &user.id).await.map_err(internal)?;
+    let status = status_of(&user.status, invitation.as_ref().map(|i| i.expires_at), now);
+    Ok(Target { user, invitation, status })
+}
+
+fn pending(target: &Target) -> Result<&InvitationRecord, AppError> {
+    target.invitation.as_ref().ok_or_else(|| AppError::InvalidState("This user has no pending invitation.".into()))
+}
+
+fn display_name(user: &UserRecord) -> String {
+    if user.name.is_empty() {
+        user.email.clone()
+    } else {
+        format!("{} ({})", user.name, user.email)
+    }
+}
+
+/// Resend, remind, send a new invitation, or cancel: returns the banner to show.
+pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: InvitationAction) -> Result<String, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let target = load_target(&mut tx, actor, user_id, now).await?;
+    ensure_allowed(action, target.status)?;
+    let invitation = pending(&target)?.clone();
+    let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let who = display_name(&target.user);
+    let email = Email::parse(&target.user.email).map_err(internal)?;
+    let new_expiry = now + account.invitation_expiry_days * DAY_MS;
+
+    let (wording, rotate, expires_at, audit_action, banner) = match action {
+        InvitationAction::Resend => {
+            let rotate = account.resend_rotates_link != 0;
+            let banner = if rotate {
+                format!("Invitation resent to {who} with a new link; earlier links no longer work. It expires {}.", shared::invitations::time_until(new_expiry, now))
+            } else {
+                format!("Invitation resent to {who}. It now expires {}.", shared::invitations::time_until(new_expiry, now))
+            };
+            (notify::Wording::Invitation, rotate, Some(new_expiry), "invitation.resent", banner)
+        }
+        InvitationAction::Remind => (notify::Wording::Reminder, false, None, "invitation.reminded", format!("Reminder sent to {who}.")),
+        InvitationAction::SendNew => (
+            notify::Wording::Invitation,
+            true,
+            Some(new_expiry),
+            "invitation.reissued",
+            format!("New invitation sent to {who}. Earlier links no longer work."),
+        ),
+        InvitationAction::Cancel => {
+            store::cancel(&mut tx, &invitation.id, Some(&actor.user_id), now).await.map_err(internal)?;
+            users::set_status(&mut tx, &target.user.id, "profile_only", now).await.map_err(internal)?;
+            record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
+            tx.commit().await.map_err(internal)?;
+            return Ok(format!("Invitation to {who} cancelled. Its link no longer works."));
+        }
+        InvitationAction::CopyLink | InvitationAction::Manage | InvitationAction::InviteToActivate => {
+            return Err(AppError::InvalidState("That action has its own control.".into()));
+        }
+    };
+    rate_limit::consume(&mut *tx, &send_key(&invitation.id), SENDS_PER_INVITATION, now).await.map_err(|e| match e {
+        AppError::RateLimited { retry_after_secs } => AppError::InvalidState(format!(
+            "This invitation was sent {} times in the last hour. You can send it again in {}.",
+            SENDS_PER_INVITATION.max,
+            shared::error::wait_phrase(retry_after_secs)
+        )),
+        other => other,
+    })?;
+    store::record_send(&mut tx, &invitation.id, rotate, expires_at, now).await.map_err(internal)?;
+    let updated = store::get(&mut tx, &invitation.id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let inviter = match &updated.invited_by {
+        Some(id) => users::get(&mut tx, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
+        None => actor.name.clone(),
+    };
+    notify::invitation(&mut tx, state, &account.name, &inviter, &email, &updated, wording, now).await?;
+    record(&mut tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
+    tx.commit().await.map_err(internal)?;
+    Ok(banner)
+}
+
+/// The current link of a pending invitation, for the admin to share directly.
+pub async fn copy_link(state: &AppState, actor: &Actor, user_id: &str) -> Result<String, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let target = load_target(&mut tx, actor, user_id, now).await?;
+    ensure_allowed(InvitationAction::CopyLink, target.status)?;
+    let invitation = pending(&target)?;
+    let url = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
+    record(&mut tx, actor, "invitation.link_copied", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
+    tx.commit().await.map_err(internal)?;
+    Ok(url)
+}
+
+/// Removes roles from a pending invitation; removing the last one cancels it.
+pub async fn remove_roles(state: &AppState, actor: &Actor, user_id: &str, roles: Vec<Role>) -> Result<String, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    if roles.is_empty() {
+        return Err(AppError::Validation("Select the roles to remove.".into()));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let target = load_target(&mut tx, actor, user_id, now).await?;
+    ensure_allowed(InvitationAction::Manage, target.status)?;
+    let invitation = pending(&target)?.clone();
+    for role in &roles {
+        store::remove_role(&mut tx, &invitation.id, role.as_str()).await.map_err(internal)?;
+    }
+    let remaining = store::roles(&mut tx, &invitation.id).await.map_err(internal)?;
+    let labels = roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    record(&mut tx, actor, "invitation.roles_removed", &invitation.id, serde_json::json!({ "roles": roles }), now).await?;
+    let who = display_name(&target.user);
+    let banner = if remaining.is_empty() {
+        store::cancel(&mut tx, &invitation.id, Some(&actor.user_id), now).await.map_err(internal)?;
+        users::set_status(&mut tx, &target.user.id, "profile_only", now).await.map_err(internal)?;
+        record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }), now).await?;
+        format!("All roles removed: the invitation to {who} is cancelled.")
+    } else {
+        format!("Removed {labels} from the invitation to {who}.")
+    };
+    tx.commit().await.map_err(internal)?;
+    Ok(banner)
+}

@@ -1,0 +1,49 @@
+//! Settings → Invitations: expiry period and what "Resend" does.
+
+use crate::server::audit::{self, AuditEvent};
+use crate::server::error::internal;
+use crate::server::store::accounts;
+use crate::server::{Actor, AppState};
+use serde::{Deserialize, Serialize};
+use shared::permissions::Permission;
+use shared::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationSettings {
+    pub expiry_days: i64,
+    pub resend_rotates_link: bool,
+}
+
+pub const EXPIRY_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=90;
+
+pub async fn get(state: &AppState, actor: &Actor) -> Result<InvitationSettings, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let account = accounts::get(&mut conn, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    Ok(InvitationSettings { expiry_days: account.invitation_expiry_days, resend_rotates_link: account.resend_rotates_link != 0 })
+}
+
+pub async fn update(state: &AppState, actor: &Actor, new: InvitationSettings) -> Result<(), AppError> {
+    actor.require(Permission::ManageSettings)?;
+    if !EXPIRY_DAYS_RANGE.contains(&new.expiry_days) {
+        return Err(AppError::Validation("The expiry period must be between 1 and 90 days.".into()));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    accounts::set_invitation_settings(&mut tx, &actor.account_id, new.expiry_days, new.resend_rotates_link).await.map_err(internal)?;
+    audit::record(
+        &mut tx,
+        AuditEvent {
+            account_id: &actor.account_id,
+            actor_user_id: Some(&actor.user_id),
+            action: "settings.invitations_changed",
+            target_type: "account",
+            target_id: &actor.account_id,
+            details: serde_json::json!({ "expiry_days": new.expiry_days, "resend_rotates_link": new.resend_rotates_link }),
+        },
+        now,
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)
+}

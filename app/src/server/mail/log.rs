@@ -1,0 +1,121 @@
+//! The admin's view of outgoing email: the delivery log, retrying a failed message, the
+//! sender settings, and the test email.
+
+use super::outbox::{self, LoggedMessage, NewMessage};
+use super::templates;
+use crate::server::audit::{self, AuditEvent};
+use crate::server::error::internal;
+use crate::server::store::Conn;
+use crate::server::{Actor, AppState};
+use shared::mail::{DeliveryLog, DeliveryRow, DeliveryState, MessageKind, SenderSettings};
+use shared::permissions::Permission;
+use shared::{AppError, Email};
+
+const LOG_LIMIT: i64 = 200;
+
+fn row(message: LoggedMessage) -> DeliveryRow {
+    DeliveryRow {
+        kind: MessageKind::parse(&message.kind).unwrap_or(MessageKind::TestEmail),
+        state: DeliveryState::parse(&message.state).unwrap_or(DeliveryState::Queued),
+        id: message.id,
+        recipient: message.recipient,
+        subject: message.subject,
+        attempts: message.attempts,
+        last_reply: message.last_reply,
+        created_at_ms: message.created_at,
+        sent_at_ms: message.sent_at,
+        next_attempt_at_ms: message.next_attempt_at,
+    }
+}
+
+async fn record(conn: &mut Conn, actor: &Actor, action: &str, target_type: &str, target_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+    let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type, target_id, details };
+    audit::record(conn, event, now).await.map_err(internal)
+}
+
+pub async fn recent(state: &AppState, actor: &Actor, state_filter: Option<DeliveryState>, recipient: &str) -> Result<DeliveryLog, AppError> {
+    actor.require(Permission::ViewDeliveryLog)?;
+    let pattern = format!("%{}%", recipient.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let rows = outbox::recent(&mut conn, &actor.account_id, state_filter.map(|s| s.as_str()).unwrap_or(""), &pattern, LOG_LIMIT)
+        .await
+        .map_err(internal)?;
+    Ok(DeliveryLog { rows: rows.into_iter().map(row).collect(), now_ms: state.clock.now_ms() })
+}
+
+pub async fn message(state: &AppState, actor: &Actor, id: &str) -> Result<DeliveryRow, AppError> {
+    actor.require(Permission::ViewDeliveryLog)?;
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    outbox::get(&mut conn, &actor.account_id, id).await.map_err(internal)?.map(row).ok_or(AppError::NotFound)
+}
+
+pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
+    actor.require(Permission::ViewDeliveryLog)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let message = outbox::get(&mut tx, &actor.account_id, id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    if !outbox::requeue_failed(&mut tx, &actor.account_id, id, now).await.map_err(internal)? {
+        return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
+    }
+    record(&mut tx, actor, "email.retried", "email", id, serde_json::json!({ "recipient": message.recipient }), now).await?;
+    tx.commit().await.map_err(internal)?;
+    state.outbox_signal.notify_one();
+    Ok(format!("The message to {} is queued again.", message.recipient))
+}
+
+pub async fn sender_settings(state: &AppState, actor: &Actor) -> Result<SenderSettings, AppError> {
+    actor.require(Permission::ManageSettings)?;
+    let sender = outbox::sender(&state.db, &actor.account_id).await.map_err(internal)?.unwrap_or_default();
+    Ok(SenderSettings {
+        sender_name: sender.sender_name.unwrap_or_default(),
+        sender_address: sender.sender_address.unwrap_or_default(),
+        reply_to: sender.reply_to.unwrap_or_default(),
+        default_address: state.mail_from.clone(),
+    })
+}
+
+fn optional_email(raw: &str, what: &str) -> Result<Option<String>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    Email::parse(raw).map(|e| Some(e.to_string())).map_err(|e| AppError::Validation(format!("{what}: {e}")))
+}
+
+pub async fn save_sender_settings(state: &AppState, actor: &Actor, name: &str, address: &str, reply_to: &str) -> Result<(), AppError> {
+    actor.require(Permission::ManageSettings)?;
+    let name = name.trim();
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::Validation("Sender name: use at most 100 characters on one line.".into()));
+    }
+    let address = optional_email(address, "Sender address")?;
+    let reply_to = optional_email(reply_to, "Reply-to address")?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let name = (!name.is_empty()).then_some(name);
+    outbox::set_sender(&mut tx, &actor.account_id, name, address.as_deref(), reply_to.as_deref()).await.map_err(internal)?;
+    let details = serde_json::json!({ "sender_name": name, "sender_address": address, "reply_to": reply_to });
+    record(&mut tx, actor, "settings.sender_changed", "account", &actor.account_id, details, now).await?;
+    tx.commit().await.map_err(internal)
+}
+
+/// Queues a test email to `to`; returns the message id, so the page can follow its delivery.
+pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<String, AppError> {
+    actor.require(Permission::ManageSettings)?;
+    let to = Email::parse(to).map_err(|e| AppError::Validation(e.to_string()))?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let account = crate::server::store::accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let message = NewMessage {
+        account_id: &actor.account_id,
+        kind: MessageKind::TestEmail,
+        recipient: &to,
+        invitation_id: None,
+        rendered: templates::test_email(&account.name, &actor.name),
+    };
+    let id = outbox::enqueue(&mut tx, message, now).await.map_err(internal)?;
+    record(&mut tx, actor, "email.test_queued", "email", &id, serde_json::json!({ "recipient": to.as_str() }), now).await?;
+    tx.commit().await.map_err(internal)?;
+    state.outbox_signal.notify_one();
+    Ok(id)
+}

@@ -1,0 +1,8 @@
+//! Outgoing email: the outbox (written inside the caller's transaction), the templates,
+//! the transport (SMTP or files), the delivery worker, and the admin's view of it all.
+
+pub mod log;
+pub mod outbox;
+pub mod templates;
+pub mod transport;
+pub mod worker;

@@ -1,0 +1,167 @@
+//! The outbox table: messages are queued here inside the transaction of the change that
+//! causes them; the delivery worker claims, sends and settles them.
+
+pub use super::templates::RenderedEmail;
+use crate::server::db::Db;
+use crate::server::store::{new_id, Conn};
+use shared::mail::MessageKind;
+use shared::Email;
+
+pub struct NewMessage<'a> {
+    pub account_id: &'a str,
+    pub kind: MessageKind,
+    pub recipient: &'a Email,
+    pub invitation_id: Option<&'a str>,
+    pub rendered: RenderedEmail,
+}
+
+/// Queues a message; it goes out once the caller's transaction commits.
+pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> sqlx::Result<String> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
+                             next_attempt_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9, $9)",
+    )
+    .bind(&id)
+    .bind(message.account_id)
+    .bind(message.kind.as_str())
+    .bind(message.recipient.as_str())
+    .bind(&message.rendered.subject)
+    .bind(&message.rendered.text)
+    .bind(&message.rendered.html)
+    .bind(message.invitation_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// A message claimed for sending.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: String,
+    pub account_id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+/// Takes up to `limit` due messages (queued, deferred and due, or sending with a lapsed
+/// lease) for this worker until `lease_until`. One statement, so two workers never take
+/// the same row: SQLite runs it under its write lock; PostgreSQL skips rows another
+/// worker has locked.
+pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::Result<Vec<Claimed>> {
+    let lock = if db.is_sqlite() { "" } else { "FOR UPDATE SKIP LOCKED" };
+    sqlx::query_as(&format!(
+        "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+         WHERE id IN (SELECT id FROM outbox \
+                      WHERE (state IN ('queued', 'deferred') AND next_attempt_at <= $2) OR (state = 'sending' AND lease_until <= $2) \
+                      ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
+         RETURNING id, account_id, recipient, subject, text_body, html_body, attempts, created_at"
+    ))
+    .bind(lease_until)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Settles a claimed message. Only a row still in 'sending' is touched.
+pub async fn settle(db: &Db, id: &str, state: &str, reply: &str, next_attempt_at: Option<i64>, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = $1, last_reply = $2, lease_until = NULL, updated_at = $3, \
+           sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
+           next_attempt_at = COALESCE($4, next_attempt_at) \
+         WHERE id = $5 AND state = 'sending'",
+    )
+    .bind(state)
+    .bind(reply)
+    .bind(now_ms)
+    .bind(next_attempt_at)
+    .bind(id)
+    .execute(&db.pool)
+    .await
+    .map(|_| ())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LoggedMessage {
+    pub id: String,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_reply: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub next_attempt_at: i64,
+}
+
+const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at";
+
+/// The account's most recent messages, newest first, optionally by state and recipient.
+pub async fn recent(conn: &mut Conn, account_id: &str, state: &str, recipient_like: &str, limit: i64) -> sqlx::Result<Vec<LoggedMessage>> {
+    sqlx::query_as(&format!(
+        "SELECT {LOG_COLUMNS} FROM outbox WHERE account_id = $1 AND ($2 = '' OR state = $2) AND recipient LIKE $3 ESCAPE '\\' \
+         ORDER BY created_at DESC, id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(state)
+    .bind(recipient_like)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<LoggedMessage>> {
+    sqlx::query_as(&format!("SELECT {LOG_COLUMNS} FROM outbox WHERE account_id = $1 AND id = $2"))
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Puts a failed message back in the queue, with a fresh set of attempts.
+pub async fn requeue_failed(conn: &mut Conn, account_id: &str, id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1, updated_at = $1 \
+         WHERE account_id = $2 AND id = $3 AND state = 'failed'",
+    )
+    .bind(now_ms)
+    .bind(account_id)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
+pub struct Sender {
+    pub account_name: String,
+    pub sender_name: Option<String>,
+    pub sender_address: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+pub async fn sender(db: &Db, account_id: &str) -> sqlx::Result<Option<Sender>> {
+    sqlx::query_as("SELECT name AS account_name, sender_name, sender_address, reply_to FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+pub async fn set_sender(conn: &mut Conn, account_id: &str, name: Option<&str>, address: Option<&str>, reply_to: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE accounts SET sender_name = $1, sender_address = $2, reply_to = $3 WHERE id = $4")
+        .bind(name)
+        .bind(address)
+        .bind(reply_to)
+        .bind(account_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

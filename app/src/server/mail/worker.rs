@@ -1,0 +1,174 @@
+//! The delivery worker: claims due messages, sends them (several at once, up to the SMTP
+//! pool size), records each server reply, and retries transient failures with exponential
+//! backoff and jitter until `max_attempts`.
+
+use super::outbox::{self, Claimed, Sender};
+use super::transport::{Outcome, Outgoing, Transport};
+use crate::server::{Clock, Db};
+use futures::StreamExt;
+use lettre::message::Mailbox;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    pub max_attempts: i64,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claimed message is reserved for this worker before another may take it.
+    pub lease: Duration,
+    pub batch_size: i64,
+    pub concurrency: usize,
+    /// The sender address when the account sets none.
+    pub default_from: String,
+    pub poll_interval: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 8,
+            base_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(3600),
+            lease: Duration::from_secs(120),
+            batch_size: 100,
+            concurrency: 4,
+            default_from: "beckon@localhost".into(),
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub deferred: usize,
+    pub failed: usize,
+}
+
+/// The wait before attempt `attempts + 1`: doubling from the base, capped, ±20 % jitter
+/// so that many deferred messages do not come back at the same instant.
+pub fn backoff(config: &DeliveryConfig, attempts: i64) -> Duration {
+    let exponent = (attempts.max(1) - 1).min(20) as u32;
+    let raw = config.base_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(config.max_backoff);
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    raw.mul_f64(jitter)
+}
+
+fn mailbox(name: Option<&str>, address: &str) -> Option<Mailbox> {
+    let address = address.parse().ok()?;
+    Some(Mailbox::new(name.map(|n| n.replace(['\r', '\n'], " ")).filter(|n| !n.trim().is_empty()), address))
+}
+
+async fn deliver(db: &Db, clock: &dyn Clock, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> Outcome {
+    let sender_name = sender.sender_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| sender.account_name.clone());
+    let address = sender.sender_address.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| config.default_from.clone());
+    let outcome = match mailbox(Some(&sender_name), &address) {
+        None => Outcome::Permanent(format!("the sender address {address} is not valid")),
+        Some(from) => {
+            let reply_to = sender.reply_to.as_deref().filter(|r| !r.is_empty()).and_then(|r| mailbox(None, r));
+            let outgoing = Outgoing {
+                id: &message.id,
+                from,
+                reply_to,
+                to: &message.recipient,
+                subject: &message.subject,
+                text: &message.text_body,
+                html: &message.html_body,
+                created_at_ms: message.created_at,
+            };
+            transport.send(outgoing).await
+        }
+    };
+    let now = clock.now_ms();
+    let settled = match &outcome {
+        Outcome::Sent(reply) => outbox::settle(db, &message.id, "sent", reply, None, now).await,
+        Outcome::Transient(reply) if message.attempts < config.max_attempts => {
+            let next = now + backoff(config, message.attempts).as_millis() as i64;
+            outbox::settle(db, &message.id, "deferred", reply, Some(next), now).await
+        }
+        Outcome::Transient(reply) | Outcome::Permanent(reply) => outbox::settle(db, &message.id, "failed", reply, None, now).await,
+    };
+    if let Err(error) = settled {
+        // The lease runs out and another pass settles it; the mail may then go out twice.
+        tracing::error!(message_id = %message.id, %error, "could not record a delivery outcome");
+    }
+    match &outcome {
+        Outcome::Sent(_) => tracing::debug!(message_id = %message.id, "message sent"),
+        Outcome::Transient(reply) => tracing::warn!(message_id = %message.id, attempts = message.attempts, reply = %reply, "delivery deferred"),
+        Outcome::Permanent(reply) => tracing::warn!(message_id = %message.id, reply = %reply, "delivery failed"),
+    }
+    outcome
+}
+
+/// Sends everything due now, batch after batch, and returns what happened. Tests call it
+/// to run the worker deterministically.
+pub async fn dispatch_pending(db: &Db, clock: &dyn Clock, transport: &Transport, config: &DeliveryConfig) -> Result<DeliveryReport, sqlx::Error> {
+    let mut report = DeliveryReport::default();
+    let mut senders: HashMap<String, Sender> = HashMap::new();
+    loop {
+        let now = clock.now_ms();
+        let batch = outbox::claim(db, now, now + config.lease.as_millis() as i64, config.batch_size).await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for message in &batch {
+            if !senders.contains_key(&message.account_id) {
+                let sender = outbox::sender(db, &message.account_id).await?.unwrap_or_default();
+                senders.insert(message.account_id.clone(), sender);
+            }
+        }
+        let senders = &senders;
+        let outcomes: Vec<Outcome> = futures::stream::iter(batch)
+            .map(|message| async move {
+                let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
+                deliver(db, clock, transport, config, message, &sender).await
+            })
+            .buffer_unordered(config.concurrency.max(1))
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Sent(_) => report.sent += 1,
+                Outcome::Transient(_) => report.deferred += 1,
+                Outcome::Permanent(_) => report.failed += 1,
+            }
+        }
+    }
+}
+
+/// Runs until `shutdown` resolves: sends what is due, then waits for a new message
+/// (`signal`) or the poll interval.
+pub async fn run(db: Db, clock: Arc<dyn Clock>, transport: Transport, config: DeliveryConfig, signal: Arc<Notify>, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    tracing::info!(transport = %transport.describe(), "delivery worker started");
+    loop {
+        if let Err(error) = dispatch_pending(&db, clock.as_ref(), &transport, &config).await {
+            tracing::error!(%error, "delivery pass failed");
+        }
+        tokio::select! {
+            _ = signal.notified() => {}
+            _ = tokio::time::sleep(config.poll_interval) => {}
+            _ = &mut shutdown => break,
+        }
+    }
+    tracing::info!("delivery worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stays_capped() {
+        let config = DeliveryConfig::default();
+        for (attempts, base) in [(1, 30.0), (2, 60.0), (3, 120.0)] {
+            let wait = backoff(&config, attempts).as_secs_f64();
+            assert!(wait >= base * 0.8 && wait <= base * 1.2, "{attempts}: {wait}");
+        }
+        assert!(backoff(&config, 30).as_secs_f64() <= 3600.0 * 1.2);
+    }
+}

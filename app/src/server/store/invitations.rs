@@ -1,0 +1,126 @@
+use super::Conn;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InvitationRecord {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub invited_by: Option<String>,
+    pub state: String,
+    pub link_version: i64,
+    pub personal_message: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub last_sent_at: i64,
+    pub send_count: i64,
+}
+
+const COLUMNS: &str =
+    "id, account_id, user_id, invited_by, state, link_version, personal_message, created_at, expires_at, last_sent_at, send_count";
+
+pub struct NewInvitation<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub user_id: &'a str,
+    pub invited_by: &'a str,
+    pub personal_message: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+pub async fn insert(conn: &mut Conn, new: NewInvitation<'_>, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO invitations (id, account_id, user_id, invited_by, state, personal_message, created_at, expires_at, last_sent_at, send_count) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $6, 1)",
+    )
+    .bind(new.id)
+    .bind(new.account_id)
+    .bind(new.user_id)
+    .bind(new.invited_by)
+    .bind(new.personal_message)
+    .bind(now_ms)
+    .bind(new.expires_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn add_role(conn: &mut Conn, invitation_id: &str, scope_id: &str, role: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO invitation_roles (invitation_id, scope_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(invitation_id)
+        .bind(scope_id)
+        .bind(role)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<InvitationRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// The user's pending invitation (live or past its expiry), if any.
+pub async fn pending_for_user(conn: &mut Conn, user_id: &str) -> sqlx::Result<Option<InvitationRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE user_id = $1 AND state = 'pending'"))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// (scope id, role) pairs offered by an invitation.
+pub async fn roles(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT scope_id, role FROM invitation_roles WHERE invitation_id = $1 ORDER BY role")
+        .bind(invitation_id)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn remove_role(conn: &mut Conn, invitation_id: &str, role: &str) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM invitation_roles WHERE invitation_id = $1 AND role = $2")
+        .bind(invitation_id)
+        .bind(role)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+/// Records a send. `rotate` raises link_version (every earlier link dies); `expires_at`
+/// moves expiry when given. Only a pending invitation is touched; returns whether it was.
+pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, expires_at: Option<i64>, now_ms: i64) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE invitations SET send_count = send_count + 1, last_sent_at = $1, \
+           link_version = link_version + $2, expires_at = COALESCE($3, expires_at) \
+         WHERE id = $4 AND state = 'pending'",
+    )
+    .bind(now_ms)
+    .bind(i64::from(rotate))
+    .bind(expires_at)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+pub async fn cancel(conn: &mut Conn, id: &str, by: Option<&str>, now_ms: i64) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE invitations SET state = 'cancelled', cancelled_at = $1, cancelled_by = $2 WHERE id = $3 AND state = 'pending'")
+        .bind(now_ms)
+        .bind(by)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Marks the invitation accepted if, at this instant, it is pending, carries this link
+/// version and has not expired. Exactly one of several simultaneous accepts gets `true`.
+pub async fn claim_acceptance(conn: &mut Conn, id: &str, link_version: i64, now_ms: i64) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE invitations SET state = 'accepted', accepted_at = $1 \
+         WHERE id = $2 AND state = 'pending' AND link_version = $3 AND expires_at > $1",
+    )
+    .bind(now_ms)
+    .bind(id)
+    .bind(link_version)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}

@@ -1,0 +1,219 @@
+import { Page } from '@playwright/test';
+import { Beckon, expect, hydrated, inviteLink, OWNER, signIn, test, watchForPageErrors } from './fixtures';
+
+async function signInAsOwner(page: Page, base: string): Promise<void> {
+  await page.goto(`${base}/signin`);
+  await hydrated(page);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/users$/);
+  await hydrated(page);
+}
+
+async function invite(page: Page, addresses: string, roles: string[] = ['Member']): Promise<void> {
+  await page.getByRole('button', { name: 'Invite people' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Invite people' });
+  await dialog.getByLabel('Email addresses').fill(addresses);
+  for (const role of ['Owner', 'Admin', 'HR', 'Curator', 'Member']) {
+    await dialog.getByLabel(role, { exact: true }).setChecked(roles.includes(role));
+  }
+  await dialog.getByRole('button', { name: 'Send invitations' }).click();
+  await expect(dialog).toBeHidden();
+}
+
+function row(page: Page, email: string) {
+  return page.getByRole('row', { name: new RegExp(email.replace(/[.+]/g, '\\$&')) });
+}
+
+async function rowAction(page: Page, email: string, action: string): Promise<void> {
+  await page.getByRole('button', { name: `Actions for ${email}` }).click();
+  await page.getByRole('menuitem', { name: action }).click();
+}
+
+async function mailFor(beckon: Beckon, email: string, count = 1): Promise<string[]> {
+  await expect.poll(() => beckon.mailTo(email).length, { message: `mail for ${email}` }).toBeGreaterThanOrEqual(count);
+  return beckon.mailTo(email);
+}
+
+test('invite, receive the email, accept in a fresh browser, arrive with the roles', async ({ page, browser, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'ada@northwind.example', ['Admin', 'HR']);
+  await expect(page.getByRole('status')).toContainText('Invitation sent to ada@northwind.example');
+  await expect(row(page, 'ada@northwind.example')).toContainText('Invited');
+  await expect(row(page, 'ada@northwind.example').locator('em')).toHaveText('Invited just now as Admin, HR');
+
+  const [message] = await mailFor(beckon, 'ada@northwind.example');
+  expect(message).toContain(OWNER.account);
+  const link = inviteLink(message);
+
+  const invitee = await browser.newContext();
+  const invitePage = await invitee.newPage();
+  const problems = watchForPageErrors(invitePage);
+  await invitePage.goto(link);
+  await expect(invitePage.getByRole('heading', { name: `Join ${OWNER.account}` })).toBeVisible();
+  await expect(invitePage.getByText(`${OWNER.name} invited you (ada@northwind.example)`)).toBeVisible();
+  await expect(invitePage.getByText('as Admin, HR')).toBeVisible();
+  await invitePage.getByLabel('Your name').fill('Ada Lovelace');
+  await invitePage.getByLabel('Password', { exact: true }).fill('analytical engine 1843');
+  await invitePage.getByLabel('Confirm password').fill('analytical engine 1843');
+  await invitePage.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(invitePage).toHaveURL(/\/users$/);
+  await expect(invitePage.locator('header')).toContainText('Ada Lovelace');
+  expect(problems).toEqual([]);
+  await invitee.close();
+
+  await page.reload();
+  await expect(row(page, 'ada@northwind.example')).toContainText('Active');
+  await expect(row(page, 'ada@northwind.example')).toContainText('Admin, HR');
+});
+
+test('resend keeps the link working and moves the expiry', async ({ page, ownServer }) => {
+  await signInAsOwner(page, ownServer.url);
+  await invite(page, 'resend@northwind.example');
+  const first = inviteLink((await mailFor(ownServer, 'resend@northwind.example'))[0]);
+
+  await ownServer.advanceClock(24 * 6);
+  await page.reload();
+  await hydrated(page);
+  await rowAction(page, 'resend@northwind.example', 'Resend invitation');
+  await expect(page.getByRole('status')).toContainText('It now expires in 7 days');
+  const messages = await mailFor(ownServer, 'resend@northwind.example', 2);
+  expect(inviteLink(messages[1])).toBe(first);
+
+  // Past the first expiry the link still works, because resending moved it.
+  await ownServer.advanceClock(24 * 3);
+  await page.goto(first);
+  await expect(page.getByRole('button', { name: 'Accept invitation' })).toBeVisible();
+});
+
+test('an expired invitation shows the expired page and offers only a new invitation, which kills the old link', async ({ page, browser, ownServer }) => {
+  await signInAsOwner(page, ownServer.url);
+  await invite(page, 'late@northwind.example');
+  const old = inviteLink((await mailFor(ownServer, 'late@northwind.example'))[0]);
+  await ownServer.advanceClock(24 * 8);
+
+  const invitee = await browser.newContext();
+  const invitePage = await invitee.newPage();
+  await invitePage.goto(old);
+  await expect(invitePage.getByRole('heading', { name: 'This invitation has expired' })).toBeVisible();
+  await expect(invitePage.getByRole('button', { name: 'Request a new invitation' })).toBeVisible();
+
+  // Eight days on, the admin's session has also run out: sign in again.
+  await page.goto(`${ownServer.url}/users?status=expired`);
+  await expect(page).toHaveURL(/\/signin\?next=/);
+  await hydrated(page);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/users\?status=expired$/);
+  await hydrated(page);
+  await expect(row(page, 'late@northwind.example')).toContainText('Expired');
+  await page.getByRole('button', { name: 'Actions for late@northwind.example' }).click();
+  const items = page.getByRole('menuitem');
+  await expect(items).toHaveText(['Send new invitation', 'Cancel invitation']);
+  await page.getByRole('menuitem', { name: 'Send new invitation' }).click();
+  await expect(page.getByRole('status')).toContainText('Earlier links no longer work');
+
+  const fresh = inviteLink((await mailFor(ownServer, 'late@northwind.example', 2))[1]);
+  expect(fresh).not.toBe(old);
+  await invitePage.goto(old);
+  await expect(invitePage.getByRole('heading', { name: 'This invitation is no longer valid' })).toBeVisible();
+  await invitePage.goto(fresh);
+  await expect(invitePage.getByRole('button', { name: 'Accept invitation' })).toBeVisible();
+  await invitee.close();
+});
+
+test('cancelling kills the link and leaves a profile-only user', async ({ page, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'cancel@northwind.example');
+  const link = inviteLink((await mailFor(beckon, 'cancel@northwind.example'))[0]);
+  page.once('dialog', (dialog) => dialog.accept());
+  await rowAction(page, 'cancel@northwind.example', 'Cancel invitation');
+  await expect(page.getByRole('status')).toContainText('Invitation to cancel@northwind.example cancelled');
+  await expect(row(page, 'cancel@northwind.example')).toContainText('Profile only');
+  await page.goto(link);
+  await expect(page.getByRole('heading', { name: 'This invitation is no longer valid' })).toBeVisible();
+});
+
+test('copy link puts a working link on the clipboard', async ({ page, context, beckon }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: beckon.url });
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'copy@northwind.example');
+  await rowAction(page, 'copy@northwind.example', 'Copy invitation link');
+  await expect(page.getByRole('status')).toHaveText(/Invitation link copied to the clipboard/);
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toBe(inviteLink((await mailFor(beckon, 'copy@northwind.example'))[0]));
+  await page.goto(copied);
+  await expect(page.getByRole('heading', { name: `Join ${OWNER.account}` })).toBeVisible();
+});
+
+test('manage invitation removes some roles, and removing all cancels', async ({ page, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'manage@northwind.example', ['Admin', 'HR']);
+  await rowAction(page, 'manage@northwind.example', 'Manage invitation');
+  let dialog = page.getByRole('dialog', { name: 'Manage invitation' });
+  await dialog.getByLabel('HR').check();
+  await dialog.getByRole('button', { name: 'Remove roles' }).click();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByRole('status')).toContainText('Removed HR from the invitation');
+  await expect(row(page, 'manage@northwind.example').locator('em')).toHaveText(/as Admin$/);
+
+  await rowAction(page, 'manage@northwind.example', 'Manage invitation');
+  dialog = page.getByRole('dialog', { name: 'Manage invitation' });
+  await dialog.getByLabel('Select all').check();
+  await dialog.getByRole('button', { name: 'Remove roles' }).click();
+  await expect(dialog.getByText('The invitation to manage@northwind.example will be cancelled')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByRole('status')).toContainText('is cancelled');
+  await expect(row(page, 'manage@northwind.example')).toContainText('Profile only');
+});
+
+test('a likely typo is pointed out before anything is sent', async ({ page, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await page.getByRole('button', { name: 'Invite people' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Invite people' });
+  await dialog.getByLabel('Email addresses').fill('jhon@gmial.com');
+  await dialog.getByRole('button', { name: 'Send invitations' }).click();
+  await expect(dialog.getByText('jhon@gmial.com: did you mean jhon@gmail.com?')).toBeVisible();
+  await dialog.getByRole('button', { name: 'Use jhon@gmail.com' }).click();
+  await expect(dialog.getByLabel('Email addresses')).toHaveValue('jhon@gmail.com');
+  await dialog.getByRole('button', { name: 'Send invitations' }).click();
+  await expect(page.getByRole('status')).toContainText('Invitation sent to jhon@gmail.com');
+});
+
+test('filter, search and sort live in the URL and survive a reload', async ({ page, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'zed@northwind.example, amy@northwind.example');
+  await page.getByLabel('Status').selectOption('invited');
+  await page.getByLabel('Search').fill('northwind');
+  await page.getByLabel('Sort by').selectOption('email');
+  await page.getByLabel('Order').selectOption('desc');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/status=invited/);
+  await expect(page).toHaveURL(/sort=email/);
+  const emails = page.locator('tbody tr td:nth-child(2)');
+  await expect(emails.first()).toHaveText('zed@northwind.example');
+  await page.reload();
+  await expect(page.getByLabel('Status')).toHaveValue('invited');
+  await expect(page.getByLabel('Search')).toHaveValue('northwind');
+  await expect(emails.first()).toHaveText('zed@northwind.example');
+  await expect(page.locator('tbody tr')).not.toContainText(['Olive Owner']);
+});
+
+test('the accept form works without JavaScript', async ({ page, browser, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'nojs@northwind.example');
+  const link = inviteLink((await mailFor(beckon, 'nojs@northwind.example'))[0]);
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const invitePage = await context.newPage();
+  await invitePage.goto(link);
+  await invitePage.getByLabel('Your name').fill('No Script');
+  await invitePage.getByLabel('Password', { exact: true }).fill('plain forms still work');
+  await invitePage.getByLabel('Confirm password').fill('plain forms differ');
+  await invitePage.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(invitePage.getByRole('alert')).toHaveText('The passwords do not match.');
+  await invitePage.getByLabel('Your name').fill('No Script');
+  await invitePage.getByLabel('Password', { exact: true }).fill('plain forms still work');
+  await invitePage.getByLabel('Confirm password').fill('plain forms still work');
+  await invitePage.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(invitePage).toHaveURL(/\/$/);
+  await expect(invitePage.getByText('You are signed in as No Script')).toBeVisible();
+  await context.close();
+});

@@ -30,6 +30,11 @@ if [ "$what" = test ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
+  if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+    say "installing aiosmtpd (the SMTP server the delivery tests send to)"
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd 2>&1 | grep -v "Running pip as the 'root' user" || true
+    python3 -c "import aiosmtpd"
+  fi
   if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules/.installed ]; then
     say "installing the end-to-end test packages"
     (cd end2end && npm ci --no-audit --no-fund && touch node_modules/.installed)

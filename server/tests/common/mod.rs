@@ -1,6 +1,8 @@
 //! A Beckon built in-process on a fresh SQLite file, driven through its real router.
 #![allow(dead_code)]
 
+pub mod smtp_sink;
+
 use app::server::accounts::{create_owner, OwnerSetup};
 use app::server::store::{accounts, memberships, new_id, users};
 use app::server::{AppState, ManualClock};

@@ -1,0 +1,263 @@
+//! Email delivery against a real SMTP server (aiosmtpd) listening on loopback: what
+//! arrives, deferral and recovery, permanent failure, an outage, a crashed worker.
+
+mod common;
+
+use app::server::mail::outbox::{self, NewMessage};
+use app::server::mail::templates;
+use app::server::mail::transport::Transport;
+use app::server::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
+use app::server::Actor;
+use common::smtp_sink::{header, SmtpSink};
+use common::*;
+use shared::mail::MessageKind;
+use shared::Email;
+use std::collections::HashSet;
+
+fn config() -> DeliveryConfig {
+    DeliveryConfig { max_attempts: 3, default_from: "beckon@example.com".into(), ..DeliveryConfig::default() }
+}
+
+async fn owner(app: &TestApp) -> Actor {
+    let store = tower_sessions::MemoryStore::default();
+    let session = tower_sessions::Session::new(None, std::sync::Arc::new(store), None);
+    let id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(OWNER_EMAIL).fetch_one(&app.state.db.pool).await.unwrap();
+    app::server::auth::begin_session(&app.state, &session, &app::server::auth::Credentials { user_id: id, auth_version: 0 }).await.unwrap();
+    app::server::auth::require_actor(&app.state, &session).await.unwrap()
+}
+
+async fn dispatch(app: &TestApp, transport: &Transport) -> DeliveryReport {
+    dispatch_pending(&app.state.db, app.clock.as_ref(), transport, &config()).await.unwrap()
+}
+
+async fn states(app: &TestApp) -> Vec<(String, i64, Option<String>)> {
+    sqlx::query_as("SELECT state, attempts, last_reply FROM outbox ORDER BY created_at, id").fetch_all(&app.state.db.pool).await.unwrap()
+}
+
+/// Queues `n` messages in one transaction, as a bulk action would.
+async fn queue_many(app: &TestApp, n: usize) {
+    let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&app.state.db.pool).await.unwrap();
+    let mut tx = app.state.db.write_tx().await.unwrap();
+    for i in 0..n {
+        let to = Email::parse(&format!("person{i:04}@example.com")).unwrap();
+        let message = NewMessage {
+            account_id: &account_id,
+            kind: MessageKind::TestEmail,
+            recipient: &to,
+            invitation_id: None,
+            rendered: templates::test_email("Acme", "Olive"),
+        };
+        outbox::enqueue(&mut tx, message, app.clock_ms()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+fn message_ids(messages: &[String]) -> Vec<String> {
+    messages.iter().map(|m| header(m, "Message-ID").expect("a Message-ID").to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_message_arrives_with_the_right_headers_and_both_parts() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    app::server::mail::log::save_sender_settings(&app.state, &owner, "Acme Support", "support@acme.example", "help@acme.example").await.unwrap();
+    app::server::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
+
+    let report = dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
+    assert_eq!(report, DeliveryReport { sent: 1, deferred: 0, failed: 0 });
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(header(m, "From"), Some("\"Acme Support\" <support@acme.example>"));
+    assert_eq!(header(m, "To"), Some("ada@example.com"));
+    assert_eq!(header(m, "Reply-To"), Some("help@acme.example"));
+    assert_eq!(header(m, "Subject"), Some("Test email from Beckon (Acme)"));
+    assert!(m.contains("multipart/alternative"));
+    assert!(m.contains("Content-Type: text/plain"));
+    assert!(m.contains("Content-Type: text/html"));
+    let (state, attempts, reply) = states(&app).await.remove(0);
+    assert_eq!((state.as_str(), attempts), ("sent", 1));
+    assert!(reply.unwrap().starts_with("250 "), "the server's reply is recorded");
+}
+
+#[tokio::test]
+async fn an_invitation_email_carries_the_link_in_both_parts() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    let request = app::server::invitations::service::InviteRequest {
+        addresses: "ada@example.com".into(),
+        roles: vec![shared::Role::Admin],
+        message: Some("See you <soon>".into()),
+        send_despite_typos: false,
+    };
+    app::server::invitations::service::invite(&app.state, &owner, request).await.unwrap();
+    dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
+    let ada: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
+    let link = app::server::invitations::service::copy_link(&app.state, &owner, &ada).await.unwrap();
+    let message = sink.messages().remove(0);
+    let unfolded = message.replace("=\r\n", "").replace("=3D", "=");
+    assert_eq!(unfolded.matches(&link).count(), 4, "text part once; HTML button, and the visible link with its href");
+    assert!(unfolded.contains("See you &lt;soon&gt;"), "escaped in HTML");
+    assert_eq!(header(&message, "Subject"), Some("Olive Owner invited you to join Acme on Beckon"));
+}
+
+#[tokio::test]
+async fn a_451_defers_with_the_reply_and_the_message_goes_out_once_the_server_recovers() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    queue_many(&app, 1).await;
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+
+    sink.answer("451");
+    assert_eq!(dispatch(&app, &transport).await, DeliveryReport { sent: 0, deferred: 1, failed: 0 });
+    let (state, attempts, reply) = states(&app).await.remove(0);
+    assert_eq!((state.as_str(), attempts), ("deferred", 1));
+    assert!(reply.unwrap().contains("451"), "the 451 reply is recorded");
+    // Not due yet: nothing is tried before the backoff has passed.
+    assert_eq!(dispatch(&app, &transport).await, DeliveryReport::default());
+
+    sink.answer("ok");
+    app.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(dispatch(&app, &transport).await, DeliveryReport { sent: 1, deferred: 0, failed: 0 });
+    assert_eq!(states(&app).await[0].0, "sent");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_550_fails_the_message_with_the_reply() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    queue_many(&app, 1).await;
+    sink.answer("550");
+    let report = dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
+    assert_eq!(report, DeliveryReport { sent: 0, deferred: 0, failed: 1 });
+    let (state, _, reply) = states(&app).await.remove(0);
+    assert_eq!(state, "failed");
+    let reply = reply.unwrap();
+    assert!(reply.contains("550") && reply.contains("No such user here"), "{reply}");
+}
+
+#[tokio::test]
+async fn transient_failures_end_as_failed_after_the_last_attempt() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    queue_many(&app, 1).await;
+    sink.answer("451");
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+    for expected in ["deferred", "deferred", "failed"] {
+        dispatch(&app, &transport).await;
+        assert_eq!(states(&app).await[0].0, expected);
+        app.clock.advance(chrono::Duration::hours(2));
+    }
+}
+
+#[tokio::test]
+async fn a_whole_batch_sent_while_the_server_is_down_is_delivered_exactly_once_when_it_is_back() {
+    let mut sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    queue_many(&app, 200).await;
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+
+    sink.stop();
+    let report = dispatch(&app, &transport).await;
+    assert_eq!(report, DeliveryReport { sent: 0, deferred: 200, failed: 0 });
+    assert!(states(&app).await.iter().all(|(s, a, reply)| s == "deferred" && *a == 1 && reply.is_some()));
+
+    sink.restart();
+    app.clock.advance(chrono::Duration::minutes(2));
+    let report = dispatch(&app, &transport).await;
+    assert_eq!(report, DeliveryReport { sent: 200, deferred: 0, failed: 0 });
+    let ids = message_ids(&sink.messages());
+    assert_eq!(ids.len(), 200);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 200, "no message twice");
+}
+
+#[tokio::test]
+async fn messages_claimed_by_a_worker_that_died_are_sent_by_another_once_its_lease_lapses() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    queue_many(&app, 100).await;
+    let now = app.clock_ms();
+    // A worker claims 40 messages and dies before sending any of them.
+    let claimed = outbox::claim(&app.state.db, now, now + config().lease.as_millis() as i64, 40).await.unwrap();
+    assert_eq!(claimed.len(), 40);
+
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+    let report = dispatch(&app, &transport).await;
+    assert_eq!(report.sent, 60, "the other worker leaves the dead worker's leased messages alone");
+
+    app.clock.advance(chrono::Duration::minutes(3));
+    let report = dispatch(&app, &transport).await;
+    assert_eq!(report.sent, 40, "after the lease, they are taken over");
+    let ids = message_ids(&sink.messages());
+    assert_eq!((ids.len(), ids.iter().collect::<HashSet<_>>().len()), (100, 100), "none lost, none twice");
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    queue_many(&app, 100).await;
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+    let worker = {
+        let (db, clock, transport) = (app.state.db.clone(), app.clock.clone(), transport.clone());
+        tokio::spawn(async move { dispatch_pending(&db, clock.as_ref(), &transport, &config()).await })
+    };
+    while sink.messages().len() < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    worker.abort();
+    let _ = worker.await;
+
+    // The restarted worker is a new process: its own connections, not the dead one's.
+    app.clock.advance(chrono::Duration::minutes(3));
+    dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
+    let not_sent: Vec<_> = states(&app).await.into_iter().filter(|(s, _, _)| s != "sent").collect();
+    assert!(not_sent.is_empty(), "every message ends sent: {not_sent:?}");
+    let ids = message_ids(&sink.messages());
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 100, "none lost");
+    // Only a message in flight at the kill (sent, not yet recorded) can arrive twice, and it
+    // carries the same Message-ID, so a mailbox shows it once.
+    assert!(ids.len() - unique.len() <= config().concurrency, "{} duplicates", ids.len() - unique.len());
+}
+
+#[tokio::test]
+async fn without_smtp_messages_become_readable_eml_files() {
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    app::server::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = dispatch(&app, &Transport::files(dir.path().join("mail"))).await;
+    assert_eq!(report.sent, 1);
+    let file = std::fs::read_dir(dir.path().join("mail")).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(header(&text, "To"), Some("ada@example.com"));
+    let (_, _, reply) = states(&app).await.remove(0);
+    assert_eq!(reply.unwrap(), format!("written to {}", file.display()));
+}
+
+#[tokio::test]
+async fn a_failed_message_can_be_retried_by_hand_and_the_log_filters() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    app::server::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
+    app::server::mail::log::send_test(&app.state, &owner, "bob@example.com").await.unwrap();
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+    sink.answer("550");
+    dispatch(&app, &transport).await;
+    let failed = app::server::mail::log::recent(&app.state, &owner, Some(shared::mail::DeliveryState::Failed), "ada").await.unwrap();
+    assert_eq!(failed.rows.len(), 1);
+    let id = failed.rows[0].id.clone();
+    app::server::mail::log::retry(&app.state, &owner, &id).await.unwrap();
+    assert!(app::server::mail::log::retry(&app.state, &owner, &id).await.is_err(), "only a failed message is retried");
+    sink.answer("ok");
+    dispatch(&app, &transport).await;
+    let row = app::server::mail::log::message(&app.state, &owner, &id).await.unwrap();
+    assert_eq!(row.state, shared::mail::DeliveryState::Sent);
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'email.retried'").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(audited, 1);
+}

@@ -3,15 +3,12 @@
 
 mod common;
 
-use app::server::mail::outbox::{self, NewMessage};
-use app::server::mail::templates;
+use app::server::mail::outbox;
 use app::server::mail::transport::Transport;
 use app::server::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
 use app::server::Actor;
 use common::smtp_sink::{header, SmtpSink};
 use common::*;
-use shared::mail::MessageKind;
-use shared::Email;
 use std::collections::HashSet;
 
 fn config() -> DeliveryConfig {
@@ -32,24 +29,6 @@ async fn dispatch(app: &TestApp, transport: &Transport) -> DeliveryReport {
 
 async fn states(app: &TestApp) -> Vec<(String, i64, Option<String>)> {
     sqlx::query_as("SELECT state, attempts, last_reply FROM outbox ORDER BY created_at, id").fetch_all(&app.state.db.pool).await.unwrap()
-}
-
-/// Queues `n` messages in one transaction, as a bulk action would.
-async fn queue_many(app: &TestApp, n: usize) {
-    let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&app.state.db.pool).await.unwrap();
-    let mut tx = app.state.db.write_tx().await.unwrap();
-    for i in 0..n {
-        let to = Email::parse(&format!("person{i:04}@example.com")).unwrap();
-        let message = NewMessage {
-            account_id: &account_id,
-            kind: MessageKind::TestEmail,
-            recipient: &to,
-            invitation_id: None,
-            rendered: templates::test_email("Acme", "Olive"),
-        };
-        outbox::enqueue(&mut tx, message, app.clock_ms()).await.unwrap();
-    }
-    tx.commit().await.unwrap();
 }
 
 fn message_ids(messages: &[String]) -> Vec<String> {
@@ -107,7 +86,7 @@ async fn an_invitation_email_carries_the_link_in_both_parts() {
 async fn a_451_defers_with_the_reply_and_the_message_goes_out_once_the_server_recovers() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
-    queue_many(&app, 1).await;
+    app.queue_test_emails(1).await;
     let transport = Transport::smtp(&sink.settings()).unwrap();
 
     sink.answer("451");
@@ -129,7 +108,7 @@ async fn a_451_defers_with_the_reply_and_the_message_goes_out_once_the_server_re
 async fn a_550_fails_the_message_with_the_reply() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
-    queue_many(&app, 1).await;
+    app.queue_test_emails(1).await;
     sink.answer("550");
     let report = dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
     assert_eq!(report, DeliveryReport { sent: 0, deferred: 0, failed: 1 });
@@ -143,7 +122,7 @@ async fn a_550_fails_the_message_with_the_reply() {
 async fn transient_failures_end_as_failed_after_the_last_attempt() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
-    queue_many(&app, 1).await;
+    app.queue_test_emails(1).await;
     sink.answer("451");
     let transport = Transport::smtp(&sink.settings()).unwrap();
     for expected in ["deferred", "deferred", "failed"] {
@@ -157,7 +136,7 @@ async fn transient_failures_end_as_failed_after_the_last_attempt() {
 async fn a_whole_batch_sent_while_the_server_is_down_is_delivered_exactly_once_when_it_is_back() {
     let mut sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
-    queue_many(&app, 200).await;
+    app.queue_test_emails(200).await;
     let transport = Transport::smtp(&sink.settings()).unwrap();
 
     sink.stop();
@@ -178,7 +157,7 @@ async fn a_whole_batch_sent_while_the_server_is_down_is_delivered_exactly_once_w
 async fn messages_claimed_by_a_worker_that_died_are_sent_by_another_once_its_lease_lapses() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
-    queue_many(&app, 100).await;
+    app.queue_test_emails(100).await;
     let now = app.clock_ms();
     // A worker claims 40 messages and dies before sending any of them.
     let claimed = outbox::claim(&app.state.db, now, now + config().lease.as_millis() as i64, 40).await.unwrap();
@@ -199,7 +178,7 @@ async fn messages_claimed_by_a_worker_that_died_are_sent_by_another_once_its_lea
 async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
-    queue_many(&app, 100).await;
+    app.queue_test_emails(100).await;
     let transport = Transport::smtp(&sink.settings()).unwrap();
     let worker = {
         let (db, clock, transport) = (app.state.db.clone(), app.clock.clone(), transport.clone());

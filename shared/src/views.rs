@@ -175,3 +175,12 @@ pub struct InviteOutcome {
     /// Nothing was sent: these addresses look mistyped (address, suggestion).
     pub typo_warnings: Vec<(String, String)>,
 }
+
+/// Settings → Invitations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationSettings {
+    /// Days before an invitation expires (1–90).
+    pub expiry_days: i64,
+    /// "Resend" issues a new link, killing earlier ones, instead of sending the same link.
+    pub resend_rotates_link: bool,
+}

@@ -1,9 +1,8 @@
 //! Invitations, from the admin's side (Users page, Settings) and the invitee's (the link).
 
 use leptos::prelude::*;
-use shared::views::{InvitationPage, InviteOutcome};
+use shared::views::{InvitationPage, InvitationSettings, InviteOutcome};
 use shared::{AppError, Role};
-use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::server::{auth, context, invitations};
@@ -24,8 +23,7 @@ fn parse_roles(raw: &str) -> Result<Vec<Role>, AppError> {
 #[server]
 pub async fn invite_people(addresses: String, roles: String, message: String, send_despite_typos: bool) -> Result<InviteOutcome, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         let request = invitations::service::InviteRequest {
             addresses,
             roles: parse_roles(&roles)?,
@@ -41,8 +39,7 @@ pub async fn invite_people(addresses: String, roles: String, message: String, se
 #[server]
 pub async fn act_on_invitation(user_id: String, action: String) -> Result<String, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         let action = shared::invitations::InvitationAction::parse(&action).ok_or_else(|| AppError::Validation("Unknown action.".into()))?;
         invitations::service::act(&state, &actor, &user_id, action).await
     }
@@ -52,8 +49,7 @@ pub async fn act_on_invitation(user_id: String, action: String) -> Result<String
 #[server]
 pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         invitations::service::copy_link(&state, &actor, &user_id).await
     }
     .await)
@@ -62,26 +58,17 @@ pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
 #[server]
 pub async fn remove_invitation_roles(user_id: String, roles: String) -> Result<String, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         invitations::service::remove_roles(&state, &actor, &user_id, parse_roles(&roles)?).await
     }
     .await)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitationSettingsView {
-    pub expiry_days: i64,
-    pub resend_rotates_link: bool,
-}
-
 #[server]
-pub async fn get_invitation_settings() -> Result<InvitationSettingsView, AppError> {
+pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
-        let s = invitations::settings::get(&state, &actor).await?;
-        Ok(InvitationSettingsView { expiry_days: s.expiry_days, resend_rotates_link: s.resend_rotates_link })
+        let (state, actor) = context::signed_in().await?;
+        invitations::settings::get(&state, &actor).await
     }
     .await)
 }
@@ -89,10 +76,9 @@ pub async fn get_invitation_settings() -> Result<InvitationSettingsView, AppErro
 #[server]
 pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: Option<String>) -> Result<(), AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         let expiry_days = expiry_days.trim().parse().map_err(|_| AppError::Validation("The expiry period must be a whole number of days.".into()))?;
-        let settings = invitations::settings::InvitationSettings { expiry_days, resend_rotates_link: resend_rotates_link.is_some() };
+        let settings = InvitationSettings { expiry_days, resend_rotates_link: resend_rotates_link.is_some() };
         invitations::settings::update(&state, &actor, settings).await
     }
     .await)

@@ -7,13 +7,12 @@ use shared::mail::DeliveryState;
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth, context, mail};
+use crate::server::{context, mail};
 
 #[server]
 pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         mail::log::sender_settings(&state, &actor).await
     }
     .await)
@@ -22,8 +21,7 @@ pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
 #[server]
 pub async fn save_sender_settings(sender_name: String, sender_address: String, reply_to: String) -> Result<(), AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         mail::log::save_sender_settings(&state, &actor, &sender_name, &sender_address, &reply_to).await
     }
     .await)
@@ -33,8 +31,7 @@ pub async fn save_sender_settings(sender_name: String, sender_address: String, r
 #[server]
 pub async fn send_test_email(to: String) -> Result<String, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         mail::log::send_test(&state, &actor, &to).await
     }
     .await)
@@ -43,8 +40,7 @@ pub async fn send_test_email(to: String) -> Result<String, AppError> {
 #[server]
 pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         mail::log::message(&state, &actor, &id).await
     }
     .await)
@@ -53,8 +49,7 @@ pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
 #[server]
 pub async fn list_deliveries(state_filter: String, recipient: String) -> Result<DeliveryLog, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         mail::log::recent(&state, &actor, DeliveryState::parse(&state_filter), &recipient).await
     }
     .await)
@@ -63,8 +58,7 @@ pub async fn list_deliveries(state_filter: String, recipient: String) -> Result<
 #[server]
 pub async fn retry_delivery(id: String) -> Result<String, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         mail::log::retry(&state, &actor, &id).await
     }
     .await)

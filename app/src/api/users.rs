@@ -5,7 +5,7 @@ use shared::views::{UsersPage, UsersQuery, UsersSort, UserStatus};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth, context, users};
+use crate::server::{context, users};
 
 /// The query as the URL carries it; unknown values fall back to the defaults.
 pub fn users_query(status: &str, search: &str, sort: &str, dir: &str, page: &str) -> UsersQuery {
@@ -21,8 +21,7 @@ pub fn users_query(status: &str, search: &str, sort: &str, dir: &str, page: &str
 #[server]
 pub async fn list_users(status: String, search: String, sort: String, dir: String, page: String) -> Result<UsersPage, AppError> {
     context::respond(async {
-        let state = context::state()?;
-        let actor = auth::require_actor(&state, &context::session().await?).await?;
+        let (state, actor) = context::signed_in().await?;
         users::list(&state, &actor, users_query(&status, &search, &sort, &dir, &page)).await
     }
     .await)

@@ -15,6 +15,13 @@ pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(internal)
 }
 
+/// The state and the signed-in actor of this request, or `Unauthenticated`.
+pub async fn signed_in() -> Result<(AppState, super::Actor), AppError> {
+    let state = state()?;
+    let actor = super::auth::require_actor(&state, &session().await?).await?;
+    Ok((state, actor))
+}
+
 /// The peer address of the connection, when the server recorded it.
 pub fn client_ip() -> Option<IpAddr> {
     use_context::<http::request::Parts>()

@@ -87,6 +87,25 @@ impl TestApp {
         memberships::grant(&mut conn, &id, &scope, role, self.clock_ms()).await.unwrap();
     }
 
+    /// Queues `n` test emails in one transaction, as a bulk action would.
+    pub async fn queue_test_emails(&self, n: usize) {
+        use app::server::mail::outbox::{enqueue, NewMessage};
+        let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&self.state.db.pool).await.unwrap();
+        let mut tx = self.state.db.write_tx().await.unwrap();
+        for i in 0..n {
+            let to = shared::Email::parse(&format!("person{i:05}@example.com")).unwrap();
+            let message = NewMessage {
+                account_id: &account_id,
+                kind: shared::mail::MessageKind::TestEmail,
+                recipient: &to,
+                invitation_id: None,
+                rendered: app::server::mail::templates::test_email("Acme", "Olive"),
+            };
+            enqueue(&mut tx, message, self.clock_ms()).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
     pub fn clock_ms(&self) -> i64 {
         use app::server::Clock;
         self.clock.now_ms()

@@ -208,6 +208,7 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
     };
     audit::record(&mut tx, event, now).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
+    state.outbox_signal.notify_one();
     let who = if inviter.name.is_empty() { "the person who invited you".to_string() } else { inviter.name };
     Ok(format!("We have asked {who} to send you a new invitation."))
 }

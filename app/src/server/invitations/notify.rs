@@ -1,5 +1,6 @@
 //! The emails the invitation lifecycle sends, written to the outbox inside the caller's
-//! transaction so a change and its email commit together (or not at all).
+//! transaction so a change and its email commit together (or not at all). Callers wake
+//! the delivery worker (`outbox_signal`) after committing.
 
 use super::link;
 use crate::server::error::internal;
@@ -60,9 +61,12 @@ pub async fn invitation(
         Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
     };
     let message = NewMessage { account_id: &invitation.account_id, kind, recipient: invitee, invitation_id: Some(&invitation.id), rendered };
-    outbox::enqueue(conn, message, now_ms).await.map_err(internal)?;
-    state.outbox_signal.notify_one();
-    Ok(())
+    queue(conn, message, now_ms).await
+}
+
+/// Queues in the caller's transaction; the caller wakes the worker once it has committed.
+async fn queue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> Result<(), AppError> {
+    outbox::enqueue(conn, message, now_ms).await.map(|_| ()).map_err(internal)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -87,7 +91,5 @@ pub async fn new_invitation_requested(
         invitation_id: Some(&invitation.id),
         rendered: templates::invitation_requested(&email),
     };
-    outbox::enqueue(conn, message, now_ms).await.map_err(internal)?;
-    state.outbox_signal.notify_one();
-    Ok(())
+    queue(conn, message, now_ms).await
 }

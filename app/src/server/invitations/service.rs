@@ -144,6 +144,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
         outcome.invited.push(email.to_string());
     }
     tx.commit().await.map_err(internal)?;
+    state.outbox_signal.notify_one();
     tracing::info!(invited = outcome.invited.len(), skipped = outcome.skipped.len(), "invitations sent");
     Ok(outcome)
 }
@@ -249,6 +250,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     notify::invitation(&mut tx, state, &account.name, &inviter, &email, &updated, wording, now).await?;
     record(&mut tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
     tx.commit().await.map_err(internal)?;
+    state.outbox_signal.notify_one();
     Ok(banner)
 }
 

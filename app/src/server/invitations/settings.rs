@@ -4,15 +4,9 @@ use crate::server::audit::{self, AuditEvent};
 use crate::server::error::internal;
 use crate::server::store::accounts;
 use crate::server::{Actor, AppState};
-use serde::{Deserialize, Serialize};
 use shared::permissions::Permission;
+pub use shared::views::InvitationSettings;
 use shared::AppError;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitationSettings {
-    pub expiry_days: i64,
-    pub resend_rotates_link: bool,
-}
 
 pub const EXPIRY_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=90;
 

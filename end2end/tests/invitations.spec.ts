@@ -72,7 +72,12 @@ test('resend keeps the link working and moves the expiry', async ({ page, ownSer
   const first = inviteLink((await mailFor(ownServer, 'resend@northwind.example'))[0]);
 
   await ownServer.advanceClock(24 * 6);
+  // Six days on, the admin's idle session has ended: sign in again.
   await page.reload();
+  await expect(page).toHaveURL(/\/signin\?next=\/users$/);
+  await hydrated(page);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/users$/);
   await hydrated(page);
   await rowAction(page, 'resend@northwind.example', 'Resend invitation');
   await expect(page.getByRole('status')).toContainText('It now expires in 7 days');

@@ -177,9 +177,13 @@ async fn changing_the_password_ends_every_session_of_that_user() {
 async fn a_session_ends_at_its_absolute_lifetime_even_when_used() {
     let app = TestApp::with_owner().await;
     let cookie = app.sign_in(OWNER_EMAIL).await;
-    app.clock.advance(chrono::Duration::hours(23));
-    assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::OK);
-    app.clock.advance(chrono::Duration::hours(2));
+    // Used every 50 minutes (within the idle timeout) for 23 h 20 min: still signed in.
+    for _ in 0..28 {
+        app.clock.advance(chrono::Duration::minutes(50));
+        assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::OK);
+    }
+    // Past 24 hours since sign-in: ended, however recently used.
+    app.clock.advance(chrono::Duration::minutes(50));
     assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -205,4 +209,28 @@ async fn sign_in_never_redirects_off_site() {
     let response = app.send(request).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()[header::LOCATION], "/");
+}
+
+#[tokio::test]
+async fn a_session_unused_past_its_idle_timeout_ends_and_use_keeps_it_alive() {
+    let app = TestApp::with_owner().await;
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    for _ in 0..3 {
+        app.clock.advance(chrono::Duration::minutes(50));
+        assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::OK);
+    }
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn too_many_sign_in_attempts_answer_429_to_a_script() {
+    let app = TestApp::with_owner().await;
+    let wrong = format!("email={OWNER_EMAIL}&password=wrong+password&next=%2F");
+    for _ in 0..10 {
+        assert_eq!(app.call(sign_in_path(), &wrong, Some(ORIGIN), None).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let refused = app.call(sign_in_path(), &wrong, Some(ORIGIN), None).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(body_text(refused).await.contains("RateLimited"));
 }

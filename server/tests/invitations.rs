@@ -410,3 +410,39 @@ async fn the_users_list_filters_searches_sorts_and_pages() {
     let expired = app::server::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Expired), ..Default::default() }).await.unwrap();
     assert_eq!(expired.total, 30);
 }
+
+#[tokio::test]
+async fn an_expired_link_can_ask_the_inviter_for_a_new_invitation() {
+    let (app, _owner, _ada, link) = with_invitation().await;
+    let segment = link_segment(&link);
+    let early = accept::request_new(&app.state, &segment, None).await.unwrap_err();
+    assert!(early.to_string().contains("Only an expired invitation"), "{early}");
+    app.clock.advance(chrono::Duration::days(8));
+    let said = accept::request_new(&app.state, &segment, None).await.unwrap();
+    assert!(said.contains("Olive Owner"), "{said}");
+    let (to, subject): (String, String) = sqlx::query_as("SELECT recipient, subject FROM outbox WHERE kind = 'invitation_requested'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(to, OWNER_EMAIL);
+    assert_eq!(subject, "ada@example.com asks for a new invitation to Acme");
+    assert_eq!(audit_count(&app, "invitation.new_requested").await, 1);
+    for _ in 0..2 {
+        accept::request_new(&app.state, &segment, None).await.unwrap();
+    }
+    assert!(accept::request_new(&app.state, &segment, None).await.is_err(), "a mailbox cannot be flooded from a link");
+}
+
+#[tokio::test]
+async fn every_invitation_action_queues_its_email() {
+    let (app, owner, ada, _link) = with_invitation().await;
+    service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
+    service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap();
+    let kinds: Vec<(String, String)> = sqlx::query_as("SELECT kind, recipient FROM outbox ORDER BY created_at, kind")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = kinds.iter().map(|(k, r)| { assert_eq!(r, "ada@example.com"); k.as_str() }).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "invitation").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "reminder").count(), 1);
+}

@@ -24,6 +24,9 @@ struct SessionUser {
     user_id: String,
     auth_version: i64,
     signed_in_at_ms: i64,
+    /// Moved on each request; a session unused for the idle timeout ends. (The cookie's
+    /// own expiry says the same to the browser; this check runs on the injected clock.)
+    last_seen_ms: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -95,11 +98,8 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
 /// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
 pub async fn begin_session(state: &AppState, session: &Session, credentials: &Credentials) -> Result<(), AppError> {
     session.cycle_id().await.map_err(internal)?;
-    let user = SessionUser {
-        user_id: credentials.user_id.clone(),
-        auth_version: credentials.auth_version,
-        signed_in_at_ms: state.clock.now_ms(),
-    };
+    let now = state.clock.now_ms();
+    let user = SessionUser { user_id: credentials.user_id.clone(), auth_version: credentials.auth_version, signed_in_at_ms: now, last_seen_ms: now };
     session.insert(SESSION_USER, user).await.map_err(internal)
 }
 
@@ -107,17 +107,22 @@ pub async fn end_session(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(internal)
 }
 
-/// The actor behind this session, or `None` when nobody is signed in. A session past its
-/// absolute lifetime, of a user no longer active, or from before a password change is ended.
+/// The actor behind this session, or `None` when nobody is signed in. A session idle too
+/// long or past its absolute lifetime, of a user no longer active, or from before a
+/// password change is ended.
 pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>, AppError> {
-    let Some(stored) = session.get::<SessionUser>(SESSION_USER).await.map_err(internal)? else {
+    let Some(mut stored) = session.get::<SessionUser>(SESSION_USER).await.map_err(internal)? else {
         return Ok(None);
     };
+    let now = state.clock.now_ms();
     let absolute_ms = state.auth.absolute_timeout.as_millis() as i64;
-    if state.clock.now_ms() - stored.signed_in_at_ms > absolute_ms {
+    let idle_ms = state.auth.idle_timeout.as_millis() as i64;
+    if now - stored.signed_in_at_ms > absolute_ms || now - stored.last_seen_ms > idle_ms {
         end_session(session).await?;
         return Ok(None);
     }
+    stored.last_seen_ms = now;
+    session.insert(SESSION_USER, &stored).await.map_err(internal)?;
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let user = users::get(&mut conn, &stored.user_id).await.map_err(internal)?;
     let Some(user) = user.filter(|u| u.status == "active" && u.auth_version == stored.auth_version) else {

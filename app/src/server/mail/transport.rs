@@ -2,12 +2,14 @@
 //! configured (the embedded default), `.eml` files in the data directory.
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Message;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TlsMode {
@@ -29,8 +31,99 @@ pub struct SmtpSettings {
 
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<SmtpPool>),
     Files(PathBuf),
+}
+
+/// Up to `pool_size` SMTP connections, kept open between messages. Our own pool rather
+/// than lettre's, for two reasons: its sockets get TCP_NODELAY (lettre writes a message
+/// and its final "." separately, and without NODELAY the second write waits for the
+/// server's delayed ACK: about 40 ms per message), and a connection whose send was
+/// interrupted is dropped, never handed to the next message half-way through a transaction.
+pub struct SmtpPool {
+    settings: SmtpSettings,
+    hello: ClientId,
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
+    permits: Semaphore,
+}
+
+impl SmtpPool {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Outcome> {
+        let s = &self.settings;
+        let tls = || TlsParameters::new(s.host.clone()).map_err(|e| Outcome::Permanent(format!("TLS settings for {}: {e}", s.host)));
+        let smtp_error = |e: lettre::transport::smtp::Error| classify(&e);
+        let mut connection = match s.tls {
+            // Implicit TLS starts encrypted, so lettre opens that socket itself.
+            TlsMode::Implicit => AsyncSmtpConnection::connect_tokio1((s.host.as_str(), s.port), Some(s.timeout), &self.hello, Some(tls()?), None)
+                .await
+                .map_err(smtp_error)?,
+            TlsMode::None | TlsMode::StartTls => {
+                let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.port))
+                    .await
+                    .map_err(|e| Outcome::Transient(format!("cannot connect to {}:{}: {e}", s.host, s.port)))?;
+                let _ = tcp.set_nodelay(true);
+                let mut connection = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await.map_err(smtp_error)?;
+                if s.tls == TlsMode::StartTls {
+                    connection.starttls(tls()?, &self.hello).await.map_err(smtp_error)?;
+                }
+                connection
+            }
+        };
+        if let (Some(user), Some(password)) = (&s.username, &s.password) {
+            let credentials = Credentials::new(user.clone(), password.clone());
+            connection.auth(&[Mechanism::Plain, Mechanism::Login], &credentials).await.map_err(smtp_error)?;
+        }
+        Ok(connection)
+    }
+
+    async fn send(&self, message: &Message) -> Outcome {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Outcome::Transient("the SMTP pool is closed".into());
+        };
+        let bytes = message.formatted();
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let reused = pooled.is_some();
+        let attempt = |connection: Option<AsyncSmtpConnection>| async {
+            let mut connection = match connection {
+                Some(c) => c,
+                None => self.connect().await.map_err(|outcome| (outcome, true))?,
+            };
+            match connection.send(message.envelope(), &bytes).await {
+                Ok(response) => {
+                    let reply = format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "));
+                    if let Ok(mut idle) = self.idle.lock() {
+                        idle.push(connection);
+                    }
+                    Ok(reply)
+                }
+                Err(error) => {
+                    connection.abort().await;
+                    Err((classify(&error), error.is_transient() || error.is_permanent()))
+                }
+            }
+        };
+        let first = tokio::time::timeout(self.settings.timeout, attempt(pooled)).await;
+        match first {
+            Ok(Ok(reply)) => Outcome::Sent(reply),
+            // A kept connection the server has since closed: try once on a fresh one.
+            Ok(Err((_, false))) if reused => match tokio::time::timeout(self.settings.timeout, attempt(None)).await {
+                Ok(Ok(reply)) => Outcome::Sent(reply),
+                Ok(Err((outcome, _))) => outcome,
+                Err(_) => Outcome::Transient("the SMTP server did not answer in time".into()),
+            },
+            Ok(Err((outcome, _))) => outcome,
+            Err(_) => Outcome::Transient("the SMTP server did not answer in time".into()),
+        }
+    }
+}
+
+/// 5xx replies are permanent; everything else (4xx, network, timeouts) may pass.
+fn classify(error: &lettre::transport::smtp::Error) -> Outcome {
+    if error.is_permanent() {
+        Outcome::Permanent(error.to_string())
+    } else {
+        Outcome::Transient(error.to_string())
+    }
 }
 
 /// What happened to one send.
@@ -57,21 +150,15 @@ pub struct Outgoing<'a> {
 
 impl Transport {
     pub fn smtp(settings: &SmtpSettings) -> Result<Transport, String> {
-        let tls_parameters = || TlsParameters::new(settings.host.clone()).map_err(|e| format!("TLS settings for {}: {e}", settings.host));
-        let tls = match settings.tls {
-            TlsMode::None => Tls::None,
-            TlsMode::StartTls => Tls::Required(tls_parameters()?),
-            TlsMode::Implicit => Tls::Wrapper(tls_parameters()?),
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
-            .port(settings.port)
-            .tls(tls)
-            .timeout(Some(settings.timeout))
-            .pool_config(PoolConfig::new().max_size(settings.pool_size.max(1)));
-        if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        if settings.tls != TlsMode::None {
+            TlsParameters::new(settings.host.clone()).map_err(|e| format!("TLS settings for {}: {e}", settings.host))?;
         }
-        Ok(Transport::Smtp(builder.build()))
+        Ok(Transport::Smtp(Arc::new(SmtpPool {
+            settings: settings.clone(),
+            hello: ClientId::default(),
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(settings.pool_size.max(1) as usize),
+        })))
     }
 
     pub fn files(dir: PathBuf) -> Transport {
@@ -91,11 +178,7 @@ impl Transport {
             Err(why) => return Outcome::Permanent(why),
         };
         match self {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
-                Ok(response) => Outcome::Sent(format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "))),
-                Err(error) if error.is_permanent() => Outcome::Permanent(error.to_string()),
-                Err(error) => Outcome::Transient(error.to_string()),
-            },
+            Transport::Smtp(pool) => pool.send(&message).await,
             Transport::Files(dir) => {
                 let path = dir.join(format!("{}-{}.eml", outgoing.created_at_ms, outgoing.id));
                 let written = async {

@@ -25,7 +25,7 @@ async fn main() {
         let transport = Transport::smtp(&settings).unwrap();
         let config = DeliveryConfig { concurrency: pool_size as usize, default_from: "beckon@example.com".into(), ..DeliveryConfig::default() };
         let started = Instant::now();
-        let report = dispatch_pending(&app.state.db, app.clock.as_ref(), &transport, &config).await.unwrap();
+        let report = dispatch_pending(&app.state, &transport, &config).await.unwrap();
         let elapsed = started.elapsed();
         assert_eq!(report.sent, MESSAGES, "{report:?}");
         assert_eq!(sink.messages().len(), MESSAGES);

@@ -54,14 +54,7 @@ pub fn delivery_config(config: &Config) -> DeliveryConfig {
 impl Application {
     /// Starts the delivery worker in this process; it stops when `shutdown` resolves.
     pub fn spawn_delivery_worker(&self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
-        let worker = app::server::mail::worker::run(
-            self.state.db.clone(),
-            self.state.clock.clone(),
-            self.transport.clone(),
-            self.delivery.clone(),
-            self.state.outbox_signal.clone(),
-            shutdown,
-        );
+        let worker = app::server::mail::worker::run(self.state.clone(), self.transport.clone(), self.delivery.clone(), shutdown);
         tokio::spawn(worker)
     }
 }

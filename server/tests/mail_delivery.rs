@@ -24,7 +24,7 @@ async fn owner(app: &TestApp) -> Actor {
 }
 
 async fn dispatch(app: &TestApp, transport: &Transport) -> DeliveryReport {
-    dispatch_pending(&app.state.db, app.clock.as_ref(), transport, &config()).await.unwrap()
+    dispatch_pending(&app.state, transport, &config()).await.unwrap()
 }
 
 async fn states(app: &TestApp) -> Vec<(String, i64, Option<String>)> {
@@ -181,8 +181,8 @@ async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
     app.queue_test_emails(100).await;
     let transport = Transport::smtp(&sink.settings()).unwrap();
     let worker = {
-        let (db, clock, transport) = (app.state.db.clone(), app.clock.clone(), transport.clone());
-        tokio::spawn(async move { dispatch_pending(&db, clock.as_ref(), &transport, &config()).await })
+        let (state, transport) = (app.state.clone(), transport.clone());
+        tokio::spawn(async move { dispatch_pending(&state, &transport, &config()).await })
     };
     while sink.messages().len() < 20 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;

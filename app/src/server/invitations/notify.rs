@@ -2,7 +2,6 @@
 //! transaction so a change and its email commit together (or not at all). Callers wake
 //! the delivery worker (`outbox_signal`) after committing.
 
-use super::link;
 use crate::server::error::internal;
 use crate::server::mail::outbox::{self, NewMessage};
 use crate::server::mail::templates::{self, InvitationEmail};
@@ -20,7 +19,6 @@ pub enum Wording {
 
 async fn email_for(
     conn: &mut Conn,
-    state: &AppState,
     account_name: &str,
     inviter_name: &str,
     invitee: &Email,
@@ -32,14 +30,13 @@ async fn email_for(
         .iter()
         .filter_map(|(_, r)| Role::parse(r).map(|r| r.label().to_string()))
         .collect();
-    let link = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
     Ok(InvitationEmail {
         account_name: account_name.to_string(),
         inviter_name: inviter_name.to_string(),
         invitee_email: invitee.to_string(),
         role_labels,
         personal_message: invitation.personal_message.clone(),
-        link,
+        link: templates::LINK_PLACEHOLDER.to_string(),
         expires_at: chrono::DateTime::from_timestamp_millis(invitation.expires_at).ok_or(AppError::Internal)?,
     })
 }
@@ -47,7 +44,6 @@ async fn email_for(
 #[allow(clippy::too_many_arguments)]
 pub async fn invitation(
     conn: &mut Conn,
-    state: &AppState,
     account_name: &str,
     inviter_name: &str,
     invitee: &Email,
@@ -55,7 +51,7 @@ pub async fn invitation(
     wording: Wording,
     now_ms: i64,
 ) -> Result<(), AppError> {
-    let email = email_for(conn, state, account_name, inviter_name, invitee, invitation).await?;
+    let email = email_for(conn, account_name, inviter_name, invitee, invitation).await?;
     let (kind, rendered) = match wording {
         Wording::Invitation => (MessageKind::Invitation, templates::invitation(&email)),
         Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
@@ -81,7 +77,7 @@ pub async fn new_invitation_requested(
     now_ms: i64,
 ) -> Result<(), AppError> {
     let invitee = Email::parse(invitee_email).map_err(internal)?;
-    let mut email = email_for(conn, state, account_name, inviter_name, &invitee, invitation).await?;
+    let mut email = email_for(conn, account_name, inviter_name, &invitee, invitation).await?;
     // The inviter acts from the Users page; the invitee's dead link is of no use to them.
     email.link = format!("{}/users?status=expired&search={}", state.public_url, shared::url::encode_component(invitee_email));
     let message = NewMessage {

@@ -139,7 +139,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
         }
         rate_limit::consume(&mut *tx, &send_key(&invitation_id), SENDS_PER_INVITATION, now).await?;
         let invitation = store::get(&mut tx, &invitation_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
-        notify::invitation(&mut tx, state, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
+        notify::invitation(&mut tx, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
         record(&mut tx, actor, "invitation.created", &invitation_id, serde_json::json!({ "email": email.as_str(), "roles": roles }), now).await?;
         outcome.invited.push(email.to_string());
     }
@@ -247,7 +247,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
         Some(id) => users::get(&mut tx, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
         None => actor.name.clone(),
     };
-    notify::invitation(&mut tx, state, &account.name, &inviter, &email, &updated, wording, now).await?;
+    notify::invitation(&mut tx, &account.name, &inviter, &email, &updated, wording, now).await?;
     record(&mut tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
     tx.commit().await.map_err(internal)?;
     state.outbox_signal.notify_one();

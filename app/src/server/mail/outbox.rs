@@ -48,6 +48,7 @@ pub struct Claimed {
     pub html_body: String,
     pub attempts: i64,
     pub created_at: i64,
+    pub invitation_id: Option<String>,
 }
 
 /// Takes up to `limit` due messages (queued, deferred and due, or sending with a lapsed
@@ -61,7 +62,7 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::
          WHERE id IN (SELECT id FROM outbox \
                       WHERE (state IN ('queued', 'deferred') AND next_attempt_at <= $2) OR (state = 'sending' AND lease_until <= $2) \
                       ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
-         RETURNING id, account_id, recipient, subject, text_body, html_body, attempts, created_at"
+         RETURNING id, account_id, recipient, subject, text_body, html_body, attempts, created_at, invitation_id"
     ))
     .bind(lease_until)
     .bind(now_ms)

@@ -10,7 +10,12 @@ pub struct RenderedEmail {
     pub html: String,
 }
 
-/// What an invitation email says. `link` carries a secret token: never log it.
+/// Stands in the stored message for the invitation link, which the worker puts in at send
+/// time: a leaked outbox holds no usable link.
+pub const LINK_PLACEHOLDER: &str = "{{beckon:invitation-link}}";
+
+/// What an invitation email says. `link` is `LINK_PLACEHOLDER` when queued; a real link
+/// carries a secret token: never log it.
 pub struct InvitationEmail {
     pub account_name: String,
     pub inviter_name: String,

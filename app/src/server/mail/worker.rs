@@ -3,8 +3,10 @@
 //! backoff and jitter until `max_attempts`.
 
 use super::outbox::{self, Claimed, Sender};
+use super::templates;
 use super::transport::{Outcome, Outgoing, Transport};
-use crate::server::{Clock, Db};
+use crate::server::invitations::link;
+use crate::server::AppState;
 use futures::StreamExt;
 use lettre::message::Mailbox;
 use rand::Rng;
@@ -63,12 +65,37 @@ fn mailbox(name: Option<&str>, address: &str) -> Option<Mailbox> {
     Some(Mailbox::new(name.map(|n| n.replace(['\r', '\n'], " ")).filter(|n| !n.trim().is_empty()), address))
 }
 
-async fn deliver(db: &Db, clock: &dyn Clock, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> Outcome {
+/// Puts the invitation's current link where the template left its placeholder. The link is
+/// made here, at send time, so the outbox never holds a usable link.
+async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, String), Outcome> {
+    let Some(invitation_id) = &message.invitation_id else {
+        return Ok((message.text_body.clone(), message.html_body.clone()));
+    };
+    if !message.text_body.contains(templates::LINK_PLACEHOLDER) && !message.html_body.contains(templates::LINK_PLACEHOLDER) {
+        return Ok((message.text_body.clone(), message.html_body.clone()));
+    }
+    let version: Option<i64> = sqlx::query_scalar("SELECT link_version FROM invitations WHERE id = $1")
+        .bind(invitation_id)
+        .fetch_optional(&state.db.pool)
+        .await
+        .map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
+    let version = version.ok_or_else(|| Outcome::Permanent("the invitation no longer exists".into()))?;
+    let url = link::url(&state.public_url, invitation_id, &state.link_key.token(invitation_id, version));
+    Ok((
+        message.text_body.replace(templates::LINK_PLACEHOLDER, &url),
+        message.html_body.replace(templates::LINK_PLACEHOLDER, &templates::escape(&url)),
+    ))
+}
+
+async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> Outcome {
+    let (db, clock) = (&state.db, state.clock.as_ref());
     let sender_name = sender.sender_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| sender.account_name.clone());
     let address = sender.sender_address.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| config.default_from.clone());
-    let outcome = match mailbox(Some(&sender_name), &address) {
-        None => Outcome::Permanent(format!("the sender address {address} is not valid")),
-        Some(from) => {
+    let bodies = with_link(state, &message).await;
+    let outcome = match (mailbox(Some(&sender_name), &address), bodies) {
+        (_, Err(outcome)) => outcome,
+        (None, _) => Outcome::Permanent(format!("the sender address {address} is not valid")),
+        (Some(from), Ok((text, html))) => {
             let reply_to = sender.reply_to.as_deref().filter(|r| !r.is_empty()).and_then(|r| mailbox(None, r));
             let outgoing = Outgoing {
                 id: &message.id,
@@ -76,8 +103,8 @@ async fn deliver(db: &Db, clock: &dyn Clock, transport: &Transport, config: &Del
                 reply_to,
                 to: &message.recipient,
                 subject: &message.subject,
-                text: &message.text_body,
-                html: &message.html_body,
+                text: &text,
+                html: &html,
                 created_at_ms: message.created_at,
             };
             transport.send(outgoing).await
@@ -106,7 +133,8 @@ async fn deliver(db: &Db, clock: &dyn Clock, transport: &Transport, config: &Del
 
 /// Sends everything due now, batch after batch, and returns what happened. Tests call it
 /// to run the worker deterministically.
-pub async fn dispatch_pending(db: &Db, clock: &dyn Clock, transport: &Transport, config: &DeliveryConfig) -> Result<DeliveryReport, sqlx::Error> {
+pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &DeliveryConfig) -> Result<DeliveryReport, sqlx::Error> {
+    let (db, clock) = (&state.db, state.clock.as_ref());
     let mut report = DeliveryReport::default();
     let mut senders: HashMap<String, Sender> = HashMap::new();
     loop {
@@ -125,7 +153,7 @@ pub async fn dispatch_pending(db: &Db, clock: &dyn Clock, transport: &Transport,
         let outcomes: Vec<Outcome> = futures::stream::iter(batch)
             .map(|message| async move {
                 let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
-                deliver(db, clock, transport, config, message, &sender).await
+                deliver(state, transport, config, message, &sender).await
             })
             .buffer_unordered(config.concurrency.max(1))
             .collect()
@@ -142,11 +170,12 @@ pub async fn dispatch_pending(db: &Db, clock: &dyn Clock, transport: &Transport,
 
 /// Runs until `shutdown` resolves: sends what is due, then waits for a new message
 /// (`signal`) or the poll interval.
-pub async fn run(db: Db, clock: Arc<dyn Clock>, transport: Transport, config: DeliveryConfig, signal: Arc<Notify>, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, shutdown: impl std::future::Future<Output = ()>) {
+    let signal: Arc<Notify> = state.outbox_signal.clone();
     tokio::pin!(shutdown);
     tracing::info!(transport = %transport.describe(), "delivery worker started");
     loop {
-        if let Err(error) = dispatch_pending(&db, clock.as_ref(), &transport, &config).await {
+        if let Err(error) = dispatch_pending(&state, &transport, &config).await {
             tracing::error!(%error, "delivery pass failed");
         }
         tokio::select! {

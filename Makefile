@@ -1,5 +1,5 @@
 # The two promises: `make run` and `make test` install what is missing, build, and go.
-.PHONY: run test build site server setup setup-test unit e2e clean
+.PHONY: run test build site server setup setup-test unit e2e release clean
 
 run: setup site server
 	target/debug/beckon serve
@@ -27,6 +27,12 @@ unit:
 # The Playwright suite in Debian's Chromium; each test file starts its own server.
 e2e:
 	cd end2end && npx playwright test
+
+# An optimised build for deployment: target/release/beckon plus target/site (size-optimised
+# wasm). Run it with BECKON_SITE_ROOT pointing at target/site.
+release: setup
+	PROFILE=release scripts/build-site.sh
+	cargo build --release -p server --bin beckon
 
 clean:
 	rm -rf target/site data

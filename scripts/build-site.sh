@@ -21,7 +21,13 @@ mkdir -p "$stage"
 wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name beckon \
   "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
 if [ "$profile" = release ]; then
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
+  # binaryen from npm: Debian's wasm-opt (108) produces wasm that fails to hydrate.
+  wasm_opt=$(command -v wasm-opt || true)
+  if [ -z "$wasm_opt" ]; then
+    wasm_opt=.tools/node_modules/.bin/wasm-opt
+    [ -x "$wasm_opt" ] || (mkdir -p .tools && cd .tools && npm install --no-audit --no-fund --silent binaryen@132)
+  fi
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
   mv "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
 fi
 cat style/*.css > "$stage/beckon.css"

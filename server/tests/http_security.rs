@@ -230,7 +230,29 @@ async fn too_many_sign_in_attempts_answer_429_to_a_script() {
     for _ in 0..10 {
         assert_eq!(app.call(sign_in_path(), &wrong, Some(ORIGIN), None).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let refused = app.call(sign_in_path(), &wrong, Some(ORIGIN), None).await;
+    // The 11th attempt is refused even with the right password.
+    let right = format!("email={OWNER_EMAIL}&password={}&next=%2F", PASSWORD.replace(' ', "+"));
+    let refused = app.call(sign_in_path(), &right, Some(ORIGIN), None).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(body_text(refused).await.contains("RateLimited"));
+}
+
+#[tokio::test]
+async fn the_sixth_send_of_an_invitation_within_the_hour_is_refused_through_the_router() {
+    let app = TestApp::with_owner().await;
+    let owner = app.sign_in(OWNER_EMAIL).await;
+    let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
+    let invited = app.call(invite, "addresses=ada%40example.com&roles=member&message=&send_despite_typos=false", Some(ORIGIN), Some(&owner)).await;
+    assert_eq!(invited.status(), StatusCode::OK, "{}", body_text(invited).await);
+    let ada: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
+    let act = <app::api::ActOnInvitation as server_fn::ServerFn>::PATH;
+    let resend = format!("user_id={ada}&action=resend");
+    for _ in 0..4 {
+        assert_eq!(app.call(act, &resend, Some(ORIGIN), Some(&owner)).await.status(), StatusCode::OK);
+    }
+    let refused = app.call(act, &resend, Some(ORIGIN), Some(&owner)).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(body_text(refused).await.contains("You can send it again in"));
+    let sends: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(sends, 5, "the refused send queued nothing");
 }

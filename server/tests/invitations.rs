@@ -3,7 +3,6 @@
 
 mod common;
 
-use app::server::auth::require_actor;
 use app::server::invitations::accept::{self, AcceptInput};
 use app::server::invitations::service::{self, InviteRequest};
 use app::server::Actor;
@@ -13,21 +12,11 @@ use shared::views::{InvitationPage, UserStatus, UsersQuery};
 use shared::{AppError, Role};
 
 async fn owner(app: &TestApp) -> Actor {
-    let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let user = app::server::store::users::find_by_email(&mut conn, OWNER_EMAIL).await.unwrap().remove(0);
-    drop(conn);
-    actor_for(app, &user.id).await
+    app.owner().await
 }
 
 async fn actor_for(app: &TestApp, user_id: &str) -> Actor {
-    // Build the actor the way a request does, through a session.
-    let store = tower_sessions::MemoryStore::default();
-    let session = tower_sessions::Session::new(None, std::sync::Arc::new(store), None);
-    let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let user = app::server::store::users::get(&mut conn, user_id).await.unwrap().unwrap();
-    drop(conn);
-    app::server::auth::begin_session(&app.state, &session, &app::server::auth::Credentials { user_id: user.id, auth_version: user.auth_version }).await.unwrap();
-    require_actor(&app.state, &session).await.unwrap()
+    app.actor_for(user_id).await
 }
 
 fn request(addresses: &str, roles: &[Role]) -> InviteRequest {

@@ -16,11 +16,7 @@ fn config() -> DeliveryConfig {
 }
 
 async fn owner(app: &TestApp) -> Actor {
-    let store = tower_sessions::MemoryStore::default();
-    let session = tower_sessions::Session::new(None, std::sync::Arc::new(store), None);
-    let id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(OWNER_EMAIL).fetch_one(&app.state.db.pool).await.unwrap();
-    app::server::auth::begin_session(&app.state, &session, &app::server::auth::Credentials { user_id: id, auth_version: 0 }).await.unwrap();
-    app::server::auth::require_actor(&app.state, &session).await.unwrap()
+    app.owner().await
 }
 
 async fn dispatch(app: &TestApp, transport: &Transport) -> DeliveryReport {

@@ -19,6 +19,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub router: axum::Router,
+    pub session_store: tower_sessions_sqlx_store::SqliteStore,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub config: Config,
@@ -49,7 +50,7 @@ pub async fn spawn_app() -> TestApp {
     let config = test_config(dir.path());
     let clock = ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
     let application = startup::build(&config, clock.clone()).await.expect("the application starts");
-    TestApp { router: application.router, state: application.state, clock, config, _dir: dir }
+    TestApp { router: application.router, session_store: application.session_store, state: application.state, clock, config, _dir: dir }
 }
 
 pub fn owner_setup() -> OwnerSetup {
@@ -104,6 +105,22 @@ impl TestApp {
             enqueue(&mut tx, message, self.clock_ms()).await.unwrap();
         }
         tx.commit().await.unwrap();
+    }
+
+    /// The actor a request signed in as `user_id` would carry.
+    pub async fn actor_for(&self, user_id: &str) -> app::server::Actor {
+        let session = tower_sessions::Session::new(None, Arc::new(self.session_store.clone()), None);
+        let mut conn = self.state.db.pool.acquire().await.unwrap();
+        let user = users::get(&mut conn, user_id).await.unwrap().unwrap();
+        drop(conn);
+        let credentials = app::server::auth::Credentials { user_id: user.id, auth_version: user.auth_version };
+        app::server::auth::begin_session(&self.state, &session, &credentials).await.unwrap();
+        app::server::auth::require_actor(&self.state, &session).await.unwrap()
+    }
+
+    pub async fn owner(&self) -> app::server::Actor {
+        let id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(OWNER_EMAIL).fetch_one(&self.state.db.pool).await.unwrap();
+        self.actor_for(&id).await
     }
 
     pub fn clock_ms(&self) -> i64 {

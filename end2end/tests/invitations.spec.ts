@@ -222,3 +222,26 @@ test('the accept form works without JavaScript', async ({ page, browser, beckon 
   await expect(invitePage.getByText('You are signed in as No Script')).toBeVisible();
   await context.close();
 });
+
+test('the row menu works from the keyboard', async ({ page, beckon }) => {
+  await signInAsOwner(page, beckon.url);
+  await invite(page, 'keys@northwind.example');
+  const button = page.getByRole('button', { name: 'Actions for keys@northwind.example' });
+  await button.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('menuitem', { name: 'Resend invitation' })).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByRole('menuitem', { name: 'Copy invitation link' })).toBeFocused();
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  await expect(page.getByRole('menuitem', { name: 'Cancel invitation' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu')).toBeHidden();
+  await expect(button).toBeFocused();
+  await expect(button).toHaveAttribute('aria-expanded', 'false');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('status')).toContainText('Reminder sent to keys@northwind.example');
+});

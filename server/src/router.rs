@@ -34,7 +34,6 @@ pub fn build(state: AppState, config: &Config, session_store: SqliteStore, test_
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.is_https())
-        .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(idle));
     // Hashed asset names change with their content, so they may be cached for good.
     let asset_cache = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };

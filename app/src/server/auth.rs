@@ -17,6 +17,7 @@ pub const SIGN_IN_PER_EMAIL: Limit = Limit::per(10, Duration::from_secs(15 * 60)
 pub const SIGN_IN_PER_IP: Limit = Limit::per(50, Duration::from_secs(15 * 60));
 
 const SESSION_USER: &str = "user";
+const LAST_SEEN_GRANULARITY_MS: i64 = 60_000;
 
 /// What the session remembers of whoever signed in.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -121,8 +122,12 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
         end_session(session).await?;
         return Ok(None);
     }
-    stored.last_seen_ms = now;
-    session.insert(SESSION_USER, &stored).await.map_err(internal)?;
+    // Saving the session is a database write; once a minute is precise enough for an idle
+    // timeout counted in minutes, and spares every other request that write.
+    if now - stored.last_seen_ms >= LAST_SEEN_GRANULARITY_MS {
+        stored.last_seen_ms = now;
+        session.insert(SESSION_USER, &stored).await.map_err(internal)?;
+    }
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let user = users::get(&mut conn, &stored.user_id).await.map_err(internal)?;
     let Some(user) = user.filter(|u| u.status == "active" && u.auth_version == stored.auth_version) else {

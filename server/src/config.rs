@@ -28,6 +28,8 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     pub mail_from: String,
     pub mail_max_attempts: i64,
+    /// Reverse proxies whose X-Forwarded-For names the client (for per-address limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +99,15 @@ impl Config {
         if shared::Email::parse(&mail_from).is_err() && !mail_from.ends_with("@localhost") {
             return Err(ConfigError::Invalid { name: "BECKON_MAIL_FROM", reason: format!("“{mail_from}” is not an email address") });
         }
+        let trusted_proxies = var("BECKON_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().map_err(|_| ConfigError::Invalid { name: "BECKON_TRUSTED_PROXIES", reason: format!("“{s}” is not an IP address") }))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            trusted_proxies,
             smtp,
             mail_from,
             mail_max_attempts: parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,

@@ -40,7 +40,7 @@ pub fn build(state: AppState, config: &Config, session_store: SqliteStore, test_
     let assets = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(axum::http::header::CACHE_CONTROL, HeaderValue::from_static(asset_cache)))
         .service(ServeDir::new(config.site_root.join("pkg")));
-    let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url));
+    let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url, config.trusted_proxies.clone()));
 
     let mut router = Router::new();
     if let Some(clock) = test_clock {

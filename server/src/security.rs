@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
 use shared::AppError;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// The nonce of this response's Content-Security-Policy; the page renders its scripts with it.
@@ -20,12 +21,14 @@ pub struct SecurityPolicy {
     /// Origins a state-changing request may come from (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
     pub https: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (BECKON_TRUSTED_PROXIES).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl SecurityPolicy {
     /// Trusts the public URL's origin; when that is a loopback address, also its other
     /// loopback spellings, so `localhost` and `127.0.0.1` both work out of the box.
-    pub fn for_public_url(public_url: &str) -> SecurityPolicy {
+    pub fn for_public_url(public_url: &str, trusted_proxies: Vec<IpAddr>) -> SecurityPolicy {
         let origin = origin_of(public_url);
         let mut allowed = vec![origin.clone()];
         if let Some((scheme, rest)) = origin.split_once("://") {
@@ -40,7 +43,27 @@ impl SecurityPolicy {
                 }
             }
         }
-        SecurityPolicy { allowed_origins: allowed, https: public_url.starts_with("https://") }
+        SecurityPolicy { allowed_origins: allowed, https: public_url.starts_with("https://"), trusted_proxies }
+    }
+
+    /// The client behind a request: the peer, unless the peer is a trusted proxy; then the
+    /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its
+    /// left could have been written by the client).
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .find(|ip| !self.trusted_proxies.contains(ip))
+            .unwrap_or(peer)
     }
 }
 
@@ -110,6 +133,10 @@ pub async fn layer(State(policy): State<Arc<SecurityPolicy>>, mut request: Reque
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "refused a cross-site state-changing request");
         cross_site_refusal(wants_html(request.headers()))
     } else {
+        if let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {
+            let client = policy.client_ip(peer, request.headers());
+            request.extensions_mut().insert(app::server::context::ClientIp(client));
+        }
         request.extensions_mut().insert(CspNonce(nonce.clone()));
         next.run(request).await
     };
@@ -147,15 +174,26 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let p = SecurityPolicy::for_public_url("https://beckon.example.com", vec![proxy]);
+        let forwarded = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")]);
+        assert_eq!(p.client_ip(proxy, &forwarded), "203.0.113.7".parse::<IpAddr>().unwrap());
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(p.client_ip(stranger, &forwarded), stranger, "anyone else's header is ignored");
+        assert_eq!(p.client_ip(proxy, &HeaderMap::new()), proxy);
+    }
+
+    #[test]
     fn loopback_public_urls_accept_their_aliases() {
-        let p = SecurityPolicy::for_public_url("http://127.0.0.1:3000");
+        let p = SecurityPolicy::for_public_url("http://127.0.0.1:3000", vec![]);
         assert!(from_own_pages(&headers(&[("origin", "http://localhost:3000")]), &p));
         assert!(!from_own_pages(&headers(&[("origin", "http://localhost:3001")]), &p));
     }
 
     #[test]
     fn foreign_null_and_missing_origins_are_refused() {
-        let p = SecurityPolicy::for_public_url("https://beckon.example.com");
+        let p = SecurityPolicy::for_public_url("https://beckon.example.com", vec![]);
         assert!(from_own_pages(&headers(&[("origin", "https://beckon.example.com")]), &p));
         assert!(!from_own_pages(&headers(&[("origin", "https://evil.example")]), &p));
         assert!(!from_own_pages(&headers(&[("origin", "null")]), &p));

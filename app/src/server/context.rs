@@ -22,10 +22,19 @@ pub async fn signed_in() -> Result<(AppState, super::Actor), AppError> {
     Ok((state, actor))
 }
 
-/// The peer address of the connection, when the server recorded it.
+/// The client's address as the security layer resolved it (the peer, or behind a trusted
+/// proxy the address that proxy reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// The client's address, when the server recorded it.
 pub fn client_ip() -> Option<IpAddr> {
-    use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .extensions
+        .get::<ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
 }
 
 /// Whether the request is a plain HTML form post (no JavaScript), which is answered with a

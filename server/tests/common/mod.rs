@@ -42,6 +42,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         smtp: None,
         mail_from: "beckon@example.com".into(),
         mail_max_attempts: 3,
+        trusted_proxies: vec![],
     }
 }
 

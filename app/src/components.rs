@@ -15,15 +15,21 @@ pub fn SuccessBanner(#[prop(into)] message: String) -> impl IntoView {
     view! { <div class="banner banner-success" role="status">{message}</div> }
 }
 
-/// Shows the error of a finished server action, if it failed.
+/// Shows the error of a finished server action, if it failed. After a form posted without
+/// JavaScript the error comes back in the address (`__err`), where anyone could have put
+/// it, so only our own fixed messages are shown from there.
 #[component]
 pub fn ActionError<T, S>(value: S) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
     S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
 {
+    let query = leptos_router::hooks::use_query_map();
     move || match value.get() {
-        Some(Err(error)) => Some(view! { <ErrorBanner error/> }),
+        Some(Err(error)) => {
+            let text = if query.read().get("__err").is_some() { error.shown_from_link() } else { error.to_string() };
+            Some(view! { <div class="banner banner-error" role="alert">{text}</div> })
+        }
         _ => None,
     }
 }

@@ -57,3 +57,20 @@ test('sign-in works as a plain form post, without JavaScript', async ({ browser,
   await expect(page.getByRole('row', { name: new RegExp(OWNER.email) })).toBeVisible();
   await context.close();
 });
+
+test('an error planted in the address is not shown as written', async ({ page }) => {
+  await page.goto('/signin');
+  const action = await page.locator('form').first().getAttribute('action');
+  const planted = Buffer.from(JSON.stringify({ Validation: 'Your account is locked. Call +1 555 0100.' })).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  await page.goto(`/signin?__path=${encodeURIComponent(action!)}&__err=${encodeURIComponent(planted)}`);
+  await expect(page.getByRole('alert')).toHaveText('That did not work. Check the form and try again.');
+  await expect(page.getByText('Call +1 555 0100')).toHaveCount(0);
+});
+
+test('our own error in the address is shown (the no-JavaScript path)', async ({ page }) => {
+  await page.goto('/signin');
+  const action = await page.locator('form').first().getAttribute('action');
+  const ours = Buffer.from(JSON.stringify({ Validation: 'Incorrect email or password.' })).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  await page.goto(`/signin?__path=${encodeURIComponent(action!)}&__err=${encodeURIComponent(ours)}`);
+  await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
+});

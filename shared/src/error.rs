@@ -39,6 +39,19 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The text to show for an error that arrived in the page's address (a form posted
+    /// without JavaScript): free text only when it is one of our own form messages, since
+    /// anyone can put an error into an address.
+    pub fn shown_from_link(&self) -> String {
+        match self {
+            AppError::Validation(m) | AppError::InvalidState(m) if crate::messages::is_known(m) => m.clone(),
+            AppError::Validation(_) | AppError::InvalidState(_) | AppError::Transport(_) => crate::messages::GENERIC.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// "N minutes" rounded up, or seconds under a minute.
 pub fn wait_phrase(secs: u64) -> String {
     if secs < 60 {
@@ -53,6 +66,15 @@ pub fn wait_phrase(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_our_own_messages_are_shown_from_a_link() {
+        let ours = AppError::Validation(crate::messages::WRONG_CREDENTIALS.into());
+        assert_eq!(ours.shown_from_link(), "Incorrect email or password.");
+        let crafted = AppError::Validation("Your account is locked. Call +1 555 0100.".into());
+        assert_eq!(crafted.shown_from_link(), crate::messages::GENERIC);
+        assert!(AppError::RateLimited { retry_after_secs: 90 }.shown_from_link().contains("2 minutes"));
+    }
 
     #[test]
     fn rate_limited_message_rounds_minutes_up() {

@@ -6,6 +6,7 @@ pub mod email;
 pub mod error;
 pub mod invitations;
 pub mod mail;
+pub mod messages;
 pub mod password;
 pub mod permissions;
 pub mod roles;

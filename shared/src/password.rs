@@ -3,27 +3,36 @@
 pub const MIN_LEN: usize = 10;
 pub const MAX_LEN: usize = 256;
 
+const TOO_SHORT: &str = "Use at least 10 characters.";
+const TOO_LONG: &str = "Use at most 256 characters.";
+const REPETITIVE: &str = "Use a less repetitive password.";
+const CONTAINS_EMAIL: &str = "Do not use your email address in your password.";
+const TOO_COMMON: &str = "That password is too common.";
+
+/// Every reason `weakness` can give.
+pub const MESSAGES: [&str; 5] = [TOO_SHORT, TOO_LONG, REPETITIVE, CONTAINS_EMAIL, TOO_COMMON];
+
 /// Why a password is refused, or `None` when it is acceptable.
 pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
     let chars = password.chars().count();
     if chars < MIN_LEN {
-        return Some("Use at least 10 characters.");
+        return Some(TOO_SHORT);
     }
     if chars > MAX_LEN {
-        return Some("Use at most 256 characters.");
+        return Some(TOO_LONG);
     }
     let distinct: std::collections::BTreeSet<char> = password.chars().collect();
     if distinct.len() < 5 {
-        return Some("Use a less repetitive password.");
+        return Some(REPETITIVE);
     }
     let lower = password.to_lowercase();
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     if local.len() >= 4 && lower.contains(&local) {
-        return Some("Do not use your email address in your password.");
+        return Some(CONTAINS_EMAIL);
     }
     const COMMON: &[&str] = &["password", "1234567890", "qwertyuiop", "letmein", "beckon", "welcome"];
     if COMMON.iter().any(|c| lower.contains(c)) {
-        return Some("That password is too common.");
+        return Some(TOO_COMMON);
     }
     None
 }

@@ -77,7 +77,7 @@ pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
 pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: Option<String>) -> Result<(), AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
-        let expiry_days = expiry_days.trim().parse().map_err(|_| AppError::Validation("The expiry period must be a whole number of days.".into()))?;
+        let expiry_days = expiry_days.trim().parse().map_err(|_| AppError::Validation(shared::messages::EXPIRY_NOT_A_NUMBER.into()))?;
         let settings = InvitationSettings { expiry_days, resend_rotates_link: resend_rotates_link.is_some() };
         invitations::settings::update(&state, &actor, settings).await
     }

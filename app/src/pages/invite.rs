@@ -109,10 +109,10 @@ fn ExpiredView(account_name: String, link: String) -> impl IntoView {
     view! {
         <h1>"This invitation has expired"</h1>
         <p>{format!("Invitations to {account_name} are valid for a limited time. Ask the person who invited you to send a new invitation.")}</p>
+        <ActionError value=request.value()/>
         {move || { let link = link.clone(); match request.value().get() {
             Some(Ok(message)) => view! { <SuccessBanner message/> }.into_any(),
-            Some(Err(error)) => view! { <ErrorBanner error/> }.into_any(),
-            None => view! {
+            _ => view! {
                 <ActionForm action=request>
                     <input type="hidden" name="link" value=link/>
                     <button type="submit" class="primary">"Request a new invitation"</button>

@@ -22,7 +22,7 @@ pub struct CreatedOwner {
     pub email: Email,
 }
 
-pub const ALREADY_SET_UP: &str = "Beckon is already set up. Sign in with your account.";
+pub use shared::messages::ALREADY_SET_UP;
 
 /// Whether the first-start set-up is still open (no owner exists yet).
 pub async fn setup_open(state: &AppState) -> Result<bool, AppError> {
@@ -47,7 +47,7 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
     let owner_name = required(&input.owner_name, "your name")?;
     let email = Email::parse(&input.email).map_err(|e| AppError::Validation(e.to_string()))?;
     if input.password != input.password_confirmation {
-        return Err(AppError::Validation("The passwords do not match.".into()));
+        return Err(AppError::Validation(shared::messages::PASSWORDS_DIFFER.into()));
     }
     if let Some(why) = password::weakness(&input.password, email.as_str()) {
         return Err(AppError::Validation(why.into()));

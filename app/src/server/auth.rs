@@ -11,7 +11,7 @@ use std::time::Duration;
 use tower_sessions::Session;
 
 /// The one message for any wrong email/password combination: it does not say which.
-pub const WRONG_CREDENTIALS: &str = "Incorrect email or password.";
+pub use shared::messages::WRONG_CREDENTIALS;
 
 pub const SIGN_IN_PER_EMAIL: Limit = Limit::per(10, Duration::from_secs(15 * 60));
 pub const SIGN_IN_PER_IP: Limit = Limit::per(50, Duration::from_secs(15 * 60));
@@ -172,10 +172,10 @@ pub async fn change_password(
     };
     if !current_ok {
         rate_limit::record_failure(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
-        return Err(AppError::Validation("Your current password is not correct.".into()));
+        return Err(AppError::Validation(shared::messages::CURRENT_PASSWORD_WRONG.into()));
     }
     if new_password != confirmation {
-        return Err(AppError::Validation("The new passwords do not match.".into()));
+        return Err(AppError::Validation(shared::messages::NEW_PASSWORDS_DIFFER.into()));
     }
     if let Some(why) = shared::password::weakness(&new_password, &actor.email) {
         return Err(AppError::Validation(why.into()));

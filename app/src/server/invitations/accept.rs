@@ -12,7 +12,7 @@ use crate::server::store::{accounts, memberships, users};
 use crate::server::{passwords, Actor, AppState};
 use shared::invitations::InvitationState;
 use shared::views::{InvitationPage, OpenInvitation};
-use shared::{password, AppError, Email, Role};
+use shared::{messages, password, AppError, Email, Role};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -54,10 +54,10 @@ async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str
 fn refusal(page: InvitationPage) -> AppError {
     AppError::InvalidState(
         match page {
-            InvitationPage::Expired { .. } => "This invitation has expired. Ask the person who invited you for a new one.",
-            InvitationPage::AlreadyAccepted => "This invitation has already been accepted. Sign in instead.",
-            InvitationPage::NoLongerValid => "This invitation is no longer valid.",
-            InvitationPage::NotValid | InvitationPage::Open(_) => "This link is not valid.",
+            InvitationPage::Expired { .. } => messages::INVITATION_EXPIRED,
+            InvitationPage::AlreadyAccepted => messages::INVITATION_ACCEPTED,
+            InvitationPage::NoLongerValid => messages::INVITATION_NO_LONGER_VALID,
+            InvitationPage::NotValid | InvitationPage::Open(_) => messages::LINK_NOT_VALID,
         }
         .into(),
     )
@@ -126,10 +126,10 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
     } else {
         let name = input.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AppError::Validation("Enter your name (at most 100 characters).".into()));
+            return Err(AppError::Validation(messages::NAME_REQUIRED.into()));
         }
         if input.password != input.password_confirmation {
-            return Err(AppError::Validation("The passwords do not match.".into()));
+            return Err(AppError::Validation(messages::PASSWORDS_DIFFER.into()));
         }
         if let Some(why) = password::weakness(&input.password, &invitee.email) {
             return Err(AppError::Validation(why.into()));
@@ -144,7 +144,7 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
         let mut conn = state.db.pool.acquire().await.map_err(internal)?;
         return Err(match resolve(state, &mut conn, segment).await? {
             Resolved::Shown(page) => refusal(page),
-            Resolved::Open(_) => AppError::InvalidState("This invitation could not be accepted. Try again.".into()),
+            Resolved::Open(_) => AppError::InvalidState(messages::ACCEPT_RETRY.into()),
         });
     }
     if let Some((name, hash)) = &new_password {
@@ -182,10 +182,10 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         return Err(refusal(InvitationPage::NotValid));
     }
     if InvitationState::at(&invitation.state, invitation.expires_at, now) != InvitationState::Expired {
-        return Err(AppError::InvalidState("Only an expired invitation can be renewed this way.".into()));
+        return Err(AppError::InvalidState(messages::REQUEST_ONLY_WHEN_EXPIRED.into()));
     }
     rate_limit::consume(&mut *tx, &format!("invite:request:{id}"), REQUESTS_PER_INVITATION, now).await.map_err(|_| {
-        AppError::InvalidState("Your request was already sent. The person who invited you will send a new invitation.".into())
+        AppError::InvalidState(messages::REQUEST_ALREADY_SENT.into())
     })?;
     let account = accounts::get(&mut tx, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
     let invitee = users::get(&mut tx, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
@@ -194,7 +194,7 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         None => None,
     };
     let Some(inviter) = inviter else {
-        return Err(AppError::InvalidState("The person who invited you can no longer be reached. Ask them for a new invitation.".into()));
+        return Err(AppError::InvalidState(messages::INVITER_UNREACHABLE.into()));
     };
     let inviter_email = Email::parse(&inviter.email).map_err(internal)?;
     notify::new_invitation_requested(&mut tx, state, &account.name, &inviter_email, &inviter.name, &invitee.email, &invitation, now).await?;

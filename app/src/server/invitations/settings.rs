@@ -20,7 +20,7 @@ pub async fn get(state: &AppState, actor: &Actor) -> Result<InvitationSettings, 
 pub async fn update(state: &AppState, actor: &Actor, new: InvitationSettings) -> Result<(), AppError> {
     actor.require(Permission::ManageSettings)?;
     if !EXPIRY_DAYS_RANGE.contains(&new.expiry_days) {
-        return Err(AppError::Validation("The expiry period must be between 1 and 90 days.".into()));
+        return Err(AppError::Validation(shared::messages::EXPIRY_RANGE.into()));
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;

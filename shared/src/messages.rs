@@ -1,0 +1,47 @@
+//! The fixed messages forms answer with. A form posted without JavaScript is redirected
+//! back with its error in the page's address, and anyone can craft such an address; so an
+//! error that arrives that way is shown only if it is one of these (see
+//! `AppError::shown_from_link`), never as free text.
+
+pub const WRONG_CREDENTIALS: &str = "Incorrect email or password.";
+pub const PASSWORDS_DIFFER: &str = "The passwords do not match.";
+pub const NEW_PASSWORDS_DIFFER: &str = "The new passwords do not match.";
+pub const CURRENT_PASSWORD_WRONG: &str = "Your current password is not correct.";
+pub const ALREADY_SET_UP: &str = "Beckon is already set up. Sign in with your account.";
+pub const NAME_REQUIRED: &str = "Enter your name (at most 100 characters).";
+pub const INVITATION_EXPIRED: &str = "This invitation has expired. Ask the person who invited you for a new one.";
+pub const INVITATION_ACCEPTED: &str = "This invitation has already been accepted. Sign in instead.";
+pub const INVITATION_NO_LONGER_VALID: &str = "This invitation is no longer valid.";
+pub const LINK_NOT_VALID: &str = "This link is not valid.";
+pub const ACCEPT_RETRY: &str = "This invitation could not be accepted. Try again.";
+pub const REQUEST_ONLY_WHEN_EXPIRED: &str = "Only an expired invitation can be renewed this way.";
+pub const REQUEST_ALREADY_SENT: &str = "Your request was already sent. The person who invited you will send a new invitation.";
+pub const INVITER_UNREACHABLE: &str = "The person who invited you can no longer be reached. Ask them for a new invitation.";
+pub const EXPIRY_RANGE: &str = "The expiry period must be between 1 and 90 days.";
+pub const EXPIRY_NOT_A_NUMBER: &str = "The expiry period must be a whole number of days.";
+
+/// Said instead of a message that is not one of ours.
+pub const GENERIC: &str = "That did not work. Check the form and try again.";
+
+pub fn is_known(message: &str) -> bool {
+    [
+        WRONG_CREDENTIALS,
+        PASSWORDS_DIFFER,
+        NEW_PASSWORDS_DIFFER,
+        CURRENT_PASSWORD_WRONG,
+        ALREADY_SET_UP,
+        NAME_REQUIRED,
+        INVITATION_EXPIRED,
+        INVITATION_ACCEPTED,
+        INVITATION_NO_LONGER_VALID,
+        LINK_NOT_VALID,
+        ACCEPT_RETRY,
+        REQUEST_ONLY_WHEN_EXPIRED,
+        REQUEST_ALREADY_SENT,
+        INVITER_UNREACHABLE,
+        EXPIRY_RANGE,
+        EXPIRY_NOT_A_NUMBER,
+    ]
+    .contains(&message)
+        || crate::password::MESSAGES.contains(&message)
+}

@@ -63,6 +63,19 @@ pub fn wait_phrase(secs: u64) -> String {
     }
 }
 
+#[cfg(feature = "server-fn")]
+impl server_fn::error::FromServerFnError for AppError {
+    type Encoder = server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
+        use server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Request(m) | E::Response(m) | E::Args(m) | E::Deserialization(m) => AppError::Transport(m),
+            _ => AppError::Internal,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,18 +95,5 @@ mod tests {
         assert_eq!(e.to_string(), "Too many attempts, try again in 2 minutes.");
         let e = AppError::RateLimited { retry_after_secs: 1 };
         assert_eq!(e.to_string(), "Too many attempts, try again in 1 second.");
-    }
-}
-
-#[cfg(feature = "server-fn")]
-impl server_fn::error::FromServerFnError for AppError {
-    type Encoder = server_fn::codec::JsonEncoding;
-
-    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
-        use server_fn::error::ServerFnErrorErr as E;
-        match value {
-            E::Request(m) | E::Response(m) | E::Args(m) | E::Deserialization(m) => AppError::Transport(m),
-            _ => AppError::Internal,
-        }
     }
 }

@@ -40,7 +40,7 @@ pub fn InviteDialog(prefill: String) -> impl IntoView {
                     error.set(None);
                 }
                 Ok(outcome) => {
-                    state.say(outcome.invited.len() > 0, summary(&outcome));
+                    state.say(!outcome.invited.is_empty(), summary(&outcome));
                     state.invite_prefill.set(None);
                     state.refresh.update(|n| *n += 1);
                 }

@@ -41,7 +41,6 @@ async fn email_for(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub async fn invitation(
     conn: &mut Conn,
     account_name: &str,

@@ -64,8 +64,11 @@ impl Config {
         }
         let idle_minutes: u64 = parsed("BECKON_SESSION_IDLE_MINUTES", 8 * 60)?;
         let absolute_hours: u64 = parsed("BECKON_SESSION_ABSOLUTE_HOURS", 7 * 24)?;
-        if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && public_url_explicit && public_url.starts_with("https://") {
-            return Err(ConfigError::Invalid { name: "BECKON_TEST_CLOCK", reason: "it is for tests and refuses to run behind an https public URL".into() });
+        if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && !is_loopback_url(&public_url) {
+            return Err(ConfigError::Invalid {
+                name: "BECKON_TEST_CLOCK",
+                reason: "it is for tests and runs only when the public URL is a loopback address (localhost, 127.0.0.1, [::1])".into(),
+            });
         }
         if idle_minutes == 0 || absolute_hours == 0 {
             return Err(ConfigError::Invalid { name: "BECKON_SESSION_*", reason: "timeouts must be at least 1".into() });
@@ -172,6 +175,18 @@ impl Config {
     }
 }
 
+/// Whether the URL's host is this machine only: `localhost` or a loopback address.
+fn is_loopback_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map(|(_, host)| host).unwrap_or(authority);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(h, _)| h).unwrap_or(v6),
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 fn mask_credentials(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -189,6 +204,16 @@ fn mask_credentials(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_public_urls_count_as_loopback() {
+        for url in ["http://127.0.0.1:3000", "http://localhost", "http://[::1]:8080/x", "http://127.5.6.7"] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in ["https://beckon.example.com", "http://0.0.0.0:3000", "http://10.0.0.1", "http://localhost.evil.example", "http://127.0.0.1.evil.example"] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
 
     #[test]
     fn database_passwords_are_masked() {

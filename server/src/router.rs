@@ -18,10 +18,23 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 pub const SESSION_COOKIE: &str = "beckon_session";
 
-/// Renders with the nonce the security layer put in this response's CSP.
-fn provide_request_nonce() {
+/// What every render and server function gets besides the state: the nonce the security
+/// layer put in this response's CSP, and page redirects that are real redirects.
+fn provide_request_context() {
     if let Some(nonce) = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned()) {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+    leptos_router::components::provide_server_redirect(redirect_page);
+}
+
+/// A `<Redirect>` met while rendering a page answers 302 with its location, whoever asks:
+/// a visitor without JavaScript (or before the wasm arrives) is sent on at once instead of
+/// getting an empty page. (leptos_axum's own redirect answers 200 unless the request
+/// accepts HTML, which is right for server functions but not for pages.)
+fn redirect_page(path: &str) {
+    if let (Some(response), Ok(location)) = (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(path)) {
+        response.insert_header(axum::http::header::LOCATION, location);
+        response.set_status(axum::http::StatusCode::FOUND);
     }
 }
 
@@ -47,21 +60,48 @@ pub fn build(state: AppState, config: &Config, session_store: SqliteStore, test_
         router = router.route("/__test/clock", axum::routing::post(advance_clock).with_state(clock));
     }
     router
-        .leptos_routes_with_context(&state, routes, provide_request_nonce, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
         .nest_service("/pkg", assets)
-        .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_nonce, shell))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
+        .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(sessions)
+        .layer(axum::extract::DefaultBodyLimit::max(shared::error::MAX_REQUEST_BYTES))
         .layer(axum::middleware::from_fn_with_state(policy, security::layer))
         .with_state(state)
 }
 
-#[derive(serde::Deserialize)]
-struct Advance {
-    hours: i64,
+/// A server function that failed before its body ran (arguments it could not read) is
+/// answered 500 by the library; it gets the status of its `AppError` like every other
+/// failure, so a malformed request reads as the client's mistake, not the server's.
+async fn server_fn_error_status(response: axum::response::Response) -> axum::response::Response {
+    if response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if let Some(status) = serde_json::from_slice::<shared::AppError>(&bytes).ok().and_then(|e| axum::http::StatusCode::from_u16(e.status_code()).ok()) {
+        parts.status = status;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// Test-only: moves the server's clock forward (BECKON_TEST_CLOCK=1).
-async fn advance_clock(axum::extract::State(clock): axum::extract::State<Arc<ManualClock>>, axum::Form(advance): axum::Form<Advance>) -> &'static str {
-    clock.advance(chrono::Duration::hours(advance.hours));
-    "ok"
+/// The most the test clock moves in one step: ten years.
+const MAX_CLOCK_STEP_HOURS: f64 = 10.0 * 366.0 * 24.0;
+
+/// Test-only: moves the server's clock forward by the form's `hours` (BECKON_TEST_CLOCK=1).
+async fn advance_clock(axum::extract::State(clock): axum::extract::State<Arc<ManualClock>>, body: String) -> (axum::http::StatusCode, &'static str) {
+    let hours = form_urlencoded_value(&body, "hours").and_then(|h| h.parse::<f64>().ok());
+    match hours {
+        Some(hours) if hours.is_finite() && (0.0..=MAX_CLOCK_STEP_HOURS).contains(&hours) => {
+            clock.advance(chrono::Duration::milliseconds((hours * 3_600_000.0) as i64));
+            (axum::http::StatusCode::OK, "ok")
+        }
+        _ => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, "hours must be a number from 0 to 87840"),
+    }
+}
+
+fn form_urlencoded_value(body: &str, name: &str) -> Option<String> {
+    body.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| shared::url::decode_component(v))
 }

@@ -1,13 +1,15 @@
-//! The one layer every request passes: it refuses cross-site state changes and puts the
-//! security headers, with a fresh CSP nonce, on every response.
+//! The one layer every request passes: it refuses cross-site state changes and bodies over
+//! the size limit, and puts the security headers, with a fresh CSP nonce, on every response.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
+use app::server::invitations::link::redacted_path;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
+use shared::error::MAX_REQUEST_BYTES;
 use shared::AppError;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -48,23 +50,37 @@ impl SecurityPolicy {
 
     /// The client behind a request: the peer, unless the peer is a trusted proxy; then the
     /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its
-    /// left could have been written by the client).
+    /// left could have been written by the client). The walk stops at an entry it cannot
+    /// read, and the last proxy's own address is used: skipping it could let a client's
+    /// made-up entry be taken for the real one.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.trusted_proxies.contains(&peer) {
-            return peer;
+        let mut current = peer;
+        let entries: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+        for entry in entries.into_iter().rev() {
+            if !self.trusted_proxies.contains(&current) {
+                break;
+            }
+            match parse_forwarded_address(entry) {
+                Some(ip) => current = ip,
+                None => break,
+            }
         }
-        headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .find(|ip| !self.trusted_proxies.contains(ip))
-            .unwrap_or(peer)
+        current
     }
+}
+
+/// One `X-Forwarded-For` entry: `ip`, `ip:port`, `[v6]` or `[v6]:port`.
+fn parse_forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        let port_ok = after.is_empty() || after.strip_prefix(':').is_some_and(|p| p.parse::<u16>().is_ok());
+        return port_ok.then(|| inside.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)).flatten();
+    }
+    entry.parse::<SocketAddr>().ok().filter(SocketAddr::is_ipv4).map(|a| a.ip())
 }
 
 fn origin_of(url: &str) -> String {
@@ -105,17 +121,36 @@ fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
-fn cross_site_refusal(html: bool) -> Response {
-    let error = AppError::CrossSite;
+/// A request refused before it reached the application: a readable page for a form
+/// posted by a browser, the typed error for scripts and the hydrated page.
+fn refusal(error: AppError, html: bool) -> Response {
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
     if html {
         let body = format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Request refused · Beckon</title></head>\
              <body><main><h1>Request refused</h1><p>{error}</p><p><a href=\"/\">Go to Beckon</a></p></main></body></html>"
         );
-        (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
     } else {
         let body = serde_json::to_string(&error).unwrap_or_default();
-        (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// Lets through a body of at most [`MAX_REQUEST_BYTES`]: a declared length is checked
+/// before anything is read; a body without one is read up to the limit.
+async fn within_body_limit(request: Request<Body>) -> Result<Request<Body>, AppError> {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_REQUEST_BYTES as u64 => Err(AppError::TooLarge),
+        // The server reads no more than the declared length.
+        Some(_) => Ok(request),
+        None if !changes_state(request.method()) => Ok(request),
+        None => {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await.map_err(|_| AppError::TooLarge)?;
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
     }
 }
 
@@ -127,18 +162,24 @@ fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-pub async fn layer(State(policy): State<Arc<SecurityPolicy>>, mut request: Request<Body>, next: Next) -> Response {
+pub async fn layer(State(policy): State<Arc<SecurityPolicy>>, request: Request<Body>, next: Next) -> Response {
     let nonce = new_nonce();
+    let html = wants_html(request.headers());
     let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), &policy) {
-        tracing::warn!(method = %request.method(), path = %request.uri().path(), "refused a cross-site state-changing request");
-        cross_site_refusal(wants_html(request.headers()))
+        tracing::warn!(method = %request.method(), path = %redacted_path(request.uri().path()), "refused a cross-site state-changing request");
+        refusal(AppError::CrossSite, html)
     } else {
-        if let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {
-            let client = policy.client_ip(peer, request.headers());
-            request.extensions_mut().insert(app::server::context::ClientIp(client));
+        match within_body_limit(request).await {
+            Err(error) => refusal(error, html),
+            Ok(mut request) => {
+                if let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {
+                    let client = policy.client_ip(peer, request.headers());
+                    request.extensions_mut().insert(app::server::context::ClientIp(client));
+                }
+                request.extensions_mut().insert(CspNonce(nonce.clone()));
+                next.run(request).await
+            }
         }
-        request.extensions_mut().insert(CspNonce(nonce.clone()));
-        next.run(request).await
     };
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &str| {
@@ -182,6 +223,23 @@ mod tests {
         let stranger: IpAddr = "198.51.100.1".parse().unwrap();
         assert_eq!(p.client_ip(stranger, &forwarded), stranger, "anyone else's header is ignored");
         assert_eq!(p.client_ip(proxy, &HeaderMap::new()), proxy);
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_are_read_and_an_unreadable_one_ends_the_walk() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let inner: IpAddr = "10.0.0.3".parse().unwrap();
+        let p = SecurityPolicy::for_public_url("https://beckon.example.com", vec![proxy, inner]);
+        let client = |xff: &str| p.client_ip(proxy, &headers(&[("x-forwarded-for", xff)]));
+        assert_eq!(client("203.0.113.7:51234"), "203.0.113.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client("[2001:db8::7]:443"), "2001:db8::7".parse::<IpAddr>().unwrap());
+        assert_eq!(client("[2001:db8::8]"), "2001:db8::8".parse::<IpAddr>().unwrap());
+        assert_eq!(client("2001:db8::9"), "2001:db8::9".parse::<IpAddr>().unwrap());
+        assert_eq!(client("203.0.113.7, 10.0.0.3:80"), "203.0.113.7".parse::<IpAddr>().unwrap(), "through a second trusted proxy");
+        // Not skipped: the unreadable entry stops the walk at the proxy that wrote it.
+        assert_eq!(client("203.0.113.7, garbage"), proxy);
+        assert_eq!(client("203.0.113.7, garbage, 10.0.0.3"), inner, "the proxy that passed on the unreadable entry");
+        assert_eq!(client("203.0.113.7:99999"), proxy, "a port out of range is unreadable");
     }
 
     #[test]

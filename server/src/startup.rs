@@ -103,6 +103,8 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         outbox_signal: Arc::new(tokio::sync::Notify::new()),
         mail_from: config.mail_from.clone(),
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute },
+        passwords: Default::default(),
+        checkpoints: Default::default(),
         leptos_options: leptos_options(config),
     };
     let router = router::build(state.clone(), config, session_store.clone(), test_clock);

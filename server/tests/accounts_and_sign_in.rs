@@ -4,6 +4,7 @@ mod common;
 
 use app::server::accounts::{create_owner, setup_open, OwnerSetup};
 use app::server::auth::{verify_credentials, WRONG_CREDENTIALS};
+use app::server::checkpoints::points;
 use common::*;
 use shared::AppError;
 
@@ -41,14 +42,26 @@ async fn setup_refuses_a_second_owner() {
 }
 
 #[tokio::test]
-async fn two_simultaneous_setups_create_exactly_one_owner() {
+async fn two_setups_that_both_found_none_create_exactly_one_owner() {
     let app = spawn_app().await;
-    let first = create_owner(&app.state, owner_setup());
-    let second = create_owner(&app.state, OwnerSetup { email: "other@example.com".into(), ..owner_setup() });
-    let (a, b) = tokio::join!(first, second);
-    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "exactly one set-up wins: {a:?} {b:?}");
+    let gates = Gates::default();
+    gates.close(points::SETUP_BEFORE_WRITE);
+    let state = app.gated(&gates);
+    let spawn = |setup: OwnerSetup| {
+        let state = state.clone();
+        tokio::spawn(async move { create_owner(&state, setup).await })
+    };
+    let (first, second) = (spawn(owner_setup()), spawn(OwnerSetup { email: "other@example.com".into(), ..owner_setup() }));
+    // Both have seen that no owner exists and are about to write one.
+    gates.arrivals(points::SETUP_BEFORE_WRITE, 2).await;
+    gates.open(points::SETUP_BEFORE_WRITE);
+    let mut results = vec![first.await.unwrap(), second.await.unwrap()];
+    results.sort_by_key(|r| r.is_err());
+    assert!(results[0].is_ok(), "{results:?}");
+    assert_eq!(results[1].as_ref().unwrap_err(), &AppError::InvalidState(app::server::accounts::ALREADY_SET_UP.into()), "the loser is told, as a conflict");
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
-    assert_eq!(users, 1);
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!((users, accounts), (1, 1), "nothing of the loser is left");
 }
 
 #[tokio::test]
@@ -119,4 +132,65 @@ async fn failures_from_one_address_are_limited_across_emails() {
     assert!(matches!(refused, AppError::RateLimited { .. }));
     // Another address is not affected.
     verify_credentials(&app.state, OWNER_EMAIL, PASSWORD.into(), Some("198.51.100.7".parse().unwrap())).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_sign_in_attempt_runs_exactly_one_password_verification() {
+    let app = TestApp::with_owner().await;
+    let count = || app.state.passwords.verifications();
+    for (email, password) in [
+        (OWNER_EMAIL, "a wrong password"),
+        ("nobody@example.com", "a wrong password"),
+        ("not an address", "a wrong password"),
+        (OWNER_EMAIL, PASSWORD),
+    ] {
+        let before = count();
+        let _ = verify_credentials(&app.state, email, password.into(), None).await;
+        assert_eq!(count() - before, 1, "{email}: one verification, so the time taken tells nothing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_guesses_for_one_address_reach_the_password_check_at_most_ten_times() {
+    let app = TestApp::with_owner().await;
+    let before = app.state.passwords.verifications();
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let state = app.state.clone();
+        guesses.spawn(async move { verify_credentials(&state, OWNER_EMAIL, format!("guess number {i}"), Some("203.0.113.9".parse().unwrap())).await });
+    }
+    let results = guesses.join_all().await;
+    let checked = app.state.passwords.verifications() - before;
+    assert!(checked <= 10, "{checked} guesses reached the password check");
+    let limited = results.iter().filter(|r| matches!(r, Err(AppError::RateLimited { .. }))).count();
+    assert_eq!(limited as u64 + checked, 50, "every other guess was refused by the limit: {results:?}");
+    assert!(results.iter().all(|r| r.is_err()));
+}
+
+#[tokio::test]
+async fn successful_sign_ins_from_one_address_are_not_counted_against_it() {
+    let app = TestApp::with_owner().await;
+    let office = Some("198.51.100.20".parse().unwrap());
+    // More colleagues than the per-address failure limit sign in from one office address.
+    for _ in 0..60 {
+        verify_credentials(&app.state, OWNER_EMAIL, PASSWORD.into(), office).await.unwrap();
+    }
+    // Failures still count: 50 wrong passwords from that address, then even the right one waits.
+    for i in 0..50 {
+        let _ = verify_credentials(&app.state, &format!("guess{i}@example.com"), "whatever123".into(), office).await;
+    }
+    assert!(matches!(verify_credentials(&app.state, OWNER_EMAIL, PASSWORD.into(), office).await, Err(AppError::RateLimited { .. })));
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_64() {
+    let app = TestApp::with_owner().await;
+    for i in 0..50 {
+        let ip = format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap();
+        let _ = verify_credentials(&app.state, &format!("guess{i}@example.com"), "whatever123".into(), Some(ip)).await;
+    }
+    let same_network = Some("2001:db8:1:2:ffff::1".parse().unwrap());
+    assert!(matches!(verify_credentials(&app.state, OWNER_EMAIL, PASSWORD.into(), same_network).await, Err(AppError::RateLimited { .. })));
+    let next_network = Some("2001:db8:1:3::1".parse().unwrap());
+    verify_credentials(&app.state, OWNER_EMAIL, PASSWORD.into(), next_network).await.unwrap();
 }

@@ -6,6 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::*;
+use std::sync::Arc;
 
 fn csp_nonce(response: &axum::http::Response<Body>) -> String {
     let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
@@ -126,18 +127,30 @@ async fn admin_functions_answer_401_without_a_session_and_403_to_a_member() {
 }
 
 #[tokio::test]
-async fn sign_in_issues_a_new_session_id_and_a_safe_cookie() {
+async fn sign_in_replaces_a_planted_session_and_sets_a_safe_cookie() {
+    use tower_sessions::SessionStore;
     let app = TestApp::with_owner().await;
-    // A session planted before sign-in (for example by an attacker) is not kept.
-    let planted = "beckon_session=AAAAAAAAAAAAAAAAAAAAAA";
+    // An attacker plants a real, stored anonymous session in the victim's browser.
+    let planted = tower_sessions::Session::new(None, Arc::new(app.session_store.clone()), None);
+    planted.insert("visited", true).await.unwrap();
+    planted.save().await.unwrap();
+    let planted_id = planted.id().expect("a stored session");
+    assert!(app.session_store.load(&planted_id).await.unwrap().is_some(), "the planted session exists in the store");
+    let planted_cookie = format!("beckon_session={planted_id}");
+
     let form = format!("email={OWNER_EMAIL}&password={}&next=%2Fusers", PASSWORD.replace(' ', "+"));
-    let response = app.call(sign_in_path(), &form, Some(ORIGIN), Some(planted)).await;
+    let response = app.call(sign_in_path(), &form, Some(ORIGIN), Some(&planted_cookie)).await;
+    assert!(response.status().is_success(), "{}", response.status());
     let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     assert!(!set_cookie.contains("Secure"), "plain http in tests: {set_cookie}");
     let cookie = session_cookie(&response).unwrap();
-    assert_ne!(cookie, planted);
+    assert_ne!(cookie, planted_cookie, "signed in under a new id");
+    // The planted id is dead: gone from the store, and not signed in when replayed.
+    assert!(app.session_store.load(&planted_id).await.unwrap().is_none(), "the planted session was deleted");
+    assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&planted_cookie)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -252,7 +265,153 @@ async fn the_sixth_send_of_an_invitation_within_the_hour_is_refused_through_the_
     }
     let refused = app.call(act, &resend, Some(ORIGIN), Some(&owner)).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    assert!(body_text(refused).await.contains("You can send it again in"));
+    assert!(body_text(refused).await.contains("send it again in"));
     let sends: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(sends, 5, "the refused send queued nothing");
+}
+
+#[tokio::test]
+async fn the_start_page_redirects_on_the_server() {
+    let fresh = spawn_app().await;
+    // As a script or `curl` asks (no Accept header): a redirect still, never an empty page.
+    let html_get = |path: &str, cookie: Option<&str>| {
+        let mut builder = Request::get(path);
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder.body(Body::empty()).unwrap()
+    };
+    let response = fresh.send(html_get("/", None)).await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(response.headers()[header::LOCATION], "/setup");
+
+    let app = TestApp::with_owner().await;
+    let response = app.send(html_get("/", None)).await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(response.headers()[header::LOCATION], "/signin");
+    let owner = app.sign_in(OWNER_EMAIL).await;
+    let response = app.send(html_get("/", Some(&owner))).await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(response.headers()[header::LOCATION], "/users");
+    // Someone without an admin role stays and sees their account.
+    app.add_active_user("member@example.com", "member").await;
+    let member = app.sign_in("member@example.com").await;
+    let response = app.send(html_get("/", Some(&member))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body_text(response).await.contains("You are signed in as"));
+}
+
+/// The log lines written while `f` runs, as text.
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_link_token_reaches_the_log() {
+    let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || CapturedLog(sink.clone()))
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::with_owner().await;
+    let owner = app.sign_in(OWNER_EMAIL).await;
+    let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
+    app.call(invite, "addresses=ada%40example.com&roles=member&message=&send_despite_typos=false", Some(ORIGIN), Some(&owner)).await;
+    let ada = user_id_of(&app.state, "ada@example.com").await;
+    let copied = app.call(<app::api::GetInvitationLink as server_fn::ServerFn>::PATH, &format!("user_id={ada}"), Some(ORIGIN), Some(&owner)).await;
+    let link: String = serde_json::from_str(&body_text(copied).await).unwrap();
+    let segment = link.rsplit('/').next().unwrap().to_string();
+    let token = segment.split_once('.').unwrap().1.to_string();
+
+    assert_eq!(app.get(&format!("/invite/{segment}"), None).await.status(), StatusCode::OK);
+    // A forged cross-site post to the link's own address is refused, and logged.
+    let refused = app.call(&format!("/invite/{segment}"), "name=x", Some("https://evil.example"), None).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let accept = <app::api::AcceptInvitation as server_fn::ServerFn>::PATH;
+    let form = format!("link={segment}&name=Ada&password=short&password_confirmation=short");
+    assert_eq!(app.call(accept, &form, Some(ORIGIN), None).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let form = format!("link={segment}&name=Ada&password=analytical+engine+1843&password_confirmation=analytical+engine+1843");
+    assert!(app.call(accept, &form, Some(ORIGIN), None).await.status().is_success());
+
+    let log = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("refused a cross-site state-changing request"), "the refusal is logged:\n{log}");
+    assert!(log.contains(&format!("/invite/{}.…", segment.split_once('.').unwrap().0)), "with the link's id:\n{log}");
+    assert!(!log.contains(&token), "the token is in the log:\n{log}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413_and_a_clear_message() {
+    let app = TestApp::with_owner().await;
+    let big = format!("email=a%40b.co&password={}&next=%2F", "x".repeat(3 * 1024 * 1024));
+    // A server function called by the page (declared length), and by a script streaming it.
+    let response = app.call(sign_in_path(), &big, Some(ORIGIN), None).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_text(response).await, r#""TooLarge""#);
+    let mut request = Request::post(sign_in_path())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big.clone()))
+        .unwrap();
+    assert_eq!(app.send(request).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A plain form post from a browser without JavaScript gets a readable page.
+    request = Request::post(sign_in_path())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::from(big))
+        .unwrap();
+    let response = app.send(request).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let page = body_text(response).await;
+    assert!(page.contains("The request is too large (at most 1 MB)."), "{page}");
+    assert!(!page.contains("length limit"), "{page}");
+}
+
+#[tokio::test]
+async fn a_malformed_call_gets_no_library_error_text() {
+    let app = TestApp::with_owner().await;
+    let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
+    for (path, form) in [(sign_in_path(), ""), (sign_in_path(), "email=only"), (invite, "addresses=a&roles=&message=&send_despite_typos=maybe")] {
+        let response = app.call(path, form, Some(ORIGIN), None).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form}");
+        assert_eq!(body_text(response).await, r#""Transport""#, "{form}: only our own fixed error");
+    }
+}
+
+#[tokio::test]
+async fn the_test_clock_moves_only_by_a_sane_number_of_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let clock = app::server::ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
+    let application = server::startup::build_with_test_clock(&config, clock.clone(), Some(clock.clone())).await.unwrap();
+    let post = |hours: &str| {
+        Request::post("/__test/clock")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, ORIGIN)
+            .body(Body::from(format!("hours={hours}")))
+            .unwrap()
+    };
+    use app::server::Clock;
+    let start = clock.now_ms();
+    for bad in ["-1", "1e300", "NaN", "inf", "99999999999999999999", "two"] {
+        let response = tower::ServiceExt::oneshot(application.router.clone(), post(bad)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    assert_eq!(clock.now_ms(), start, "refused steps do not move the clock");
+    let response = tower::ServiceExt::oneshot(application.router.clone(), post("1.5")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(clock.now_ms() - start, 90 * 60_000);
 }

@@ -9,6 +9,8 @@ use app::server::Actor;
 use common::*;
 use shared::invitations::{allowed_actions, InvitationAction, ALL_ACTIONS};
 use shared::views::{InvitationPage, UserStatus, UsersQuery};
+use app::server::checkpoints::points;
+use shared::permissions::Denied;
 use shared::{AppError, Role};
 
 async fn owner(app: &TestApp) -> Actor {
@@ -71,19 +73,29 @@ async fn invite_creates_an_invited_user_with_the_roles_offered() {
 async fn the_database_holds_no_usable_link() {
     let (app, owner, ada, link) = with_invitation().await;
     service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap();
+    // The admin, signed in (so a session is stored), opened the link's page too.
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    assert_eq!(app.get(&format!("/invite/{}", link_segment(&link)), Some(&cookie)).await.status(), axum::http::StatusCode::OK);
     let token = link.rsplit('.').next().unwrap();
-    let mut dump: Vec<String> = sqlx::query_scalar("SELECT id || '|' || link_version || '|' || COALESCE(personal_message, '') FROM invitations")
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap();
     // Queued emails hold a placeholder; the worker puts the link in at send time.
-    let bodies: Vec<String> = sqlx::query_scalar("SELECT subject || text_body || html_body FROM outbox").fetch_all(&app.state.db.pool).await.unwrap();
+    let bodies: Vec<String> = sqlx::query_scalar("SELECT text_body || html_body FROM outbox").fetch_all(&app.state.db.pool).await.unwrap();
     assert_eq!(bodies.len(), 2);
     assert!(bodies.iter().all(|b| b.contains(app::server::mail::templates::LINK_PLACEHOLDER)));
-    dump.extend(bodies);
-    let audit: Vec<String> = sqlx::query_scalar("SELECT details FROM audit_events").fetch_all(&app.state.db.pool).await.unwrap();
-    dump.extend(audit);
-    assert!(dump.iter().all(|row| !row.contains(token)), "no token anywhere in the database");
+    // Every column of every table…
+    let dump = common::dump_database(&app.state).await;
+    assert!(dump.iter().any(|row| row.starts_with("invitations")) && dump.iter().any(|row| row.starts_with("tower_sessions")), "the dump covers every table");
+    assert!(dump.iter().all(|row| !row.contains(token)), "no token in any table");
+    // …and the database files themselves, write-ahead log included.
+    let mut files = 0;
+    for entry in std::fs::read_dir(&app.config.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("beckon.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "no token in {}", path.display());
+            files += 1;
+        }
+    }
+    assert!(files >= 2, "the database file and its write-ahead log were read");
 }
 
 #[tokio::test]
@@ -128,12 +140,15 @@ async fn only_owners_invite_owners_and_members_invite_nobody() {
     app.add_active_user("member@example.com", "member").await;
     let admin = actor_for(&app, &user_id_of(&app, "admin@example.com").await).await;
     let member = actor_for(&app, &user_id_of(&app, "member@example.com").await).await;
-    assert!(matches!(service::invite(&app.state, &admin, request("x@example.com", &[Role::Owner])).await, Err(AppError::Validation(_))));
-    assert_eq!(service::invite(&app.state, &member, request("x@example.com", &[Role::Member])).await.unwrap_err(), AppError::Forbidden);
+    assert_eq!(
+        service::invite(&app.state, &admin, request("x@example.com", &[Role::Owner])).await.unwrap_err(),
+        AppError::Forbidden(Denied::AboveYourRole { role: Role::Owner })
+    );
+    assert_eq!(service::invite(&app.state, &member, request("x@example.com", &[Role::Member])).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
     service::invite(&app.state, &admin, request("x@example.com", &[Role::Admin])).await.unwrap();
     let x = user_id_of(&app, "x@example.com").await;
-    assert_eq!(service::act(&app.state, &member, &x, InvitationAction::Resend).await.unwrap_err(), AppError::Forbidden);
-    assert_eq!(service::copy_link(&app.state, &member, &x).await.unwrap_err(), AppError::Forbidden);
+    assert_eq!(service::act(&app.state, &member, &x, InvitationAction::Resend).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
+    assert_eq!(service::copy_link(&app.state, &member, &x).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
 }
 
 #[tokio::test]
@@ -155,7 +170,8 @@ async fn every_action_in_every_state_follows_the_shared_rule() {
                 UserStatus::Deactivated => unreachable!(),
             }
             assert_eq!(status_of(&app, &owner, "ada@example.com").await, status);
-            let allowed = allowed_actions(status).contains(&action);
+            let offered = if status == UserStatus::ProfileOnly { vec![] } else { vec![Role::Admin, Role::Hr] };
+            let allowed = allowed_actions(&owner.roles, status, &offered).contains(&action);
             let result = match action {
                 InvitationAction::CopyLink => service::copy_link(&app.state, &owner, &ada).await.map(|_| ()),
                 InvitationAction::Manage => service::remove_roles(&app.state, &owner, &ada, vec![Role::Hr]).await.map(|_| ()),
@@ -272,41 +288,68 @@ async fn accepting_activates_the_user_with_the_roles_and_is_single_use() {
     assert_eq!(audit_count(&app, "invitation.accepted").await, 1);
 }
 
-#[tokio::test]
-async fn two_simultaneous_accepts_have_exactly_one_winner() {
-    let (app, _owner, _ada, link) = with_invitation().await;
-    let segment = link_segment(&link);
-    let (a, b) = tokio::join!(
-        accept::accept(&app.state, &segment, new_user_input(), None, None),
-        accept::accept(&app.state, &segment, new_user_input(), None, None)
-    );
-    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} / {b:?}");
-    let memberships: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'ada@example.com'")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(memberships, 2);
+fn spawn_accept(state: &app::server::AppState, segment: &str) -> tokio::task::JoinHandle<Result<app::server::auth::Credentials, AppError>> {
+    let (state, segment) = (state.clone(), segment.to_string());
+    tokio::spawn(async move { accept::accept(&state, &segment, new_user_input(), None, None).await })
+}
+
+async fn memberships_of(app: &TestApp, user_id: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE user_id = $1").bind(user_id).fetch_one(&app.state.db.pool).await.unwrap()
 }
 
 #[tokio::test]
-async fn cancel_racing_accept_leaves_one_consistent_outcome() {
-    for _ in 0..5 {
-        let (app, owner, ada, link) = with_invitation().await;
-        let segment = link_segment(&link);
-        let (cancelled, accepted) = tokio::join!(
-            service::act(&app.state, &owner, &ada, InvitationAction::Cancel),
-            accept::accept(&app.state, &segment, new_user_input(), None, None)
-        );
-        assert_eq!(cancelled.is_ok() as u8 + accepted.is_ok() as u8, 1, "{cancelled:?} / {accepted:?}");
-        let status = status_of(&app, &owner, "ada@example.com").await;
-        if accepted.is_ok() {
-            assert_eq!(status, UserStatus::Active);
-        } else {
-            assert_eq!(status, UserStatus::ProfileOnly);
-            let roles: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE user_id = $1").bind(&ada).fetch_one(&app.state.db.pool).await.unwrap();
-            assert_eq!(roles, 0);
-        }
-    }
+async fn two_accepts_that_both_passed_their_checks_have_exactly_one_winner() {
+    let (app, _owner, ada, link) = with_invitation().await;
+    let gates = Gates::default();
+    gates.close(points::ACCEPT_BEFORE_CLAIM);
+    let state = app.gated(&gates);
+    let (first, second) = (spawn_accept(&state, &link_segment(&link)), spawn_accept(&state, &link_segment(&link)));
+    // Both have verified the link and hashed a password; neither has claimed it yet.
+    gates.arrivals(points::ACCEPT_BEFORE_CLAIM, 2).await;
+    gates.open(points::ACCEPT_BEFORE_CLAIM);
+    let mut results = vec![first.await.unwrap(), second.await.unwrap()];
+    results.sort_by_key(|r| r.is_err());
+    assert!(results[0].is_ok(), "{results:?}");
+    assert_eq!(results[1].as_ref().unwrap_err(), &AppError::InvalidState(shared::messages::INVITATION_ACCEPTED.into()), "the loser is told, as a conflict");
+    assert_eq!(memberships_of(&app, &ada).await, 2);
+    assert_eq!(audit_count(&app, "invitation.accepted").await, 1);
+}
+
+#[tokio::test]
+async fn a_cancel_that_commits_while_an_accept_is_under_way_wins() {
+    let (app, owner, ada, link) = with_invitation().await;
+    let gates = Gates::default();
+    gates.close(points::ACCEPT_BEFORE_CLAIM);
+    let state = app.gated(&gates);
+    let accepting = spawn_accept(&state, &link_segment(&link));
+    // The accept has checked the link (still open) and the form; now the admin cancels.
+    gates.arrivals(points::ACCEPT_BEFORE_CLAIM, 1).await;
+    service::act(&state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
+    gates.open(points::ACCEPT_BEFORE_CLAIM);
+    let refused = accepting.await.unwrap().unwrap_err();
+    assert_eq!(refused, AppError::InvalidState(shared::messages::INVITATION_NO_LONGER_VALID.into()));
+    assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::ProfileOnly);
+    assert_eq!(memberships_of(&app, &ada).await, 0);
+}
+
+#[tokio::test]
+async fn an_accept_that_commits_while_a_cancel_is_under_way_wins() {
+    let (app, owner, ada, link) = with_invitation().await;
+    let gates = Gates::default();
+    gates.close(points::ACT_BEFORE_BEGIN);
+    let state = app.gated(&gates);
+    let cancelling = {
+        let (state, owner, ada) = (state.clone(), owner.clone(), ada.clone());
+        tokio::spawn(async move { service::act(&state, &owner, &ada, InvitationAction::Cancel).await })
+    };
+    // The admin's cancel is on its way; the invitee accepts first.
+    gates.arrivals(points::ACT_BEFORE_BEGIN, 1).await;
+    accept::accept(&state, &link_segment(&link), new_user_input(), None, None).await.unwrap();
+    gates.open(points::ACT_BEFORE_BEGIN);
+    let refused = cancelling.await.unwrap().unwrap_err();
+    assert_eq!(refused, AppError::InvalidState("This person has already accepted and is active.".into()));
+    assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::Active);
+    assert_eq!(memberships_of(&app, &ada).await, 2);
 }
 
 #[tokio::test]
@@ -362,7 +405,7 @@ async fn the_sixth_send_within_an_hour_is_refused() {
         service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     }
     let refused = service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap_err();
-    assert!(refused.to_string().contains("You can send it again in"), "{refused}");
+    assert!(refused.to_string().contains("send it again in"), "{refused}");
     app.clock.advance(chrono::Duration::minutes(61));
     service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap();
 }
@@ -421,23 +464,100 @@ async fn an_expired_link_can_ask_the_inviter_for_a_new_invitation() {
         .unwrap();
     assert_eq!(to, OWNER_EMAIL);
     assert_eq!(subject, "ada@example.com asks for a new invitation to Acme");
+    // The inviter's link opens the Users page filtered to that person, as the page reads it.
+    let body: String = sqlx::query_scalar("SELECT text_body FROM outbox WHERE kind = 'invitation_requested'").fetch_one(&app.state.db.pool).await.unwrap();
+    let href = body.split_whitespace().find(|w| w.contains("/users?")).expect("a link to the Users page");
+    let query = shared::views::UsersQuery::from_query_string(href.split_once('?').unwrap().1);
+    assert_eq!((query.status, query.search.as_str()), (Some(UserStatus::Expired), "ada@example.com"));
     assert_eq!(audit_count(&app, "invitation.new_requested").await, 1);
     for _ in 0..2 {
         accept::request_new(&app.state, &segment, None).await.unwrap();
     }
-    assert!(accept::request_new(&app.state, &segment, None).await.is_err(), "a mailbox cannot be flooded from a link");
+    let queued = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap() };
+    let before = queued().await;
+    let refused = accept::request_new(&app.state, &segment, None).await.unwrap_err();
+    assert_eq!(refused, AppError::InvalidState(shared::messages::REQUEST_ALREADY_SENT.into()), "a mailbox cannot be flooded from a link");
+    assert_eq!(queued().await, before, "the refused request queued nothing");
 }
 
 #[tokio::test]
 async fn every_invitation_action_queues_its_email() {
     let (app, owner, ada, _link) = with_invitation().await;
+    let kinds = || async {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT kind, recipient FROM outbox").fetch_all(&app.state.db.pool).await.unwrap();
+        assert!(rows.iter().all(|(_, r)| r == "ada@example.com"), "{rows:?}");
+        let count = |kind: &str| rows.iter().filter(|(k, _)| k == kind).count();
+        (count("invitation"), count("reminder"))
+    };
+    assert_eq!(kinds().await, (1, 0), "invite");
+    service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
+    assert_eq!(kinds().await, (2, 0), "resend");
+    service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap();
+    assert_eq!(kinds().await, (2, 1), "reminder");
+    app.clock.advance(chrono::Duration::days(8));
+    service::act(&app.state, &owner, &ada, InvitationAction::SendNew).await.unwrap();
+    assert_eq!(kinds().await, (3, 1), "send new invitation");
+    service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
+    assert_eq!(kinds().await, (3, 1), "cancelling sends nothing");
+    // "Invite user to activate account" on the profile-only user.
+    service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    assert_eq!(kinds().await, (4, 1), "invite to activate");
+}
+
+#[tokio::test]
+async fn a_room_of_invitees_behind_one_address_can_all_accept() {
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    let office = Some("198.51.100.30".parse().unwrap());
+    let emails: Vec<String> = (0..60).map(|i| format!("colleague{i:02}@example.com")).collect();
+    service::invite(&app.state, &owner, request(&emails.join(","), &[Role::Member])).await.unwrap();
+    for email in &emails {
+        let link = service::copy_link(&app.state, &owner, &user_id_of(&app, email).await).await.unwrap();
+        accept::accept(&app.state, &link_segment(&link), new_user_input(), None, office).await.unwrap_or_else(|e| panic!("{email}: {e}"));
+    }
+    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE status = 'active'").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(active, 61);
+}
+
+#[tokio::test]
+async fn refused_accepts_from_one_address_are_limited() {
+    let (app, _owner, _ada, link) = with_invitation().await;
+    let ip = Some("203.0.113.40".parse().unwrap());
+    let (id, token) = link_segment(&link).split_once('.').map(|(i, t)| (i.to_string(), t.to_string())).unwrap();
+    let forged = format!("{id}.{}", token.chars().rev().collect::<String>());
+    for _ in 0..30 {
+        let refused = accept::accept(&app.state, &forged, new_user_input(), None, ip).await.unwrap_err();
+        assert!(refused.to_string().contains("not valid"), "{refused:?}");
+    }
+    let limited = accept::accept(&app.state, &link_segment(&link), new_user_input(), None, ip).await.unwrap_err();
+    assert!(matches!(limited, AppError::RateLimited { .. }), "{limited:?}");
+    // Another address is not affected.
+    accept::accept(&app.state, &link_segment(&link), new_user_input(), None, Some("198.51.100.41".parse().unwrap())).await.unwrap();
+}
+
+#[tokio::test]
+async fn sends_to_one_address_are_counted_across_cancel_invite_again_and_retries() {
+    let (app, owner, ada, _link) = with_invitation().await;
+    service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
+    service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap();
-    let kinds: Vec<(String, String)> = sqlx::query_as("SELECT kind, recipient FROM outbox ORDER BY created_at, kind")
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = kinds.iter().map(|(k, r)| { assert_eq!(r, "ada@example.com"); k.as_str() }).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "invitation").count(), 2);
-    assert_eq!(kinds.iter().filter(|k| **k == "reminder").count(), 1);
+    // A failed message retried by hand is one more email to that mailbox.
+    let first: String = sqlx::query_scalar("SELECT id FROM outbox ORDER BY id LIMIT 1").fetch_one(&app.state.db.pool).await.unwrap();
+    sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&first).execute(&app.state.db.pool).await.unwrap();
+    app::server::mail::log::retry(&app.state, &owner, &first).await.unwrap();
+    let second: String = sqlx::query_scalar("SELECT id FROM outbox WHERE id <> $1 ORDER BY id LIMIT 1").bind(&first).fetch_one(&app.state.db.pool).await.unwrap();
+    sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&second).execute(&app.state.db.pool).await.unwrap();
+    let before = common::dump_database(&app.state).await;
+    let refused = app::server::mail::log::retry(&app.state, &owner, &second).await.unwrap_err();
+    assert!(refused.to_string().starts_with("ada@example.com was sent 5 emails in the last hour"), "{refused}");
+    assert_eq!(common::dump_database(&app.state).await, before, "the refused retry changed nothing");
+    // Cancelling and inviting again does not start a new count either.
+    service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
+    let again = service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    assert!(again.invited.is_empty());
+    assert!(again.skipped[0].1.starts_with("was sent 5 emails in the last hour"), "{again:?}");
+    app.clock.advance(chrono::Duration::minutes(61));
+    let later = service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    assert_eq!(later.invited, vec!["ada@example.com".to_string()]);
 }

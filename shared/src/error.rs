@@ -1,4 +1,9 @@
+use crate::permissions::Denied;
 use serde::{Deserialize, Serialize};
+
+/// The largest request body the server reads (an invitation of 500 addresses is about
+/// 130 KB); anything larger is answered 413 before it is read.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
 /// The errors a browser may see. Causes stay in the server log; only these safe
 /// variants cross the wire.
@@ -6,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Please sign in to continue.")]
     Unauthenticated,
-    #[error("You do not have permission to do that.")]
-    Forbidden,
+    #[error("{0}")]
+    Forbidden(Denied),
     #[error("Not found.")]
     NotFound,
     #[error("{0}")]
@@ -18,8 +23,12 @@ pub enum AppError {
     CrossSite,
     #[error("Too many attempts, try again in {}.", wait_phrase(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
-    #[error("The request could not be sent: {0}")]
-    Transport(String),
+    /// The request did not reach the server whole, or could not be read there. Says
+    /// nothing of the cause: that is for the log, never for the page.
+    #[error("The request could not be completed. Check your connection, reload the page and try again.")]
+    Transport,
+    #[error("The request is too large (at most {} MB).", MAX_REQUEST_BYTES / (1024 * 1024))]
+    TooLarge,
     #[error("Something went wrong. Please try again.")]
     Internal,
 }
@@ -28,12 +37,13 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Unauthenticated => 401,
-            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::Forbidden(_) | AppError::CrossSite => 403,
             AppError::NotFound => 404,
             AppError::InvalidState(_) => 409,
             AppError::Validation(_) => 422,
             AppError::RateLimited { .. } => 429,
-            AppError::Transport(_) => 400,
+            AppError::Transport => 400,
+            AppError::TooLarge => 413,
             AppError::Internal => 500,
         }
     }
@@ -46,7 +56,7 @@ impl AppError {
     pub fn shown_from_link(&self) -> String {
         match self {
             AppError::Validation(m) | AppError::InvalidState(m) if crate::messages::is_known(m) => m.clone(),
-            AppError::Validation(_) | AppError::InvalidState(_) | AppError::Transport(_) => crate::messages::GENERIC.to_string(),
+            AppError::Validation(_) | AppError::InvalidState(_) => crate::messages::GENERIC.to_string(),
             other => other.to_string(),
         }
     }
@@ -70,7 +80,7 @@ impl server_fn::error::FromServerFnError for AppError {
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         use server_fn::error::ServerFnErrorErr as E;
         match value {
-            E::Request(m) | E::Response(m) | E::Args(m) | E::Deserialization(m) => AppError::Transport(m),
+            E::Request(_) | E::Response(_) | E::Args(_) | E::Deserialization(_) | E::MissingArg(_) => AppError::Transport,
             _ => AppError::Internal,
         }
     }

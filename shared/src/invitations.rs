@@ -2,8 +2,9 @@
 //! rule deciding which actions a state allows. The Users page shows exactly the actions
 //! this rule allows and the server refuses everything else with the same rule.
 
+use crate::permissions::may_act_on;
 use crate::views::UserStatus;
-use crate::AppError;
+use crate::{AppError, Role};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +82,7 @@ pub const ALL_ACTIONS: [InvitationAction; 7] = [
 /// The actions a user's status allows, in menu order. A live invitation can be resent,
 /// copied, reminded, managed or cancelled; once expired only a new invitation (or
 /// cancelling) makes sense; a profile-only user can be invited to activate.
-pub fn allowed_actions(status: UserStatus) -> Vec<InvitationAction> {
+fn actions_for_status(status: UserStatus) -> Vec<InvitationAction> {
     use InvitationAction::*;
     match status {
         UserStatus::Invited => vec![Resend, CopyLink, Remind, Manage, Cancel],
@@ -91,9 +92,21 @@ pub fn allowed_actions(status: UserStatus) -> Vec<InvitationAction> {
     }
 }
 
-/// Refuses an action the status does not allow, with a message an admin understands.
-pub fn ensure_allowed(action: InvitationAction, status: UserStatus) -> Result<(), AppError> {
-    if allowed_actions(status).contains(&action) {
+/// The actions `actor_roles` may take on a user in `status` whose invitation offers
+/// `offered`, in menu order: what the status allows, and nothing at all when the actor may
+/// not manage invitations or the invitation offers a role above the actor's own.
+pub fn allowed_actions(actor_roles: &[Role], status: UserStatus, offered: &[Role]) -> Vec<InvitationAction> {
+    if may_act_on(actor_roles, offered).is_err() {
+        return Vec::new();
+    }
+    actions_for_status(status)
+}
+
+/// Refuses what [`allowed_actions`] does not offer: a permission error (403) when the actor
+/// may not act on this invitation at all, otherwise a state error saying why not now.
+pub fn ensure_allowed(actor_roles: &[Role], action: InvitationAction, status: UserStatus, offered: &[Role]) -> Result<(), AppError> {
+    may_act_on(actor_roles, offered).map_err(AppError::Forbidden)?;
+    if actions_for_status(status).contains(&action) {
         return Ok(());
     }
     let why = match status {
@@ -145,13 +158,30 @@ pub const MAX_INVITES_PER_BATCH: usize = 500;
 mod tests {
     use super::*;
 
+    const OWNER: &[Role] = &[Role::Owner];
+
     #[test]
     fn expired_offers_only_send_new_and_cancel() {
-        assert_eq!(allowed_actions(UserStatus::Expired), vec![InvitationAction::SendNew, InvitationAction::Cancel]);
-        assert!(ensure_allowed(InvitationAction::Resend, UserStatus::Expired).is_err());
-        assert!(ensure_allowed(InvitationAction::SendNew, UserStatus::Invited).is_err());
-        assert!(ensure_allowed(InvitationAction::InviteToActivate, UserStatus::ProfileOnly).is_ok());
-        assert!(allowed_actions(UserStatus::Active).is_empty());
+        let member = &[Role::Member][..];
+        assert_eq!(allowed_actions(OWNER, UserStatus::Expired, member), vec![InvitationAction::SendNew, InvitationAction::Cancel]);
+        assert!(ensure_allowed(OWNER, InvitationAction::Resend, UserStatus::Expired, member).is_err());
+        assert!(ensure_allowed(OWNER, InvitationAction::SendNew, UserStatus::Invited, member).is_err());
+        assert!(ensure_allowed(OWNER, InvitationAction::InviteToActivate, UserStatus::ProfileOnly, &[]).is_ok());
+        assert!(allowed_actions(OWNER, UserStatus::Active, member).is_empty());
+    }
+
+    #[test]
+    fn an_invitation_above_the_actor_offers_nothing_and_is_refused_with_403() {
+        let hr = &[Role::Hr][..];
+        assert!(allowed_actions(hr, UserStatus::Invited, &[Role::Owner]).is_empty());
+        assert!(allowed_actions(hr, UserStatus::Invited, &[Role::Member, Role::Admin]).is_empty());
+        assert_eq!(allowed_actions(hr, UserStatus::Invited, &[Role::Hr]).len(), 5);
+        let refused = ensure_allowed(hr, InvitationAction::CopyLink, UserStatus::Invited, &[Role::Owner]).unwrap_err();
+        assert_eq!(refused.status_code(), 403);
+        // Refused for the role before the state is considered: nothing is said of the state.
+        let refused = ensure_allowed(hr, InvitationAction::Resend, UserStatus::Expired, &[Role::Owner]).unwrap_err();
+        assert_eq!(refused.status_code(), 403);
+        assert!(allowed_actions(&[Role::Member], UserStatus::ProfileOnly, &[]).is_empty());
     }
 
     #[test]

@@ -30,6 +30,18 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// Where the role stands: Owner > Admin > HR > Curator > Member. Nobody grants, or acts
+    /// on an invitation offering, a role ranked above their own highest.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 4,
+            Role::Admin => 3,
+            Role::Hr => 2,
+            Role::Curator => 1,
+            Role::Member => 0,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Role::Owner => "Owner",

@@ -12,6 +12,36 @@ pub fn encode_component(value: &str) -> String {
     out
 }
 
+/// Undoes [`encode_component`] (and a form's `+` for a space); malformed escapes are kept
+/// as written.
+pub fn decode_component(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, other) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `target` when it is a path on this site, otherwise `/`.
 pub fn local_path_or_root(target: &str) -> &str {
     let is_local = target.starts_with('/')
@@ -35,6 +65,14 @@ mod tests {
         for outside in ["https://evil.example", "//evil.example", "/\\evil.example", "", "users", "/\n"] {
             assert_eq!(local_path_or_root(outside), "/");
         }
+    }
+
+    #[test]
+    fn decode_undoes_encode() {
+        for value in ["ada+1@example.com", "a b&c=d", "ünïcode ✉", "100%", "%zz"] {
+            assert_eq!(decode_component(&encode_component(value)), value);
+        }
+        assert_eq!(decode_component("a+b%20c%"), "a b c%");
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub struct InvitationSummary {
     pub send_count: i64,
 }
 
-/// How the Users page is filtered, searched, sorted and paged; kept in the URL.
+/// How the Users page is filtered, searched, sorted and paged; kept in the URL. The page
+/// reads its address with [`UsersQuery::from_params`] and every link to it (the pager,
+/// emails) is built with [`UsersQuery::to_query_string`], so the two cannot drift apart.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersQuery {
     pub status: Option<UserStatus>,
@@ -81,6 +83,70 @@ pub struct UsersQuery {
     pub sort: UsersSort,
     pub descending: bool,
     pub page: u32,
+}
+
+impl UsersQuery {
+    /// The names of the query parameters, also the names of the filter form's fields.
+    pub const STATUS: &'static str = "status";
+    pub const SEARCH: &'static str = "q";
+    pub const SORT: &'static str = "sort";
+    pub const DIR: &'static str = "dir";
+    pub const PAGE: &'static str = "page";
+    const MAX_SEARCH_CHARS: usize = 200;
+
+    /// Reads the query from named parameters; unknown values fall back to the defaults.
+    pub fn from_params(param: impl Fn(&str) -> Option<String>) -> UsersQuery {
+        let get = |name| param(name).unwrap_or_default();
+        UsersQuery {
+            status: UserStatus::parse(&get(Self::STATUS)),
+            search: get(Self::SEARCH).trim().chars().take(Self::MAX_SEARCH_CHARS).collect(),
+            sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
+            descending: get(Self::DIR) == "desc",
+            page: get(Self::PAGE).parse().unwrap_or(1).max(1),
+        }
+    }
+
+    /// Reads `status=expired&q=ada%40example.com…` (with or without the leading `?`).
+    pub fn from_query_string(query: &str) -> UsersQuery {
+        let pairs: Vec<(String, String)> = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .map(|(k, v)| (crate::url::decode_component(k), crate::url::decode_component(v)))
+            .collect();
+        UsersQuery::from_params(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    /// The query as the page's address carries it: only what differs from the defaults.
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("{}={}", Self::STATUS, status.as_str()));
+        }
+        if !self.search.is_empty() {
+            parts.push(format!("{}={}", Self::SEARCH, crate::url::encode_component(&self.search)));
+        }
+        if self.sort != UsersSort::default() {
+            parts.push(format!("{}={}", Self::SORT, self.sort.as_str()));
+        }
+        if self.descending {
+            parts.push(format!("{}=desc", Self::DIR));
+        }
+        if self.page > 1 {
+            parts.push(format!("{}={}", Self::PAGE, self.page));
+        }
+        parts.join("&")
+    }
+
+    /// `/users?…` for this query.
+    pub fn href(&self) -> String {
+        let query = self.to_query_string();
+        if query.is_empty() {
+            "/users".into()
+        } else {
+            format!("/users?{query}")
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,4 +249,25 @@ pub struct InvitationSettings {
     pub expiry_days: i64,
     /// "Resend" issues a new link, killing earlier ones, instead of sending the same link.
     pub resend_rotates_link: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_users_query_survives_a_round_trip_through_its_address() {
+        let query = UsersQuery { status: Some(UserStatus::Expired), search: "Ada+1@example.com & co".into(), sort: UsersSort::Email, descending: true, page: 3 };
+        let href = query.href();
+        assert_eq!(href, "/users?status=expired&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3");
+        assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users")), query);
+        assert_eq!(UsersQuery::default().href(), "/users");
+        assert_eq!(UsersQuery::from_query_string(""), UsersQuery { page: 1, ..Default::default() });
+    }
+
+    #[test]
+    fn unknown_values_in_the_address_fall_back_to_the_defaults() {
+        let query = UsersQuery::from_query_string("status=bogus&sort=nope&dir=sideways&page=-4&q=%20x%20");
+        assert_eq!(query, UsersQuery { search: "x".into(), page: 1, ..Default::default() });
+    }
 }

@@ -1,28 +1,20 @@
 //! The Users page.
 
 use leptos::prelude::*;
-use shared::views::{UsersPage, UsersQuery, UsersSort, UserStatus};
+use shared::views::UsersPage;
+#[cfg(feature = "ssr")]
+use shared::views::UsersQuery;
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
 use crate::server::{context, users};
 
-/// The query as the URL carries it; unknown values fall back to the defaults.
-pub fn users_query(status: &str, search: &str, sort: &str, dir: &str, page: &str) -> UsersQuery {
-    UsersQuery {
-        status: UserStatus::parse(status),
-        search: search.chars().take(200).collect(),
-        sort: UsersSort::parse(sort).unwrap_or_default(),
-        descending: dir == "desc",
-        page: page.parse().unwrap_or(1).max(1),
-    }
-}
-
+/// The Users page as its address asks for it (`UsersQuery::to_query_string`).
 #[server]
-pub async fn list_users(status: String, search: String, sort: String, dir: String, page: String) -> Result<UsersPage, AppError> {
+pub async fn list_users(query: String) -> Result<UsersPage, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
-        users::list(&state, &actor, users_query(&status, &search, &sort, &dir, &page)).await
+        users::list(&state, &actor, UsersQuery::from_query_string(&query)).await
     }
     .await)
 }

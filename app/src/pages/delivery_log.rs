@@ -26,7 +26,8 @@ pub fn DeliveryLogPage() -> impl IntoView {
             _ => None,
         }}
         <ActionError value=retry.value()/>
-        <Form method="GET" action="" attr:class="filters" attr:role="search">
+        // The nameless "Apply" button would otherwise add a stray `=` to the address.
+        <Form method="GET" action="" attr:class="filters" attr:role="search" on_form_data=std::sync::Arc::new(|data: &leptos::web_sys::FormData| data.delete(""))>
             <div class="field">
                 <label for="delivery-state">"State"</label>
                 <select id="delivery-state" name="state">

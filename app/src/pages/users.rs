@@ -5,17 +5,16 @@ mod invite_dialog;
 mod manage_dialog;
 mod row_menu;
 
-use crate::api::{list_users, users_query, ActOnInvitation, RemoveInvitationRoles};
+use crate::api::{list_users, ActOnInvitation, RemoveInvitationRoles};
 use crate::components::{set_status, ErrorBanner};
 use invite_dialog::InviteDialog;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use manage_dialog::ManageDialog;
 use row_menu::RowMenu;
 use shared::invitations::relative_time;
-use shared::views::{UserRow, UserStatus, UsersPage as Page, UsersSort};
+use shared::views::{UserRow, UserStatus, UsersPage as Page, UsersQuery, UsersSort};
 
 /// A message at the top of the page after an action.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,10 +42,15 @@ impl UsersPageState {
     }
 }
 
+/// The Users query of the current address.
+fn current_query() -> Memo<UsersQuery> {
+    let query = use_query_map();
+    Memo::new(move |_| UsersQuery::from_params(|name| query.read().get(name)))
+}
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |key: &str| query.read().get(key).unwrap_or_default();
+    let query = current_query();
     let page_state = UsersPageState {
         banner: RwSignal::new(None),
         refresh: RwSignal::new(0),
@@ -70,10 +74,7 @@ pub fn UsersPage() -> impl IntoView {
             }
         });
     }
-    let users = Resource::new(
-        move || (param("status"), param("q"), param("sort"), param("dir"), param("page"), page_state.refresh.get()),
-        |(status, q, sort, dir, page, _)| list_users(status, q, sort, dir, page),
-    );
+    let users = Resource::new(move || (query.get().to_query_string(), page_state.refresh.get()), |(query, _)| list_users(query));
 
     view! {
         <Title text="Users"/>
@@ -110,22 +111,24 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
-/// A GET form: its fields become the URL's query, so reload, back and a shared link keep the view.
+/// A GET form: its fields become the URL's query, so reload, back and a shared link keep
+/// the view, also without JavaScript. With JavaScript the address is built by `UsersQuery`,
+/// the same type the server reads it with.
 #[component]
 fn Filters() -> impl IntoView {
-    let query = use_query_map();
-    let current = users_query(
-        &query.read_untracked().get("status").unwrap_or_default(),
-        &query.read_untracked().get("q").unwrap_or_default(),
-        &query.read_untracked().get("sort").unwrap_or_default(),
-        &query.read_untracked().get("dir").unwrap_or_default(),
-        "1",
-    );
+    let current = current_query().get_untracked();
+    let navigate = use_navigate();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(data) = leptos::form::form_data_from_event(&ev) else { return };
+        let query = UsersQuery::from_params(|name| data.get(name).as_string());
+        navigate(&query.href(), Default::default());
+    };
     view! {
-        <Form method="GET" action="" attr:class="filters" attr:role="search">
+        <form method="get" action="/users" class="filters" role="search" on:submit=on_submit>
             <div class="field">
                 <label for="filter-status">"Status"</label>
-                <select id="filter-status" name="status">
+                <select id="filter-status" name=UsersQuery::STATUS>
                     <option value="" selected=current.status.is_none()>"All statuses"</option>
                     {UserStatus::ALL.into_iter().map(|s| view! {
                         <option value=s.as_str() selected=current.status == Some(s)>{s.label()}</option>
@@ -134,11 +137,11 @@ fn Filters() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-search">"Search"</label>
-                <input id="filter-search" type="search" name="q" value=current.search.clone() placeholder="Name or email"/>
+                <input id="filter-search" type="search" name=UsersQuery::SEARCH value=current.search.clone() placeholder="Name or email"/>
             </div>
             <div class="field">
                 <label for="filter-sort">"Sort by"</label>
-                <select id="filter-sort" name="sort">
+                <select id="filter-sort" name=UsersQuery::SORT>
                     {UsersSort::ALL.into_iter().map(|s| view! {
                         <option value=s.as_str() selected=current.sort == s>{s.label()}</option>
                     }).collect_view()}
@@ -146,26 +149,22 @@ fn Filters() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-dir">"Order"</label>
-                <select id="filter-dir" name="dir">
+                <select id="filter-dir" name=UsersQuery::DIR>
                     <option value="asc" selected=!current.descending>"Ascending"</option>
                     <option value="desc" selected=current.descending>"Descending"</option>
                 </select>
             </div>
             <button type="submit">"Apply"</button>
-        </Form>
+        </form>
     }
 }
 
 #[component]
 fn UsersTable(page: Page) -> impl IntoView {
-    let query = use_query_map();
+    let query = current_query();
     let now = page.now_ms;
     let total = page.total;
-    let page_link = move |n: u32| {
-        let q = query.read_untracked();
-        let keep = |k: &str| q.get(k).map(|v| format!("&{k}={}", shared::url::encode_component(&v))).unwrap_or_default();
-        format!("?page={n}{}{}{}{}", keep("status"), keep("q"), keep("sort"), keep("dir"))
-    };
+    let page_link = move |n: u32| UsersQuery { page: n, ..query.get_untracked() }.href();
     let (current, count) = (page.page, page.page_count);
     let rows = page.rows;
     if let Some(state) = use_context::<UsersPageState>() {

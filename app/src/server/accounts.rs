@@ -56,6 +56,7 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
         return Err(AppError::InvalidState(ALREADY_SET_UP.into()));
     }
     let password_hash = passwords::hash(input.password).await?;
+    state.checkpoints.reach(super::checkpoints::points::SETUP_BEFORE_WRITE).await;
 
     let now = state.clock.now_ms();
     let account_id = new_id();

@@ -1,4 +1,4 @@
-use shared::permissions::{allows, Permission};
+use shared::permissions::{allows, Denied, Permission};
 use shared::views::CurrentUser;
 use shared::{AppError, Role};
 
@@ -22,7 +22,7 @@ impl Actor {
         if self.can(permission) {
             Ok(())
         } else {
-            Err(AppError::Forbidden)
+            Err(AppError::Forbidden(Denied::NotPermitted))
         }
     }
 

@@ -41,58 +41,48 @@ fn email_key(email: &str) -> String {
 }
 
 fn ip_key(ip: IpAddr) -> String {
-    format!("signin:ip:{ip}")
+    format!("signin:ip:{}", rate_limit::client_key(ip))
 }
 
-/// Checks an email and password. Failures are counted per email and per client address,
-/// and refused once over the limit even when the password is right.
+/// Checks an email and password. Every attempt is counted per email and per client
+/// address before the password is checked, in one statement each, so a burst of parallel
+/// guesses cannot outrun the limit; once over it an attempt is refused even with the right
+/// password. A success takes its counts back: only failures stay counted (a room of people
+/// behind one address signing in is not a flood). Each attempt runs exactly one password
+/// verification, whether or not the address has an account.
 pub async fn verify_credentials(state: &AppState, email: &str, password: String, ip: Option<IpAddr>) -> Result<Credentials, AppError> {
     let now = state.clock.now_ms();
     let email = Email::parse(email).ok();
+    let ip_key = ip.map(ip_key);
     let email_key = email.as_ref().map(|e| email_key(e.as_str()));
-    if let Some(ip) = ip {
-        rate_limit::check(&state.db.pool, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
+    if let Some(key) = &ip_key {
+        rate_limit::consume(&state.db.pool, key, SIGN_IN_PER_IP, now).await?;
     }
     if let Some(key) = &email_key {
-        rate_limit::check(&state.db.pool, key, SIGN_IN_PER_EMAIL, now).await?;
+        rate_limit::consume(&state.db.pool, key, SIGN_IN_PER_EMAIL, now).await?;
     }
 
-    let candidates = match &email {
+    let candidate = match &email {
         Some(email) => {
             let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-            users::find_by_email(&mut conn, email.as_str()).await.map_err(internal)?
+            let users = users::find_by_email(&mut conn, email.as_str()).await.map_err(internal)?;
+            users.into_iter().find(|u| u.status == "active" && u.password_hash.is_some())
         }
-        None => Vec::new(),
+        None => None,
     };
-    let mut found = None;
-    for user in candidates.into_iter().filter(|u| u.status == "active") {
-        if let Some(hash) = user.password_hash.clone() {
-            if passwords::verify(password.clone(), hash).await? {
-                found = Some(user);
-                break;
-            }
-        }
-    }
-    if found.is_none() {
-        // Same work whether or not the address exists.
-        let _ = passwords::verify(password, passwords::decoy_hash().await.to_string()).await;
-    }
-    match found {
+    let stored_hash = candidate.as_ref().and_then(|u| u.password_hash.clone());
+    let verified = state.passwords.verify(password, stored_hash).await?;
+    match candidate.filter(|_| verified) {
         Some(user) => {
             if let Some(key) = &email_key {
                 rate_limit::clear(&state.db.pool, key).await?;
             }
+            if let Some(key) = &ip_key {
+                rate_limit::refund(&state.db.pool, key, SIGN_IN_PER_IP, now).await?;
+            }
             Ok(Credentials { user_id: user.id, auth_version: user.auth_version })
         }
-        None => {
-            if let Some(ip) = ip {
-                rate_limit::record_failure(&state.db.pool, &ip_key(ip), SIGN_IN_PER_IP, now).await?;
-            }
-            if let Some(key) = &email_key {
-                rate_limit::record_failure(&state.db.pool, key, SIGN_IN_PER_EMAIL, now).await?;
-            }
-            Err(AppError::Validation(WRONG_CREDENTIALS.into()))
-        }
+        None => Err(AppError::Validation(WRONG_CREDENTIALS.into())),
     }
 }
 
@@ -161,19 +151,16 @@ pub async fn change_password(
     confirmation: String,
 ) -> Result<(), AppError> {
     let now = state.clock.now_ms();
+    // The current password is guessed against the same limit as sign-in, counted first.
     let key = email_key(&actor.email);
-    rate_limit::check(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
+    rate_limit::consume(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let user = users::get(&mut conn, &actor.user_id).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
     drop(conn);
-    let current_ok = match user.password_hash {
-        Some(hash) => passwords::verify(current_password, hash).await?,
-        None => false,
-    };
-    if !current_ok {
-        rate_limit::record_failure(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
+    if !state.passwords.verify(current_password, user.password_hash).await? {
         return Err(AppError::Validation(shared::messages::CURRENT_PASSWORD_WRONG.into()));
     }
+    rate_limit::refund(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
     if new_password != confirmation {
         return Err(AppError::Validation(shared::messages::NEW_PASSWORDS_DIFFER.into()));
     }

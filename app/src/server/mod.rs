@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actor;
 pub mod audit;
 pub mod auth;
+pub mod checkpoints;
 pub mod clock;
 pub mod context;
 pub mod db;

@@ -1,6 +1,8 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use shared::AppError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::error::internal;
 
@@ -16,7 +18,7 @@ pub async fn hash(password: String) -> Result<String, AppError> {
     .map_err(internal)
 }
 
-pub async fn verify(password: String, stored_hash: String) -> Result<bool, AppError> {
+async fn verify_hash(password: String, stored_hash: String) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&stored_hash)?;
         Ok::<bool, argon2::password_hash::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
@@ -26,11 +28,34 @@ pub async fn verify(password: String, stored_hash: String) -> Result<bool, AppEr
     .map_err(internal)
 }
 
-/// A hash of a random password, verified against when the email is unknown so that
-/// sign-in takes as long whether or not the account exists.
-pub async fn decoy_hash() -> &'static str {
+/// A hash of a random password, verified against when there is no real hash to check, so
+/// that an attempt takes as long whether or not the account exists.
+async fn decoy_hash() -> Result<String, AppError> {
     static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DECOY
-        .get_or_init(|| async { hash(uuid::Uuid::new_v4().to_string()).await.unwrap_or_default() })
-        .await
+    DECOY.get_or_try_init(|| hash(uuid::Uuid::new_v4().to_string())).await.cloned()
+}
+
+/// Password checks, counted: each attempt to prove a password costs exactly one argon2
+/// verification, whatever the address, and the count shows it.
+#[derive(Clone, Default)]
+pub struct Passwords {
+    verifications: Arc<AtomicU64>,
+}
+
+impl Passwords {
+    /// Checks `password` against `stored_hash`, or against a decoy when there is no hash
+    /// (unknown address, account without a password): one verification either way, and
+    /// `false` for the decoy.
+    pub async fn verify(&self, password: String, stored_hash: Option<String>) -> Result<bool, AppError> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        match stored_hash {
+            Some(stored) => verify_hash(password, stored).await,
+            None => verify_hash(password, decoy_hash().await?).await.map(|_| false),
+        }
+    }
+
+    /// How many verifications ran since start.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
 }

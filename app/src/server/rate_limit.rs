@@ -1,7 +1,13 @@
 //! Fixed-window counters kept in the database, shared by every process on it.
+//!
+//! Limits that guard something slow (a password check) or costly (an email) are consumed
+//! before the work, in one statement, so a burst of parallel requests cannot all slip
+//! through between a read and a write; work that succeeded gives its count back
+//! ([`refund`]) when only failures should count.
 
 use super::error::internal;
 use shared::AppError;
+use std::net::IpAddr;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]
@@ -55,9 +61,38 @@ async fn hit<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, l
     .map_err(internal)
 }
 
-/// Records a failed attempt (sign-in, accept) against `key`.
+/// Records a failed attempt against `key`, for limits where a few extra attempts in a
+/// burst do no harm (looking up a link).
 pub async fn record_failure<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
     hit(db, key, limit, now_ms).await.map(|_| ())
+}
+
+/// Gives back one use consumed in the current window: the attempt succeeded, and only
+/// failures count against this key.
+pub async fn refund<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
+    sqlx::query("UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0 AND window_start > $2")
+        .bind(key)
+        .bind(now_ms - limit.window_ms())
+        .execute(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// How per-address limits name a client: an IPv4 address as it is, an IPv6 address by its
+/// /64 (one customer network hands out a whole /64, so counting single addresses there
+/// would count nothing). IPv4 addresses written as IPv6 (`::ffff:a.b.c.d`) count as IPv4.
+pub fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// Counts one use of `key` and refuses it when that goes over the limit.
@@ -72,4 +107,21 @@ pub async fn consume<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key:
 pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str) -> Result<(), AppError> {
     sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(db).await.map_err(internal)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        assert_eq!(client_key(a), "2001:db8:1:2::/64");
+        assert_eq!(client_key("::ffff:203.0.113.9".parse().unwrap()), "203.0.113.9");
+        assert_eq!(client_key("203.0.113.9".parse().unwrap()), "203.0.113.9");
+    }
 }

@@ -1,4 +1,6 @@
+use super::checkpoints::Checkpoints;
 use super::invitations::link::LinkKey;
+use super::passwords::Passwords;
 use super::{Clock, Db};
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -33,6 +35,9 @@ pub struct AppState {
     /// The sender address of accounts that set none.
     pub mail_from: String,
     pub auth: AuthSettings,
+    pub passwords: Passwords,
+    /// Where tests hold requests to order them; empty in production.
+    pub checkpoints: Checkpoints,
     pub leptos_options: LeptosOptions,
 }
 

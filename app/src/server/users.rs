@@ -114,7 +114,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
             }
         })
         .collect();
-    let grantable_roles = Role::ALL.into_iter().filter(|r| *r != Role::Owner || actor.roles.contains(&Role::Owner)).collect();
+    let grantable_roles = shared::permissions::grantable_roles(&actor.roles);
     Ok(UsersPage { rows, total: total as u64, page, page_count, now_ms: now, grantable_roles })
 }
 

@@ -168,7 +168,7 @@ pub fn sign_in_path() -> &'static str {
 }
 
 /// The Users page's query, all defaults.
-pub const LIST_USERS_FORM: &str = "status=&search=&sort=&dir=&page=";
+pub const LIST_USERS_FORM: &str = "query=";
 
 pub fn list_users_path() -> &'static str {
     <app::api::ListUsers as server_fn::ServerFn>::PATH
@@ -187,4 +187,116 @@ pub fn session_cookie(response: &Response<Body>) -> Option<String> {
 pub async fn body_text(response: Response<Body>) -> String {
     let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024).await.unwrap();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Every row of every table, every column as text (`table | column=value | …`), to prove
+/// what a request changed or left alone, and what the database holds.
+pub async fn dump_database(state: &AppState) -> Vec<String> {
+    use sqlx::Row;
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap();
+    let mut lines = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(&table).fetch_all(&state.db.pool).await.unwrap();
+        // Blobs (session data, checksums) come as hex and are read back as lossy text, so the
+        // readable runs inside them are searchable too.
+        let select = columns
+            .iter()
+            .map(|c| format!("CASE WHEN typeof(\"{c}\") = 'blob' THEN 'x:' || hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!("SELECT {select} FROM \"{table}\"")).fetch_all(&state.db.pool).await.unwrap();
+        let mut table_lines: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let values = columns.iter().enumerate().map(|(i, c)| format!("{c}={}", readable(row.get::<Option<String>, _>(i))));
+                std::iter::once(table.clone()).chain(values).collect::<Vec<_>>().join(" | ")
+            })
+            .collect();
+        table_lines.sort();
+        lines.extend(table_lines);
+    }
+    lines
+}
+
+fn readable(value: Option<String>) -> String {
+    match value {
+        None => "NULL".into(),
+        Some(v) => match v.strip_prefix("x:") {
+            Some(hex) => {
+                let bytes: Vec<u8> = (0..hex.len()).step_by(2).filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            None => v,
+        },
+    }
+}
+
+pub async fn user_id_of(state: &AppState, email: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&state.db.pool).await.unwrap()
+}
+
+/// Holds requests at the services' named checkpoints until the test lets them on, so a
+/// race test can make each interleaving happen instead of hoping for it.
+#[derive(Clone, Default)]
+pub struct Gates {
+    gates: Arc<std::sync::Mutex<std::collections::HashMap<&'static str, Arc<Gate>>>>,
+}
+
+struct Gate {
+    arrived: tokio::sync::watch::Sender<usize>,
+    pass: tokio::sync::Semaphore,
+}
+
+impl Gates {
+    /// From now on, every request reaching `point` waits there until released.
+    pub fn close(&self, point: &'static str) {
+        let gate = Gate { arrived: tokio::sync::watch::channel(0).0, pass: tokio::sync::Semaphore::new(0) };
+        self.gates.lock().unwrap().insert(point, Arc::new(gate));
+    }
+
+    fn gate(&self, point: &str) -> Arc<Gate> {
+        self.gates.lock().unwrap().get(point).cloned().unwrap_or_else(|| panic!("gate {point} was never closed"))
+    }
+
+    pub fn checkpoints(&self) -> app::server::checkpoints::Checkpoints {
+        let gates = self.gates.clone();
+        app::server::checkpoints::Checkpoints::new(move |point| {
+            let gate = gates.lock().unwrap().get(point).cloned();
+            Box::pin(async move {
+                if let Some(gate) = gate {
+                    gate.arrived.send_modify(|n| *n += 1);
+                    gate.pass.acquire().await.expect("gate open").forget();
+                }
+            })
+        })
+    }
+
+    /// Waits (at most 10 s, then fails the test) until `n` requests have reached `point`.
+    pub async fn arrivals(&self, point: &'static str, n: usize) {
+        let mut arrived = self.gate(point).arrived.subscribe();
+        let reached = tokio::time::timeout(std::time::Duration::from_secs(10), arrived.wait_for(|count| *count >= n)).await;
+        assert!(reached.is_ok(), "{n} requests did not reach {point} within 10 s");
+    }
+
+    /// Lets `n` held (or future) requests past `point`.
+    pub fn release(&self, point: &'static str, n: usize) {
+        self.gate(point).pass.add_permits(n);
+    }
+
+    /// Lets every request past `point`, now and later.
+    pub fn open(&self, point: &'static str) {
+        self.release(point, tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+}
+
+impl TestApp {
+    /// The application's state with `gates` installed at its checkpoints.
+    pub fn gated(&self, gates: &Gates) -> AppState {
+        let mut state = self.state.clone();
+        state.checkpoints = gates.checkpoints();
+        state
+    }
 }

@@ -5,12 +5,13 @@ use super::UsersPageState;
 use crate::api::get_invitation_link;
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
-use shared::views::UserRow;
+use shared::views::{CurrentUser, UserRow};
 
 #[component]
 pub fn RowMenu(row: UserRow) -> impl IntoView {
     let state = expect_context::<UsersPageState>();
-    let actions = allowed_actions(row.status);
+    let viewer = use_context::<CurrentUser>().map(|u| u.roles).unwrap_or_default();
+    let actions = allowed_actions(&viewer, row.status, &row.roles);
     let open = RwSignal::new(false);
     let menu_ref = NodeRef::<leptos::html::Ul>::new();
     let button_ref = NodeRef::<leptos::html::Button>::new();

@@ -16,10 +16,31 @@ use shared::{messages, password, AppError, Email, Role};
 use std::net::IpAddr;
 use std::time::Duration;
 
-pub const LOOKUPS_PER_IP: Limit = Limit::per(120, Duration::from_secs(60));
-pub const ACCEPTS_PER_IP: Limit = Limit::per(30, Duration::from_secs(15 * 60));
+/// Links that do not verify, per client address: a working link cannot be guessed, so only
+/// someone trying made-up links gets here. Valid links are never counted, so a room of
+/// invitees behind one office address can all open theirs.
+pub const FAILED_LOOKUPS_PER_IP: Limit = Limit::per(120, Duration::from_secs(60));
+/// Refused accepts per client address (wrong password on "sign in and accept", a link
+/// that does not work, a form that does not pass); accepts that succeed are not counted.
+pub const FAILED_ACCEPTS_PER_IP: Limit = Limit::per(30, Duration::from_secs(15 * 60));
 pub const ACCEPTS_PER_INVITATION: Limit = Limit::per(10, Duration::from_secs(15 * 60));
 pub const REQUESTS_PER_INVITATION: Limit = Limit::per(3, Duration::from_secs(24 * 3600));
+
+fn lookup_key(ip: IpAddr) -> String {
+    format!("invite:lookup:{}", rate_limit::client_key(ip))
+}
+
+fn accept_key(ip: IpAddr) -> String {
+    format!("invite:accept:{}", rate_limit::client_key(ip))
+}
+
+/// Counts a link that does not verify against its visitor's address.
+async fn count_failed_lookup(state: &AppState, ip: Option<IpAddr>, page: &InvitationPage) -> Result<(), AppError> {
+    match (ip, page) {
+        (Some(ip), InvitationPage::NotValid) => rate_limit::record_failure(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, state.clock.now_ms()).await,
+        _ => Ok(()),
+    }
+}
 
 /// A link resolved to its invitation, or to what the visitor is told instead.
 enum Resolved {
@@ -67,12 +88,15 @@ fn refusal(page: InvitationPage) -> AppError {
 pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<InvitationPage, AppError> {
     let now = state.clock.now_ms();
     if let Some(ip) = ip {
-        rate_limit::consume(&state.db.pool, &format!("invite:lookup:{ip}"), LOOKUPS_PER_IP, now).await?;
+        rate_limit::check(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, now).await?;
     }
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let invitation = match resolve(state, &mut conn, segment).await? {
         Resolved::Open(invitation) => invitation,
-        Resolved::Shown(page) => return Ok(page),
+        Resolved::Shown(page) => {
+            count_failed_lookup(state, ip, &page).await?;
+            return Ok(page);
+        }
     };
     let account = accounts::get(&mut conn, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
     let invitee = users::get(&mut conn, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
@@ -102,11 +126,20 @@ pub struct AcceptInput {
 
 /// Accepts the invitation: activates the user (new users set their name and password),
 /// grants the invitation's roles and marks it accepted, all at once. Returns who to sign in.
+/// Each attempt is counted against the visitor's address first; a success takes it back.
 pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<Credentials, AppError> {
     let now = state.clock.now_ms();
     if let Some(ip) = ip {
-        rate_limit::consume(&state.db.pool, &format!("invite:accept:{ip}"), ACCEPTS_PER_IP, now).await?;
+        rate_limit::consume(&state.db.pool, &accept_key(ip), FAILED_ACCEPTS_PER_IP, now).await?;
     }
+    let accepted = accept_once(state, segment, input, viewer, now).await;
+    if let (Some(ip), Ok(_)) = (ip, &accepted) {
+        rate_limit::refund(&state.db.pool, &accept_key(ip), FAILED_ACCEPTS_PER_IP, now).await?;
+    }
+    accepted
+}
+
+async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, now: i64) -> Result<Credentials, AppError> {
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let invitation = match resolve(state, &mut conn, segment).await? {
         Resolved::Open(invitation) => invitation,
@@ -137,6 +170,7 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
         Some((name, passwords::hash(input.password).await?))
     };
 
+    state.checkpoints.reach(crate::server::checkpoints::points::ACCEPT_BEFORE_CLAIM).await;
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     if !store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.map_err(internal)? {
         // Someone else got there first (another accept, a cancel, a new link), or it just expired.
@@ -171,16 +205,27 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
 pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) -> Result<String, AppError> {
     let now = state.clock.now_ms();
     if let Some(ip) = ip {
-        rate_limit::consume(&state.db.pool, &format!("invite:lookup:{ip}"), LOOKUPS_PER_IP, now).await?;
+        rate_limit::check(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, now).await?;
     }
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let Some((id, token)) = link::parse(segment) else {
+    let verified = match link::parse(segment) {
+        Some((id, token)) => {
+            let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+            let invitation = store::get(&mut conn, id).await.map_err(internal)?;
+            invitation.filter(|i| state.link_key.check(id, i.link_version, token) == TokenMatch::Current)
+        }
+        None => None,
+    };
+    let Some(verified) = verified else {
+        count_failed_lookup(state, ip, &InvitationPage::NotValid).await?;
         return Err(refusal(InvitationPage::NotValid));
     };
-    let invitation = store::get(&mut tx, id).await.map_err(internal)?.ok_or_else(|| refusal(InvitationPage::NotValid))?;
-    if state.link_key.check(id, invitation.link_version, token) != TokenMatch::Current {
-        return Err(refusal(InvitationPage::NotValid));
-    }
+    let id = verified.id.as_str();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let invitation = store::get(&mut tx, id)
+        .await
+        .map_err(internal)?
+        .filter(|i| i.link_version == verified.link_version)
+        .ok_or_else(|| refusal(InvitationPage::NoLongerValid))?;
     if InvitationState::at(&invitation.state, invitation.expires_at, now) != InvitationState::Expired {
         return Err(AppError::InvalidState(messages::REQUEST_ONLY_WHEN_EXPIRED.into()));
     }

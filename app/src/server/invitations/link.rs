@@ -64,6 +64,23 @@ pub fn url(public_url: &str, invitation_id: &str, token: &str) -> String {
     format!("{public_url}/invite/{invitation_id}.{token}")
 }
 
+/// `path` fit for a log line: an invitation link's token is cut off
+/// (`/invite/{id}.…`), since whoever reads the log must not be able to accept it.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/invite/") {
+        Some(start) => {
+            let segment_start = start + "/invite/".len();
+            let segment = &path[segment_start..];
+            let end = segment.find('/').map(|i| segment_start + i).unwrap_or(path.len());
+            match path[segment_start..end].find('.') {
+                Some(dot) => format!("{}.…{}", &path[..segment_start + dot], &path[end..]).into(),
+                None => path.into(),
+            }
+        }
+        None => path.into(),
+    }
+}
+
 /// Splits the last path segment of a link into (invitation id, token).
 pub fn parse(segment: &str) -> Option<(&str, &str)> {
     let (id, token) = segment.split_once('.')?;
@@ -99,6 +116,15 @@ mod tests {
         altered.replace_range(0..1, if token.starts_with('A') { "B" } else { "A" });
         assert_eq!(key.check(ID, 1, &altered), TokenMatch::Forged);
         assert_eq!(key.check(ID, 1, "not base64!"), TokenMatch::Forged);
+    }
+
+    #[test]
+    fn a_logged_path_keeps_the_invitation_but_not_its_token() {
+        let token = LinkKey::new(vec![7; 32]).token(ID, 1);
+        let path = format!("/invite/{ID}.{token}");
+        assert_eq!(redacted_path(&path), format!("/invite/{ID}.…"));
+        assert_eq!(redacted_path(&format!("/invite/{ID}.{token}/x")), format!("/invite/{ID}.…/x"));
+        assert_eq!(redacted_path("/api/sign_in"), "/api/sign_in");
     }
 
     #[test]

@@ -78,7 +78,8 @@ pub async fn new_invitation_requested(
     let invitee = Email::parse(invitee_email).map_err(internal)?;
     let mut email = email_for(conn, account_name, inviter_name, &invitee, invitation).await?;
     // The inviter acts from the Users page; the invitee's dead link is of no use to them.
-    email.link = format!("{}/users?status=expired&search={}", state.public_url, shared::url::encode_component(invitee_email));
+    let expired = shared::views::UsersQuery { status: Some(shared::views::UserStatus::Expired), search: invitee.to_string(), ..Default::default() };
+    email.link = format!("{}{}", state.public_url, expired.href());
     let message = NewMessage {
         account_id: &invitation.account_id,
         kind: MessageKind::InvitationRequested,

@@ -2,17 +2,17 @@
 //! the action against the one rule in `shared::invitations`, and writes the change, its
 //! email (outbox) and its audit line in one transaction.
 
-use super::{link, notify, SENDS_PER_INVITATION};
+use super::{link, notify};
 use crate::server::audit::{self, AuditEvent};
 use crate::server::error::internal;
-use crate::server::rate_limit;
+use crate::server::mail::outbox;
 use crate::server::store::invitations::{self as store, InvitationRecord, NewInvitation};
 use crate::server::store::users::{self, UserRecord};
 use crate::server::store::{accounts, new_id, Conn};
 use crate::server::users::status_of;
 use crate::server::{Actor, AppState};
 use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, MAX_INVITES_PER_BATCH};
-use shared::permissions::Permission;
+use shared::permissions::{may_act_on, Permission};
 use shared::views::{InviteOutcome, UserStatus};
 use shared::{typos, AppError, Email, Role};
 
@@ -60,9 +60,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     if roles.is_empty() {
         return Err(AppError::Validation("Choose at least one role.".into()));
     }
-    if roles.contains(&Role::Owner) && !actor.roles.contains(&Role::Owner) {
-        return Err(AppError::Validation("Only an owner can invite another owner.".into()));
-    }
+    may_act_on(&actor.roles, &roles).map_err(AppError::Forbidden)?;
     let message = request.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         return Err(AppError::Validation(format!("Keep the personal message under {MAX_MESSAGE_CHARS} characters.")));
@@ -83,32 +81,36 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     let expires_at = now + account.invitation_expiry_days * DAY_MS;
     for email in emails {
         let existing = users::find_in_account(&mut tx, &actor.account_id, email.as_str()).await.map_err(internal)?;
-        let user_id = match existing {
-            Some(user) => {
-                let pending = store::pending_for_user(&mut tx, &user.id).await.map_err(internal)?;
-                match status_of(&user.status, pending.as_ref().map(|p| p.expires_at), now) {
-                    UserStatus::Active => {
-                        outcome.skipped.push((email.to_string(), "is already an active user".into()));
-                        continue;
-                    }
-                    UserStatus::Deactivated => {
-                        outcome.skipped.push((email.to_string(), "is deactivated".into()));
-                        continue;
-                    }
-                    UserStatus::Invited => {
-                        outcome.skipped.push((email.to_string(), "already has a pending invitation".into()));
-                        continue;
-                    }
-                    UserStatus::Expired => {
-                        // The old, expired invitation gives way to the new one.
-                        if let Some(old) = pending {
-                            store::cancel(&mut tx, &old.id, Some(&actor.user_id), now).await.map_err(internal)?;
-                        }
-                        user.id
-                    }
-                    UserStatus::ProfileOnly => user.id,
-                }
+        // An existing user to invite again, with the expired invitation it replaces.
+        let mut replaces = None;
+        if let Some(user) = &existing {
+            let pending = store::pending_for_user(&mut tx, &user.id).await.map_err(internal)?;
+            let skip = match status_of(&user.status, pending.as_ref().map(|p| p.expires_at), now) {
+                UserStatus::Active => Some("is already an active user".to_string()),
+                UserStatus::Deactivated => Some("is deactivated".to_string()),
+                UserStatus::Invited => Some("already has a pending invitation".to_string()),
+                UserStatus::Expired | UserStatus::ProfileOnly => match &pending {
+                    Some(old) => may_act_on(&actor.roles, &offered_roles(&mut tx, &old.id).await?)
+                        .err()
+                        .map(|denied| format!("has an expired invitation you cannot replace ({denied})")),
+                    None => None,
+                },
+            };
+            if let Some(why) = skip {
+                outcome.skipped.push((email.to_string(), why));
+                continue;
             }
+            replaces = pending;
+        }
+        if let Some(wait) = outbox::spend_send_budget(&mut tx, &actor.account_id, &email, now).await? {
+            outcome.skipped.push((email.to_string(), outbox::budget_spent(wait)));
+            continue;
+        }
+        if let Some(old) = &replaces {
+            cancel(&mut tx, old, actor, now).await?;
+        }
+        let user_id = match existing {
+            Some(user) => user.id,
             None => {
                 let id = new_id();
                 let new_user = users::NewUser {
@@ -137,7 +139,6 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
         for role in &roles {
             store::add_role(&mut tx, &invitation_id, &scope_id, role.as_str()).await.map_err(internal)?;
         }
-        rate_limit::consume(&mut *tx, &send_key(&invitation_id), SENDS_PER_INVITATION, now).await?;
         let invitation = store::get(&mut tx, &invitation_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
         notify::invitation(&mut tx, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
         record(&mut tx, actor, "invitation.created", &invitation_id, serde_json::json!({ "email": email.as_str(), "roles": roles }), now).await?;
@@ -149,8 +150,10 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     Ok(outcome)
 }
 
-fn send_key(invitation_id: &str) -> String {
-    format!("send:invitation:{invitation_id}")
+/// The roles an invitation offers.
+async fn offered_roles(tx: &mut Conn, invitation_id: &str) -> Result<Vec<Role>, AppError> {
+    let roles = store::roles(tx, invitation_id).await.map_err(internal)?;
+    Ok(roles.iter().filter_map(|(_, r)| Role::parse(r)).collect())
 }
 
 async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
@@ -165,18 +168,39 @@ async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str,
     audit::record(tx, event, now).await.map_err(internal)
 }
 
-/// A user of the actor's account, their pending invitation and their status now.
+/// A user of the actor's account and their pending invitation, with the roles it offers.
 struct Target {
     user: UserRecord,
     invitation: Option<InvitationRecord>,
-    status: UserStatus,
+    offered: Vec<Role>,
 }
 
-async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, now: i64) -> Result<Target, AppError> {
+/// Loads the user `action` is about and refuses the action unless the one rule in
+/// `shared::invitations` allows it for this actor, on this invitation, in this state.
+async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, AppError> {
     let user = users::get(tx, user_id).await.map_err(internal)?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
     let invitation = store::pending_for_user(tx, &user.id).await.map_err(internal)?;
+    let offered = match &invitation {
+        Some(invitation) => offered_roles(tx, &invitation.id).await?,
+        None => Vec::new(),
+    };
     let status = status_of(&user.status, invitation.as_ref().map(|i| i.expires_at), now);
-    Ok(Target { user, invitation, status })
+    ensure_allowed(&actor.roles, action, status, &offered)?;
+    Ok(Target { user, invitation, offered })
+}
+
+/// Another request changed the invitation between reading and writing it (an engine
+/// without SQLite's single writer lets that happen): a conflict to retry, not a failure.
+fn changed_meanwhile() -> AppError {
+    AppError::InvalidState("This invitation changed a moment ago (accepted or cancelled). Reload the page to see it now.".into())
+}
+
+async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), AppError> {
+    if store::cancel(tx, &invitation.id, Some(&actor.user_id), now).await.map_err(internal)? {
+        Ok(())
+    } else {
+        Err(changed_meanwhile())
+    }
 }
 
 fn pending(target: &Target) -> Result<&InvitationRecord, AppError> {
@@ -194,10 +218,10 @@ fn display_name(user: &UserRecord) -> String {
 /// Resend, remind, send a new invitation, or cancel: returns the banner to show.
 pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: InvitationAction) -> Result<String, AppError> {
     actor.require(Permission::ManageInvitations)?;
+    state.checkpoints.reach(crate::server::checkpoints::points::ACT_BEFORE_BEGIN).await;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let target = load_target(&mut tx, actor, user_id, now).await?;
-    ensure_allowed(action, target.status)?;
+    let target = load_target(&mut tx, actor, user_id, action, now).await?;
     let invitation = pending(&target)?.clone();
     let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
     let who = display_name(&target.user);
@@ -223,7 +247,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
             format!("New invitation sent to {who}. Earlier links no longer work."),
         ),
         InvitationAction::Cancel => {
-            store::cancel(&mut tx, &invitation.id, Some(&actor.user_id), now).await.map_err(internal)?;
+            cancel(&mut tx, &invitation, actor, now).await?;
             users::set_status(&mut tx, &target.user.id, "profile_only", now).await.map_err(internal)?;
             record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
             tx.commit().await.map_err(internal)?;
@@ -233,15 +257,10 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
             return Err(AppError::InvalidState("That action has its own control.".into()));
         }
     };
-    rate_limit::consume(&mut *tx, &send_key(&invitation.id), SENDS_PER_INVITATION, now).await.map_err(|e| match e {
-        AppError::RateLimited { retry_after_secs } => AppError::InvalidState(format!(
-            "This invitation was sent {} times in the last hour. You can send it again in {}.",
-            SENDS_PER_INVITATION.max,
-            shared::error::wait_phrase(retry_after_secs)
-        )),
-        other => other,
-    })?;
-    store::record_send(&mut tx, &invitation.id, rotate, expires_at, now).await.map_err(internal)?;
+    outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
+    if !store::record_send(&mut tx, &invitation.id, rotate, expires_at, now).await.map_err(internal)? {
+        return Err(changed_meanwhile());
+    }
     let updated = store::get(&mut tx, &invitation.id).await.map_err(internal)?.ok_or(AppError::Internal)?;
     let inviter = match &updated.invited_by {
         Some(id) => users::get(&mut tx, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
@@ -259,8 +278,7 @@ pub async fn copy_link(state: &AppState, actor: &Actor, user_id: &str) -> Result
     actor.require(Permission::ManageInvitations)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let target = load_target(&mut tx, actor, user_id, now).await?;
-    ensure_allowed(InvitationAction::CopyLink, target.status)?;
+    let target = load_target(&mut tx, actor, user_id, InvitationAction::CopyLink, now).await?;
     let invitation = pending(&target)?;
     let url = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
     record(&mut tx, actor, "invitation.link_copied", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
@@ -276,9 +294,11 @@ pub async fn remove_roles(state: &AppState, actor: &Actor, user_id: &str, roles:
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let target = load_target(&mut tx, actor, user_id, now).await?;
-    ensure_allowed(InvitationAction::Manage, target.status)?;
+    let target = load_target(&mut tx, actor, user_id, InvitationAction::Manage, now).await?;
     let invitation = pending(&target)?.clone();
+    if let Some(role) = roles.iter().find(|r| !target.offered.contains(r)) {
+        return Err(AppError::Validation(format!("The invitation does not offer {}.", role.label())));
+    }
     for role in &roles {
         store::remove_role(&mut tx, &invitation.id, role.as_str()).await.map_err(internal)?;
     }
@@ -287,7 +307,7 @@ pub async fn remove_roles(state: &AppState, actor: &Actor, user_id: &str, roles:
     record(&mut tx, actor, "invitation.roles_removed", &invitation.id, serde_json::json!({ "roles": roles }), now).await?;
     let who = display_name(&target.user);
     let banner = if remaining.is_empty() {
-        store::cancel(&mut tx, &invitation.id, Some(&actor.user_id), now).await.map_err(internal)?;
+        cancel(&mut tx, &invitation, actor, now).await?;
         users::set_status(&mut tx, &target.user.id, "profile_only", now).await.map_err(internal)?;
         record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }), now).await?;
         format!("All roles removed: the invitation to {who} is cancelled.")

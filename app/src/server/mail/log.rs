@@ -54,6 +54,12 @@ pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, 
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     let message = outbox::get(&mut tx, &actor.account_id, id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    if message.state != DeliveryState::Failed.as_str() {
+        return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
+    }
+    // A retry is one more message to that mailbox, counted like any other send.
+    let recipient = Email::parse(&message.recipient).map_err(internal)?;
+    outbox::count_send(&mut tx, &actor.account_id, &recipient, now).await?;
     if !outbox::requeue_failed(&mut tx, &actor.account_id, id, now).await.map_err(internal)? {
         return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
     }

@@ -3,9 +3,45 @@
 
 pub use super::templates::RenderedEmail;
 use crate::server::db::Db;
+use crate::server::rate_limit::{self, Limit};
 use crate::server::store::{new_id, Conn};
 use shared::mail::MessageKind;
-use shared::Email;
+use shared::{AppError, Email};
+use std::time::Duration;
+
+/// At most this many messages to one address of an account within the window, whatever
+/// causes them (inviting, resending, cancelling and inviting again, retrying a failed
+/// message), so a mailbox cannot be flooded.
+pub const SENDS_PER_RECIPIENT: Limit = Limit::per(5, Duration::from_secs(3600));
+
+/// Counts one message to `recipient` against [`SENDS_PER_RECIPIENT`], inside the caller's
+/// transaction. `Some(seconds)`: the budget is spent, and the next message is possible
+/// after that wait.
+pub async fn spend_send_budget(conn: &mut Conn, account_id: &str, recipient: &Email, now_ms: i64) -> Result<Option<u64>, AppError> {
+    let key = format!("send:{account_id}:{recipient}");
+    match rate_limit::consume(&mut *conn, &key, SENDS_PER_RECIPIENT, now_ms).await {
+        Ok(()) => Ok(None),
+        Err(AppError::RateLimited { retry_after_secs }) => Ok(Some(retry_after_secs)),
+        Err(other) => Err(other),
+    }
+}
+
+/// Why a message was not sent, after the address: "was sent 5 emails in the last hour: …".
+pub fn budget_spent(retry_after_secs: u64) -> String {
+    format!(
+        "was sent {} emails in the last hour: you can send it again in {}",
+        SENDS_PER_RECIPIENT.max,
+        shared::error::wait_phrase(retry_after_secs)
+    )
+}
+
+/// [`spend_send_budget`], refusing the message when the budget is spent.
+pub async fn count_send(conn: &mut Conn, account_id: &str, recipient: &Email, now_ms: i64) -> Result<(), AppError> {
+    match spend_send_budget(conn, account_id, recipient, now_ms).await? {
+        None => Ok(()),
+        Some(wait) => Err(AppError::InvalidState(format!("{recipient} {}.", budget_spent(wait)))),
+    }
+}
 
 pub struct NewMessage<'a> {
     pub account_id: &'a str,

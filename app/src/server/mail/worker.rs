@@ -110,6 +110,9 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
             transport.send(outgoing).await
         }
     };
+    if matches!(outcome, Outcome::Sent(_)) {
+        state.checkpoints.reach(crate::server::checkpoints::points::DELIVERY_SENT).await;
+    }
     let now = clock.now_ms();
     let settled = match &outcome {
         Outcome::Sent(reply) => outbox::settle(db, &message.id, "sent", reply, None, now).await,

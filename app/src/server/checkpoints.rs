@@ -1,0 +1,37 @@
+//! Named points in the services where a test can hold a request, to make a chosen
+//! interleaving of concurrent requests happen (an accept that has checked its link but not
+//! yet claimed it, while a cancel commits). Nothing is installed outside tests: `reach`
+//! then returns at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+type Hook = dyn Fn(&'static str) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
+
+#[derive(Clone, Default)]
+pub struct Checkpoints(Option<Arc<Hook>>);
+
+impl Checkpoints {
+    pub fn new(hook: impl Fn(&'static str) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static) -> Checkpoints {
+        Checkpoints(Some(Arc::new(hook)))
+    }
+
+    pub async fn reach(&self, name: &'static str) {
+        if let Some(hook) = &self.0 {
+            hook(name).await;
+        }
+    }
+}
+
+/// The points, named once so services and tests agree.
+pub mod points {
+    /// An accept has verified its link and form, and is about to claim the invitation.
+    pub const ACCEPT_BEFORE_CLAIM: &str = "accept.before_claim";
+    /// An action on an invitation (resend, cancel, …) is about to open its transaction.
+    pub const ACT_BEFORE_BEGIN: &str = "act.before_begin";
+    /// A set-up has checked that none exists yet and is about to write the owner.
+    pub const SETUP_BEFORE_WRITE: &str = "setup.before_write";
+    /// The mail server accepted a message; the outbox does not know it yet.
+    pub const DELIVERY_SENT: &str = "delivery.sent";
+}

@@ -1,0 +1,147 @@
+//! Role ceilings through the services: every invitation action × every actor × an
+//! invitation offering each role. Allowed calls succeed; refused ones fail with a
+//! permission error and leave the database exactly as it was.
+
+mod common;
+
+use app::server::invitations::service::{self, InviteRequest};
+use app::server::Actor;
+use common::*;
+use shared::invitations::InvitationAction;
+use shared::views::UserStatus;
+use shared::{AppError, Role};
+
+/// What an admin can do to an invitation, each in the state where it applies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Case {
+    Invite,
+    Resend,
+    Remind,
+    SendNew,
+    CopyLink,
+    Manage,
+    Cancel,
+    InviteToActivate,
+}
+
+const CASES: [Case; 8] = [Case::Invite, Case::Resend, Case::Remind, Case::SendNew, Case::CopyLink, Case::Manage, Case::Cancel, Case::InviteToActivate];
+
+impl Case {
+    /// The state the target must be in first.
+    fn needs(self) -> Option<UserStatus> {
+        match self {
+            Case::Invite => None,
+            Case::SendNew => Some(UserStatus::Expired),
+            Case::InviteToActivate => Some(UserStatus::ProfileOnly),
+            _ => Some(UserStatus::Invited),
+        }
+    }
+}
+
+fn request(email: &str, roles: &[Role]) -> InviteRequest {
+    InviteRequest { addresses: email.into(), roles: roles.to_vec(), message: None, send_despite_typos: false }
+}
+
+fn target(offered: Role) -> String {
+    format!("offered-{}@example.com", offered.as_str())
+}
+
+/// The rule as the issue states it, written out independently of `shared::permissions`.
+fn expected_allowed(actor: Role, offered: Role) -> bool {
+    matches!(actor, Role::Owner | Role::Admin | Role::Hr) && actor.rank() >= offered.rank()
+}
+
+async fn run(app: &TestApp, actor: &Actor, case: Case, offered: Role) -> Result<(), AppError> {
+    let email = target(offered);
+    let user_id = || user_id_of(&app.state, &email);
+    match case {
+        Case::Invite | Case::InviteToActivate => {
+            let outcome = service::invite(&app.state, actor, request(&email, &[offered])).await?;
+            assert_eq!(outcome.invited, vec![email.clone()], "{outcome:?}");
+            Ok(())
+        }
+        Case::CopyLink => service::copy_link(&app.state, actor, &user_id().await).await.map(|_| ()),
+        Case::Manage => service::remove_roles(&app.state, actor, &user_id().await, vec![offered]).await.map(|_| ()),
+        Case::Resend => service::act(&app.state, actor, &user_id().await, InvitationAction::Resend).await.map(|_| ()),
+        Case::Remind => service::act(&app.state, actor, &user_id().await, InvitationAction::Remind).await.map(|_| ()),
+        Case::SendNew => service::act(&app.state, actor, &user_id().await, InvitationAction::SendNew).await.map(|_| ()),
+        Case::Cancel => service::act(&app.state, actor, &user_id().await, InvitationAction::Cancel).await.map(|_| ()),
+    }
+}
+
+#[tokio::test]
+async fn every_action_by_every_actor_on_every_offered_role_follows_the_ceiling() {
+    let mut checked = 0;
+    for case in CASES {
+        for actor_role in Role::ALL {
+            let app = TestApp::with_owner().await;
+            let owner = app.owner().await;
+            app.add_active_user("actor@example.com", actor_role.as_str()).await;
+            let actor = app.actor_for(&user_id_of(&app.state, "actor@example.com").await).await;
+            // The owner prepares one target per offered role, in the state the action needs.
+            if let Some(needed) = case.needs() {
+                for offered in Role::ALL {
+                    service::invite(&app.state, &owner, request(&target(offered), &[offered])).await.unwrap();
+                    if needed == UserStatus::ProfileOnly {
+                        let id = user_id_of(&app.state, &target(offered)).await;
+                        service::act(&app.state, &owner, &id, InvitationAction::Cancel).await.unwrap();
+                    }
+                }
+                if needed == UserStatus::Expired {
+                    app.clock.advance(chrono::Duration::days(8));
+                }
+            }
+            for offered in Role::ALL {
+                let before = dump_database(&app.state).await;
+                let result = run(&app, &actor, case, offered).await;
+                if expected_allowed(actor_role, offered) {
+                    assert!(result.is_ok(), "{case:?} by {actor_role:?} on {offered:?}: {result:?}");
+                } else {
+                    assert!(matches!(result, Err(AppError::Forbidden(_))), "{case:?} by {actor_role:?} on {offered:?}: {result:?}");
+                    assert_eq!(result.unwrap_err().status_code(), 403);
+                    assert_eq!(dump_database(&app.state).await, before, "{case:?} by {actor_role:?} on {offered:?} changed nothing");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, CASES.len() * 5 * 5);
+}
+
+#[tokio::test]
+async fn a_refusal_names_the_role_that_is_out_of_reach() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    app.add_active_user("hr@example.com", "hr").await;
+    let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
+    service::invite(&app.state, &owner, request("boss@example.com", &[Role::Owner])).await.unwrap();
+    let boss = user_id_of(&app.state, "boss@example.com").await;
+    let refused = service::copy_link(&app.state, &hr, &boss).await.unwrap_err();
+    assert_eq!(refused.to_string(), "Only an Owner can grant Owner, or act on an invitation that offers it.");
+    let refused = service::invite(&app.state, &hr, request("deputy@example.com", &[Role::Member, Role::Admin])).await.unwrap_err();
+    assert_eq!(refused.to_string(), "Only an Admin or an Owner can grant Admin, or act on an invitation that offers it.");
+}
+
+#[tokio::test]
+async fn an_expired_invitation_above_the_actor_is_not_replaced_by_inviting_again() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    app.add_active_user("hr@example.com", "hr").await;
+    let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
+    service::invite(&app.state, &owner, request("boss@example.com", &[Role::Owner])).await.unwrap();
+    app.clock.advance(chrono::Duration::days(8));
+    let before = dump_database(&app.state).await;
+    let outcome = service::invite(&app.state, &hr, request("boss@example.com", &[Role::Member])).await.unwrap();
+    assert!(outcome.invited.is_empty(), "{outcome:?}");
+    assert!(outcome.skipped[0].1.contains("cannot replace"), "{outcome:?}");
+    assert_eq!(dump_database(&app.state).await, before);
+}
+
+#[tokio::test]
+async fn the_users_page_offers_only_grantable_roles() {
+    let app = TestApp::with_owner().await;
+    app.add_active_user("hr@example.com", "hr").await;
+    let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
+    let page = app::server::users::list(&app.state, &hr, Default::default()).await.unwrap();
+    assert_eq!(page.grantable_roles, vec![Role::Hr, Role::Curator, Role::Member]);
+}

@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
-// Each test file starts its own Beckon server on a free port with a throwaway data
-// directory (see tests/fixtures.ts), so nothing here names a port.
+// Each Playwright worker starts its own Beckon server on a free port with a throwaway data
+// directory, shared by the tests that worker runs; tests that move the clock get a server
+// of their own (see tests/fixtures.ts). Nothing here names a port.
 export default defineConfig({
   testDir: './tests',
   fullyParallel: false,

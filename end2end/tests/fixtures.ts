@@ -1,4 +1,4 @@
-import { test as base, expect, Page } from '@playwright/test';
+import { test as base, Browser, expect, Page } from '@playwright/test';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,6 +115,66 @@ export async function startBeckon(options: { withOwner: boolean; testClock?: boo
   return new Beckon(url, dataDir, child);
 }
 
+/** Calls a server function at its stable address as the signed-in page would (same cookies,
+ * same origin), as a script trying to go around the UI does. */
+export async function callServerFn(page: Page, name: string, form: Record<string, string>) {
+  const origin = new URL(page.url()).origin;
+  return page.request.post(`${origin}/api/${name}`, { form, headers: { origin, accept: 'application/json' } });
+}
+
+/** Accepts an invitation in a browser context of its own and returns the signed-in page. */
+export async function acceptInvitation(browser: Browser, link: string, name: string, password = 'analytical engine 1843'): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchForPageErrors(page);
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Confirm password').fill(password);
+  await page.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(page).not.toHaveURL(/\/invite\//);
+  expect(problems, 'script errors or CSP violations while accepting').toEqual([]);
+  return page;
+}
+
+export async function signInAsOwner(page: Page, base: string): Promise<void> {
+  await page.goto(`${base}/signin`);
+  await hydrated(page);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/users$/);
+  await hydrated(page);
+}
+
+/** "Invite people" on the Users page, with exactly `roles` ticked. */
+export async function invite(page: Page, addresses: string, roles: string[] = ['Member']): Promise<void> {
+  await page.getByRole('button', { name: 'Invite people' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Invite people' });
+  await dialog.getByLabel('Email addresses').fill(addresses);
+  for (const role of ['Owner', 'Admin', 'HR', 'Curator', 'Member']) {
+    const box = dialog.getByLabel(role, { exact: true });
+    if ((await box.count()) > 0) await box.setChecked(roles.includes(role));
+  }
+  await dialog.getByRole('button', { name: 'Send invitations' }).click();
+  await expect(dialog).toBeHidden();
+}
+
+/** The Users page row of `email`. */
+export function row(page: Page, email: string) {
+  return page.getByRole('row', { name: new RegExp(email.replace(/[.+]/g, '\\$&')) });
+}
+
+export async function rowAction(page: Page, email: string, action: string): Promise<void> {
+  await page.getByRole('button', { name: `Actions for ${email}` }).click();
+  await page.getByRole('menuitem', { name: action }).click();
+}
+
+/** Waits until at least `count` messages for `email` were written, and returns them all. */
+export async function mailFor(beckon: Beckon, email: string, count = 1): Promise<string[]> {
+  await expect.poll(() => beckon.mailTo(email).length, { message: `mail for ${email}` }).toBeGreaterThanOrEqual(count);
+  return beckon.mailTo(email);
+}
+
 /** Fails the test on any script error or Content-Security-Policy violation in `page`. */
 export function watchForPageErrors(page: Page): string[] {
   const problems: string[] = [];
@@ -140,8 +200,8 @@ export async function signIn(page: Page, email = OWNER.email, password = OWNER.p
 type WorkerFixtures = { beckon: Beckon };
 type TestFixtures = { pageErrors: string[]; ownServer: Beckon };
 
-/** `beckon`: one server per worker, already set up with OWNER. Every page is watched
- * for script errors and CSP violations. */
+/** `beckon`: one server per Playwright worker (shared by the tests that worker runs), set up
+ * with OWNER. Every page is watched for script errors and CSP violations. */
 export const test = base.extend<TestFixtures, WorkerFixtures>({
   beckon: [
     async ({}, use) => {

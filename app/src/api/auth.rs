@@ -7,7 +7,7 @@ use shared::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{accounts, auth, context};
 
-#[server]
+#[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     context::respond(async {
         let state = context::state()?;
@@ -17,12 +17,12 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "get_setup_state")]
 pub async fn get_setup_state() -> Result<SetupState, AppError> {
     context::respond(async { Ok(SetupState { open: accounts::setup_open(&context::state()?).await? }) }.await)
 }
 
-#[server]
+#[server(endpoint = "setup_owner")]
 pub async fn setup_owner(
     account_name: String,
     owner_name: String,
@@ -46,7 +46,7 @@ pub async fn setup_owner(
     .await)
 }
 
-#[server]
+#[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
     context::respond(async {
         let state = context::state()?;
@@ -59,7 +59,7 @@ pub async fn sign_in(email: String, password: String, next: String) -> Result<()
     .await)
 }
 
-#[server]
+#[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     context::respond(async {
         auth::end_session(&context::session().await?).await?;
@@ -69,7 +69,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String, new_password_confirmation: String) -> Result<(), AppError> {
     context::respond(async {
         let state = context::state()?;

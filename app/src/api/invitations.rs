@@ -20,7 +20,7 @@ fn parse_roles(raw: &str) -> Result<Vec<Role>, AppError> {
         .collect()
 }
 
-#[server]
+#[server(endpoint = "invite_people")]
 pub async fn invite_people(addresses: String, roles: String, message: String, send_despite_typos: bool) -> Result<InviteOutcome, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -36,7 +36,7 @@ pub async fn invite_people(addresses: String, roles: String, message: String, se
 }
 
 /// Resend, remind, send new, cancel. Returns the confirmation banner.
-#[server]
+#[server(endpoint = "act_on_invitation")]
 pub async fn act_on_invitation(user_id: String, action: String) -> Result<String, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -46,7 +46,7 @@ pub async fn act_on_invitation(user_id: String, action: String) -> Result<String
     .await)
 }
 
-#[server]
+#[server(endpoint = "get_invitation_link")]
 pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -55,7 +55,7 @@ pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "remove_invitation_roles")]
 pub async fn remove_invitation_roles(user_id: String, roles: String) -> Result<String, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -64,7 +64,7 @@ pub async fn remove_invitation_roles(user_id: String, roles: String) -> Result<S
     .await)
 }
 
-#[server]
+#[server(endpoint = "get_invitation_settings")]
 pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -73,7 +73,7 @@ pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "save_invitation_settings")]
 pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: Option<String>) -> Result<(), AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -85,7 +85,7 @@ pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: 
 }
 
 /// What an invitation link shows. Never changes anything.
-#[server]
+#[server(endpoint = "get_invitation")]
 pub async fn get_invitation(link: String) -> Result<InvitationPage, AppError> {
     context::respond(async {
         let state = context::state()?;
@@ -98,7 +98,7 @@ pub async fn get_invitation(link: String) -> Result<InvitationPage, AppError> {
 /// Accepts an invitation. A new user sends a name and password; an existing user is
 /// either signed in already or signs in here with `email` and `password`, so the link
 /// never has to travel through the sign-in page's address.
-#[server]
+#[server(endpoint = "accept_invitation")]
 pub async fn accept_invitation(
     link: String,
     name: Option<String>,
@@ -131,7 +131,7 @@ pub async fn accept_invitation(
     .await)
 }
 
-#[server]
+#[server(endpoint = "request_new_invitation")]
 pub async fn request_new_invitation(link: String) -> Result<String, AppError> {
     context::respond(async {
         let state = context::state()?;

@@ -9,7 +9,7 @@ use shared::AppError;
 #[cfg(feature = "ssr")]
 use crate::server::{context, mail};
 
-#[server]
+#[server(endpoint = "get_sender_settings")]
 pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -18,7 +18,7 @@ pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "save_sender_settings")]
 pub async fn save_sender_settings(sender_name: String, sender_address: String, reply_to: String) -> Result<(), AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -28,7 +28,7 @@ pub async fn save_sender_settings(sender_name: String, sender_address: String, r
 }
 
 /// Queues a test email; returns its id so the page can follow its delivery.
-#[server]
+#[server(endpoint = "send_test_email")]
 pub async fn send_test_email(to: String) -> Result<String, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -37,7 +37,7 @@ pub async fn send_test_email(to: String) -> Result<String, AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "get_delivery")]
 pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -46,7 +46,7 @@ pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
     .await)
 }
 
-#[server]
+#[server(endpoint = "list_deliveries")]
 pub async fn list_deliveries(state_filter: String, recipient: String) -> Result<DeliveryLog, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
@@ -55,7 +55,7 @@ pub async fn list_deliveries(state_filter: String, recipient: String) -> Result<
     .await)
 }
 
-#[server]
+#[server(endpoint = "retry_delivery")]
 pub async fn retry_delivery(id: String) -> Result<String, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;

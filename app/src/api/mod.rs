@@ -1,5 +1,6 @@
 //! Server functions: each takes the actor and input, calls one service, and returns a
-//! view or a typed error. One file per area.
+//! view or a typed error. One file per area. Each has a stable address, `/api/{name}`
+//! (form-encoded arguments, JSON answer), so scripts and logs can name it.
 
 mod auth;
 mod invitations;

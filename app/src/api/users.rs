@@ -10,7 +10,7 @@ use shared::AppError;
 use crate::server::{context, users};
 
 /// The Users page as its address asks for it (`UsersQuery::to_query_string`).
-#[server]
+#[server(endpoint = "list_users")]
 pub async fn list_users(query: String) -> Result<UsersPage, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;

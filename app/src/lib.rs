@@ -14,7 +14,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{AdminLayout, DeliveryLogPage, Home, InvitePage, NotFound, SettingsPage, SetupPage, SignInPage, UsersPage};
+use pages::{AdminLayout, DeliveryLogPage, Home, InvitePage, NotFound, OrganisationPage, PlacePage, SettingsPage, SetupPage, SignInPage, UserPage, UsersPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,6 +55,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:link") view=InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/:id") view=UserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organisation") view=OrganisationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/organisation/:id") view=PlacePage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/deliveries") view=DeliveryLogPage ssr=SsrMode::Async/>
                 </ParentRoute>

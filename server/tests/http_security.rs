@@ -255,7 +255,7 @@ async fn the_sixth_send_of_an_invitation_within_the_hour_is_refused_through_the_
     let app = TestApp::with_owner().await;
     let owner = app.sign_in(OWNER_EMAIL).await;
     let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
-    let invited = app.call(invite, "addresses=ada%40example.com&roles=member&message=&send_despite_typos=false", Some(ORIGIN), Some(&owner)).await;
+    let invited = app.call(invite, &app.invite_form("ada@example.com", shared::Role::Member), Some(ORIGIN), Some(&owner)).await;
     assert_eq!(invited.status(), StatusCode::OK, "{}", body_text(invited).await);
     let ada: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
     let act = <app::api::ActOnInvitation as server_fn::ServerFn>::PATH;
@@ -328,7 +328,7 @@ async fn no_link_token_reaches_the_log() {
     let app = TestApp::with_owner().await;
     let owner = app.sign_in(OWNER_EMAIL).await;
     let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
-    app.call(invite, "addresses=ada%40example.com&roles=member&message=&send_despite_typos=false", Some(ORIGIN), Some(&owner)).await;
+    app.call(invite, &app.invite_form("ada@example.com", shared::Role::Member), Some(ORIGIN), Some(&owner)).await;
     let ada = user_id_of(&app.state, "ada@example.com").await;
     let copied = app.call(<app::api::GetInvitationLink as server_fn::ServerFn>::PATH, &format!("user_id={ada}"), Some(ORIGIN), Some(&owner)).await;
     let link: String = serde_json::from_str(&body_text(copied).await).unwrap();

@@ -8,7 +8,8 @@ use app::server::invitations::service::{self, InviteRequest};
 use app::server::Actor;
 use common::*;
 use shared::invitations::{allowed_actions, InvitationAction, ALL_ACTIONS};
-use shared::views::{InvitationPage, UserStatus, UsersQuery};
+use shared::status::UserStatus;
+use shared::views::{InvitationPage, UserRow, UsersQuery};
 use app::server::checkpoints::points;
 use shared::permissions::Denied;
 use shared::{AppError, Role};
@@ -21,17 +22,26 @@ async fn actor_for(app: &TestApp, user_id: &str) -> Actor {
     app.actor_for(user_id).await
 }
 
-fn request(addresses: &str, roles: &[Role]) -> InviteRequest {
-    InviteRequest { addresses: addresses.into(), roles: roles.to_vec(), message: Some("Welcome aboard!".into()), send_despite_typos: false }
+fn request(app: &TestApp, addresses: &str, roles: &[Role]) -> InviteRequest {
+    InviteRequest { addresses: addresses.into(), grants: app.account_grants(roles), message: Some("Welcome aboard!".into()), send_despite_typos: false }
 }
 
 async fn user_id_of(app: &TestApp, email: &str) -> String {
     sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.state.db.pool).await.unwrap()
 }
 
-async fn status_of(app: &TestApp, actor: &Actor, email: &str) -> UserStatus {
+async fn row_of(app: &TestApp, actor: &Actor, email: &str) -> UserRow {
     let page = app::server::users::list(&app.state, actor, UsersQuery { search: email.into(), ..Default::default() }).await.unwrap();
-    page.rows.iter().find(|r| r.email == email).map(|r| r.status).expect("listed")
+    page.rows.into_iter().find(|r| r.email == email).expect("listed")
+}
+
+async fn status_of(app: &TestApp, actor: &Actor, email: &str) -> UserStatus {
+    row_of(app, actor, email).await.status
+}
+
+/// The role labels of grants, as people read them.
+fn labels(grants: &[shared::scopes::GrantView]) -> Vec<String> {
+    grants.iter().map(|g| g.label()).collect()
 }
 
 fn link_segment(link: &str) -> String {
@@ -50,7 +60,7 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
 async fn with_invitation() -> (TestApp, Actor, String, String) {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    let outcome = service::invite(&app.state, &owner, request("ada@example.com", &[Role::Admin, Role::Hr])).await.unwrap();
+    let outcome = service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Admin, Role::Hr])).await.unwrap();
     assert_eq!(outcome.invited, vec!["ada@example.com".to_string()]);
     let ada = user_id_of(&app, "ada@example.com").await;
     let link = service::copy_link(&app.state, &owner, &ada).await.unwrap();
@@ -64,8 +74,8 @@ async fn invite_creates_an_invited_user_with_the_roles_offered() {
     assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::Invited);
     let page = app::server::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
     let row = page.rows.iter().find(|r| r.email == "ada@example.com").unwrap();
-    assert_eq!(row.roles, vec![Role::Admin, Role::Hr]);
-    assert!(row.invitation.is_some());
+    assert_eq!(labels(&row.invitation.as_ref().unwrap().offered), vec!["Admin", "HR"]);
+    assert!(row.held.is_empty(), "nothing held before accepting");
     assert_eq!(audit_count(&app, "invitation.created").await, 1);
 }
 
@@ -102,20 +112,20 @@ async fn the_database_holds_no_usable_link() {
 async fn a_batch_is_validated_whole_and_written_whole() {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    let refused = service::invite(&app.state, &owner, request("a@example.com, not-an-address, b@example.com", &[Role::Member])).await;
+    let refused = service::invite(&app.state, &owner, request(&app, "a@example.com, not-an-address, b@example.com", &[Role::Member])).await;
     assert!(matches!(refused, Err(AppError::Validation(ref m)) if m.contains("not-an-address")), "{refused:?}");
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(users, 1, "nothing half-written");
 
-    let outcome = service::invite(&app.state, &owner, request("a@example.com\nb@example.com; A@Example.com c@example.com", &[Role::Member])).await.unwrap();
+    let outcome = service::invite(&app.state, &owner, request(&app, "a@example.com\nb@example.com; A@Example.com c@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(outcome.invited.len(), 3, "duplicates folded: {outcome:?}");
-    let again = service::invite(&app.state, &owner, request("a@example.com, owner@example.com, d@example.com", &[Role::Member])).await.unwrap();
+    let again = service::invite(&app.state, &owner, request(&app, "a@example.com, owner@example.com, d@example.com", &[Role::Owner])).await.unwrap();
     assert_eq!(again.invited, vec!["d@example.com".to_string()]);
     assert_eq!(
         again.skipped,
         vec![
             ("a@example.com".to_string(), "already has a pending invitation".to_string()),
-            ("owner@example.com".to_string(), "is already an active user".to_string())
+            ("owner@example.com".to_string(), "already holds these roles".to_string())
         ]
     );
 }
@@ -124,12 +134,12 @@ async fn a_batch_is_validated_whole_and_written_whole() {
 async fn likely_typos_stop_the_batch_until_confirmed() {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    let warned = service::invite(&app.state, &owner, request("jhon@gmial.com, ada@example.com", &[Role::Member])).await.unwrap();
+    let warned = service::invite(&app.state, &owner, request(&app, "jhon@gmial.com, ada@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(warned.typo_warnings, vec![("jhon@gmial.com".to_string(), "jhon@gmail.com".to_string())]);
     assert!(warned.invited.is_empty());
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(users, 1, "nothing sent before confirmation");
-    let sent = service::invite(&app.state, &owner, InviteRequest { send_despite_typos: true, ..request("jhon@gmial.com", &[Role::Member]) }).await.unwrap();
+    let sent = service::invite(&app.state, &owner, InviteRequest { send_despite_typos: true, ..request(&app, "jhon@gmial.com", &[Role::Member]) }).await.unwrap();
     assert_eq!(sent.invited, vec!["jhon@gmial.com".to_string()]);
 }
 
@@ -141,11 +151,11 @@ async fn only_owners_invite_owners_and_members_invite_nobody() {
     let admin = actor_for(&app, &user_id_of(&app, "admin@example.com").await).await;
     let member = actor_for(&app, &user_id_of(&app, "member@example.com").await).await;
     assert_eq!(
-        service::invite(&app.state, &admin, request("x@example.com", &[Role::Owner])).await.unwrap_err(),
+        service::invite(&app.state, &admin, request(&app, "x@example.com", &[Role::Owner])).await.unwrap_err(),
         AppError::Forbidden(Denied::AboveYourRole { role: Role::Owner })
     );
-    assert_eq!(service::invite(&app.state, &member, request("x@example.com", &[Role::Member])).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
-    service::invite(&app.state, &admin, request("x@example.com", &[Role::Admin])).await.unwrap();
+    assert_eq!(service::invite(&app.state, &member, request(&app, "x@example.com", &[Role::Member])).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
+    service::invite(&app.state, &admin, request(&app, "x@example.com", &[Role::Admin])).await.unwrap();
     let x = user_id_of(&app, "x@example.com").await;
     assert_eq!(service::act(&app.state, &member, &x, InvitationAction::Resend).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
     assert_eq!(service::copy_link(&app.state, &member, &x).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
@@ -169,19 +179,20 @@ async fn every_action_in_every_state_follows_the_shared_rule() {
                 }
                 UserStatus::Deactivated => unreachable!(),
             }
-            assert_eq!(status_of(&app, &owner, "ada@example.com").await, status);
-            let offered = if status == UserStatus::ProfileOnly { vec![] } else { vec![Role::Admin, Role::Hr] };
-            let allowed = allowed_actions(&owner.roles, status, &offered).contains(&action);
+            let row = row_of(&app, &owner, "ada@example.com").await;
+            assert_eq!(row.status, status);
+            let allowed = allowed_actions(&owner.authority, &row.subject()).contains(&action);
             let result = match action {
                 InvitationAction::CopyLink => service::copy_link(&app.state, &owner, &ada).await.map(|_| ()),
-                InvitationAction::Manage => service::remove_roles(&app.state, &owner, &ada, vec![Role::Hr]).await.map(|_| ()),
-                InvitationAction::InviteToActivate => service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member]))
+                InvitationAction::Manage => service::remove_grants(&app.state, &owner, &ada, app.account_grants(&[Role::Hr])).await.map(|_| ()),
+                InvitationAction::InviteToActivate => service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member]))
                     .await
                     .and_then(|o| if o.invited.is_empty() { Err(AppError::InvalidState(format!("{o:?}"))) } else { Ok(()) }),
                 _ => service::act(&app.state, &owner, &ada, action).await.map(|_| ()),
             };
-            // Inviting again is how an expired user gets a fresh invitation from the dialog too.
-            let expected = allowed || (action == InvitationAction::InviteToActivate && status == UserStatus::Expired);
+            // Inviting again is how an expired user gets a fresh invitation from the dialog too,
+            // and how an active user is invited into a role they do not hold yet.
+            let expected = allowed || (action == InvitationAction::InviteToActivate && matches!(status, UserStatus::Expired | UserStatus::Active));
             assert_eq!(result.is_ok(), expected, "{action:?} on {status:?}: {result:?}");
         }
     }
@@ -203,7 +214,7 @@ async fn resend_keeps_the_link_and_resets_expiry() {
 #[tokio::test]
 async fn resend_issues_a_new_link_when_the_account_says_so() {
     let (app, owner, ada, link) = with_invitation().await;
-    let settings = app::server::invitations::settings::InvitationSettings { expiry_days: 7, resend_rotates_link: true };
+    let settings = app::server::invitations::settings::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::DEFAULT, resend_rotates_link: true };
     app::server::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     let new_link = service::copy_link(&app.state, &owner, &ada).await.unwrap();
@@ -254,20 +265,22 @@ async fn cancel_drops_the_user_to_profile_only_and_kills_the_link() {
     assert_eq!(accept::open(&app.state, &link_segment(&link), None, None).await.unwrap(), InvitationPage::NoLongerValid);
     assert_eq!(audit_count(&app, "invitation.cancelled").await, 1);
     // "Invite user to activate account" brings them back with a fresh link.
-    service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::Invited);
 }
 
 #[tokio::test]
 async fn removing_some_roles_keeps_the_invitation_and_removing_all_cancels_it() {
     let (app, owner, ada, link) = with_invitation().await;
-    let banner = service::remove_roles(&app.state, &owner, &ada, vec![Role::Hr]).await.unwrap();
+    let banner = service::remove_grants(&app.state, &owner, &ada, app.account_grants(&[Role::Hr])).await.unwrap();
     assert!(banner.contains("Removed HR"), "{banner}");
     match accept::open(&app.state, &link_segment(&link), None, None).await.unwrap() {
-        InvitationPage::Open(open) => assert_eq!(open.roles, vec![Role::Admin]),
+        InvitationPage::Open(open) => assert_eq!(labels(&open.offered), vec!["Admin"]),
         other => panic!("{other:?}"),
     }
-    let banner = service::remove_roles(&app.state, &owner, &ada, vec![Role::Admin]).await.unwrap();
+    let refused = service::remove_grants(&app.state, &owner, &ada, app.account_grants(&[Role::Hr])).await.unwrap_err();
+    assert!(matches!(refused, AppError::Validation(_)), "a role no longer offered: {refused:?}");
+    let banner = service::remove_grants(&app.state, &owner, &ada, app.account_grants(&[Role::Admin])).await.unwrap();
     assert!(banner.contains("cancelled"), "{banner}");
     assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::ProfileOnly);
 }
@@ -279,7 +292,7 @@ async fn accepting_activates_the_user_with_the_roles_and_is_single_use() {
     let credentials = accept::accept(&app.state, &segment, new_user_input(), None, None).await.unwrap();
     assert_eq!(credentials.user_id, ada);
     let actor = actor_for(&app, &ada).await;
-    assert_eq!(actor.roles, vec![Role::Admin, Role::Hr]);
+    assert_eq!(actor.authority.account_roles, vec![Role::Admin, Role::Hr]);
     assert_eq!(actor.name, "Ada Lovelace");
     assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::Active);
     assert_eq!(accept::open(&app.state, &segment, None, None).await.unwrap(), InvitationPage::AlreadyAccepted);
@@ -365,37 +378,45 @@ async fn a_forged_or_altered_link_shows_nothing() {
 }
 
 #[tokio::test]
-async fn an_active_user_accepts_only_when_signed_in_as_the_invited_address() {
+async fn an_active_user_is_invited_into_more_roles_and_accepts_only_when_signed_in_as_that_address() {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
     app.add_active_user("grace@example.com", "member").await;
     let grace = user_id_of(&app, "grace@example.com").await;
-    // An active user gets an invitation when another role is offered to them (scopes, later);
-    // here it is made directly.
-    let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let scope = app::server::store::accounts::account_scope_id(&mut conn, &owner.account_id).await.unwrap();
-    let id = app::server::store::new_id();
-    app::server::store::invitations::insert(
-        &mut conn,
-        app::server::store::invitations::NewInvitation { id: &id, account_id: &owner.account_id, user_id: &grace, invited_by: &owner.user_id, personal_message: None, expires_at: app.clock_ms() + 86_400_000 },
-        app.clock_ms(),
-    )
-    .await
-    .unwrap();
-    app::server::store::invitations::add_role(&mut conn, &id, &scope, "hr").await.unwrap();
-    drop(conn);
-    let segment = format!("{id}.{}", app.state.link_key.token(&id, 1));
+    // Roles she holds already are left out; the others make an invitation she accepts.
+    let outcome = service::invite(&app.state, &owner, request(&app, "grace@example.com", &[Role::Member, Role::Hr])).await.unwrap();
+    assert_eq!(outcome.invited, vec!["grace@example.com".to_string()]);
+    let row = row_of(&app, &owner, "grace@example.com").await;
+    assert_eq!(row.status, UserStatus::Active, "still active while invited into more");
+    assert_eq!(labels(&row.invitation.as_ref().unwrap().offered), vec!["HR"]);
+    let again = service::invite(&app.state, &owner, request(&app, "grace@example.com", &[Role::Member])).await.unwrap();
+    assert_eq!(again.skipped, vec![("grace@example.com".to_string(), "already has a pending invitation".to_string())]);
+    let segment = link_segment(&service::copy_link(&app.state, &owner, &grace).await.unwrap());
 
     let stranger = owner.clone();
     let refused = accept::accept(&app.state, &segment, new_user_input(), Some(&stranger), None).await.unwrap_err();
     assert!(refused.to_string().contains("Sign in as grace@example.com"), "{refused}");
-    assert!(matches!(accept::open(&app.state, &segment, None, None).await.unwrap(), InvitationPage::Open(_)), "not consumed");
+    assert!(matches!(accept::open(&app.state, &segment, None, None).await.unwrap(), InvitationPage::Open(open) if open.existing_user), "not consumed");
 
     let grace_actor = actor_for(&app, &grace).await;
     accept::accept(&app.state, &segment, AcceptInput { name: String::new(), password: String::new(), password_confirmation: String::new() }, Some(&grace_actor), None)
         .await
         .unwrap();
-    assert_eq!(actor_for(&app, &grace).await.roles, vec![Role::Hr, Role::Member]);
+    assert_eq!(actor_for(&app, &grace).await.authority.account_roles, vec![Role::Hr, Role::Member]);
+    let all = service::invite(&app.state, &owner, request(&app, "grace@example.com", &[Role::Member, Role::Hr])).await.unwrap();
+    assert_eq!(all.skipped, vec![("grace@example.com".to_string(), "already holds these roles".to_string())]);
+}
+
+#[tokio::test]
+async fn cancelling_an_active_users_invitation_leaves_them_active_with_what_they_hold() {
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    let grace = app.add_active_user("grace@example.com", "member").await;
+    service::invite(&app.state, &owner, request(&app, "grace@example.com", &[Role::Hr])).await.unwrap();
+    service::act(&app.state, &owner, &grace, InvitationAction::Cancel).await.unwrap();
+    let row = row_of(&app, &owner, "grace@example.com").await;
+    assert_eq!((row.status, row.invitation.is_none()), (UserStatus::Active, true));
+    assert_eq!(labels(&row.held), vec!["Member"]);
 }
 
 #[tokio::test]
@@ -427,7 +448,7 @@ async fn the_users_list_filters_searches_sorts_and_pages() {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
     let many: Vec<String> = (0..30).map(|i| format!("person{i:02}@example.com")).collect();
-    service::invite(&app.state, &owner, request(&many.join(","), &[Role::Member])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, &many.join(","), &[Role::Member])).await.unwrap();
     let invited = app::server::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Invited), ..Default::default() }).await.unwrap();
     assert_eq!((invited.total, invited.page_count, invited.rows.len()), (30, 2, 25));
     let second = app::server::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Invited), page: 2, ..Default::default() }).await.unwrap();
@@ -500,7 +521,7 @@ async fn every_invitation_action_queues_its_email() {
     service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
     assert_eq!(kinds().await, (3, 1), "cancelling sends nothing");
     // "Invite user to activate account" on the profile-only user.
-    service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(kinds().await, (4, 1), "invite to activate");
 }
 
@@ -510,7 +531,7 @@ async fn a_room_of_invitees_behind_one_address_can_all_accept() {
     let owner = owner(&app).await;
     let office = Some("198.51.100.30".parse().unwrap());
     let emails: Vec<String> = (0..60).map(|i| format!("colleague{i:02}@example.com")).collect();
-    service::invite(&app.state, &owner, request(&emails.join(","), &[Role::Member])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, &emails.join(","), &[Role::Member])).await.unwrap();
     for email in &emails {
         let link = service::copy_link(&app.state, &owner, &user_id_of(&app, email).await).await.unwrap();
         accept::accept(&app.state, &link_segment(&link), new_user_input(), None, office).await.unwrap_or_else(|e| panic!("{email}: {e}"));
@@ -539,7 +560,7 @@ async fn refused_accepts_from_one_address_are_limited() {
 async fn sends_to_one_address_are_counted_across_cancel_invite_again_and_retries() {
     let (app, owner, ada, _link) = with_invitation().await;
     service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
-    service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member])).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Remind).await.unwrap();
     // A failed message retried by hand is one more email to that mailbox.
@@ -554,10 +575,10 @@ async fn sends_to_one_address_are_counted_across_cancel_invite_again_and_retries
     assert_eq!(common::dump_database(&app.state).await, before, "the refused retry changed nothing");
     // Cancelling and inviting again does not start a new count either.
     service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
-    let again = service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    let again = service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member])).await.unwrap();
     assert!(again.invited.is_empty());
     assert!(again.skipped[0].1.starts_with("was sent 5 emails in the last hour"), "{again:?}");
     app.clock.advance(chrono::Duration::minutes(61));
-    let later = service::invite(&app.state, &owner, request("ada@example.com", &[Role::Member])).await.unwrap();
+    let later = service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(later.invited, vec!["ada@example.com".to_string()]);
 }

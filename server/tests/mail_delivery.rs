@@ -64,7 +64,7 @@ async fn an_invitation_email_carries_the_link_in_both_parts() {
     let owner = owner(&app).await;
     let request = app::server::invitations::service::InviteRequest {
         addresses: "ada@example.com".into(),
-        roles: vec![shared::Role::Admin],
+        grants: app.account_grants(&[shared::Role::Admin]),
         message: Some("See you <soon>".into()),
         send_despite_typos: false,
     };

@@ -8,7 +8,7 @@ use app::server::invitations::service::{self, InviteRequest};
 use app::server::Actor;
 use common::*;
 use shared::invitations::InvitationAction;
-use shared::views::UserStatus;
+use shared::status::UserStatus;
 use shared::{AppError, Role};
 
 /// What an admin can do to an invitation, each in the state where it applies.
@@ -38,8 +38,8 @@ impl Case {
     }
 }
 
-fn request(email: &str, roles: &[Role]) -> InviteRequest {
-    InviteRequest { addresses: email.into(), roles: roles.to_vec(), message: None, send_despite_typos: false }
+fn request(app: &TestApp, email: &str, roles: &[Role]) -> InviteRequest {
+    InviteRequest { addresses: email.into(), grants: app.account_grants(roles), message: None, send_despite_typos: false }
 }
 
 fn target(offered: Role) -> String {
@@ -56,12 +56,12 @@ async fn run(app: &TestApp, actor: &Actor, case: Case, offered: Role) -> Result<
     let user_id = || user_id_of(&app.state, &email);
     match case {
         Case::Invite | Case::InviteToActivate => {
-            let outcome = service::invite(&app.state, actor, request(&email, &[offered])).await?;
+            let outcome = service::invite(&app.state, actor, request(app, &email, &[offered])).await?;
             assert_eq!(outcome.invited, vec![email.clone()], "{outcome:?}");
             Ok(())
         }
         Case::CopyLink => service::copy_link(&app.state, actor, &user_id().await).await.map(|_| ()),
-        Case::Manage => service::remove_roles(&app.state, actor, &user_id().await, vec![offered]).await.map(|_| ()),
+        Case::Manage => service::remove_grants(&app.state, actor, &user_id().await, app.account_grants(&[offered])).await.map(|_| ()),
         Case::Resend => service::act(&app.state, actor, &user_id().await, InvitationAction::Resend).await.map(|_| ()),
         Case::Remind => service::act(&app.state, actor, &user_id().await, InvitationAction::Remind).await.map(|_| ()),
         Case::SendNew => service::act(&app.state, actor, &user_id().await, InvitationAction::SendNew).await.map(|_| ()),
@@ -81,7 +81,7 @@ async fn every_action_by_every_actor_on_every_offered_role_follows_the_ceiling()
             // The owner prepares one target per offered role, in the state the action needs.
             if let Some(needed) = case.needs() {
                 for offered in Role::ALL {
-                    service::invite(&app.state, &owner, request(&target(offered), &[offered])).await.unwrap();
+                    service::invite(&app.state, &owner, request(&app, &target(offered), &[offered])).await.unwrap();
                     if needed == UserStatus::ProfileOnly {
                         let id = user_id_of(&app.state, &target(offered)).await;
                         service::act(&app.state, &owner, &id, InvitationAction::Cancel).await.unwrap();
@@ -114,11 +114,11 @@ async fn a_refusal_names_the_role_that_is_out_of_reach() {
     let owner = app.owner().await;
     app.add_active_user("hr@example.com", "hr").await;
     let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
-    service::invite(&app.state, &owner, request("boss@example.com", &[Role::Owner])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, "boss@example.com", &[Role::Owner])).await.unwrap();
     let boss = user_id_of(&app.state, "boss@example.com").await;
     let refused = service::copy_link(&app.state, &hr, &boss).await.unwrap_err();
     assert_eq!(refused.to_string(), "Only an Owner can grant Owner, or act on an invitation that offers it.");
-    let refused = service::invite(&app.state, &hr, request("deputy@example.com", &[Role::Member, Role::Admin])).await.unwrap_err();
+    let refused = service::invite(&app.state, &hr, request(&app, "deputy@example.com", &[Role::Member, Role::Admin])).await.unwrap_err();
     assert_eq!(refused.to_string(), "Only an Admin or an Owner can grant Admin, or act on an invitation that offers it.");
 }
 
@@ -128,20 +128,22 @@ async fn an_expired_invitation_above_the_actor_is_not_replaced_by_inviting_again
     let owner = app.owner().await;
     app.add_active_user("hr@example.com", "hr").await;
     let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
-    service::invite(&app.state, &owner, request("boss@example.com", &[Role::Owner])).await.unwrap();
+    service::invite(&app.state, &owner, request(&app, "boss@example.com", &[Role::Owner])).await.unwrap();
     app.clock.advance(chrono::Duration::days(8));
     let before = dump_database(&app.state).await;
-    let outcome = service::invite(&app.state, &hr, request("boss@example.com", &[Role::Member])).await.unwrap();
+    let outcome = service::invite(&app.state, &hr, request(&app, "boss@example.com", &[Role::Member])).await.unwrap();
     assert!(outcome.invited.is_empty(), "{outcome:?}");
     assert!(outcome.skipped[0].1.contains("cannot replace"), "{outcome:?}");
     assert_eq!(dump_database(&app.state).await, before);
 }
 
 #[tokio::test]
-async fn the_users_page_offers_only_grantable_roles() {
+async fn invite_people_offers_only_grantable_roles() {
     let app = TestApp::with_owner().await;
     app.add_active_user("hr@example.com", "hr").await;
     let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
-    let page = app::server::users::list(&app.state, &hr, Default::default()).await.unwrap();
-    assert_eq!(page.grantable_roles, vec![Role::Hr, Role::Curator, Role::Member]);
+    let options = app::server::roles::invite_options(&app.state, &hr).await.unwrap();
+    let account = &options.places[0];
+    let offered: Vec<shared::RoleKey> = account.roles.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(offered, [Role::Hr, Role::Curator, Role::Member].map(shared::RoleKey::Builtin).to_vec());
 }

@@ -2,30 +2,11 @@
 //! rule deciding which actions a state allows. The Users page shows exactly the actions
 //! this rule allows and the server refuses everything else with the same rule.
 
-use crate::permissions::may_act_on;
-use crate::views::UserStatus;
-use crate::{AppError, Role};
+use crate::permissions::Authority;
+use crate::scopes::Grant;
+use crate::status::{InvitationState, UserStatus};
+use crate::AppError;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum InvitationState {
-    Pending,
-    Accepted,
-    Cancelled,
-    Expired,
-}
-
-impl InvitationState {
-    /// The state as of `now_ms`: a pending invitation past its expiry is expired.
-    pub fn at(stored: &str, expires_at_ms: i64, now_ms: i64) -> InvitationState {
-        match stored {
-            "accepted" => InvitationState::Accepted,
-            "cancelled" => InvitationState::Cancelled,
-            _ if now_ms >= expires_at_ms => InvitationState::Expired,
-            _ => InvitationState::Pending,
-        }
-    }
-}
 
 /// What an administrator can do from a row's "•••" menu.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,42 +60,55 @@ pub const ALL_ACTIONS: [InvitationAction; 7] = [
     InvitationAction::InviteToActivate,
 ];
 
-/// The actions a user's status allows, in menu order. A live invitation can be resent,
+/// What an action is about: a user, their open invitation (pending or past its expiry), and
+/// the roles that invitation offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub status: UserStatus,
+    pub invitation: Option<InvitationState>,
+    pub offered: Vec<Grant>,
+}
+
+/// The actions the situation allows, in menu order. A live invitation can be resent,
 /// copied, reminded, managed or cancelled; once expired only a new invitation (or
-/// cancelling) makes sense; a profile-only user can be invited to activate.
-fn actions_for_status(status: UserStatus) -> Vec<InvitationAction> {
+/// cancelling) makes sense; a profile-only user can be invited to activate. An active user
+/// may have an invitation open too (into further roles or places), with the same actions.
+fn actions_for(subject: &Subject) -> Vec<InvitationAction> {
     use InvitationAction::*;
-    match status {
-        UserStatus::Invited => vec![Resend, CopyLink, Remind, Manage, Cancel],
-        UserStatus::Expired => vec![SendNew, Cancel],
-        UserStatus::ProfileOnly => vec![InviteToActivate],
-        UserStatus::Active | UserStatus::Deactivated => vec![],
+    match (subject.invitation, subject.status) {
+        (Some(InvitationState::Pending), _) => vec![Resend, CopyLink, Remind, Manage, Cancel],
+        (Some(InvitationState::Expired), _) => vec![SendNew, Cancel],
+        (_, UserStatus::ProfileOnly) => vec![InviteToActivate],
+        _ => vec![],
     }
 }
 
-/// The actions `actor_roles` may take on a user in `status` whose invitation offers
-/// `offered`, in menu order: what the status allows, and nothing at all when the actor may
-/// not manage invitations or the invitation offers a role above the actor's own.
-pub fn allowed_actions(actor_roles: &[Role], status: UserStatus, offered: &[Role]) -> Vec<InvitationAction> {
-    if may_act_on(actor_roles, offered).is_err() {
+/// The actions `actor` may take on `subject`, in menu order: what the situation allows, and
+/// nothing at all when the actor may not act on this invitation (a role above their own, a
+/// place they do not administer).
+pub fn allowed_actions(actor: &Authority, subject: &Subject) -> Vec<InvitationAction> {
+    if actor.may_act_on(&subject.offered).is_err() {
         return Vec::new();
     }
-    actions_for_status(status)
+    actions_for(subject)
 }
 
 /// Refuses what [`allowed_actions`] does not offer: a permission error (403) when the actor
 /// may not act on this invitation at all, otherwise a state error saying why not now.
-pub fn ensure_allowed(actor_roles: &[Role], action: InvitationAction, status: UserStatus, offered: &[Role]) -> Result<(), AppError> {
-    may_act_on(actor_roles, offered).map_err(AppError::Forbidden)?;
-    if actions_for_status(status).contains(&action) {
+pub fn ensure_allowed(actor: &Authority, action: InvitationAction, subject: &Subject) -> Result<(), AppError> {
+    actor.may_act_on(&subject.offered).map_err(AppError::Forbidden)?;
+    if actions_for(subject).contains(&action) {
         return Ok(());
     }
-    let why = match status {
+    let why = match subject.status {
         UserStatus::Expired => "This invitation has expired. Send a new invitation instead.",
-        UserStatus::Active => "This person has already accepted and is active.",
+        UserStatus::Active if subject.invitation.is_none() => "This person has already accepted and is active.",
         UserStatus::Deactivated => "This user is deactivated.",
         UserStatus::ProfileOnly => "This user has no pending invitation.",
-        UserStatus::Invited => "That is not possible while the invitation is pending.",
+        UserStatus::Active | UserStatus::Invited => match subject.invitation {
+            Some(InvitationState::Expired) => "This invitation has expired. Send a new invitation instead.",
+            _ => "That is not possible while the invitation is pending.",
+        },
     };
     Err(AppError::InvalidState(why.into()))
 }
@@ -154,41 +148,109 @@ pub fn split_addresses(raw: &str) -> Vec<&str> {
 
 pub const MAX_INVITES_PER_BATCH: usize = 500;
 
+/// How long an account's invitations stay open: a whole number of days from 1 to 90.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct ExpiryDays(i64);
+
+impl ExpiryDays {
+    pub const MIN: i64 = 1;
+    pub const MAX: i64 = 90;
+    /// What a new account starts with (the seeds' seven days).
+    pub const DEFAULT: ExpiryDays = ExpiryDays(7);
+    const DAY_MS: i64 = 86_400_000;
+
+    pub fn new(days: i64) -> Result<ExpiryDays, AppError> {
+        if (Self::MIN..=Self::MAX).contains(&days) {
+            Ok(ExpiryDays(days))
+        } else {
+            Err(AppError::Validation(crate::messages::EXPIRY_RANGE.into()))
+        }
+    }
+
+    /// Reads what an admin typed.
+    pub fn parse(text: &str) -> Result<ExpiryDays, AppError> {
+        let days = text.trim().parse::<i64>().map_err(|_| AppError::Validation(crate::messages::EXPIRY_NOT_A_NUMBER.into()))?;
+        ExpiryDays::new(days)
+    }
+
+    pub fn days(self) -> i64 {
+        self.0
+    }
+
+    /// When an invitation sent at `now_ms` expires.
+    pub fn expiry_from(self, now_ms: i64) -> i64 {
+        now_ms + self.0 * Self::DAY_MS
+    }
+}
+
+impl TryFrom<i64> for ExpiryDays {
+    type Error = AppError;
+    fn try_from(days: i64) -> Result<Self, Self::Error> {
+        ExpiryDays::new(days)
+    }
+}
+
+impl From<ExpiryDays> for i64 {
+    fn from(value: ExpiryDays) -> i64 {
+        value.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const OWNER: &[Role] = &[Role::Owner];
+    use crate::Role;
+
+    const ACCOUNT: &str = "00000000-0000-0000-0000-00000000000a";
+
+    fn actor(roles: &[Role]) -> Authority {
+        Authority::of_roles(ACCOUNT, roles)
+    }
+
+    fn offering(roles: &[Role]) -> Vec<Grant> {
+        roles.iter().map(|r| Grant::new(ACCOUNT, *r)).collect()
+    }
+
+    fn subject(status: UserStatus, invitation: Option<InvitationState>, offered: &[Grant]) -> Subject {
+        Subject { status, invitation, offered: offered.to_vec() }
+    }
 
     #[test]
     fn expired_offers_only_send_new_and_cancel() {
-        let member = &[Role::Member][..];
-        assert_eq!(allowed_actions(OWNER, UserStatus::Expired, member), vec![InvitationAction::SendNew, InvitationAction::Cancel]);
-        assert!(ensure_allowed(OWNER, InvitationAction::Resend, UserStatus::Expired, member).is_err());
-        assert!(ensure_allowed(OWNER, InvitationAction::SendNew, UserStatus::Invited, member).is_err());
-        assert!(ensure_allowed(OWNER, InvitationAction::InviteToActivate, UserStatus::ProfileOnly, &[]).is_ok());
-        assert!(allowed_actions(OWNER, UserStatus::Active, member).is_empty());
+        let owner = actor(&[Role::Owner]);
+        let member = offering(&[Role::Member]);
+        let expired = subject(UserStatus::Expired, Some(InvitationState::Expired), &member);
+        assert_eq!(allowed_actions(&owner, &expired), vec![InvitationAction::SendNew, InvitationAction::Cancel]);
+        assert!(ensure_allowed(&owner, InvitationAction::Resend, &expired).is_err());
+        let invited = subject(UserStatus::Invited, Some(InvitationState::Pending), &member);
+        assert!(ensure_allowed(&owner, InvitationAction::SendNew, &invited).is_err());
+        assert!(ensure_allowed(&owner, InvitationAction::InviteToActivate, &subject(UserStatus::ProfileOnly, None, &[])).is_ok());
+        assert!(allowed_actions(&owner, &subject(UserStatus::Active, None, &member)).is_empty());
+    }
+
+    #[test]
+    fn an_active_user_with_an_open_invitation_has_its_actions() {
+        let owner = actor(&[Role::Owner]);
+        let more = offering(&[Role::Hr]);
+        assert_eq!(allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Pending), &more)).len(), 5);
+        assert_eq!(allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Expired), &more)), vec![InvitationAction::SendNew, InvitationAction::Cancel]);
     }
 
     #[test]
     fn an_invitation_above_the_actor_offers_nothing_and_is_refused_with_403() {
-        let hr = &[Role::Hr][..];
-        assert!(allowed_actions(hr, UserStatus::Invited, &[Role::Owner]).is_empty());
-        assert!(allowed_actions(hr, UserStatus::Invited, &[Role::Member, Role::Admin]).is_empty());
-        assert_eq!(allowed_actions(hr, UserStatus::Invited, &[Role::Hr]).len(), 5);
-        let refused = ensure_allowed(hr, InvitationAction::CopyLink, UserStatus::Invited, &[Role::Owner]).unwrap_err();
+        let hr = actor(&[Role::Hr]);
+        let pending = |roles: &[Role]| subject(UserStatus::Invited, Some(InvitationState::Pending), &offering(roles));
+        assert!(allowed_actions(&hr, &pending(&[Role::Owner])).is_empty());
+        assert!(allowed_actions(&hr, &pending(&[Role::Member, Role::Admin])).is_empty());
+        assert_eq!(allowed_actions(&hr, &pending(&[Role::Hr])).len(), 5);
+        let refused = ensure_allowed(&hr, InvitationAction::CopyLink, &pending(&[Role::Owner])).unwrap_err();
         assert_eq!(refused.status_code(), 403);
         // Refused for the role before the state is considered: nothing is said of the state.
-        let refused = ensure_allowed(hr, InvitationAction::Resend, UserStatus::Expired, &[Role::Owner]).unwrap_err();
-        assert_eq!(refused.status_code(), 403);
-        assert!(allowed_actions(&[Role::Member], UserStatus::ProfileOnly, &[]).is_empty());
-    }
-
-    #[test]
-    fn a_pending_invitation_expires_exactly_at_its_expiry() {
-        assert_eq!(InvitationState::at("pending", 1000, 999), InvitationState::Pending);
-        assert_eq!(InvitationState::at("pending", 1000, 1000), InvitationState::Expired);
-        assert_eq!(InvitationState::at("accepted", 1000, 5000), InvitationState::Accepted);
+        let expired = subject(UserStatus::Expired, Some(InvitationState::Expired), &offering(&[Role::Owner]));
+        assert_eq!(ensure_allowed(&hr, InvitationAction::Resend, &expired).unwrap_err().status_code(), 403);
+        assert!(allowed_actions(&actor(&[Role::Member]), &subject(UserStatus::ProfileOnly, None, &[])).is_empty());
     }
 
     #[test]
@@ -199,6 +261,16 @@ mod tests {
         assert_eq!(relative_time(0, day + 1), "yesterday");
         assert_eq!(relative_time(0, 3 * day), "3 days ago");
         assert_eq!(time_until(7 * day, 0), "in 7 days");
+    }
+
+    #[test]
+    fn the_expiry_period_is_1_to_90_whole_days() {
+        assert!(crate::messages::EXPIRY_RANGE.contains(&format!("between {} and {} days", ExpiryDays::MIN, ExpiryDays::MAX)), "the message says the bounds");
+        assert_eq!(ExpiryDays::parse(" 14 ").unwrap().days(), 14);
+        assert_eq!(ExpiryDays::parse("0").unwrap_err().to_string(), crate::messages::EXPIRY_RANGE);
+        assert_eq!(ExpiryDays::parse("91").unwrap_err().to_string(), crate::messages::EXPIRY_RANGE);
+        assert_eq!(ExpiryDays::parse("7.5").unwrap_err().to_string(), crate::messages::EXPIRY_NOT_A_NUMBER);
+        assert_eq!(ExpiryDays::DEFAULT.expiry_from(0), 7 * 86_400_000);
     }
 
     #[test]

@@ -7,13 +7,16 @@ pub mod error;
 pub mod invitations;
 pub mod mail;
 pub mod messages;
+pub mod names;
 pub mod password;
 pub mod permissions;
 pub mod roles;
+pub mod scopes;
+pub mod status;
 pub mod typos;
 pub mod url;
 pub mod views;
 
 pub use email::Email;
 pub use error::AppError;
-pub use roles::Role;
+pub use roles::{Role, RoleKey};

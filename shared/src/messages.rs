@@ -5,10 +5,13 @@
 
 pub const WRONG_CREDENTIALS: &str = "Incorrect email or password.";
 pub const PASSWORDS_DIFFER: &str = "The passwords do not match.";
-pub const NEW_PASSWORDS_DIFFER: &str = "The new passwords do not match.";
 pub const CURRENT_PASSWORD_WRONG: &str = "Your current password is not correct.";
 pub const ALREADY_SET_UP: &str = "Beckon is already set up. Sign in with your account.";
 pub const NAME_REQUIRED: &str = "Enter your name (at most 100 characters).";
+pub const ACCOUNT_NAME_REQUIRED: &str = "Enter the account name (at most 100 characters).";
+pub const PLACE_NAME_REQUIRED: &str = "Enter a name for the place (at most 100 characters).";
+pub const ROLE_NAME_REQUIRED: &str = "Enter a role name (at most 50 characters).";
+pub const ROLE_NAME_BUILT_IN: &str = "That is the name of a built-in role. Choose another name.";
 pub const INVITATION_EXPIRED: &str = "This invitation has expired. Ask the person who invited you for a new one.";
 pub const INVITATION_ACCEPTED: &str = "This invitation has already been accepted. Sign in instead.";
 pub const INVITATION_NO_LONGER_VALID: &str = "This invitation is no longer valid.";
@@ -17,6 +20,7 @@ pub const ACCEPT_RETRY: &str = "This invitation could not be accepted. Try again
 pub const REQUEST_ONLY_WHEN_EXPIRED: &str = "Only an expired invitation can be renewed this way.";
 pub const REQUEST_ALREADY_SENT: &str = "Your request was already sent. The person who invited you will send a new invitation.";
 pub const INVITER_UNREACHABLE: &str = "The person who invited you can no longer be reached. Ask them for a new invitation.";
+// Written out, not formatted, so it can be a constant; `ExpiryDays` holds the same bounds.
 pub const EXPIRY_RANGE: &str = "The expiry period must be between 1 and 90 days.";
 pub const EXPIRY_NOT_A_NUMBER: &str = "The expiry period must be a whole number of days.";
 
@@ -27,10 +31,13 @@ pub fn is_known(message: &str) -> bool {
     [
         WRONG_CREDENTIALS,
         PASSWORDS_DIFFER,
-        NEW_PASSWORDS_DIFFER,
         CURRENT_PASSWORD_WRONG,
         ALREADY_SET_UP,
         NAME_REQUIRED,
+        ACCOUNT_NAME_REQUIRED,
+        PLACE_NAME_REQUIRED,
+        ROLE_NAME_REQUIRED,
+        ROLE_NAME_BUILT_IN,
         INVITATION_EXPIRED,
         INVITATION_ACCEPTED,
         INVITATION_NO_LONGER_VALID,

@@ -12,6 +12,34 @@ const TOO_COMMON: &str = "That password is too common.";
 /// Every reason `weakness` can give.
 pub const MESSAGES: [&str; 5] = [TOO_SHORT, TOO_LONG, REPETITIVE, CONTAINS_EMAIL, TOO_COMMON];
 
+/// A password someone chose (at set-up, accepting an invitation, changing theirs): typed
+/// twice alike and strong enough. Its Debug output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// Checks the password and its confirmation for the person with address `email`.
+    pub fn parse(password: String, confirmation: &str, email: &str) -> Result<NewPassword, crate::AppError> {
+        if password != confirmation {
+            return Err(crate::AppError::Validation(crate::messages::PASSWORDS_DIFFER.into()));
+        }
+        if let Some(why) = weakness(&password, email) {
+            return Err(crate::AppError::Validation(why.into()));
+        }
+        Ok(NewPassword(password))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(…)")
+    }
+}
+
 /// Why a password is refused, or `None` when it is acceptable.
 pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
     let chars = password.chars().count();
@@ -47,6 +75,15 @@ mod tests {
         assert!(weakness("aaaaaaaaaaaa", "a@b.co").is_some());
         assert!(weakness("MyPassword123", "a@b.co").is_some());
         assert!(weakness("ada.lovelace77", "ada.lovelace@b.co").is_some());
+    }
+
+    #[test]
+    fn a_new_password_must_match_and_be_strong() {
+        assert!(NewPassword::parse("correct horse battery".into(), "correct horse battery", "a@b.co").is_ok());
+        let differ = NewPassword::parse("correct horse battery".into(), "correct horse batterY", "a@b.co").unwrap_err();
+        assert_eq!(differ.to_string(), crate::messages::PASSWORDS_DIFFER);
+        assert_eq!(NewPassword::parse("short".into(), "short", "a@b.co").unwrap_err().to_string(), TOO_SHORT);
+        assert_eq!(format!("{:?}", NewPassword::parse("correct horse battery".into(), "correct horse battery", "a@b.co").unwrap()), "NewPassword(…)");
     }
 
     #[test]

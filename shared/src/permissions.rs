@@ -1,51 +1,53 @@
-//! Who may do what. The UI shows controls from these functions and the server refuses
-//! with the same functions, so the two can never disagree.
+//! Who may do what: the one rule. The pages show controls from these functions and every
+//! server function refuses with the same functions, so the two can never disagree.
 //!
-//! Two rules decide every invitation action: the actor's roles must carry the permission
-//! ([`allows`]), and every role the invitation offers must be within the actor's ceiling
-//! ([`may_act_on`]): roles rank Owner > Admin > HR > Curator > Member, and nobody grants, or
-//! acts on an invitation offering, a role ranked above their own highest.
+//! An actor's [`Authority`] is what they hold: roles in the account, the People permission,
+//! and the places they administer. Three questions are asked of it:
+//! - [`Authority::allows`]: may they use an area at all (the Users page, settings, …)?
+//! - [`Authority::may_grant`]: may they give this role in this place? Account-wide managers
+//!   (Owner, Admin, HR, and a Curator with People) give roles up to their own highest rank,
+//!   anywhere in the account; a scope administrator (Admin held in a place) gives roles up to
+//!   Admin in that place and the places below it, nowhere else. Roles rank
+//!   Owner > Admin > HR > Curator > Member (an account's own roles rank with Member), so only
+//!   an Owner grants Owner.
+//! - [`Authority::may_act_on`]: may they act on an invitation (resend, remind, copy its link,
+//!   change its roles, cancel it)? Only when they may grant every role it offers.
 
-use crate::Role;
+use crate::scopes::{Grant, ScopeKind};
+use crate::{Role, RoleKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Things an actor can attempt that depend on their account-wide roles.
+/// The areas of the console.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
-    /// See the Users page and every user of the account.
+    /// See the Users page: every user of the account, or a scope administrator's own people.
     ViewUsers,
-    /// Invite, resend, remind, cancel across the account (within the role ceiling).
+    /// Invite, resend, remind, cancel: account-wide, or in the places one administers.
     ManageInvitations,
     /// Change account settings (expiry, outgoing email).
     ManageSettings,
     /// Read the delivery log of outgoing email.
     ViewDeliveryLog,
+    /// Create, rename and archive organisational units, waiting areas and meeting rooms.
+    ManageScopes,
+    /// Define the account's own role names (Settings → Roles).
+    ManageRoles,
+    /// Give a Curator the People permission, or take it back.
+    GrantPeople,
 }
 
-pub fn allows(roles: &[Role], permission: Permission) -> bool {
-    let any = |wanted: &[Role]| roles.iter().any(|r| wanted.contains(r));
-    match permission {
-        Permission::ViewUsers | Permission::ManageInvitations => any(&[Role::Owner, Role::Admin, Role::Hr]),
-        Permission::ManageSettings | Permission::ViewDeliveryLog => any(&[Role::Owner, Role::Admin]),
-    }
-}
-
-/// Whether any admin page is open to these roles: decides the navigation and the
-/// landing page after sign-in.
-pub fn is_administrator(roles: &[Role]) -> bool {
-    allows(roles, Permission::ViewUsers) || allows(roles, Permission::ManageSettings)
-}
-
-/// Why the server refused: a fixed set of reasons, each with its own message, so a
-/// refusal can be shown as it is wherever it arrives.
+/// Why the server refused: a fixed set of reasons, each with its own message, so a refusal
+/// can be shown as it is wherever it arrives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Denied {
-    /// The actor's roles do not carry the permission at all.
+    /// The actor's roles do not open this area at all.
     NotPermitted,
     /// The action would grant, or touch an invitation offering, `role`, which is ranked
-    /// above the actor's highest role.
+    /// above the actor's highest role there.
     AboveYourRole { role: Role },
+    /// The action concerns a place the actor does not administer.
+    OutsideYourScopes,
 }
 
 impl fmt::Display for Denied {
@@ -61,39 +63,119 @@ impl fmt::Display for Denied {
                 };
                 write!(f, "Only {who} can grant {}, or act on an invitation that offers it.", role.label())
             }
+            Denied::OutsideYourScopes => f.write_str("That concerns a place you do not administer."),
         }
     }
 }
 
-/// The highest-ranked of `roles`.
-pub fn ceiling(roles: &[Role]) -> Option<Role> {
-    roles.iter().copied().max_by_key(|r| r.rank())
+/// What an actor holds, loaded for each request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authority {
+    /// The account's own scope, where account-wide roles are held.
+    pub account_scope_id: String,
+    pub account_roles: Vec<Role>,
+    /// The People permission an Owner or Admin gave this user: as a Curator, they manage
+    /// invitations account-wide.
+    pub people: bool,
+    /// Every place where they hold Admin, and every place below those (archived ones left out).
+    pub administered: Vec<String>,
 }
 
-/// Whether `actor_roles` may grant `role`: it ranks at or below the actor's highest role.
-/// Owner is the top rank, so only an Owner grants Owner.
-pub fn may_grant(actor_roles: &[Role], role: Role) -> bool {
-    ceiling(actor_roles).is_some_and(|top| role.rank() <= top.rank())
-}
-
-/// The roles an actor may offer in an invitation, highest first. Empty for an actor who
-/// may not invite at all.
-pub fn grantable_roles(actor_roles: &[Role]) -> Vec<Role> {
-    if !allows(actor_roles, Permission::ManageInvitations) {
-        return Vec::new();
+impl Authority {
+    /// An actor holding just these account-wide roles.
+    pub fn of_roles(account_scope_id: impl Into<String>, roles: &[Role]) -> Authority {
+        Authority { account_scope_id: account_scope_id.into(), account_roles: roles.to_vec(), ..Default::default() }
     }
-    Role::ALL.into_iter().filter(|r| may_grant(actor_roles, *r)).collect()
-}
 
-/// Whether the actor may invite with, or act on an invitation offering, `offered`: they
-/// manage invitations, and every offered role is within their ceiling.
-pub fn may_act_on(actor_roles: &[Role], offered: &[Role]) -> Result<(), Denied> {
-    if !allows(actor_roles, Permission::ManageInvitations) {
-        return Err(Denied::NotPermitted);
+    fn holds(&self, wanted: &[Role]) -> bool {
+        self.account_roles.iter().any(|r| wanted.contains(r))
     }
-    match offered.iter().copied().filter(|r| !may_grant(actor_roles, *r)).max_by_key(|r| r.rank()) {
-        Some(role) => Err(Denied::AboveYourRole { role }),
-        None => Ok(()),
+
+    /// Whether they manage invitations across the whole account.
+    pub fn manages_account(&self) -> bool {
+        self.holds(&[Role::Owner, Role::Admin, Role::Hr]) || (self.people && self.holds(&[Role::Curator]))
+    }
+
+    /// The highest rank they grant account-wide, if they manage the account's invitations.
+    fn account_ceiling(&self) -> Option<u8> {
+        self.manages_account().then(|| self.account_roles.iter().map(|r| r.rank()).max()).flatten()
+    }
+
+    pub fn administers(&self, scope_id: &str) -> bool {
+        scope_id != self.account_scope_id && self.administered.iter().any(|s| s == scope_id)
+    }
+
+    pub fn administers_any_place(&self) -> bool {
+        !self.administered.is_empty()
+    }
+
+    pub fn allows(&self, permission: Permission) -> bool {
+        match permission {
+            Permission::ViewUsers | Permission::ManageInvitations => self.manages_account() || self.administers_any_place(),
+            Permission::ManageSettings | Permission::ViewDeliveryLog | Permission::ManageScopes | Permission::ManageRoles | Permission::GrantPeople => {
+                self.holds(&[Role::Owner, Role::Admin])
+            }
+        }
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), Denied> {
+        if self.allows(permission) {
+            Ok(())
+        } else {
+            Err(Denied::NotPermitted)
+        }
+    }
+
+    /// Whether any admin page is open to them: decides the navigation and where they land.
+    pub fn is_administrator(&self) -> bool {
+        self.allows(Permission::ViewUsers) || self.allows(Permission::ManageSettings)
+    }
+
+    /// Whether they see (and may act in) the place `scope_id`: account-wide managers see
+    /// every place, scope administrators their own.
+    pub fn reaches(&self, scope_id: &str) -> bool {
+        self.manages_account() || self.administers(scope_id)
+    }
+
+    /// Whether they may give `grant`.
+    pub fn may_grant(&self, grant: &Grant) -> Result<(), Denied> {
+        let rank = grant.role.rank();
+        let in_place = self.administers(&grant.scope_id);
+        let account_wide = self.account_ceiling().is_some_and(|ceiling| rank <= ceiling);
+        let as_place_admin = in_place && rank <= Role::Admin.rank();
+        match (account_wide || as_place_admin, grant.role.builtin()) {
+            (true, _) => Ok(()),
+            (false, Some(role)) if self.manages_account() || in_place => Err(Denied::AboveYourRole { role }),
+            (false, _) if self.manages_account() || in_place => Err(Denied::NotPermitted),
+            (false, _) => Err(Denied::OutsideYourScopes),
+        }
+    }
+
+    /// Whether they may invite with, or act on an invitation offering, `offered`.
+    pub fn may_act_on(&self, offered: &[Grant]) -> Result<(), Denied> {
+        self.require(Permission::ManageInvitations)?;
+        // The highest role out of reach is the one worth naming.
+        let mut refusals: Vec<Denied> = offered.iter().filter_map(|g| self.may_grant(g).err()).collect();
+        refusals.sort_by_key(|d| match d {
+            Denied::AboveYourRole { role } => 10 + role.rank(),
+            Denied::OutsideYourScopes => 1,
+            Denied::NotPermitted => 0,
+        });
+        refusals.pop().map_or(Ok(()), Err)
+    }
+
+    /// The built-in roles they may offer in a scope of `kind`, highest first. Owner is an
+    /// account-wide role only. The account's own roles come on top, for anyone who may offer
+    /// anything there.
+    pub fn grantable_in(&self, scope_id: &str, kind: ScopeKind) -> Vec<Role> {
+        if !self.allows(Permission::ManageInvitations) {
+            return Vec::new();
+        }
+        Role::ALL
+            .into_iter()
+            .filter(|role| kind == ScopeKind::Account || *role != Role::Owner)
+            .filter(|role| self.may_grant(&Grant::new(scope_id, RoleKey::Builtin(*role))).is_ok())
+            .collect()
     }
 }
 
@@ -101,40 +183,80 @@ pub fn may_act_on(actor_roles: &[Role], offered: &[Role]) -> Result<(), Denied> 
 mod tests {
     use super::*;
 
+    const ACCOUNT: &str = "00000000-0000-0000-0000-00000000000a";
+    const NORTH: &str = "00000000-0000-0000-0000-0000000000b1";
+    const SOUTH: &str = "00000000-0000-0000-0000-0000000000b2";
+
+    fn actor(roles: &[Role]) -> Authority {
+        Authority::of_roles(ACCOUNT, roles)
+    }
+
+    fn in_account(role: Role) -> Grant {
+        Grant::new(ACCOUNT, role)
+    }
+
+    fn north_admin() -> Authority {
+        Authority { administered: vec![NORTH.into()], ..actor(&[Role::Member]) }
+    }
+
     #[test]
-    fn members_manage_nothing() {
-        for p in [Permission::ViewUsers, Permission::ManageInvitations, Permission::ManageSettings, Permission::ViewDeliveryLog] {
-            assert!(!allows(&[Role::Member], p));
-            assert!(allows(&[Role::Owner], p));
+    fn members_and_curators_without_people_manage_nothing() {
+        for roles in [&[Role::Member][..], &[Role::Curator]] {
+            let a = actor(roles);
+            for p in [Permission::ViewUsers, Permission::ManageInvitations, Permission::ManageSettings, Permission::ViewDeliveryLog, Permission::ManageScopes] {
+                assert!(!a.allows(p), "{roles:?} {p:?}");
+            }
+            assert_eq!(a.may_act_on(&[in_account(Role::Member)]), Err(Denied::NotPermitted));
+            assert!(!a.is_administrator());
         }
-        assert_eq!(grantable_roles(&[Role::Member]), vec![]);
-        assert_eq!(may_act_on(&[Role::Member], &[Role::Member]), Err(Denied::NotPermitted));
     }
 
     #[test]
-    fn hr_manages_invitations_but_not_settings() {
-        assert!(allows(&[Role::Hr], Permission::ManageInvitations));
-        assert!(!allows(&[Role::Hr], Permission::ManageSettings));
+    fn a_curator_with_people_manages_invitations_up_to_curator() {
+        let a = Authority { people: true, ..actor(&[Role::Curator]) };
+        assert!(a.allows(Permission::ManageInvitations));
+        assert!(!a.allows(Permission::ManageSettings));
+        assert_eq!(a.grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Curator, Role::Member]);
+        assert_eq!(a.may_act_on(&[in_account(Role::Hr)]), Err(Denied::AboveYourRole { role: Role::Hr }));
+        assert!(Authority { people: true, ..actor(&[Role::Member]) }.may_act_on(&[]).is_err(), "People matters only to a Curator");
     }
 
     #[test]
-    fn each_actor_grants_only_up_to_their_own_rank() {
-        assert_eq!(grantable_roles(&[Role::Owner]), Role::ALL.to_vec());
-        assert_eq!(grantable_roles(&[Role::Admin]), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member]);
-        assert_eq!(grantable_roles(&[Role::Hr]), vec![Role::Hr, Role::Curator, Role::Member]);
-        assert_eq!(grantable_roles(&[Role::Member, Role::Hr]), vec![Role::Hr, Role::Curator, Role::Member], "the highest role counts");
-        assert_eq!(grantable_roles(&[Role::Curator]), vec![], "a curator manages no invitations");
+    fn each_account_manager_grants_only_up_to_their_own_rank() {
+        assert_eq!(actor(&[Role::Owner]).grantable_in(ACCOUNT, ScopeKind::Account), Role::ALL.to_vec());
+        assert_eq!(actor(&[Role::Admin]).grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member]);
+        assert_eq!(actor(&[Role::Hr]).grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Hr, Role::Curator, Role::Member]);
+        assert_eq!(actor(&[Role::Member, Role::Hr]).grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Hr, Role::Curator, Role::Member]);
+        assert_eq!(actor(&[Role::Owner]).grantable_in(NORTH, ScopeKind::WaitingArea), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member], "Owner is account-wide only");
     }
 
     #[test]
     fn an_invitation_offering_a_higher_role_is_out_of_reach() {
-        assert_eq!(may_act_on(&[Role::Hr], &[Role::Member, Role::Owner, Role::Admin]), Err(Denied::AboveYourRole { role: Role::Owner }));
-        assert_eq!(may_act_on(&[Role::Admin], &[Role::Admin, Role::Hr]), Ok(()));
-        assert_eq!(may_act_on(&[Role::Admin], &[Role::Owner]), Err(Denied::AboveYourRole { role: Role::Owner }));
-        assert_eq!(may_act_on(&[Role::Owner], &Role::ALL), Ok(()));
-        assert_eq!(
-            Denied::AboveYourRole { role: Role::Owner }.to_string(),
-            "Only an Owner can grant Owner, or act on an invitation that offers it."
-        );
+        let hr = actor(&[Role::Hr]);
+        assert_eq!(hr.may_act_on(&[in_account(Role::Member), in_account(Role::Owner), in_account(Role::Admin)]), Err(Denied::AboveYourRole { role: Role::Owner }));
+        assert_eq!(actor(&[Role::Admin]).may_act_on(&[in_account(Role::Admin), in_account(Role::Hr)]), Ok(()));
+        assert_eq!(actor(&[Role::Owner]).may_act_on(&Role::ALL.map(in_account)), Ok(()));
+        assert_eq!(hr.may_act_on(&[Grant::new(NORTH, Role::Admin)]), Err(Denied::AboveYourRole { role: Role::Admin }), "the ceiling holds in places too");
+        assert_eq!(Denied::AboveYourRole { role: Role::Owner }.to_string(), "Only an Owner can grant Owner, or act on an invitation that offers it.");
+    }
+
+    #[test]
+    fn a_scope_administrator_reaches_their_places_only_and_up_to_admin() {
+        let a = north_admin();
+        assert!(a.allows(Permission::ViewUsers) && a.allows(Permission::ManageInvitations));
+        assert!(!a.allows(Permission::ManageSettings) && !a.allows(Permission::ManageScopes));
+        assert_eq!(a.may_act_on(&[Grant::new(NORTH, Role::Admin), Grant::new(NORTH, RoleKey::Custom("c1".into()))]), Ok(()));
+        assert_eq!(a.may_act_on(&[Grant::new(NORTH, Role::Member), Grant::new(SOUTH, Role::Member)]), Err(Denied::OutsideYourScopes));
+        assert_eq!(a.may_act_on(&[in_account(Role::Member)]), Err(Denied::OutsideYourScopes), "not the account's own roles");
+        assert_eq!(a.grantable_in(NORTH, ScopeKind::WaitingArea), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member]);
+        assert_eq!(a.grantable_in(SOUTH, ScopeKind::WaitingArea), vec![]);
+        assert!(a.reaches(NORTH) && !a.reaches(SOUTH));
+    }
+
+    #[test]
+    fn holding_the_account_scope_id_as_a_place_gives_nothing() {
+        let a = Authority { administered: vec![ACCOUNT.into()], ..actor(&[Role::Member]) };
+        assert!(!a.administers(ACCOUNT));
+        assert_eq!(a.may_act_on(&[in_account(Role::Member)]), Err(Denied::OutsideYourScopes));
     }
 }

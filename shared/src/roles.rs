@@ -59,36 +59,75 @@ impl fmt::Display for Role {
     }
 }
 
-/// Kinds of scope a role can be held in. The account scope holds account-wide roles;
-/// the others are the organisational places of an account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ScopeKind {
-    Account,
-    OrganisationalUnit,
-    WaitingArea,
-    MeetingRoom,
+/// A role as offered in an invitation or held in a scope: one of the built-in ranks, or one
+/// of the account's own role names ("Clinician"), identified by its id. An account's own
+/// roles grant membership, not administration, and rank with Member.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RoleKey {
+    Builtin(Role),
+    Custom(String),
 }
 
-impl ScopeKind {
-    pub fn as_str(self) -> &'static str {
+const CUSTOM_PREFIX: &str = "custom:";
+
+impl RoleKey {
+    pub fn rank(&self) -> u8 {
         match self {
-            ScopeKind::Account => "account",
-            ScopeKind::OrganisationalUnit => "organisational_unit",
-            ScopeKind::WaitingArea => "waiting_area",
-            ScopeKind::MeetingRoom => "meeting_room",
+            RoleKey::Builtin(role) => role.rank(),
+            RoleKey::Custom(_) => Role::Member.rank(),
         }
     }
 
-    pub fn parse(s: &str) -> Option<ScopeKind> {
-        [ScopeKind::Account, ScopeKind::OrganisationalUnit, ScopeKind::WaitingArea, ScopeKind::MeetingRoom]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+    pub fn builtin(&self) -> Option<Role> {
+        match self {
+            RoleKey::Builtin(role) => Some(*role),
+            RoleKey::Custom(_) => None,
+        }
+    }
+
+    /// As stored and sent in forms: `admin`, or `custom:{id}`.
+    pub fn as_stored(&self) -> String {
+        match self {
+            RoleKey::Builtin(role) => role.as_str().to_string(),
+            RoleKey::Custom(id) => format!("{CUSTOM_PREFIX}{id}"),
+        }
+    }
+
+    pub fn parse_stored(text: &str) -> Option<RoleKey> {
+        match text.strip_prefix(CUSTOM_PREFIX) {
+            Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') => Some(RoleKey::Custom(id.to_string())),
+            Some(_) => None,
+            None => Role::parse(text).map(RoleKey::Builtin),
+        }
+    }
+}
+
+impl From<Role> for RoleKey {
+    fn from(role: Role) -> Self {
+        RoleKey::Builtin(role)
+    }
+}
+
+impl TryFrom<String> for RoleKey {
+    type Error = crate::status::UnknownValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        RoleKey::parse_stored(&value).ok_or(crate::status::UnknownValue { what: "role", value })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_keys_round_trip_and_custom_roles_rank_with_member() {
+        for key in [RoleKey::Builtin(Role::Hr), RoleKey::Custom("7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f".into())] {
+            assert_eq!(RoleKey::parse_stored(&key.as_stored()), Some(key));
+        }
+        assert_eq!(RoleKey::parse_stored("custom:"), None);
+        assert_eq!(RoleKey::parse_stored("custom:x y"), None);
+        assert_eq!(RoleKey::Custom("a".into()).rank(), Role::Member.rank());
+    }
 
     #[test]
     fn role_names_round_trip() {

@@ -1,54 +1,22 @@
 //! What the server functions return to the browser.
 
-use crate::Role;
+use crate::invitations::{ExpiryDays, Subject};
+use crate::permissions::Authority;
+use crate::scopes::{GrantView, ScopeKind};
+use crate::status::{InvitationState, UserStatus};
+use crate::RoleKey;
 use serde::{Deserialize, Serialize};
 
-/// The signed-in person as the shell shows them.
+/// The signed-in person as the shell shows them, with what they may do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
     pub user_id: String,
     pub name: String,
     pub email: String,
     pub account_name: String,
-    pub roles: Vec<Role>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum UserStatus {
-    ProfileOnly,
-    Invited,
-    Expired,
-    Active,
-    Deactivated,
-}
-
-impl UserStatus {
-    pub const ALL: [UserStatus; 5] =
-        [UserStatus::ProfileOnly, UserStatus::Invited, UserStatus::Expired, UserStatus::Active, UserStatus::Deactivated];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::ProfileOnly => "profile_only",
-            UserStatus::Invited => "invited",
-            UserStatus::Expired => "expired",
-            UserStatus::Active => "active",
-            UserStatus::Deactivated => "deactivated",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<UserStatus> {
-        UserStatus::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            UserStatus::ProfileOnly => "Profile only",
-            UserStatus::Invited => "Invited",
-            UserStatus::Expired => "Expired",
-            UserStatus::Active => "Active",
-            UserStatus::Deactivated => "Deactivated",
-        }
-    }
+    pub authority: Authority,
+    /// Every role they hold, by place.
+    pub held: Vec<GrantView>,
 }
 
 /// One row of the Users page.
@@ -58,19 +26,42 @@ pub struct UserRow {
     pub name: String,
     pub email: String,
     pub status: UserStatus,
-    /// Active users: the roles they hold. Invited and expired users: the roles offered.
-    pub roles: Vec<Role>,
-    /// The latest invitation, when there is one still pending (or expired).
+    /// The roles they hold, by place.
+    pub held: Vec<GrantView>,
+    /// Their open invitation (pending, or past its expiry), if any.
     pub invitation: Option<InvitationSummary>,
+}
+
+impl UserRow {
+    /// The user as the invitation rule sees them.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            status: self.status,
+            invitation: self.invitation.as_ref().map(|i| i.state),
+            offered: self.invitation.as_ref().map(|i| i.offered.iter().map(|g| g.grant.clone()).collect()).unwrap_or_default(),
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.email
+        } else {
+            &self.name
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationSummary {
     pub invitation_id: String,
+    /// Pending or Expired: only open invitations are summarised.
+    pub state: InvitationState,
     pub invited_at_ms: i64,
     pub last_sent_at_ms: i64,
     pub expires_at_ms: i64,
     pub send_count: i64,
+    /// The roles it offers, by place.
+    pub offered: Vec<GrantView>,
 }
 
 /// How the Users page is filtered, searched, sorted and paged; kept in the URL. The page
@@ -79,6 +70,8 @@ pub struct InvitationSummary {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersQuery {
     pub status: Option<UserStatus>,
+    /// Only people holding, or invited to, a role in this place (or a place below it).
+    pub scope: Option<String>,
     pub search: String,
     pub sort: UsersSort,
     pub descending: bool,
@@ -88,6 +81,7 @@ pub struct UsersQuery {
 impl UsersQuery {
     /// The names of the query parameters, also the names of the filter form's fields.
     pub const STATUS: &'static str = "status";
+    pub const SCOPE: &'static str = "scope";
     pub const SEARCH: &'static str = "q";
     pub const SORT: &'static str = "sort";
     pub const DIR: &'static str = "dir";
@@ -99,6 +93,7 @@ impl UsersQuery {
         let get = |name| param(name).unwrap_or_default();
         UsersQuery {
             status: UserStatus::parse(&get(Self::STATUS)),
+            scope: Some(get(Self::SCOPE)).filter(|id| !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')),
             search: get(Self::SEARCH).trim().chars().take(Self::MAX_SEARCH_CHARS).collect(),
             sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
             descending: get(Self::DIR) == "desc",
@@ -122,6 +117,9 @@ impl UsersQuery {
         let mut parts = Vec::new();
         if let Some(status) = self.status {
             parts.push(format!("{}={}", Self::STATUS, status.as_str()));
+        }
+        if let Some(scope) = &self.scope {
+            parts.push(format!("{}={scope}", Self::SCOPE));
         }
         if !self.search.is_empty() {
             parts.push(format!("{}={}", Self::SEARCH, crate::url::encode_component(&self.search)));
@@ -194,8 +192,6 @@ pub struct UsersPage {
     pub page: u32,
     pub page_count: u32,
     pub now_ms: i64,
-    /// Roles the viewer may offer in an invitation.
-    pub grantable_roles: Vec<Role>,
 }
 
 /// Whether the first-start set-up is still open.
@@ -222,7 +218,7 @@ pub struct OpenInvitation {
     pub account_name: String,
     pub inviter_name: String,
     pub email: String,
-    pub roles: Vec<Role>,
+    pub offered: Vec<GrantView>,
     pub personal_message: Option<String>,
     pub expires_at_ms: i64,
     pub now_ms: i64,
@@ -245,10 +241,101 @@ pub struct InviteOutcome {
 /// Settings → Invitations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationSettings {
-    /// Days before an invitation expires (1–90).
-    pub expiry_days: i64,
+    pub expiry_days: ExpiryDays,
     /// "Resend" issues a new link, killing earlier ones, instead of sending the same link.
     pub resend_rotates_link: bool,
+}
+
+/// A place of the account, as the Organisation page lists it (in tree order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeNode {
+    pub id: String,
+    pub name: String,
+    pub kind: ScopeKind,
+    pub parent_id: Option<String>,
+    /// How deep it sits: 0 for a place directly in the account.
+    pub depth: u32,
+    pub archived: bool,
+    /// People holding a role there.
+    pub members: i64,
+    /// Open invitations offering a role there.
+    pub invitations: i64,
+}
+
+/// The Organisation page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeTree {
+    pub account_scope_id: String,
+    pub nodes: Vec<ScopeNode>,
+    /// The viewer may create, rename and archive places.
+    pub can_manage: bool,
+}
+
+/// One person on a place's "Manage users" page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeMember {
+    pub user: UserRow,
+    /// Their roles in this place.
+    pub here: Vec<GrantView>,
+}
+
+/// A place with its people: members and open invitations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDetail {
+    pub node: ScopeNode,
+    /// The places above it, outermost first.
+    pub path: Vec<ScopeNode>,
+    /// The places directly inside it.
+    pub children: Vec<ScopeNode>,
+    pub members: Vec<ScopeMember>,
+    /// People invited to a role here who have not accepted yet.
+    pub invited: Vec<ScopeMember>,
+    pub can_manage: bool,
+    pub now_ms: i64,
+}
+
+/// A role an admin can offer in a place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleOption {
+    pub key: RoleKey,
+    pub label: String,
+}
+
+/// A place an admin can invite into, with the roles they may offer there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceOption {
+    pub scope_id: String,
+    pub name: String,
+    pub kind: ScopeKind,
+    pub depth: u32,
+    pub roles: Vec<RoleOption>,
+}
+
+/// What "Invite people" may offer this admin: the places they reach (the account first,
+/// when they manage it) and the roles in each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteOptions {
+    pub places: Vec<PlaceOption>,
+}
+
+/// One of the account's own role names, with how many hold or are offered it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomRole {
+    pub id: String,
+    pub name: String,
+    pub in_use: i64,
+}
+
+/// A user's own page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: UserRow,
+    /// Whether they have the People permission (meaningful for a Curator).
+    pub people: bool,
+    pub is_curator: bool,
+    /// The viewer may give or take back the People permission.
+    pub can_grant_people: bool,
+    pub now_ms: i64,
 }
 
 #[cfg(test)]
@@ -257,9 +344,16 @@ mod tests {
 
     #[test]
     fn the_users_query_survives_a_round_trip_through_its_address() {
-        let query = UsersQuery { status: Some(UserStatus::Expired), search: "Ada+1@example.com & co".into(), sort: UsersSort::Email, descending: true, page: 3 };
+        let query = UsersQuery {
+            status: Some(UserStatus::Expired),
+            scope: Some("7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f".into()),
+            search: "Ada+1@example.com & co".into(),
+            sort: UsersSort::Email,
+            descending: true,
+            page: 3,
+        };
         let href = query.href();
-        assert_eq!(href, "/users?status=expired&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3");
+        assert_eq!(href, "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3");
         assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users")), query);
         assert_eq!(UsersQuery::default().href(), "/users");
         assert_eq!(UsersQuery::from_query_string(""), UsersQuery { page: 1, ..Default::default() });
@@ -267,7 +361,7 @@ mod tests {
 
     #[test]
     fn unknown_values_in_the_address_fall_back_to_the_defaults() {
-        let query = UsersQuery::from_query_string("status=bogus&sort=nope&dir=sideways&page=-4&q=%20x%20");
+        let query = UsersQuery::from_query_string("status=bogus&scope=x%27%3B--&sort=nope&dir=sideways&page=-4&q=%20x%20");
         assert_eq!(query, UsersQuery { search: "x".into(), page: 1, ..Default::default() });
     }
 }

@@ -5,14 +5,17 @@ use shared::views::{CurrentUser, SetupState};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{accounts, auth, context};
+use crate::server::{accounts, auth, context, users};
 
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     context::respond(async {
         let state = context::state()?;
         let session = context::session().await?;
-        Ok(auth::actor(&state, &session).await?.map(|a| a.view()))
+        match auth::actor(&state, &session).await? {
+            Some(actor) => Ok(Some(users::current(&state, &actor).await?)),
+            None => Ok(None),
+        }
     }
     .await)
 }

@@ -1,35 +1,37 @@
 //! Invitations, from the admin's side (Users page, Settings) and the invitee's (the link).
 
 use leptos::prelude::*;
-use shared::views::{InvitationPage, InvitationSettings, InviteOutcome};
-use shared::{AppError, Role};
+use shared::views::{InvitationPage, InvitationSettings, InviteOptions, InviteOutcome};
+use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth, context, invitations};
+use crate::server::{auth, context, invitations, roles};
+#[cfg(feature = "ssr")]
+use shared::invitations::ExpiryDays;
+#[cfg(feature = "ssr")]
+use shared::scopes::Grant;
 
-/// Roles travel as a comma-separated list of their stored names ("admin,hr").
-pub fn roles_param(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+/// Roles with their places travel as `Grant::to_param` writes them.
+#[cfg(feature = "ssr")]
+fn parse_grants(raw: &str) -> Result<Vec<Grant>, AppError> {
+    Grant::parse_param(raw).ok_or_else(|| AppError::Validation("Those roles could not be read. Reload the page and choose again.".into()))
 }
 
-#[cfg(feature = "ssr")]
-fn parse_roles(raw: &str) -> Result<Vec<Role>, AppError> {
-    raw.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| Role::parse(s).ok_or_else(|| AppError::Validation(format!("Unknown role “{s}”."))))
-        .collect()
+/// The places and roles "Invite people" may offer the signed-in admin.
+#[server(endpoint = "get_invite_options")]
+pub async fn get_invite_options() -> Result<InviteOptions, AppError> {
+    context::respond(async {
+        let (state, actor) = context::signed_in().await?;
+        roles::invite_options(&state, &actor).await
+    }
+    .await)
 }
 
 #[server(endpoint = "invite_people")]
-pub async fn invite_people(addresses: String, roles: String, message: String, send_despite_typos: bool) -> Result<InviteOutcome, AppError> {
+pub async fn invite_people(addresses: String, grants: String, message: String, send_despite_typos: bool) -> Result<InviteOutcome, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
-        let request = invitations::service::InviteRequest {
-            addresses,
-            roles: parse_roles(&roles)?,
-            message: Some(message),
-            send_despite_typos,
-        };
+        let request = invitations::service::InviteRequest { addresses, grants: parse_grants(&grants)?, message: Some(message), send_despite_typos };
         invitations::service::invite(&state, &actor, request).await
     }
     .await)
@@ -56,10 +58,10 @@ pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
 }
 
 #[server(endpoint = "remove_invitation_roles")]
-pub async fn remove_invitation_roles(user_id: String, roles: String) -> Result<String, AppError> {
+pub async fn remove_invitation_roles(user_id: String, grants: String) -> Result<String, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
-        invitations::service::remove_roles(&state, &actor, &user_id, parse_roles(&roles)?).await
+        invitations::service::remove_grants(&state, &actor, &user_id, parse_grants(&grants)?).await
     }
     .await)
 }
@@ -77,8 +79,7 @@ pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
 pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: Option<String>) -> Result<(), AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
-        let expiry_days = expiry_days.trim().parse().map_err(|_| AppError::Validation(shared::messages::EXPIRY_NOT_A_NUMBER.into()))?;
-        let settings = InvitationSettings { expiry_days, resend_rotates_link: resend_rotates_link.is_some() };
+        let settings = InvitationSettings { expiry_days: ExpiryDays::parse(&expiry_days)?, resend_rotates_link: resend_rotates_link.is_some() };
         invitations::settings::update(&state, &actor, settings).await
     }
     .await)

@@ -5,9 +5,13 @@
 mod auth;
 mod invitations;
 mod mail;
+mod roles;
+mod scopes;
 mod users;
 
 pub use auth::*;
 pub use invitations::*;
 pub use mail::*;
+pub use roles::*;
+pub use scopes::*;
 pub use users::*;

@@ -3,7 +3,7 @@ use crate::components::{set_status, ErrorBanner};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
-use shared::permissions::{allows, Permission};
+use shared::permissions::Permission;
 use shared::views::CurrentUser;
 
 /// The signed-in shell: header with the account and the user, navigation, and the page.
@@ -35,9 +35,10 @@ pub fn AdminLayout() -> impl IntoView {
 
 #[component]
 fn Shell(user: CurrentUser) -> impl IntoView {
-    let can_view_users = allows(&user.roles, Permission::ViewUsers);
-    let can_manage_settings = allows(&user.roles, Permission::ManageSettings);
-    let can_view_deliveries = allows(&user.roles, Permission::ViewDeliveryLog);
+    let can = |p| user.authority.allows(p);
+    let can_view_users = can(Permission::ViewUsers);
+    let can_view_places = can(Permission::ManageScopes) || user.authority.manages_account() || user.authority.administers_any_place();
+    let can_view_deliveries = can(Permission::ViewDeliveryLog);
     provide_context(user.clone());
     view! {
         <header class="topbar">
@@ -47,8 +48,9 @@ fn Shell(user: CurrentUser) -> impl IntoView {
             </div>
             <nav aria-label="Main">
                 {can_view_users.then(|| view! { <A href="/users">"Users"</A> })}
+                {can_view_places.then(|| view! { <A href="/organisation">"Organisation"</A> })}
                 {can_view_deliveries.then(|| view! { <A href="/deliveries">"Delivery log"</A> })}
-                {can_manage_settings.then(|| view! { <A href="/settings">"Settings"</A> })}
+                <A href="/settings">"Settings"</A>
             </nav>
             <div class="whoami">
                 <span class="user-name" title=user.email.clone()>{user.name.clone()}</span>

@@ -2,7 +2,7 @@ use crate::api::{get_current_user, get_setup_state};
 use crate::components::ErrorBanner;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use shared::permissions::is_administrator;
+use shared::scopes::GrantView;
 
 /// `/`: sends each visitor where they belong: set-up, sign-in, or the Users page.
 /// People without an administrative role see their account and roles.
@@ -15,9 +15,9 @@ pub fn Home() -> impl IntoView {
                 match state.await {
                     (Ok(setup), _) if setup.open => view! { <Redirect path="/setup"/> }.into_any(),
                     (_, Ok(None)) => view! { <Redirect path="/signin"/> }.into_any(),
-                    (_, Ok(Some(user))) if is_administrator(&user.roles) => view! { <Redirect path="/users"/> }.into_any(),
+                    (_, Ok(Some(user))) if user.authority.is_administrator() => view! { <Redirect path="/users"/> }.into_any(),
                     (_, Ok(Some(user))) => {
-                        let roles = user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+                        let roles = GrantView::list(&user.held);
                         view! {
                             <main class="centered">
                                 <h1>{user.account_name.clone()}</h1>

@@ -55,7 +55,7 @@ pub fn InvitePage() -> impl IntoView {
 #[component]
 fn OpenInvitationView(invitation: OpenInvitation, link: String) -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
-    let roles = invitation.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    let roles = shared::scopes::GrantView::list(&invitation.offered);
     let inviter = if invitation.inviter_name.is_empty() { "An administrator".to_string() } else { invitation.inviter_name.clone() };
     let signed_in_as_invitee = invitation.signed_in_as.as_deref() == Some(invitation.email.as_str());
     let form = if invitation.existing_user && !signed_in_as_invitee {

@@ -2,15 +2,18 @@ use crate::api::ChangePassword;
 use crate::components::ActionError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use shared::permissions::{allows, Permission};
+use shared::permissions::Permission;
+use shared::scopes::GrantView;
 use shared::views::CurrentUser;
 use super::settings_email::OutgoingEmailSection;
 use super::settings_invitations::InvitationSettingsSection;
+use super::settings_roles::RolesSection;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let user = use_context::<CurrentUser>();
-    let roles = user.as_ref().map(|u| u.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    let roles = user.as_ref().map(|u| GrantView::list(&u.held)).unwrap_or_default();
+    let can = |p| user.as_ref().is_some_and(|u| u.authority.allows(p));
     view! {
         <Title text="Settings"/>
         <div class="page-header"><h1>"Settings"</h1></div>
@@ -22,10 +25,11 @@ pub fn SettingsPage() -> impl IntoView {
                 <dt>"Your roles"</dt><dd>{roles}</dd>
             </dl>
         </section>
-        {user.as_ref().is_some_and(|u| allows(&u.roles, Permission::ManageSettings)).then(|| view! {
+        {can(Permission::ManageSettings).then(|| view! {
             <InvitationSettingsSection/>
             <OutgoingEmailSection/>
         })}
+        {can(Permission::ManageRoles).then(|| view! { <RolesSection/> })}
         <ChangePasswordForm/>
     }
 }

@@ -3,6 +3,7 @@
 use crate::api::{get_invitation_settings, SaveInvitationSettings};
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
 use leptos::prelude::*;
+use shared::invitations::ExpiryDays;
 
 #[component]
 pub fn InvitationSettingsSection() -> impl IntoView {
@@ -20,7 +21,7 @@ pub fn InvitationSettingsSection() -> impl IntoView {
                             <ActionForm action=save>
                                 <label>
                                     "Invitations expire after (days)"
-                                    <input type="number" name="expiry_days" min="1" max="90" required value=s.expiry_days.to_string()/>
+                                    <input type="number" name="expiry_days" min=ExpiryDays::MIN max=ExpiryDays::MAX required value=s.expiry_days.days()/>
                                 </label>
                                 <label class="checkbox">
                                     <input type="checkbox" name="resend_rotates_link" value="on" checked=s.resend_rotates_link/>

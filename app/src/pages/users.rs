@@ -1,46 +1,18 @@
-//! The Users page: every user with their status, invitations followed from a "•••" menu
-//! per row, and "Invite people". Filter, search, sort and page live in the URL.
+//! The Users page: every user with their status and roles by place, invitations followed
+//! from a "•••" menu per row, and "Invite people". Filter, place, search, sort and page
+//! live in the URL. A scope administrator sees the people of their places only.
 
-mod invite_dialog;
-mod manage_dialog;
-mod row_menu;
-
-use crate::api::{list_users, ActOnInvitation, RemoveInvitationRoles};
+use crate::api::{list_scopes, list_users};
 use crate::components::{set_status, ErrorBanner};
-use invite_dialog::InviteDialog;
+use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use manage_dialog::ManageDialog;
-use row_menu::RowMenu;
 use shared::invitations::relative_time;
-use shared::views::{UserRow, UserStatus, UsersPage as Page, UsersQuery, UsersSort};
-
-/// A message at the top of the page after an action.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Banner {
-    pub ok: bool,
-    pub text: String,
-}
-
-/// What the page's pieces share: the banner, the list's refresh, the open dialogs.
-#[derive(Clone, Copy)]
-pub struct UsersPageState {
-    pub banner: RwSignal<Option<Banner>>,
-    pub refresh: RwSignal<u32>,
-    pub invite_prefill: RwSignal<Option<String>>,
-    pub managing: RwSignal<Option<UserRow>>,
-    /// Roles the viewer may offer, as the server said with the list.
-    pub grantable: RwSignal<Vec<shared::Role>>,
-    pub act: ServerAction<ActOnInvitation>,
-    pub remove_roles: ServerAction<RemoveInvitationRoles>,
-}
-
-impl UsersPageState {
-    pub fn say(&self, ok: bool, text: impl Into<String>) {
-        self.banner.set(Some(Banner { ok, text: text.into() }));
-    }
-}
+use shared::scopes::GrantView;
+use shared::status::UserStatus;
+use shared::views::{UserRow, UsersPage as Page, UsersQuery, UsersSort};
 
 /// The Users query of the current address.
 fn current_query() -> Memo<UsersQuery> {
@@ -51,51 +23,17 @@ fn current_query() -> Memo<UsersQuery> {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = current_query();
-    let page_state = UsersPageState {
-        banner: RwSignal::new(None),
-        refresh: RwSignal::new(0),
-        invite_prefill: RwSignal::new(None),
-        managing: RwSignal::new(None),
-        grantable: RwSignal::new(Vec::new()),
-        act: ServerAction::new(),
-        remove_roles: ServerAction::new(),
-    };
-    provide_context(page_state);
-    // Every finished action says what happened and reloads the list.
-    for value in [page_state.act.value(), page_state.remove_roles.value()] {
-        Effect::new(move |_| {
-            if let Some(result) = value.get() {
-                match result {
-                    Ok(text) => page_state.say(true, text),
-                    Err(error) => page_state.say(false, error.to_string()),
-                }
-                page_state.managing.set(None);
-                page_state.refresh.update(|n| *n += 1);
-            }
-        });
-    }
-    let users = Resource::new(move || (query.get().to_query_string(), page_state.refresh.get()), |(query, _)| list_users(query));
-
+    let actions = PeopleActions::provide();
+    let users = Resource::new(move || (query.get().to_query_string(), actions.refresh.get()), |(query, _)| list_users(query));
     view! {
         <Title text="Users"/>
         <div class="page-header">
             <h1>"Users"</h1>
-            <button type="button" class="primary" on:click=move |_| page_state.invite_prefill.set(Some(String::new()))>
+            <button type="button" class="primary" on:click=move |_| actions.inviting.set(Some(InvitePrefill::default()))>
                 "Invite people"
             </button>
         </div>
-        {move || page_state.banner.get().map(|b| {
-            let class = if b.ok { "banner banner-success" } else { "banner banner-error" };
-            let role = if b.ok { "status" } else { "alert" };
-            view! {
-                <div class=class role=role>
-                    <span>{b.text}</span>
-                    <button type="button" class="link-button dismiss" aria-label="Dismiss" on:click=move |_| page_state.banner.set(None)>"×"</button>
-                </div>
-            }
-        })}
-        {move || page_state.invite_prefill.get().map(|prefill| view! { <InviteDialog prefill/> })}
-        {move || page_state.managing.get().map(|row| view! { <ManageDialog row/> })}
+        <PeopleOverlays/>
         <Filters/>
         <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
             {move || Suspend::new(async move {
@@ -118,23 +56,46 @@ pub fn UsersPage() -> impl IntoView {
 fn Filters() -> impl IntoView {
     let current = current_query().get_untracked();
     let navigate = use_navigate();
+    let places = Resource::new(|| (), |_| list_scopes(String::new(), String::new(), String::new()));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Ok(data) = leptos::form::form_data_from_event(&ev) else { return };
         let query = UsersQuery::from_params(|name| data.get(name).as_string());
         navigate(&query.href(), Default::default());
     };
+    let current_scope = current.scope.clone().unwrap_or_default();
     view! {
         <form method="get" action="/users" class="filters" role="search" on:submit=on_submit>
             <div class="field">
                 <label for="filter-status">"Status"</label>
                 <select id="filter-status" name=UsersQuery::STATUS>
                     <option value="" selected=current.status.is_none()>"All statuses"</option>
-                    {UserStatus::ALL.into_iter().map(|s| view! {
-                        <option value=s.as_str() selected=current.status == Some(s)>{s.label()}</option>
+                    {UserStatus::ALL.iter().map(|s| view! {
+                        <option value=s.as_str() selected=current.status == Some(*s)>{s.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
+            <Transition>
+                {move || {
+                    let current_scope = current_scope.clone();
+                    Suspend::new(async move {
+                        let nodes = places.await.map(|t| t.nodes).unwrap_or_default();
+                        (!nodes.is_empty()).then(|| view! {
+                            <div class="field">
+                                <label for="filter-scope">"Place"</label>
+                                <select id="filter-scope" name=UsersQuery::SCOPE>
+                                    <option value="" selected=current_scope.is_empty()>"All places"</option>
+                                    {nodes.into_iter().map(|n| view! {
+                                        <option value=n.id.clone() selected=n.id == current_scope>
+                                            {format!("{}{}", "\u{2003}".repeat(n.depth as usize), n.name)}
+                                        </option>
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                        })
+                    })
+                }}
+            </Transition>
             <div class="field">
                 <label for="filter-search">"Search"</label>
                 <input id="filter-search" type="search" name=UsersQuery::SEARCH value=current.search.clone() placeholder="Name or email"/>
@@ -166,10 +127,6 @@ fn UsersTable(page: Page) -> impl IntoView {
     let total = page.total;
     let page_link = move |n: u32| UsersQuery { page: n, ..query.get_untracked() }.href();
     let (current, count) = (page.page, page.page_count);
-    let rows = page.rows;
-    if let Some(state) = use_context::<UsersPageState>() {
-        state.grantable.set(page.grantable_roles);
-    }
     view! {
         <table class="users">
             <caption class="muted">{format!("{total} user{}", if total == 1 { "" } else { "s" })}</caption>
@@ -184,7 +141,7 @@ fn UsersTable(page: Page) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>
-                {rows.into_iter().map(|row| view! { <UserLine row now/> }).collect_view()}
+                {page.rows.into_iter().map(|row| view! { <UserLine row now/> }).collect_view()}
             </tbody>
         </table>
         {(count > 1).then(|| view! {
@@ -199,24 +156,20 @@ fn UsersTable(page: Page) -> impl IntoView {
 
 #[component]
 fn UserLine(row: UserRow, now: i64) -> impl IntoView {
-    let roles = row.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
-    let badge = format!("badge badge-{}", row.status.as_str().replace('_', "-"));
-    // "Invited yesterday as Admin, HR", as admins know it.
-    let pending_line = row.invitation.as_ref().map(|i| match row.status {
-        UserStatus::Expired => format!("Invited {} as {roles}; the invitation expired {}", relative_time(i.invited_at_ms, now), relative_time(i.expires_at_ms, now)),
-        _ => format!("Invited {} as {roles}", relative_time(i.invited_at_ms, now)),
-    });
+    let held = GrantView::list(&row.held);
+    let pending_line = invitation_line(&row, now);
     let last_sent = row.invitation.as_ref().map(|i| relative_time(i.last_sent_at_ms, now)).unwrap_or_else(|| "—".into());
-    let display_name = if row.name.is_empty() { row.email.clone() } else { row.name.clone() };
+    let href = format!("/users/{}", row.user_id);
+    let name = row.display_name().to_string();
     view! {
         <tr>
             <td>
-                <div class="user-name">{display_name}</div>
+                <div class="user-name"><A href=href>{name}</A></div>
                 {pending_line.map(|line| view! { <div class="pending-line"><em>{line}</em></div> })}
             </td>
             <td>{row.email.clone()}</td>
-            <td><span class=badge>{row.status.label()}</span></td>
-            <td>{roles}</td>
+            <td><StatusBadge status=row.status/></td>
+            <td class="roles-cell">{if held.is_empty() { "—".to_string() } else { held }}</td>
             <td>{last_sent}</td>
             <td class="actions"><RowMenu row/></td>
         </tr>

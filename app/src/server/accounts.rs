@@ -2,9 +2,14 @@
 
 use super::audit::{self, AuditEvent};
 use super::error::internal;
+use super::store::scopes::{self, NewScope};
 use super::store::{accounts, memberships, new_id, users};
 use super::{passwords, AppState};
-use shared::{password, AppError, Email, Role};
+use shared::names::{AccountName, PersonName};
+use shared::password::NewPassword;
+use shared::scopes::ScopeKind;
+use shared::status::StoredUserStatus;
+use shared::{AppError, Email, Role, RoleKey};
 
 pub struct OwnerSetup {
     pub account_name: String,
@@ -30,32 +35,16 @@ pub async fn setup_open(state: &AppState) -> Result<bool, AppError> {
     Ok(accounts::count(&mut conn).await.map_err(internal)? == 0)
 }
 
-fn required(value: &str, what: &str) -> Result<String, AppError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(AppError::Validation(format!("Enter {what}.")));
-    }
-    if value.chars().count() > 100 {
-        return Err(AppError::Validation(format!("Use at most 100 characters for {what}.")));
-    }
-    Ok(value.to_string())
-}
-
 /// Creates the account and its owner in one transaction; refuses once an owner exists.
 pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<CreatedOwner, AppError> {
-    let account_name = required(&input.account_name, "the account name")?;
-    let owner_name = required(&input.owner_name, "your name")?;
+    let account_name = AccountName::parse(&input.account_name)?;
+    let owner_name = PersonName::parse(&input.owner_name)?;
     let email = Email::parse(&input.email).map_err(|e| AppError::Validation(e.to_string()))?;
-    if input.password != input.password_confirmation {
-        return Err(AppError::Validation(shared::messages::PASSWORDS_DIFFER.into()));
-    }
-    if let Some(why) = password::weakness(&input.password, email.as_str()) {
-        return Err(AppError::Validation(why.into()));
-    }
+    let password = NewPassword::parse(input.password, &input.password_confirmation, email.as_str())?;
     if !setup_open(state).await? {
         return Err(AppError::InvalidState(ALREADY_SET_UP.into()));
     }
-    let password_hash = passwords::hash(input.password).await?;
+    let password_hash = passwords::hash(password.into_inner()).await?;
     state.checkpoints.reach(super::checkpoints::points::SETUP_BEFORE_WRITE).await;
 
     let now = state.clock.now_ms();
@@ -65,32 +54,27 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     // Both statements write, so this transaction holds the write lock from its first
     // statement; a second set-up racing this one collides on the installation key.
-    accounts::insert(&mut tx, &account_id, &account_name, now).await.map_err(internal)?;
-    let claimed = sqlx::query("INSERT INTO installation (singleton, account_id, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING")
-        .bind(&account_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-    if claimed.rows_affected() == 0 {
+    accounts::insert(&mut tx, &account_id, account_name.as_str(), now).await.map_err(internal)?;
+    if !accounts::claim_installation(&mut tx, &account_id, now).await.map_err(internal)? {
         return Err(AppError::InvalidState(ALREADY_SET_UP.into()));
     }
-    accounts::insert_scope(&mut tx, &scope_id, &account_id, "account", &account_name, now).await.map_err(internal)?;
+    let account_scope = NewScope { id: &scope_id, account_id: &account_id, kind: ScopeKind::Account, name: account_name.as_str(), parent_id: None };
+    scopes::insert(&mut tx, account_scope, now).await.map_err(internal)?;
     users::insert(
         &mut tx,
         users::NewUser {
             id: &user_id,
             account_id: &account_id,
             email: email.as_str(),
-            name: &owner_name,
-            status: "active",
+            name: owner_name.as_str(),
+            status: StoredUserStatus::Active,
             password_hash: Some(&password_hash),
         },
         now,
     )
     .await
     .map_err(internal)?;
-    memberships::grant(&mut tx, &user_id, &scope_id, Role::Owner.as_str(), now).await.map_err(internal)?;
+    memberships::grant(&mut tx, &user_id, &scope_id, &RoleKey::Builtin(Role::Owner), now).await.map_err(internal)?;
     audit::record(
         &mut tx,
         AuditEvent {

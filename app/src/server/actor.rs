@@ -1,6 +1,5 @@
-use shared::permissions::{allows, Denied, Permission};
-use shared::views::CurrentUser;
-use shared::{AppError, Role};
+use shared::permissions::{Authority, Permission};
+use shared::AppError;
 
 /// The signed-in person a request acts for, as loaded from the database for this request.
 #[derive(Clone, Debug)]
@@ -10,29 +9,16 @@ pub struct Actor {
     pub account_name: String,
     pub name: String,
     pub email: String,
-    pub roles: Vec<Role>,
+    /// What they hold: the one input of every permission check.
+    pub authority: Authority,
 }
 
 impl Actor {
     pub fn can(&self, permission: Permission) -> bool {
-        allows(&self.roles, permission)
+        self.authority.allows(permission)
     }
 
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
-        if self.can(permission) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(Denied::NotPermitted))
-        }
-    }
-
-    pub fn view(&self) -> CurrentUser {
-        CurrentUser {
-            user_id: self.user_id.clone(),
-            name: self.name.clone(),
-            email: self.email.clone(),
-            account_name: self.account_name.clone(),
-            roles: self.roles.clone(),
-        }
+        self.authority.require(permission).map_err(AppError::Forbidden)
     }
 }

@@ -2,10 +2,12 @@
 
 use super::error::internal;
 use super::rate_limit::{self, Limit};
-use super::store::{accounts, memberships, users};
+use super::store::{accounts, memberships, scopes, users};
 use super::{passwords, Actor, AppState};
 use serde::{Deserialize, Serialize};
-use shared::{AppError, Email, Role};
+use shared::password::NewPassword;
+use shared::permissions::Authority;
+use shared::{AppError, Email};
 use std::net::IpAddr;
 use std::time::Duration;
 use tower_sessions::Session;
@@ -66,7 +68,7 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
         Some(email) => {
             let mut conn = state.db.pool.acquire().await.map_err(internal)?;
             let users = users::find_by_email(&mut conn, email.as_str()).await.map_err(internal)?;
-            users.into_iter().find(|u| u.status == "active" && u.password_hash.is_some())
+            users.into_iter().find(|u| u.is_active() && u.password_hash.is_some())
         }
         None => None,
     };
@@ -120,20 +122,20 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
     }
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     let user = users::get(&mut conn, &stored.user_id).await.map_err(internal)?;
-    let Some(user) = user.filter(|u| u.status == "active" && u.auth_version == stored.auth_version) else {
+    let Some(user) = user.filter(|u| u.is_active() && u.auth_version == stored.auth_version) else {
         end_session(session).await?;
         return Ok(None);
     };
     let account = accounts::get(&mut conn, &user.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
-    let roles = memberships::account_roles(&mut conn, &user.id).await.map_err(internal)?;
-    Ok(Some(Actor {
-        user_id: user.id,
-        account_id: user.account_id,
-        account_name: account.name,
-        name: user.name,
-        email: user.email,
-        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
-    }))
+    let account_scope_id = scopes::account_scope_id(&mut conn, &user.account_id).await.map_err(internal)?;
+    let held = memberships::roles_in(&mut conn, &user.id, &account_scope_id).await.map_err(internal)?;
+    let authority = Authority {
+        account_roles: held.iter().filter_map(|r| r.builtin()).collect(),
+        people: user.people_permission != 0,
+        administered: scopes::administered_by(&mut conn, &user.id).await.map_err(internal)?,
+        account_scope_id,
+    };
+    Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name: account.name, name: user.name, email: user.email, authority }))
 }
 
 /// The actor, or `Unauthenticated`.
@@ -161,13 +163,8 @@ pub async fn change_password(
         return Err(AppError::Validation(shared::messages::CURRENT_PASSWORD_WRONG.into()));
     }
     rate_limit::refund(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
-    if new_password != confirmation {
-        return Err(AppError::Validation(shared::messages::NEW_PASSWORDS_DIFFER.into()));
-    }
-    if let Some(why) = shared::password::weakness(&new_password, &actor.email) {
-        return Err(AppError::Validation(why.into()));
-    }
-    let hash = passwords::hash(new_password).await?;
+    let new_password = NewPassword::parse(new_password, &confirmation, &actor.email)?;
+    let hash = passwords::hash(new_password.into_inner()).await?;
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     users::set_password(&mut tx, &actor.user_id, &hash, now).await.map_err(internal)?;
     super::audit::record(

@@ -1,50 +1,16 @@
-//! The Users page: every user of the account with their status, filtered, searched,
-//! sorted and paged in SQL.
+//! The Users page (every user of the account, or a scope administrator's own people, with
+//! their status and roles by place) and a user's own page.
 
+use super::audit::{self, AuditEvent};
 use super::error::internal;
+use super::grants::RoleNames;
+use super::store::user_list::{self, ListFilter, ListedUser};
+use super::store::{scopes, users, Conn};
 use super::{Actor, AppState};
-use shared::permissions::Permission;
-use shared::views::{InvitationSummary, UserRow, UserStatus, UsersPage, UsersQuery, UsersSort, USERS_PAGE_SIZE};
+use shared::permissions::{Denied, Permission};
+use shared::status::InvitationState;
+use shared::views::{CurrentUser, InvitationSummary, UserDetail, UserRow, UsersPage, UsersQuery, USERS_PAGE_SIZE};
 use shared::{AppError, Role};
-use std::collections::HashMap;
-
-/// A user's status now: an invited user whose pending invitation has passed its expiry
-/// is Expired. The listing query computes the same in SQL (`STATUS_SQL`).
-pub fn status_of(stored: &str, pending_expires_at: Option<i64>, now_ms: i64) -> UserStatus {
-    match stored {
-        "active" => UserStatus::Active,
-        "deactivated" => UserStatus::Deactivated,
-        "invited" if pending_expires_at.is_some_and(|at| now_ms >= at) => UserStatus::Expired,
-        "invited" => UserStatus::Invited,
-        _ => UserStatus::ProfileOnly,
-    }
-}
-
-const STATUS_SQL: &str = "CASE WHEN u.status = 'invited' AND i.expires_at <= $2 THEN 'expired' ELSE u.status END";
-
-#[derive(sqlx::FromRow)]
-struct ListedUser {
-    id: String,
-    name: String,
-    email: String,
-    status: String,
-    invitation_id: Option<String>,
-    invited_at: Option<i64>,
-    last_sent_at: Option<i64>,
-    expires_at: Option<i64>,
-    send_count: Option<i64>,
-}
-
-fn order_by(sort: UsersSort, descending: bool) -> String {
-    let dir = if descending { "DESC" } else { "ASC" };
-    let key = match sort {
-        UsersSort::Name => format!("CASE WHEN u.name = '' THEN u.email ELSE lower(u.name) END {dir}"),
-        UsersSort::Email => format!("u.email {dir}"),
-        UsersSort::Status => format!("u.status {dir}"),
-        UsersSort::Invited => format!("COALESCE(u.invited_at, 0) {dir}"),
-    };
-    format!("{key}, u.email ASC")
-}
 
 /// `%term%` for LIKE, with LIKE's own wildcards escaped.
 fn like_pattern(search: &str) -> String {
@@ -54,48 +20,53 @@ fn like_pattern(search: &str) -> String {
 
 pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<UsersPage, AppError> {
     actor.require(Permission::ViewUsers)?;
+    if let Some(scope) = &query.scope {
+        if !actor.authority.reaches(scope) {
+            return Err(AppError::Forbidden(Denied::OutsideYourScopes));
+        }
+    }
     let now = state.clock.now_ms();
-    let status = query.status.map(|s| s.as_str()).unwrap_or("");
     let pattern = like_pattern(&query.search);
-    let base = format!(
-        "FROM (SELECT u.id, u.name, u.email, u.created_at, {STATUS_SQL} AS status, \
-                      i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count \
-               FROM users u LEFT JOIN invitations i ON i.user_id = u.id AND i.state = 'pending' \
-               WHERE u.account_id = $1) u \
-         WHERE ($3 = '' OR u.status = $3) AND (lower(u.name) LIKE $4 ESCAPE '\\' OR u.email LIKE $4 ESCAPE '\\')"
-    );
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {base}"))
-        .bind(&actor.account_id)
-        .bind(now)
-        .bind(status)
-        .bind(&pattern)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal)?;
+    // A scope administrator sees only the people of their places.
+    let administered_by = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
+    let mut filter = ListFilter {
+        account_id: &actor.account_id,
+        now_ms: now,
+        status: query.status,
+        pattern: &pattern,
+        scope: query.scope.as_deref(),
+        administered_by,
+        sort: query.sort,
+        descending: query.descending,
+        limit: i64::from(USERS_PAGE_SIZE),
+        offset: 0,
+    };
+    let (total, mut listed) = user_list::page(&mut conn, &filter).await.map_err(internal)?;
     let page_count = ((total as u32).div_ceil(USERS_PAGE_SIZE)).max(1);
     let page = query.page.clamp(1, page_count);
-    let listed: Vec<ListedUser> = sqlx::query_as(&format!(
-        "SELECT u.id, u.name, u.email, u.status, u.invitation_id, u.invited_at, u.last_sent_at, u.expires_at, u.send_count \
-         {base} ORDER BY {} LIMIT $5 OFFSET $6",
-        order_by(query.sort, query.descending)
-    ))
-    .bind(&actor.account_id)
-    .bind(now)
-    .bind(status)
-    .bind(&pattern)
-    .bind(i64::from(USERS_PAGE_SIZE))
-    .bind(i64::from((page - 1) * USERS_PAGE_SIZE))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(internal)?;
+    if page > 1 {
+        filter.offset = i64::from((page - 1) * USERS_PAGE_SIZE);
+        listed = user_list::page(&mut conn, &filter).await.map_err(internal)?.1;
+    }
+    let rows = rows(&mut conn, &actor.account_id, listed, now).await?;
+    Ok(UsersPage { rows, total: total as u64, page, page_count, now_ms: now })
+}
 
-    let roles = roles_of(&mut conn, &listed).await?;
-    let rows = listed
+/// The listed users with their roles held and offered, by place.
+pub async fn rows(conn: &mut Conn, account_id: &str, listed: Vec<ListedUser>, now: i64) -> Result<Vec<UserRow>, AppError> {
+    let names = RoleNames::load(conn, account_id).await?;
+    let user_ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
+    let invitation_ids: Vec<String> = listed.iter().filter_map(|u| u.invitation_id.clone()).collect();
+    let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.map_err(internal)?)?;
+    let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.map_err(internal)?)?;
+    Ok(listed
         .into_iter()
         .map(|u| {
             let invitation = match (u.invitation_id, u.invited_at, u.last_sent_at, u.expires_at) {
                 (Some(invitation_id), Some(invited_at_ms), Some(last_sent_at_ms), Some(expires_at_ms)) => Some(InvitationSummary {
+                    state: if shared::status::is_expired(expires_at_ms, now) { InvitationState::Expired } else { InvitationState::Pending },
+                    offered: offered.remove(&invitation_id).unwrap_or_default(),
                     invitation_id,
                     invited_at_ms,
                     last_sent_at_ms,
@@ -104,46 +75,74 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
                 }),
                 _ => None,
             };
-            UserRow {
-                status: UserStatus::parse(&u.status).unwrap_or(UserStatus::ProfileOnly),
-                roles: roles.get(&u.id).cloned().unwrap_or_default(),
-                user_id: u.id,
-                name: u.name,
-                email: u.email,
-                invitation,
-            }
+            UserRow { status: u.status, held: held.remove(&u.id).unwrap_or_default(), user_id: u.id, name: u.name, email: u.email, invitation }
         })
-        .collect();
-    let grantable_roles = shared::permissions::grantable_roles(&actor.roles);
-    Ok(UsersPage { rows, total: total as u64, page, page_count, now_ms: now, grantable_roles })
+        .collect())
 }
 
-/// Roles held by the listed users, and for those with a pending invitation the roles offered.
-async fn roles_of(conn: &mut sqlx::AnyConnection, listed: &[ListedUser]) -> Result<HashMap<String, Vec<Role>>, AppError> {
-    let mut roles: HashMap<String, Vec<Role>> = HashMap::new();
-    if listed.is_empty() {
-        return Ok(roles);
+/// One user as the Users page would list them, if the actor may see them.
+async fn visible_row(conn: &mut Conn, actor: &Actor, user_id: &str, now: i64) -> Result<UserRow, AppError> {
+    let listed = user_list::by_ids(conn, &actor.account_id, &[user_id.to_string()], now).await.map_err(internal)?;
+    let row = rows(conn, &actor.account_id, listed, now).await?.pop().ok_or(AppError::NotFound)?;
+    let in_reach = actor.authority.manages_account()
+        || row.held.iter().chain(row.invitation.iter().flat_map(|i| i.offered.iter())).any(|g| actor.authority.administers(&g.grant.scope_id));
+    // Someone outside the actor's places is as unknown to them as a user that does not exist.
+    if !in_reach {
+        return Err(AppError::NotFound);
     }
-    let placeholders = (1..=listed.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT m.user_id, m.role FROM memberships m JOIN scopes s ON s.id = m.scope_id \
-           WHERE s.kind = 'account' AND m.user_id IN ({placeholders}) \
-         UNION \
-         SELECT i.user_id, r.role FROM invitations i JOIN invitation_roles r ON r.invitation_id = i.id \
-           WHERE i.state = 'pending' AND i.user_id IN ({placeholders})"
-    );
-    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
-    for user in listed {
-        query = query.bind(&user.id);
+    Ok(row)
+}
+
+/// A user's own page: status, roles by place, open invitation, and the People permission.
+pub async fn detail(state: &AppState, actor: &Actor, user_id: &str) -> Result<UserDetail, AppError> {
+    actor.require(Permission::ViewUsers)?;
+    let now = state.clock.now_ms();
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let row = visible_row(&mut conn, actor, user_id, now).await?;
+    let record = users::get(&mut conn, user_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let is_curator = row.held.iter().any(|g| g.grant.scope_id == actor.authority.account_scope_id && g.grant.role.builtin() == Some(Role::Curator));
+    Ok(UserDetail { people: record.people_permission != 0, is_curator, can_grant_people: actor.can(Permission::GrantPeople), user: row, now_ms: now })
+}
+
+/// Gives a Curator the People permission (they manage invitations account-wide, up to
+/// Curator), or takes it back.
+pub async fn set_people_permission(state: &AppState, actor: &Actor, user_id: &str, people: bool) -> Result<String, AppError> {
+    actor.require(Permission::GrantPeople)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let row = visible_row(&mut tx, actor, user_id, now).await?;
+    if !row.held.iter().any(|g| g.grant.scope_id == actor.authority.account_scope_id && g.grant.role.builtin() == Some(Role::Curator)) {
+        return Err(AppError::InvalidState("The People permission is for Curators. Give this person the Curator role first.".into()));
     }
-    for (user_id, role) in query.fetch_all(conn).await.map_err(internal)? {
-        if let Some(role) = Role::parse(&role) {
-            roles.entry(user_id).or_default().push(role);
-        }
-    }
-    for list in roles.values_mut() {
-        list.sort();
-        list.dedup();
-    }
-    Ok(roles)
+    users::set_people_permission(&mut tx, user_id, people, now).await.map_err(internal)?;
+    let event = AuditEvent {
+        account_id: &actor.account_id,
+        actor_user_id: Some(&actor.user_id),
+        action: if people { "user.people_granted" } else { "user.people_revoked" },
+        target_type: "user",
+        target_id: user_id,
+        details: serde_json::json!({ "email": row.email }),
+    };
+    audit::record(&mut tx, event, now).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(if people {
+        format!("{} now has the People permission: they can invite and manage invitations, up to Curator.", row.display_name())
+    } else {
+        format!("{} no longer has the People permission.", row.display_name())
+    })
+}
+
+/// The signed-in person as the shell shows them.
+pub async fn current(state: &AppState, actor: &Actor) -> Result<CurrentUser, AppError> {
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let names = RoleNames::load(&mut conn, &actor.account_id).await?;
+    let held = names.group(scopes::memberships_of(&mut conn, std::slice::from_ref(&actor.user_id)).await.map_err(internal)?)?;
+    Ok(CurrentUser {
+        user_id: actor.user_id.clone(),
+        name: actor.name.clone(),
+        email: actor.email.clone(),
+        account_name: actor.account_name.clone(),
+        authority: actor.authority.clone(),
+        held: held.into_values().next().unwrap_or_default(),
+    })
 }

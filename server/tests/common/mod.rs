@@ -4,7 +4,10 @@
 pub mod smtp_sink;
 
 use app::server::accounts::{create_owner, OwnerSetup};
-use app::server::store::{accounts, memberships, new_id, users};
+use app::server::store::{memberships, new_id, scopes, users};
+use shared::scopes::{Grant, ScopeKind};
+use shared::status::StoredUserStatus;
+use shared::{Role, RoleKey};
 use app::server::{AppState, ManualClock};
 use axum::body::Body;
 use axum::http::{header, Request, Response};
@@ -23,6 +26,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub config: Config,
+    /// The account's own scope, once the owner exists.
+    pub account_scope: String,
     _dir: tempfile::TempDir,
 }
 
@@ -51,7 +56,15 @@ pub async fn spawn_app() -> TestApp {
     let config = test_config(dir.path());
     let clock = ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
     let application = startup::build(&config, clock.clone()).await.expect("the application starts");
-    TestApp { router: application.router, session_store: application.session_store, state: application.state, clock, config, _dir: dir }
+    TestApp {
+        router: application.router,
+        session_store: application.session_store,
+        state: application.state,
+        clock,
+        config,
+        account_scope: String::new(),
+        _dir: dir,
+    }
 }
 
 pub fn owner_setup() -> OwnerSetup {
@@ -66,27 +79,54 @@ pub fn owner_setup() -> OwnerSetup {
 
 impl TestApp {
     pub async fn with_owner() -> TestApp {
-        let app = spawn_app().await;
-        create_owner(&app.state, owner_setup()).await.expect("owner created");
+        let mut app = spawn_app().await;
+        let owner = create_owner(&app.state, owner_setup()).await.expect("owner created");
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        app.account_scope = scopes::account_scope_id(&mut conn, &owner.account_id).await.unwrap();
+        drop(conn);
         app
+    }
+
+    /// `roles` account-wide, as an invitation offers them.
+    pub fn account_grants(&self, roles: &[Role]) -> Vec<Grant> {
+        roles.iter().map(|r| Grant::new(self.account_scope.clone(), *r)).collect()
     }
 
     /// Adds an active user holding `role` in the account scope (invitations are the
     /// product's way; tests of other features take this shortcut).
-    pub async fn add_active_user(&self, email: &str, role: &str) {
+    pub async fn add_active_user(&self, email: &str, role: &str) -> String {
+        let role = Role::parse(role).expect("a built-in role");
+        self.add_active_user_with(email, &self.account_grants(&[role])).await
+    }
+
+    /// Adds an active user holding `grants`; returns their id.
+    pub async fn add_active_user_with(&self, email: &str, grants: &[Grant]) -> String {
         let hash = app::server::passwords::hash(PASSWORD.into()).await.unwrap();
         let mut conn = self.state.db.pool.acquire().await.unwrap();
         let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&mut *conn).await.unwrap();
-        let scope = accounts::account_scope_id(&mut conn, &account_id).await.unwrap();
         let id = new_id();
         users::insert(
             &mut conn,
-            users::NewUser { id: &id, account_id: &account_id, email, name: "Test User", status: "active", password_hash: Some(&hash) },
+            users::NewUser { id: &id, account_id: &account_id, email, name: "Test User", status: StoredUserStatus::Active, password_hash: Some(&hash) },
             self.clock_ms(),
         )
         .await
         .unwrap();
-        memberships::grant(&mut conn, &id, &scope, role, self.clock_ms()).await.unwrap();
+        for grant in grants {
+            memberships::grant(&mut conn, &id, &grant.scope_id, &grant.role, self.clock_ms()).await.unwrap();
+        }
+        id
+    }
+
+    /// Creates a place as the owner; `parent` `None` puts it in the account.
+    pub async fn create_place(&self, kind: ScopeKind, name: &str, parent: Option<&str>) -> String {
+        let owner = self.owner().await;
+        app::server::scopes::create(&self.state, &owner, kind, name, parent).await.expect("place created")
+    }
+
+    /// Grants `role` in `scope`.
+    pub fn grant(scope: &str, role: impl Into<RoleKey>) -> Grant {
+        Grant::new(scope, role)
     }
 
     /// Queues `n` test emails in one transaction, as a bulk action would.
@@ -298,5 +338,13 @@ impl TestApp {
         let mut state = self.state.clone();
         state.checkpoints = gates.checkpoints();
         state
+    }
+}
+
+impl TestApp {
+    /// The form "Invite people" posts for `email` with `role` account-wide.
+    pub fn invite_form(&self, email: &str, role: Role) -> String {
+        let grants = Grant::to_param(&self.account_grants(&[role]));
+        format!("addresses={}&grants={}&message=&send_despite_typos=false", shared::url::encode_component(email), shared::url::encode_component(&grants))
     }
 }

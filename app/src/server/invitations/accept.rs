@@ -10,9 +10,11 @@ use crate::server::rate_limit::{self, Limit};
 use crate::server::store::invitations::{self as store, InvitationRecord};
 use crate::server::store::{accounts, memberships, users};
 use crate::server::{passwords, Actor, AppState};
-use shared::invitations::InvitationState;
+use shared::names::PersonName;
+use shared::password::NewPassword;
+use shared::status::InvitationState;
 use shared::views::{InvitationPage, OpenInvitation};
-use shared::{messages, password, AppError, Email, Role};
+use shared::{messages, AppError, Email};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -60,7 +62,7 @@ async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str
         TokenMatch::Superseded => return Ok(Resolved::Shown(InvitationPage::NoLongerValid)),
         TokenMatch::Current => {}
     }
-    let page = match InvitationState::at(&invitation.state, invitation.expires_at, state.clock.now_ms()) {
+    let page = match invitation.state_at(state.clock.now_ms()) {
         InvitationState::Pending => return Ok(Resolved::Open(invitation)),
         InvitationState::Accepted => InvitationPage::AlreadyAccepted,
         InvitationState::Cancelled => InvitationPage::NoLongerValid,
@@ -104,16 +106,16 @@ pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: O
         Some(id) => users::get(&mut conn, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_default(),
         None => String::new(),
     };
-    let roles = store::roles(&mut conn, &invitation.id).await.map_err(internal)?.iter().filter_map(|(_, r)| Role::parse(r)).collect();
+    let offered = notify::offered(&mut conn, &invitation).await?;
     Ok(InvitationPage::Open(OpenInvitation {
         account_name: account.name,
+        existing_user: invitee.is_active(),
         inviter_name,
         email: invitee.email,
-        roles,
+        offered,
         personal_message: invitation.personal_message,
         expires_at_ms: invitation.expires_at,
         now_ms: now,
-        existing_user: invitee.status == "active",
         signed_in_as: viewer.map(|a| a.email.clone()),
     }))
 }
@@ -149,7 +151,7 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
     let invitee = users::get(&mut conn, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
     drop(conn);
 
-    let existing_user = invitee.status == "active";
+    let existing_user = invitee.is_active();
     let new_password = if existing_user {
         // Bound to the invited address: only that user, signed in, may accept.
         if viewer.map(|a| a.user_id.as_str()) != Some(invitee.id.as_str()) {
@@ -157,17 +159,9 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
         }
         None
     } else {
-        let name = input.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(AppError::Validation(messages::NAME_REQUIRED.into()));
-        }
-        if input.password != input.password_confirmation {
-            return Err(AppError::Validation(messages::PASSWORDS_DIFFER.into()));
-        }
-        if let Some(why) = password::weakness(&input.password, &invitee.email) {
-            return Err(AppError::Validation(why.into()));
-        }
-        Some((name, passwords::hash(input.password).await?))
+        let name = PersonName::parse(&input.name)?;
+        let password = NewPassword::parse(input.password, &input.password_confirmation, &invitee.email)?;
+        Some((name, passwords::hash(password.into_inner()).await?))
     };
 
     state.checkpoints.reach(crate::server::checkpoints::points::ACCEPT_BEFORE_CLAIM).await;
@@ -182,10 +176,10 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
         });
     }
     if let Some((name, hash)) = &new_password {
-        users::activate(&mut tx, &invitee.id, name, hash, now).await.map_err(internal)?;
+        users::activate(&mut tx, &invitee.id, name.as_str(), hash, now).await.map_err(internal)?;
     }
-    for (scope_id, role) in store::roles(&mut tx, &invitation.id).await.map_err(internal)? {
-        memberships::grant(&mut tx, &invitee.id, &scope_id, &role, now).await.map_err(internal)?;
+    for grant in store::grants(&mut tx, &invitation.id).await.map_err(internal)? {
+        memberships::grant(&mut tx, &invitee.id, &grant.scope_id, &grant.role, now).await.map_err(internal)?;
     }
     let event = AuditEvent {
         account_id: &invitation.account_id,
@@ -226,7 +220,7 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         .map_err(internal)?
         .filter(|i| i.link_version == verified.link_version)
         .ok_or_else(|| refusal(InvitationPage::NoLongerValid))?;
-    if InvitationState::at(&invitation.state, invitation.expires_at, now) != InvitationState::Expired {
+    if invitation.state_at(now) != InvitationState::Expired {
         return Err(AppError::InvalidState(messages::REQUEST_ONLY_WHEN_EXPIRED.into()));
     }
     rate_limit::consume(&mut *tx, &format!("invite:request:{id}"), REQUESTS_PER_INVITATION, now).await.map_err(|_| {

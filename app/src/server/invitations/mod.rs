@@ -7,9 +7,3 @@ pub mod link;
 mod notify;
 pub mod service;
 pub mod settings;
-
-use super::rate_limit::Limit;
-use std::time::Duration;
-
-/// At most this many emails per invitation, so a mailbox cannot be flooded.
-pub const SENDS_PER_INVITATION: Limit = Limit::per(5, Duration::from_secs(3600));

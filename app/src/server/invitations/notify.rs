@@ -3,13 +3,15 @@
 //! the delivery worker (`outbox_signal`) after committing.
 
 use crate::server::error::internal;
+use crate::server::grants::RoleNames;
 use crate::server::mail::outbox::{self, NewMessage};
 use crate::server::mail::templates::{self, InvitationEmail};
-use crate::server::store::invitations::{self as store, InvitationRecord};
-use crate::server::store::Conn;
+use crate::server::store::invitations::InvitationRecord;
+use crate::server::store::{scopes, Conn};
 use crate::server::AppState;
 use shared::mail::MessageKind;
-use shared::{AppError, Email, Role};
+use shared::scopes::GrantView;
+use shared::{AppError, Email};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wording {
@@ -24,12 +26,7 @@ async fn email_for(
     invitee: &Email,
     invitation: &InvitationRecord,
 ) -> Result<InvitationEmail, AppError> {
-    let role_labels = store::roles(conn, &invitation.id)
-        .await
-        .map_err(internal)?
-        .iter()
-        .filter_map(|(_, r)| Role::parse(r).map(|r| r.label().to_string()))
-        .collect();
+    let role_labels = offered_labels(conn, invitation).await?;
     Ok(InvitationEmail {
         account_name: account_name.to_string(),
         inviter_name: inviter_name.to_string(),
@@ -59,6 +56,17 @@ pub async fn invitation(
     queue(conn, message, now_ms).await
 }
 
+/// The roles an invitation offers as the invitee reads them ("Admin", "Clinician — Room 3").
+pub async fn offered(conn: &mut Conn, invitation: &InvitationRecord) -> Result<Vec<GrantView>, AppError> {
+    let names = RoleNames::load(conn, &invitation.account_id).await?;
+    let rows = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.map_err(internal)?;
+    Ok(names.group(rows)?.remove(&invitation.id).unwrap_or_default())
+}
+
+async fn offered_labels(conn: &mut Conn, invitation: &InvitationRecord) -> Result<Vec<String>, AppError> {
+    Ok(offered(conn, invitation).await?.iter().map(GrantView::label).collect())
+}
+
 /// Queues in the caller's transaction; the caller wakes the worker once it has committed.
 async fn queue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> Result<(), AppError> {
     outbox::enqueue(conn, message, now_ms).await.map(|_| ()).map_err(internal)
@@ -78,7 +86,7 @@ pub async fn new_invitation_requested(
     let invitee = Email::parse(invitee_email).map_err(internal)?;
     let mut email = email_for(conn, account_name, inviter_name, &invitee, invitation).await?;
     // The inviter acts from the Users page; the invitee's dead link is of no use to them.
-    let expired = shared::views::UsersQuery { status: Some(shared::views::UserStatus::Expired), search: invitee.to_string(), ..Default::default() };
+    let expired = shared::views::UsersQuery { status: Some(shared::status::UserStatus::Expired), search: invitee.to_string(), ..Default::default() };
     email.link = format!("{}{}", state.public_url, expired.href());
     let message = NewMessage {
         account_id: &invitation.account_id,

@@ -4,24 +4,28 @@
 
 use super::{link, notify};
 use crate::server::audit::{self, AuditEvent};
+use crate::server::checkpoints::points;
 use crate::server::error::internal;
+use crate::server::grants::RoleNames;
 use crate::server::mail::outbox;
 use crate::server::store::invitations::{self as store, InvitationRecord, NewInvitation};
 use crate::server::store::users::{self, UserRecord};
-use crate::server::store::{accounts, new_id, Conn};
-use crate::server::users::status_of;
+use crate::server::store::{accounts, memberships, new_id, scopes, Conn};
 use crate::server::{Actor, AppState};
-use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, MAX_INVITES_PER_BATCH};
-use shared::permissions::{may_act_on, Permission};
-use shared::views::{InviteOutcome, UserStatus};
-use shared::{typos, AppError, Email, Role};
+use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
+use shared::permissions::Permission;
+use shared::scopes::{Grant, ScopeKind};
+use shared::status::{InvitationState, StoredUserStatus, UserStatus};
+use shared::views::InviteOutcome;
+use shared::{typos, AppError, Email, Role, RoleKey};
+use std::collections::HashSet;
 
-const DAY_MS: i64 = 86_400_000;
 const MAX_MESSAGE_CHARS: usize = 2000;
 
 pub struct InviteRequest {
     pub addresses: String,
-    pub roles: Vec<Role>,
+    /// The roles to offer, each in its place (the account's own scope for account-wide roles).
+    pub grants: Vec<Grant>,
     pub message: Option<String>,
     /// The admin saw the "did you mean …?" warnings and sends as typed.
     pub send_despite_typos: bool,
@@ -36,10 +40,11 @@ fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
         return Err(AppError::Validation(format!("Invite at most {MAX_INVITES_PER_BATCH} people at once ({} given).", pieces.len())));
     }
     let mut emails: Vec<Email> = Vec::with_capacity(pieces.len());
+    let mut seen = HashSet::new();
     let mut invalid = Vec::new();
     for piece in pieces {
         match Email::parse(piece) {
-            Ok(email) if !emails.contains(&email) => emails.push(email),
+            Ok(email) if seen.insert(email.clone()) => emails.push(email),
             Ok(_) => {}
             Err(_) => invalid.push(piece.to_string()),
         }
@@ -50,17 +55,40 @@ fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
     Ok(emails)
 }
 
-/// Invites everyone in the request, or no one: one transaction for the whole batch.
+/// Refuses grants that cannot exist: a place of another account or archived, Owner outside
+/// the account scope, a role name the account does not have.
+async fn check_grants(tx: &mut Conn, actor: &Actor, grants: &[Grant]) -> Result<(), AppError> {
+    let names = RoleNames::load(tx, &actor.account_id).await?;
+    for grant in grants {
+        let scope = scopes::get(tx, &actor.account_id, &grant.scope_id).await.map_err(internal)?;
+        let Some(scope) = scope.filter(|s| s.archived_at.is_none()) else {
+            return Err(AppError::Validation("One of the places chosen no longer exists. Reload the page and choose again.".into()));
+        };
+        match &grant.role {
+            RoleKey::Builtin(Role::Owner) if scope.kind != ScopeKind::Account => {
+                return Err(AppError::Validation(format!("Owner is an account-wide role; it cannot be given in {}.", scope.name)));
+            }
+            RoleKey::Custom(id) if !names.knows(id) => {
+                return Err(AppError::Validation("One of the roles chosen no longer exists. Reload the page and choose again.".into()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Invites everyone in the request, or no one: one transaction for the whole batch. An
+/// active user is invited into the roles they do not hold yet; they accept by signing in.
 pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> Result<InviteOutcome, AppError> {
     actor.require(Permission::ManageInvitations)?;
     let emails = parse_addresses(&request.addresses)?;
-    let mut roles = request.roles;
-    roles.sort();
-    roles.dedup();
-    if roles.is_empty() {
+    let mut grants = request.grants;
+    grants.sort();
+    grants.dedup();
+    if grants.is_empty() {
         return Err(AppError::Validation("Choose at least one role.".into()));
     }
-    may_act_on(&actor.roles, &roles).map_err(AppError::Forbidden)?;
+    actor.authority.may_act_on(&grants).map_err(AppError::Forbidden)?;
     let message = request.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         return Err(AppError::Validation(format!("Keep the personal message under {MAX_MESSAGE_CHARS} characters.")));
@@ -76,32 +104,22 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     let now = state.clock.now_ms();
     let mut outcome = InviteOutcome::default();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
+    check_grants(&mut tx, actor, &grants).await?;
     let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-    let scope_id = accounts::account_scope_id(&mut tx, &actor.account_id).await.map_err(internal)?;
-    let expires_at = now + account.invitation_expiry_days * DAY_MS;
+    let expires_at = account.invitation_expiry_days.expiry_from(now);
     for email in emails {
         let existing = users::find_in_account(&mut tx, &actor.account_id, email.as_str()).await.map_err(internal)?;
-        // An existing user to invite again, with the expired invitation it replaces.
-        let mut replaces = None;
-        if let Some(user) = &existing {
-            let pending = store::pending_for_user(&mut tx, &user.id).await.map_err(internal)?;
-            let skip = match status_of(&user.status, pending.as_ref().map(|p| p.expires_at), now) {
-                UserStatus::Active => Some("is already an active user".to_string()),
-                UserStatus::Deactivated => Some("is deactivated".to_string()),
-                UserStatus::Invited => Some("already has a pending invitation".to_string()),
-                UserStatus::Expired | UserStatus::ProfileOnly => match &pending {
-                    Some(old) => may_act_on(&actor.roles, &offered_roles(&mut tx, &old.id).await?)
-                        .err()
-                        .map(|denied| format!("has an expired invitation you cannot replace ({denied})")),
-                    None => None,
-                },
-            };
-            if let Some(why) = skip {
+        let plan = match &existing {
+            Some(user) => plan_for_existing(&mut tx, actor, user, &grants, now).await?,
+            None => Plan::Invite { grants: grants.clone(), replaces: None },
+        };
+        let (offered, replaces) = match plan {
+            Plan::Skip(why) => {
                 outcome.skipped.push((email.to_string(), why));
                 continue;
             }
-            replaces = pending;
-        }
+            Plan::Invite { grants, replaces } => (grants, replaces),
+        };
         if let Some(wait) = outbox::spend_send_budget(&mut tx, &actor.account_id, &email, now).await? {
             outcome.skipped.push((email.to_string(), outbox::budget_spent(wait)));
             continue;
@@ -110,7 +128,12 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
             cancel(&mut tx, old, actor, now).await?;
         }
         let user_id = match existing {
-            Some(user) => user.id,
+            Some(user) => {
+                if !user.is_active() {
+                    users::set_status(&mut tx, &user.id, StoredUserStatus::Invited, now).await.map_err(internal)?;
+                }
+                user.id
+            }
             None => {
                 let id = new_id();
                 let new_user = users::NewUser {
@@ -118,14 +141,13 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
                     account_id: &actor.account_id,
                     email: email.as_str(),
                     name: "",
-                    status: "invited",
+                    status: StoredUserStatus::Invited,
                     password_hash: None,
                 };
                 users::insert(&mut tx, new_user, now).await.map_err(internal)?;
                 id
             }
         };
-        users::set_status(&mut tx, &user_id, "invited", now).await.map_err(internal)?;
         let invitation_id = new_id();
         let new_invitation = NewInvitation {
             id: &invitation_id,
@@ -136,12 +158,13 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
             expires_at,
         };
         store::insert(&mut tx, new_invitation, now).await.map_err(internal)?;
-        for role in &roles {
-            store::add_role(&mut tx, &invitation_id, &scope_id, role.as_str()).await.map_err(internal)?;
+        for grant in &offered {
+            store::add_grant(&mut tx, &invitation_id, grant).await.map_err(internal)?;
         }
         let invitation = store::get(&mut tx, &invitation_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
         notify::invitation(&mut tx, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
-        record(&mut tx, actor, "invitation.created", &invitation_id, serde_json::json!({ "email": email.as_str(), "roles": roles }), now).await?;
+        let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
+        record(&mut tx, actor, "invitation.created", &invitation_id, details, now).await?;
         outcome.invited.push(email.to_string());
     }
     tx.commit().await.map_err(internal)?;
@@ -150,10 +173,44 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     Ok(outcome)
 }
 
-/// The roles an invitation offers.
-async fn offered_roles(tx: &mut Conn, invitation_id: &str) -> Result<Vec<Role>, AppError> {
-    let roles = store::roles(tx, invitation_id).await.map_err(internal)?;
-    Ok(roles.iter().filter_map(|(_, r)| Role::parse(r)).collect())
+/// What inviting an address that already has a user comes to.
+enum Plan {
+    Skip(String),
+    Invite { grants: Vec<Grant>, replaces: Option<InvitationRecord> },
+}
+
+async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, grants: &[Grant], now: i64) -> Result<Plan, AppError> {
+    let pending = store::pending_for_user(tx, &user.id).await.map_err(internal)?;
+    let status = UserStatus::of(user.status, pending.as_ref().map(|p| p.expires_at), now);
+    let live = pending.as_ref().is_some_and(|p| p.state_at(now) == InvitationState::Pending);
+    Ok(match status {
+        UserStatus::Deactivated => Plan::Skip("is deactivated".into()),
+        _ if live => Plan::Skip("already has a pending invitation".into()),
+        UserStatus::Active => {
+            let mut new_grants = Vec::new();
+            for grant in grants {
+                if !memberships::roles_in(tx, &user.id, &grant.scope_id).await.map_err(internal)?.contains(&grant.role) {
+                    new_grants.push(grant.clone());
+                }
+            }
+            if new_grants.is_empty() {
+                Plan::Skip("already holds these roles".into())
+            } else {
+                replace_expired(tx, actor, pending, new_grants).await?
+            }
+        }
+        UserStatus::Invited | UserStatus::Expired | UserStatus::ProfileOnly => replace_expired(tx, actor, pending, grants.to_vec()).await?,
+    })
+}
+
+/// An expired invitation gives way to the new one, if it is one the actor may act on.
+async fn replace_expired(tx: &mut Conn, actor: &Actor, expired: Option<InvitationRecord>, grants: Vec<Grant>) -> Result<Plan, AppError> {
+    if let Some(old) = &expired {
+        if let Err(denied) = actor.authority.may_act_on(&store::grants(tx, &old.id).await.map_err(internal)?) {
+            return Ok(Plan::Skip(format!("has an expired invitation you cannot replace ({denied})")));
+        }
+    }
+    Ok(Plan::Invite { grants, replaces: expired })
 }
 
 async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
@@ -168,11 +225,11 @@ async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str,
     audit::record(tx, event, now).await.map_err(internal)
 }
 
-/// A user of the actor's account and their pending invitation, with the roles it offers.
+/// A user of the actor's account and their open invitation, with the roles it offers.
 struct Target {
     user: UserRecord,
     invitation: Option<InvitationRecord>,
-    offered: Vec<Role>,
+    subject: Subject,
 }
 
 /// Loads the user `action` is about and refuses the action unless the one rule in
@@ -181,12 +238,16 @@ async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, action: Invita
     let user = users::get(tx, user_id).await.map_err(internal)?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
     let invitation = store::pending_for_user(tx, &user.id).await.map_err(internal)?;
     let offered = match &invitation {
-        Some(invitation) => offered_roles(tx, &invitation.id).await?,
+        Some(invitation) => store::grants(tx, &invitation.id).await.map_err(internal)?,
         None => Vec::new(),
     };
-    let status = status_of(&user.status, invitation.as_ref().map(|i| i.expires_at), now);
-    ensure_allowed(&actor.roles, action, status, &offered)?;
-    Ok(Target { user, invitation, offered })
+    let subject = Subject {
+        status: UserStatus::of(user.status, invitation.as_ref().map(|i| i.expires_at), now),
+        invitation: invitation.as_ref().map(|i| i.state_at(now)),
+        offered,
+    };
+    ensure_allowed(&actor.authority, action, &subject)?;
+    Ok(Target { user, invitation, subject })
 }
 
 /// Another request changed the invitation between reading and writing it (an engine
@@ -201,6 +262,16 @@ async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now
     } else {
         Err(changed_meanwhile())
     }
+}
+
+/// Cancels the target's invitation; a user who was only invited drops to Profile only, an
+/// active user invited into more roles stays active with what they hold.
+async fn cancel_target(tx: &mut Conn, target: &Target, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), AppError> {
+    cancel(tx, invitation, actor, now).await?;
+    if !target.user.is_active() {
+        users::set_status(tx, &target.user.id, StoredUserStatus::ProfileOnly, now).await.map_err(internal)?;
+    }
+    Ok(())
 }
 
 fn pending(target: &Target) -> Result<&InvitationRecord, AppError> {
@@ -218,7 +289,7 @@ fn display_name(user: &UserRecord) -> String {
 /// Resend, remind, send a new invitation, or cancel: returns the banner to show.
 pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: InvitationAction) -> Result<String, AppError> {
     actor.require(Permission::ManageInvitations)?;
-    state.checkpoints.reach(crate::server::checkpoints::points::ACT_BEFORE_BEGIN).await;
+    state.checkpoints.reach(points::ACT_BEFORE_BEGIN).await;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     let target = load_target(&mut tx, actor, user_id, action, now).await?;
@@ -226,7 +297,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
     let who = display_name(&target.user);
     let email = Email::parse(&target.user.email).map_err(internal)?;
-    let new_expiry = now + account.invitation_expiry_days * DAY_MS;
+    let new_expiry = account.invitation_expiry_days.expiry_from(now);
 
     let (wording, rotate, expires_at, audit_action, banner) = match action {
         InvitationAction::Resend => {
@@ -247,8 +318,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
             format!("New invitation sent to {who}. Earlier links no longer work."),
         ),
         InvitationAction::Cancel => {
-            cancel(&mut tx, &invitation, actor, now).await?;
-            users::set_status(&mut tx, &target.user.id, "profile_only", now).await.map_err(internal)?;
+            cancel_target(&mut tx, &target, &invitation, actor, now).await?;
             record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
             tx.commit().await.map_err(internal)?;
             return Ok(format!("Invitation to {who} cancelled. Its link no longer works."));
@@ -287,31 +357,31 @@ pub async fn copy_link(state: &AppState, actor: &Actor, user_id: &str) -> Result
 }
 
 /// Removes roles from a pending invitation; removing the last one cancels it.
-pub async fn remove_roles(state: &AppState, actor: &Actor, user_id: &str, roles: Vec<Role>) -> Result<String, AppError> {
+pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grants: Vec<Grant>) -> Result<String, AppError> {
     actor.require(Permission::ManageInvitations)?;
-    if roles.is_empty() {
+    if grants.is_empty() {
         return Err(AppError::Validation("Select the roles to remove.".into()));
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     let target = load_target(&mut tx, actor, user_id, InvitationAction::Manage, now).await?;
     let invitation = pending(&target)?.clone();
-    if let Some(role) = roles.iter().find(|r| !target.offered.contains(r)) {
-        return Err(AppError::Validation(format!("The invitation does not offer {}.", role.label())));
+    if grants.iter().any(|g| !target.subject.offered.contains(g)) {
+        return Err(AppError::Validation("The invitation does not offer one of those roles. Reload the page to see it now.".into()));
     }
-    for role in &roles {
-        store::remove_role(&mut tx, &invitation.id, role.as_str()).await.map_err(internal)?;
+    for grant in &grants {
+        store::remove_grant(&mut tx, &invitation.id, grant).await.map_err(internal)?;
     }
-    let remaining = store::roles(&mut tx, &invitation.id).await.map_err(internal)?;
-    let labels = roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
-    record(&mut tx, actor, "invitation.roles_removed", &invitation.id, serde_json::json!({ "roles": roles }), now).await?;
+    let remaining = store::grants(&mut tx, &invitation.id).await.map_err(internal)?;
+    record(&mut tx, actor, "invitation.roles_removed", &invitation.id, serde_json::json!({ "grants": grants }), now).await?;
     let who = display_name(&target.user);
     let banner = if remaining.is_empty() {
-        cancel(&mut tx, &invitation, actor, now).await?;
-        users::set_status(&mut tx, &target.user.id, "profile_only", now).await.map_err(internal)?;
+        cancel_target(&mut tx, &target, &invitation, actor, now).await?;
         record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }), now).await?;
         format!("All roles removed: the invitation to {who} is cancelled.")
     } else {
+        let names = RoleNames::load(&mut tx, &actor.account_id).await?;
+        let labels = grants.iter().map(|g| names.label(&g.role)).collect::<Vec<_>>().join(", ");
         format!("Removed {labels} from the invitation to {who}.")
     };
     tx.commit().await.map_err(internal)?;

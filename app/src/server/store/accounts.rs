@@ -4,7 +4,8 @@ use super::Conn;
 pub struct AccountRecord {
     pub id: String,
     pub name: String,
-    pub invitation_expiry_days: i64,
+    #[sqlx(try_from = "i64")]
+    pub invitation_expiry_days: shared::invitations::ExpiryDays,
     pub resend_rotates_link: i64,
 }
 
@@ -29,29 +30,19 @@ pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<AccountRecord
         .await
 }
 
-pub async fn insert_scope(conn: &mut Conn, id: &str, account_id: &str, kind: &str, name: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO scopes (id, account_id, kind, name, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
+/// Claims the one installation this database holds; `false` when another set-up did first.
+pub async fn claim_installation(conn: &mut Conn, account_id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    sqlx::query("INSERT INTO installation (singleton, account_id, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING")
         .bind(account_id)
-        .bind(kind)
-        .bind(name)
         .bind(now_ms)
         .execute(conn)
         .await
-        .map(|_| ())
+        .map(|r| r.rows_affected() == 1)
 }
 
-/// The account's own scope, where account-wide roles are held.
-pub async fn account_scope_id(conn: &mut Conn, account_id: &str) -> sqlx::Result<String> {
-    sqlx::query_scalar("SELECT id FROM scopes WHERE account_id = $1 AND kind = 'account'")
-        .bind(account_id)
-        .fetch_one(conn)
-        .await
-}
-
-pub async fn set_invitation_settings(conn: &mut Conn, id: &str, expiry_days: i64, resend_rotates_link: bool) -> sqlx::Result<()> {
+pub async fn set_invitation_settings(conn: &mut Conn, id: &str, expiry: shared::invitations::ExpiryDays, resend_rotates_link: bool) -> sqlx::Result<()> {
     sqlx::query("UPDATE accounts SET invitation_expiry_days = $1, resend_rotates_link = $2 WHERE id = $3")
-        .bind(expiry_days)
+        .bind(expiry.days())
         .bind(i64::from(resend_rotates_link))
         .bind(id)
         .execute(conn)

@@ -1,4 +1,13 @@
 use super::Conn;
+use shared::scopes::Grant;
+use shared::status::{InvitationState, StoredInvitationState};
+use shared::RoleKey;
+
+/// `shared::status::is_expired` as SQL, for queries that must decide it in the database:
+/// a pending invitation `{expires}` is expired once the clock `{now}` reaches it.
+pub fn expired_sql(expires: &str, now: &str) -> String {
+    format!("{now} >= {expires}")
+}
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct InvitationRecord {
@@ -6,13 +15,20 @@ pub struct InvitationRecord {
     pub account_id: String,
     pub user_id: String,
     pub invited_by: Option<String>,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: StoredInvitationState,
     pub link_version: i64,
     pub personal_message: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub last_sent_at: i64,
     pub send_count: i64,
+}
+
+impl InvitationRecord {
+    pub fn state_at(&self, now_ms: i64) -> InvitationState {
+        InvitationState::of(self.state, self.expires_at, now_ms)
+    }
 }
 
 const COLUMNS: &str =
@@ -30,7 +46,7 @@ pub struct NewInvitation<'a> {
 pub async fn insert(conn: &mut Conn, new: NewInvitation<'_>, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO invitations (id, account_id, user_id, invited_by, state, personal_message, created_at, expires_at, last_sent_at, send_count) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $6, 1)",
+         VALUES ($1, $2, $3, $4, $8, $5, $6, $7, $6, 1)",
     )
     .bind(new.id)
     .bind(new.account_id)
@@ -39,16 +55,17 @@ pub async fn insert(conn: &mut Conn, new: NewInvitation<'_>, now_ms: i64) -> sql
     .bind(new.personal_message)
     .bind(now_ms)
     .bind(new.expires_at)
+    .bind(StoredInvitationState::Pending.as_str())
     .execute(conn)
     .await
     .map(|_| ())
 }
 
-pub async fn add_role(conn: &mut Conn, invitation_id: &str, scope_id: &str, role: &str) -> sqlx::Result<()> {
+pub async fn add_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO invitation_roles (invitation_id, scope_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(invitation_id)
-        .bind(scope_id)
-        .bind(role)
+        .bind(&grant.scope_id)
+        .bind(grant.role.as_stored())
         .execute(conn)
         .await
         .map(|_| ())
@@ -60,24 +77,32 @@ pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<InvitationRec
 
 /// The user's pending invitation (live or past its expiry), if any.
 pub async fn pending_for_user(conn: &mut Conn, user_id: &str) -> sqlx::Result<Option<InvitationRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE user_id = $1 AND state = 'pending'"))
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE user_id = $1 AND state = $2"))
         .bind(user_id)
+        .bind(StoredInvitationState::Pending.as_str())
         .fetch_optional(conn)
         .await
 }
 
-/// (scope id, role) pairs offered by an invitation.
-pub async fn roles(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as("SELECT scope_id, role FROM invitation_roles WHERE invitation_id = $1 ORDER BY role")
+/// The roles an invitation offers, by place.
+pub async fn grants(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<Grant>> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT scope_id, role FROM invitation_roles WHERE invitation_id = $1")
         .bind(invitation_id)
         .fetch_all(conn)
-        .await
+        .await?;
+    let mut grants = rows
+        .into_iter()
+        .map(|(scope_id, role)| RoleKey::try_from(role).map(|role| Grant { scope_id, role }).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    grants.sort();
+    Ok(grants)
 }
 
-pub async fn remove_role(conn: &mut Conn, invitation_id: &str, role: &str) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM invitation_roles WHERE invitation_id = $1 AND role = $2")
+pub async fn remove_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM invitation_roles WHERE invitation_id = $1 AND scope_id = $2 AND role = $3")
         .bind(invitation_id)
-        .bind(role)
+        .bind(&grant.scope_id)
+        .bind(grant.role.as_stored())
         .execute(conn)
         .await
         .map(|r| r.rows_affected())
@@ -89,22 +114,25 @@ pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, expires_at: Op
     sqlx::query(
         "UPDATE invitations SET send_count = send_count + 1, last_sent_at = $1, \
            link_version = link_version + $2, expires_at = COALESCE($3, expires_at) \
-         WHERE id = $4 AND state = 'pending'",
+         WHERE id = $4 AND state = $5",
     )
     .bind(now_ms)
     .bind(i64::from(rotate))
     .bind(expires_at)
     .bind(id)
+    .bind(StoredInvitationState::Pending.as_str())
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)
 }
 
 pub async fn cancel(conn: &mut Conn, id: &str, by: Option<&str>, now_ms: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE invitations SET state = 'cancelled', cancelled_at = $1, cancelled_by = $2 WHERE id = $3 AND state = 'pending'")
+    sqlx::query("UPDATE invitations SET state = $4, cancelled_at = $1, cancelled_by = $2 WHERE id = $3 AND state = $5")
         .bind(now_ms)
         .bind(by)
         .bind(id)
+        .bind(StoredInvitationState::Cancelled.as_str())
+        .bind(StoredInvitationState::Pending.as_str())
         .execute(conn)
         .await
         .map(|r| r.rows_affected() == 1)
@@ -113,13 +141,16 @@ pub async fn cancel(conn: &mut Conn, id: &str, by: Option<&str>, now_ms: i64) ->
 /// Marks the invitation accepted if, at this instant, it is pending, carries this link
 /// version and has not expired. Exactly one of several simultaneous accepts gets `true`.
 pub async fn claim_acceptance(conn: &mut Conn, id: &str, link_version: i64, now_ms: i64) -> sqlx::Result<bool> {
-    sqlx::query(
-        "UPDATE invitations SET state = 'accepted', accepted_at = $1 \
-         WHERE id = $2 AND state = 'pending' AND link_version = $3 AND expires_at > $1",
-    )
+    sqlx::query(&format!(
+        "UPDATE invitations SET state = $4, accepted_at = $1 \
+         WHERE id = $2 AND state = $5 AND link_version = $3 AND NOT ({})",
+        expired_sql("expires_at", "$1")
+    ))
     .bind(now_ms)
     .bind(id)
     .bind(link_version)
+    .bind(StoredInvitationState::Accepted.as_str())
+    .bind(StoredInvitationState::Pending.as_str())
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)

@@ -2,12 +2,20 @@
 //! inside a service's transaction or on a pooled connection.
 
 pub mod accounts;
+pub mod custom_roles;
 pub mod invitations;
 pub mod memberships;
+pub mod scopes;
+pub mod user_list;
 pub mod users;
 
 pub type Conn = sqlx::AnyConnection;
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// Whether `error` is a unique constraint refusing a duplicate.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }

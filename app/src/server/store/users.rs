@@ -1,4 +1,5 @@
 use super::Conn;
+use shared::status::StoredUserStatus;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRecord {
@@ -6,19 +7,27 @@ pub struct UserRecord {
     pub account_id: String,
     pub email: String,
     pub name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: StoredUserStatus,
     pub password_hash: Option<String>,
     pub auth_version: i64,
+    pub people_permission: i64,
 }
 
-const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version";
+impl UserRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == StoredUserStatus::Active
+    }
+}
+
+const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version, people_permission";
 
 pub struct NewUser<'a> {
     pub id: &'a str,
     pub account_id: &'a str,
     pub email: &'a str,
     pub name: &'a str,
-    pub status: &'a str,
+    pub status: StoredUserStatus,
     pub password_hash: Option<&'a str>,
 }
 
@@ -31,7 +40,7 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Re
     .bind(user.account_id)
     .bind(user.email)
     .bind(user.name)
-    .bind(user.status)
+    .bind(user.status.as_str())
     .bind(user.password_hash)
     .bind(now_ms)
     .execute(conn)
@@ -50,13 +59,6 @@ pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<UserRecord>> 
 pub async fn find_by_email(conn: &mut Conn, email: &str) -> sqlx::Result<Vec<UserRecord>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at"))
         .bind(email)
-        .fetch_all(conn)
-        .await
-}
-
-pub async fn list_for_account(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<UserRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 ORDER BY name, email"))
-        .bind(account_id)
         .fetch_all(conn)
         .await
 }
@@ -85,9 +87,9 @@ pub async fn find_in_account(conn: &mut Conn, account_id: &str, email: &str) -> 
         .await
 }
 
-pub async fn set_status(conn: &mut Conn, id: &str, status: &str, now_ms: i64) -> sqlx::Result<()> {
+pub async fn set_status(conn: &mut Conn, id: &str, status: StoredUserStatus, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
+        .bind(status.as_str())
         .bind(now_ms)
         .bind(id)
         .execute(conn)
@@ -97,9 +99,20 @@ pub async fn set_status(conn: &mut Conn, id: &str, status: &str, now_ms: i64) ->
 
 /// A new user's first sign-in details, set when they accept their invitation.
 pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET status = 'active', name = $1, password_hash = $2, updated_at = $3 WHERE id = $4")
+    sqlx::query("UPDATE users SET status = $1, name = $2, password_hash = $3, updated_at = $4 WHERE id = $5")
+        .bind(StoredUserStatus::Active.as_str())
         .bind(name)
         .bind(password_hash)
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_people_permission(conn: &mut Conn, id: &str, people: bool, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET people_permission = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(people))
         .bind(now_ms)
         .bind(id)
         .execute(conn)

@@ -1,50 +1,42 @@
-//! "Manage invitation": the pending invitation's roles, each removable; removing them
-//! all cancels the invitation. Also offers a reminder.
+//! "Manage invitation": the pending invitation's roles, by place ("Admin — Waiting area
+//! North"), each removable; removing them all cancels the invitation. Also offers a reminder.
 
-use super::UsersPageState;
-use crate::api::{roles_param, ActOnInvitation, RemoveInvitationRoles};
+use super::PeopleActions;
+use crate::api::{ActOnInvitation, RemoveInvitationRoles};
 use leptos::prelude::*;
 use shared::invitations::InvitationAction;
+use shared::scopes::Grant;
 use shared::views::UserRow;
-use shared::Role;
 
 #[component]
 pub fn ManageDialog(row: UserRow) -> impl IntoView {
-    let state = expect_context::<UsersPageState>();
-    let roles = row.roles.clone();
-    let selected = RwSignal::new(Vec::<Role>::new());
+    let state = expect_context::<PeopleActions>();
+    let offered = row.invitation.as_ref().map(|i| i.offered.clone()).unwrap_or_default();
+    let total = offered.len();
+    let selected = RwSignal::new(Vec::<Grant>::new());
     let confirming = RwSignal::new(false);
-    let all_selected = {
-        let roles = roles.clone();
-        move || !roles.is_empty() && selected.get().len() == roles.len()
-    };
-    let toggle_all = {
-        let roles = roles.clone();
-        let all_selected = all_selected.clone();
-        move |_| {
-            if all_selected() {
-                selected.set(Vec::new());
-            } else {
-                selected.set(roles.clone());
-            }
+    let all = StoredValue::new(offered.iter().map(|g| g.grant.clone()).collect::<Vec<_>>());
+    let all_selected = move || total > 0 && selected.get().len() == total;
+    let toggle_all = move |_| {
+        if all_selected() {
+            selected.set(Vec::new());
+        } else {
+            selected.set(all.get_value());
         }
     };
     let user_id = row.user_id.clone();
     let remove = move |_| {
-        state.remove_roles.dispatch(RemoveInvitationRoles { user_id: user_id.clone(), roles: roles_param(&selected.get_untracked()) });
+        state.remove_roles.dispatch(RemoveInvitationRoles { user_id: user_id.clone(), grants: Grant::to_param(&selected.get_untracked()) });
         confirming.set(false);
     };
     let remind_user = row.user_id.clone();
     let who = row.email.clone();
-    let question = {
-        let total = row.roles.len();
-        move || {
-            let n = selected.get().len();
-            if n == total {
-                format!("Remove all roles? The invitation to {who} will be cancelled.")
-            } else {
-                format!("Remove {n} role{} from the invitation to {who}?", if n == 1 { "" } else { "s" })
-            }
+    let question = move || {
+        let n = selected.get().len();
+        if n == total {
+            format!("Remove all roles? The invitation to {who} will be cancelled.")
+        } else {
+            format!("Remove {n} role{} from the invitation to {who}?", if n == 1 { "" } else { "s" })
         }
     };
     view! {
@@ -61,16 +53,17 @@ pub fn ManageDialog(row: UserRow) -> impl IntoView {
                         <input type="checkbox" prop:checked=all_selected on:change=toggle_all/>
                         "Select all"
                     </label>
-                    {row.roles.iter().map(|role| {
-                        let role = *role;
+                    {offered.into_iter().map(|view| {
+                        let grant = view.grant.clone();
+                        let grant_for_change = view.grant.clone();
                         view! {
                             <label class="checkbox">
                                 <input
                                     type="checkbox"
-                                    prop:checked=move || selected.get().contains(&role)
-                                    on:change=move |_| selected.update(|s| if s.contains(&role) { s.retain(|r| *r != role) } else { s.push(role) })
+                                    prop:checked=move || selected.get().contains(&grant)
+                                    on:change=move |_| selected.update(|s| if s.contains(&grant_for_change) { s.retain(|g| *g != grant_for_change) } else { s.push(grant_for_change.clone()) })
                                 />
-                                {role.label()}
+                                {view.label()}
                             </label>
                         }
                     }).collect_view()}

@@ -1,7 +1,7 @@
-//! The "•••" menu of a row: only the actions the user's status allows (the same rule the
-//! server enforces), reachable by keyboard.
+//! The "•••" menu of a person: only the actions the one rule allows this admin on this
+//! invitation (the server refuses the rest with the same rule), reachable by keyboard.
 
-use super::UsersPageState;
+use super::{InvitePrefill, PeopleActions};
 use crate::api::get_invitation_link;
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
@@ -9,9 +9,9 @@ use shared::views::{CurrentUser, UserRow};
 
 #[component]
 pub fn RowMenu(row: UserRow) -> impl IntoView {
-    let state = expect_context::<UsersPageState>();
-    let viewer = use_context::<CurrentUser>().map(|u| u.roles).unwrap_or_default();
-    let actions = allowed_actions(&viewer, row.status, &row.roles);
+    let state = expect_context::<PeopleActions>();
+    let viewer = use_context::<CurrentUser>().map(|u| u.authority).unwrap_or_default();
+    let actions = allowed_actions(&viewer, &row.subject());
     let open = RwSignal::new(false);
     let menu_ref = NodeRef::<leptos::html::Ul>::new();
     let button_ref = NodeRef::<leptos::html::Button>::new();
@@ -67,7 +67,7 @@ pub fn RowMenu(row: UserRow) -> impl IntoView {
         match action {
             InvitationAction::CopyLink => copy_link(state, row.user_id.clone()),
             InvitationAction::Manage => state.managing.set(Some(row)),
-            InvitationAction::InviteToActivate => state.invite_prefill.set(Some(row.email.clone())),
+            InvitationAction::InviteToActivate => state.inviting.set(Some(InvitePrefill { addresses: row.email.clone(), scope_id: None })),
             InvitationAction::Cancel => {
                 let question = format!("Cancel the invitation to {}? Its link will stop working.", row.email);
                 if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {
@@ -117,7 +117,7 @@ pub fn RowMenu(row: UserRow) -> impl IntoView {
 }
 
 /// Asks the server for the current link and puts it on the clipboard.
-fn copy_link(state: UsersPageState, user_id: String) {
+fn copy_link(state: PeopleActions, user_id: String) {
     leptos::task::spawn_local(async move {
         match get_invitation_link(user_id).await {
             Ok(link) => match write_clipboard(&link).await {

@@ -1,0 +1,115 @@
+//! What the Users page and a place's "Manage users" page share: the "•••" menu of a person,
+//! "Invite people", "Manage invitation", and the banner that says what happened.
+
+mod invite_dialog;
+mod manage_dialog;
+mod row_menu;
+
+use crate::api::{ActOnInvitation, RemoveInvitationRoles};
+use invite_dialog::InviteDialog;
+use leptos::prelude::*;
+use manage_dialog::ManageDialog;
+pub use row_menu::RowMenu;
+use shared::invitations::relative_time;
+use shared::scopes::GrantView;
+use shared::status::UserStatus;
+use shared::views::UserRow;
+
+/// A message at the top of the page after an action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Banner {
+    pub ok: bool,
+    pub text: String,
+}
+
+/// What "Invite people" opens with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InvitePrefill {
+    pub addresses: String,
+    /// The place chosen first (a place's own page invites into that place).
+    pub scope_id: Option<String>,
+}
+
+/// The state the people pages share: the banner, the list's refresh, the open dialogs and
+/// the two server actions behind the menu.
+#[derive(Clone, Copy)]
+pub struct PeopleActions {
+    pub banner: RwSignal<Option<Banner>>,
+    pub refresh: RwSignal<u32>,
+    pub inviting: RwSignal<Option<InvitePrefill>>,
+    pub managing: RwSignal<Option<UserRow>>,
+    pub act: ServerAction<ActOnInvitation>,
+    pub remove_roles: ServerAction<RemoveInvitationRoles>,
+}
+
+impl PeopleActions {
+    /// Creates the state, provides it to the page, and has every finished action say what
+    /// happened and reload the list.
+    pub fn provide() -> PeopleActions {
+        let actions = PeopleActions {
+            banner: RwSignal::new(None),
+            refresh: RwSignal::new(0),
+            inviting: RwSignal::new(None),
+            managing: RwSignal::new(None),
+            act: ServerAction::new(),
+            remove_roles: ServerAction::new(),
+        };
+        provide_context(actions);
+        for value in [actions.act.value(), actions.remove_roles.value()] {
+            Effect::new(move |_| {
+                if let Some(result) = value.get() {
+                    match result {
+                        Ok(text) => actions.say(true, text),
+                        Err(error) => actions.say(false, error.to_string()),
+                    }
+                    actions.managing.set(None);
+                    actions.refresh.update(|n| *n += 1);
+                }
+            });
+        }
+        actions
+    }
+
+    pub fn say(&self, ok: bool, text: impl Into<String>) {
+        self.banner.set(Some(Banner { ok, text: text.into() }));
+    }
+}
+
+/// The banner and whichever dialog is open.
+#[component]
+pub fn PeopleOverlays() -> impl IntoView {
+    let actions = expect_context::<PeopleActions>();
+    view! {
+        {move || actions.banner.get().map(|b| {
+            let class = if b.ok { "banner banner-success" } else { "banner banner-error" };
+            let role = if b.ok { "status" } else { "alert" };
+            view! {
+                <div class=class role=role>
+                    <span>{b.text}</span>
+                    <button type="button" class="link-button dismiss" aria-label="Dismiss" on:click=move |_| actions.banner.set(None)>"×"</button>
+                </div>
+            }
+        })}
+        {move || actions.inviting.get().map(|prefill| view! { <InviteDialog prefill/> })}
+        {move || actions.managing.get().map(|row| view! { <ManageDialog row/> })}
+    }
+}
+
+/// "Invited yesterday as Admin, Clinician — Room 3", as admins know it; for an expired
+/// invitation, when it expired too.
+pub fn invitation_line(row: &UserRow, now: i64) -> Option<String> {
+    let invitation = row.invitation.as_ref()?;
+    let roles = GrantView::list(&invitation.offered);
+    let invited = relative_time(invitation.invited_at_ms, now);
+    Some(match invitation.state {
+        shared::status::InvitationState::Expired => format!("Invited {invited} as {roles}; the invitation expired {}", relative_time(invitation.expires_at_ms, now)),
+        _ => format!("Invited {invited} as {roles}"),
+    })
+}
+
+/// The status badge of a row.
+#[component]
+pub fn StatusBadge(status: UserStatus) -> impl IntoView {
+    let class = format!("badge badge-{}", status.as_str().replace('_', "-"));
+    view! { <span class=class>{status.label()}</span> }
+}

@@ -1,0 +1,200 @@
+use super::Conn;
+use shared::scopes::ScopeKind;
+use shared::status::StoredInvitationState;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ScopeRecord {
+    pub id: String,
+    pub account_id: String,
+    #[sqlx(try_from = "String")]
+    pub kind: ScopeKind,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub archived_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, account_id, kind, name, parent_id, archived_at";
+
+pub struct NewScope<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub kind: ScopeKind,
+    pub name: &'a str,
+    pub parent_id: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut Conn, scope: NewScope<'_>, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO scopes (id, account_id, kind, name, parent_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(scope.id)
+        .bind(scope.account_id)
+        .bind(scope.kind.as_str())
+        .bind(scope.name)
+        .bind(scope.parent_id)
+        .bind(now_ms)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<ScopeRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 AND id = $2"))
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Every scope of the account, the account's own included.
+pub async fn all(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<ScopeRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 ORDER BY lower(name), id"))
+        .bind(account_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// The account's own scope, where account-wide roles are held.
+pub async fn account_scope_id(conn: &mut Conn, account_id: &str) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT id FROM scopes WHERE account_id = $1 AND kind = $2")
+        .bind(account_id)
+        .bind(ScopeKind::Account.as_str())
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn rename(conn: &mut Conn, id: &str, name: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE scopes SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await.map(|_| ())
+}
+
+/// Archives (`Some(at)`) or restores (`None`) the scopes `ids`.
+pub async fn set_archived(conn: &mut Conn, ids: &[String], at: Option<i64>) -> sqlx::Result<()> {
+    for id in ids {
+        sqlx::query("UPDATE scopes SET archived_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// How many people hold a role in each scope of the account.
+pub async fn member_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT m.scope_id, COUNT(DISTINCT m.user_id) FROM memberships m JOIN scopes s ON s.id = m.scope_id \
+         WHERE s.account_id = $1 GROUP BY m.scope_id",
+    )
+    .bind(account_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// How many open invitations offer a role in each scope of the account.
+pub async fn invitation_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT r.scope_id, COUNT(DISTINCT r.invitation_id) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
+         WHERE i.account_id = $1 AND i.state = $2 GROUP BY r.scope_id",
+    )
+    .bind(account_id)
+    .bind(StoredInvitationState::Pending.as_str())
+    .fetch_all(conn)
+    .await
+}
+
+/// The places where `user_id` holds Admin, and every live place below them.
+pub async fn administered_by(conn: &mut Conn, user_id: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE administered(id) AS ( \
+           SELECT s.id FROM memberships m JOIN scopes s ON s.id = m.scope_id \
+           WHERE m.user_id = $1 AND m.role = $2 AND s.kind <> $3 AND s.archived_at IS NULL \
+           UNION SELECT s.id FROM scopes s JOIN administered a ON s.parent_id = a.id WHERE s.archived_at IS NULL) \
+         SELECT id FROM administered",
+    )
+    .bind(user_id)
+    .bind(shared::Role::Admin.as_str())
+    .bind(ScopeKind::Account.as_str())
+    .fetch_all(conn)
+    .await
+}
+
+/// A role held or offered, with the names to show it by.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GrantRow {
+    /// The user holding it, or the invitation offering it.
+    pub owner_id: String,
+    pub scope_id: String,
+    pub role: String,
+    pub scope_name: String,
+    #[sqlx(try_from = "String")]
+    pub scope_kind: ScopeKind,
+}
+
+fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The roles held by each of `user_ids`.
+pub async fn memberships_of(conn: &mut Conn, user_ids: &[String]) -> sqlx::Result<Vec<GrantRow>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT m.user_id AS owner_id, m.scope_id, m.role, s.name AS scope_name, s.kind AS scope_kind \
+         FROM memberships m JOIN scopes s ON s.id = m.scope_id WHERE m.user_id IN ({})",
+        placeholders(1, user_ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in user_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
+/// The roles offered by each of `invitation_ids`.
+pub async fn offered_by(conn: &mut Conn, invitation_ids: &[String]) -> sqlx::Result<Vec<GrantRow>> {
+    if invitation_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT r.invitation_id AS owner_id, r.scope_id, r.role, s.name AS scope_name, s.kind AS scope_kind \
+         FROM invitation_roles r JOIN scopes s ON s.id = r.scope_id WHERE r.invitation_id IN ({})",
+        placeholders(1, invitation_ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in invitation_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
+/// Users holding a role in one of `scope_ids`, and users whose open invitation offers one.
+pub async fn people_in(conn: &mut Conn, scope_ids: &[String]) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    if scope_ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let members_sql = format!("SELECT DISTINCT user_id FROM memberships WHERE scope_id IN ({})", placeholders(1, scope_ids.len()));
+    let invited_sql = format!(
+        "SELECT DISTINCT i.user_id FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
+         WHERE i.state = $1 AND r.scope_id IN ({})",
+        placeholders(2, scope_ids.len())
+    );
+    let mut members = sqlx::query_scalar(&members_sql);
+    let mut invited = sqlx::query_scalar(&invited_sql).bind(StoredInvitationState::Pending.as_str());
+    for id in scope_ids {
+        members = members.bind(id);
+        invited = invited.bind(id);
+    }
+    Ok((members.fetch_all(&mut *conn).await?, invited.fetch_all(&mut *conn).await?))
+}
+
+/// Open invitations offering a role in one of `scope_ids`.
+pub async fn open_invitations_in(conn: &mut Conn, scope_ids: &[String]) -> sqlx::Result<i64> {
+    if scope_ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "SELECT COUNT(DISTINCT i.id) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
+         WHERE i.state = $1 AND r.scope_id IN ({})",
+        placeholders(2, scope_ids.len())
+    );
+    let mut query = sqlx::query_scalar(&sql).bind(StoredInvitationState::Pending.as_str());
+    for id in scope_ids {
+        query = query.bind(id);
+    }
+    query.fetch_one(conn).await
+}

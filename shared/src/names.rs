@@ -1,0 +1,102 @@
+//! Names people type: a person's, the account's, a place's, a role's. Each is trimmed, kept
+//! on one line and within its length, checked here once, with its own message.
+
+use crate::{messages, AppError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `raw` trimmed, when it has 1 to `max` characters and no control characters.
+fn clean(raw: &str, max: usize) -> Option<String> {
+    let name = raw.trim();
+    let fits = !name.is_empty() && name.chars().count() <= max && !name.chars().any(char::is_control);
+    fits.then(|| name.to_string())
+}
+
+macro_rules! name_type {
+    ($(#[$meta:meta])* $name:ident, $max:expr, $message:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: &str) -> Result<$name, AppError> {
+                clean(raw, Self::MAX_CHARS).map($name).ok_or_else(|| AppError::Validation($message.into()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = AppError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $name::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A person's name, as they give it at set-up or when accepting an invitation.
+    PersonName, 100, messages::NAME_REQUIRED
+);
+name_type!(
+    /// The account's name, shown in the header and in every invitation.
+    AccountName, 100, messages::ACCOUNT_NAME_REQUIRED
+);
+name_type!(
+    /// The name of an organisational unit, waiting area or meeting room.
+    PlaceName, 100, messages::PLACE_NAME_REQUIRED
+);
+name_type!(
+    /// One of the account's own role names ("Clinician", "Receptionist").
+    RoleName, 50, messages::ROLE_NAME_REQUIRED
+);
+
+impl RoleName {
+    /// A role name that is not one of the built-in ones, whatever its case.
+    pub fn parse_custom(raw: &str) -> Result<RoleName, AppError> {
+        let name = RoleName::parse(raw)?;
+        if crate::Role::ALL.iter().any(|r| r.label().eq_ignore_ascii_case(name.as_str())) {
+            return Err(AppError::Validation(messages::ROLE_NAME_BUILT_IN.into()));
+        }
+        Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(PersonName::parse("  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        for bad in ["", "   ", "Ada\nLovelace", &"x".repeat(101)] {
+            assert_eq!(PersonName::parse(bad), Err(AppError::Validation(messages::NAME_REQUIRED.into())), "{bad:?}");
+        }
+        assert!(PersonName::parse(&"é".repeat(100)).is_ok(), "characters, not bytes");
+        assert!(RoleName::parse(&"x".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn an_own_role_cannot_take_a_built_in_name() {
+        assert!(RoleName::parse_custom("Clinician").is_ok());
+        assert_eq!(RoleName::parse_custom(" admin "), Err(AppError::Validation(messages::ROLE_NAME_BUILT_IN.into())));
+    }
+}

@@ -1,5 +1,6 @@
 //! Outgoing email as the delivery log shows it.
 
+use crate::status::UnknownValue;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,4 +110,18 @@ pub struct SenderSettings {
     pub reply_to: String,
     /// The address used when the account sets none (from the server's configuration).
     pub default_address: String,
+}
+
+impl TryFrom<String> for MessageKind {
+    type Error = UnknownValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        MessageKind::parse(&value).ok_or(UnknownValue { what: "message kind", value })
+    }
+}
+
+impl TryFrom<String> for DeliveryState {
+    type Error = UnknownValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        DeliveryState::parse(&value).ok_or(UnknownValue { what: "delivery state", value })
+    }
 }

@@ -86,9 +86,8 @@ async fn visible_row(conn: &mut Conn, actor: &Actor, user_id: &str, now: i64) ->
     let row = rows(conn, &actor.account_id, listed, now).await?.pop().ok_or(AppError::NotFound)?;
     let in_reach = actor.authority.manages_account()
         || row.held.iter().chain(row.invitation.iter().flat_map(|i| i.offered.iter())).any(|g| actor.authority.administers(&g.grant.scope_id));
-    // Someone outside the actor's places is as unknown to them as a user that does not exist.
     if !in_reach {
-        return Err(AppError::NotFound);
+        return Err(AppError::Forbidden(Denied::OutsideYourScopes));
     }
     Ok(row)
 }

@@ -177,9 +177,9 @@ fn InviteForm(options: InviteOptions, prefill: InvitePrefill) -> impl IntoView {
                         let chosen = places.iter().find(|p| p.scope_id == scope).cloned();
                         view! {
                             <div class="grant-row">
-                                <label>
-                                    {format!("Place {}", i + 1)}
-                                    <select on:change:target=move |ev| {
+                                <div class="field">
+                                    <label for=format!("grant-place-{i}")>{format!("Place {}", i + 1)}</label>
+                                    <select id=format!("grant-place-{i}") on:change:target=move |ev| {
                                         let places = places_for_rows.get_value();
                                         if let Some(place) = places.iter().find(|p| p.scope_id == ev.target().value()) {
                                             let role = first_role(place);
@@ -192,10 +192,10 @@ fn InviteForm(options: InviteOptions, prefill: InvitePrefill) -> impl IntoView {
                                             </option>
                                         }).collect_view()}
                                     </select>
-                                </label>
-                                <label>
-                                    {format!("Role {}", i + 1)}
-                                    <select on:change:target=move |ev| {
+                                </div>
+                                <div class="field">
+                                    <label for=format!("grant-role-{i}")>{format!("Role {}", i + 1)}</label>
+                                    <select id=format!("grant-role-{i}") on:change:target=move |ev| {
                                         if let Some(key) = RoleKey::parse_stored(&ev.target().value()) {
                                             rows.update(|r| if let Some(row) = r.get_mut(i) { row.1 = key });
                                         }
@@ -204,8 +204,8 @@ fn InviteForm(options: InviteOptions, prefill: InvitePrefill) -> impl IntoView {
                                             <option value=r.key.as_stored() selected=r.key == role>{r.label}</option>
                                         }).collect_view()}
                                     </select>
-                                </label>
-                                <button type="button" class="link-button" aria-label=format!("Remove role {}", i + 1) on:click=move |_| rows.update(|r| { r.remove(i); })>
+                                </div>
+                                <button type="button" class="link-button" aria-label=format!("Remove the role in place {}", i + 1) on:click=move |_| rows.update(|r| { r.remove(i); })>
                                     "Remove"
                                 </button>
                             </div>

@@ -15,8 +15,8 @@ const LOG_LIMIT: i64 = 200;
 
 fn row(message: LoggedMessage) -> DeliveryRow {
     DeliveryRow {
-        kind: MessageKind::parse(&message.kind).unwrap_or(MessageKind::TestEmail),
-        state: DeliveryState::parse(&message.state).unwrap_or(DeliveryState::Queued),
+        kind: message.kind,
+        state: message.state,
         id: message.id,
         recipient: message.recipient,
         subject: message.subject,
@@ -54,7 +54,7 @@ pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, 
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.map_err(internal)?;
     let message = outbox::get(&mut tx, &actor.account_id, id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-    if message.state != DeliveryState::Failed.as_str() {
+    if message.state != DeliveryState::Failed {
         return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
     }
     // A retry is one more message to that mailbox, counted like any other send.

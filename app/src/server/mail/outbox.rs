@@ -5,7 +5,7 @@ pub use super::templates::RenderedEmail;
 use crate::server::db::Db;
 use crate::server::rate_limit::{self, Limit};
 use crate::server::store::{new_id, Conn};
-use shared::mail::MessageKind;
+use shared::mail::{DeliveryState, MessageKind};
 use shared::{AppError, Email};
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     sqlx::query(
         "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
                              next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9)",
     )
     .bind(&id)
     .bind(message.account_id)
@@ -68,6 +68,7 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     .bind(&message.rendered.html)
     .bind(message.invitation_id)
     .bind(now_ms)
+    .bind(DeliveryState::Queued.as_str())
     .execute(conn)
     .await?;
     Ok(id)
@@ -94,11 +95,14 @@ pub struct Claimed {
 pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     let lock = if db.is_sqlite() { "" } else { "FOR UPDATE SKIP LOCKED" };
     sqlx::query_as(&format!(
-        "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+        "UPDATE outbox SET state = '{sending}', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
          WHERE id IN (SELECT id FROM outbox \
-                      WHERE (state IN ('queued', 'deferred') AND next_attempt_at <= $2) OR (state = 'sending' AND lease_until <= $2) \
+                      WHERE (state IN ('{queued}', '{deferred}') AND next_attempt_at <= $2) OR (state = '{sending}' AND lease_until <= $2) \
                       ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
-         RETURNING id, account_id, recipient, subject, text_body, html_body, attempts, created_at, invitation_id"
+         RETURNING id, account_id, recipient, subject, text_body, html_body, attempts, created_at, invitation_id",
+        sending = DeliveryState::Sending.as_str(),
+        queued = DeliveryState::Queued.as_str(),
+        deferred = DeliveryState::Deferred.as_str(),
     ))
     .bind(lease_until)
     .bind(now_ms)
@@ -107,19 +111,21 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::
     .await
 }
 
-/// Settles a claimed message. Only a row still in 'sending' is touched.
-pub async fn settle(db: &Db, id: &str, state: &str, reply: &str, next_attempt_at: Option<i64>, now_ms: i64) -> sqlx::Result<()> {
+/// Settles a claimed message. Only a row still being sent is touched.
+pub async fn settle(db: &Db, id: &str, state: DeliveryState, reply: &str, next_attempt_at: Option<i64>, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE outbox SET state = $1, last_reply = $2, lease_until = NULL, updated_at = $3, \
-           sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
+           sent_at = CASE WHEN $1 = $6 THEN $3 ELSE sent_at END, \
            next_attempt_at = COALESCE($4, next_attempt_at) \
-         WHERE id = $5 AND state = 'sending'",
+         WHERE id = $5 AND state = $7",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(reply)
     .bind(now_ms)
     .bind(next_attempt_at)
     .bind(id)
+    .bind(DeliveryState::Sent.as_str())
+    .bind(DeliveryState::Sending.as_str())
     .execute(&db.pool)
     .await
     .map(|_| ())
@@ -128,10 +134,12 @@ pub async fn settle(db: &Db, id: &str, state: &str, reply: &str, next_attempt_at
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LoggedMessage {
     pub id: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MessageKind,
     pub recipient: String,
     pub subject: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: DeliveryState,
     pub attempts: i64,
     pub last_reply: Option<String>,
     pub created_at: i64,
@@ -166,12 +174,14 @@ pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Op
 /// Puts a failed message back in the queue, with a fresh set of attempts.
 pub async fn requeue_failed(conn: &mut Conn, account_id: &str, id: &str, now_ms: i64) -> sqlx::Result<bool> {
     sqlx::query(
-        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1, updated_at = $1 \
-         WHERE account_id = $2 AND id = $3 AND state = 'failed'",
+        "UPDATE outbox SET state = $4, attempts = 0, next_attempt_at = $1, updated_at = $1 \
+         WHERE account_id = $2 AND id = $3 AND state = $5",
     )
     .bind(now_ms)
     .bind(account_id)
     .bind(id)
+    .bind(DeliveryState::Queued.as_str())
+    .bind(DeliveryState::Failed.as_str())
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)

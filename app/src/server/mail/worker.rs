@@ -8,6 +8,7 @@ use super::transport::{Outcome, Outgoing, Transport};
 use crate::server::invitations::link;
 use crate::server::AppState;
 use futures::StreamExt;
+use shared::mail::DeliveryState;
 use lettre::message::Mailbox;
 use rand::Rng;
 use std::collections::HashMap;
@@ -115,12 +116,12 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
     }
     let now = clock.now_ms();
     let settled = match &outcome {
-        Outcome::Sent(reply) => outbox::settle(db, &message.id, "sent", reply, None, now).await,
+        Outcome::Sent(reply) => outbox::settle(db, &message.id, DeliveryState::Sent, reply, None, now).await,
         Outcome::Transient(reply) if message.attempts < config.max_attempts => {
             let next = now + backoff(config, message.attempts).as_millis() as i64;
-            outbox::settle(db, &message.id, "deferred", reply, Some(next), now).await
+            outbox::settle(db, &message.id, DeliveryState::Deferred, reply, Some(next), now).await
         }
-        Outcome::Transient(reply) | Outcome::Permanent(reply) => outbox::settle(db, &message.id, "failed", reply, None, now).await,
+        Outcome::Transient(reply) | Outcome::Permanent(reply) => outbox::settle(db, &message.id, DeliveryState::Failed, reply, None, now).await,
     };
     if let Err(error) = settled {
         // The lease runs out and another pass settles it; the mail may then go out twice.

@@ -130,33 +130,26 @@ fn placeholders(from: usize, count: usize) -> String {
 
 /// The roles held by each of `user_ids`.
 pub async fn memberships_of(conn: &mut Conn, user_ids: &[String]) -> sqlx::Result<Vec<GrantRow>> {
-    if user_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT m.user_id AS owner_id, m.scope_id, m.role, s.name AS scope_name, s.kind AS scope_kind \
-         FROM memberships m JOIN scopes s ON s.id = m.scope_id WHERE m.user_id IN ({})",
-        placeholders(1, user_ids.len())
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in user_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(conn).await
+    grant_rows(conn, "memberships", "user_id", user_ids).await
 }
 
 /// The roles offered by each of `invitation_ids`.
 pub async fn offered_by(conn: &mut Conn, invitation_ids: &[String]) -> sqlx::Result<Vec<GrantRow>> {
-    if invitation_ids.is_empty() {
+    grant_rows(conn, "invitation_roles", "invitation_id", invitation_ids).await
+}
+
+/// The (owner, place, role) rows of `table` whose `owner` column is one of `ids`.
+async fn grant_rows(conn: &mut Conn, table: &str, owner: &str, ids: &[String]) -> sqlx::Result<Vec<GrantRow>> {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT r.invitation_id AS owner_id, r.scope_id, r.role, s.name AS scope_name, s.kind AS scope_kind \
-         FROM invitation_roles r JOIN scopes s ON s.id = r.scope_id WHERE r.invitation_id IN ({})",
-        placeholders(1, invitation_ids.len())
+        "SELECT g.{owner} AS owner_id, g.scope_id, g.role, s.name AS scope_name, s.kind AS scope_kind \
+         FROM {table} g JOIN scopes s ON s.id = g.scope_id WHERE g.{owner} IN ({})",
+        placeholders(1, ids.len())
     );
     let mut query = sqlx::query_as(&sql);
-    for id in invitation_ids {
+    for id in ids {
         query = query.bind(id);
     }
     query.fetch_all(conn).await

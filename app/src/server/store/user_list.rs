@@ -83,35 +83,29 @@ fn matching(select: &str) -> String {
     )
 }
 
-/// How many users match, and the page of them asked for.
-pub async fn page(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<(i64, Vec<ListedUser>)> {
-    let status = filter.status.map(|s| s.as_str()).unwrap_or("");
-    let scope = filter.scope.unwrap_or("");
-    let administered_by = filter.administered_by.unwrap_or("");
-    let total: i64 = sqlx::query_scalar(&matching("COUNT(*)"))
+type Query<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
+
+/// Binds $1 to $6 of [`matching`].
+fn bind_filter<'q, O>(query: Query<'q, O>, filter: &'q ListFilter<'q>) -> Query<'q, O> {
+    query
         .bind(filter.account_id)
         .bind(filter.now_ms)
-        .bind(status)
+        .bind(filter.status.map(|s| s.as_str()).unwrap_or(""))
         .bind(filter.pattern)
-        .bind(scope)
-        .bind(administered_by)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows = sqlx::query_as(&format!(
+        .bind(filter.scope.unwrap_or(""))
+        .bind(filter.administered_by.unwrap_or(""))
+}
+
+/// How many users match, and the page of them asked for.
+pub async fn page(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<(i64, Vec<ListedUser>)> {
+    let count_sql = matching("COUNT(*)");
+    let (total,): (i64,) = bind_filter(sqlx::query_as(&count_sql), filter).fetch_one(&mut *conn).await?;
+    let page_sql = format!(
         "{} ORDER BY {} LIMIT $7 OFFSET $8",
         matching("u.id, u.name, u.email, u.status, u.invitation_id, u.invited_at, u.last_sent_at, u.expires_at, u.send_count"),
         order_by(filter.sort, filter.descending)
-    ))
-    .bind(filter.account_id)
-    .bind(filter.now_ms)
-    .bind(status)
-    .bind(filter.pattern)
-    .bind(scope)
-    .bind(administered_by)
-    .bind(filter.limit)
-    .bind(filter.offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    );
+    let rows = bind_filter(sqlx::query_as(&page_sql), filter).bind(filter.limit).bind(filter.offset).fetch_all(&mut *conn).await?;
     Ok((total, rows))
 }
 

@@ -30,6 +30,12 @@ if [ "$what" = test ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    say "installing openssl (it makes the certificates of the TLS mail tests)"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null
+  fi
   if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
     say "installing aiosmtpd (the SMTP server the delivery tests send to)"
     python3 -m pip install --quiet --disable-pip-version-check aiosmtpd 2>&1 | grep -v "Running pip as the 'root' user" || true

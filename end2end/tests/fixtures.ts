@@ -1,6 +1,6 @@
 import { test as base, Browser, expect, Page } from '@playwright/test';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -77,7 +77,7 @@ export function inviteLink(message: string): string {
 }
 
 /** Starts the built server on port 0 and reads the bound address from its output. */
-export async function startBeckon(options: { withOwner: boolean; testClock?: boolean }): Promise<Beckon> {
+export async function startBeckon(options: { withOwner: boolean; testClock?: boolean; env?: Record<string, string> }): Promise<Beckon> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'beckon-e2e-'));
   const env = {
     ...process.env,
@@ -86,6 +86,7 @@ export async function startBeckon(options: { withOwner: boolean; testClock?: boo
     BECKON_SITE_ROOT: siteRoot,
     BECKON_LOG: 'warn',
     ...(options.testClock ? { BECKON_TEST_CLOCK: '1' } : {}),
+    ...(options.env ?? {}),
   };
   if (options.withOwner) {
     const created = spawnSync(
@@ -173,6 +174,63 @@ export async function rowAction(page: Page, email: string, action: string): Prom
 export async function mailFor(beckon: Beckon, email: string, count = 1): Promise<string[]> {
   await expect.poll(() => beckon.mailTo(email).length, { message: `mail for ${email}` }).toBeGreaterThanOrEqual(count);
   return beckon.mailTo(email);
+}
+
+/** A real SMTP server (the Rust tests' aiosmtpd sink) speaking STARTTLS under a private
+ * authority made for the test, requiring a login. */
+export class TlsMailServer {
+  private constructor(
+    readonly port: number,
+    readonly caFile: string,
+    private readonly dir: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static readonly USER = 'beckon';
+  static readonly PASSWORD = 'relay pass 42';
+
+  static async start(): Promise<TlsMailServer> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'beckon-smtp-'));
+    const support = path.join(root, 'server', 'tests', 'support');
+    const made = spawnSync('bash', [path.join(support, 'make_certs.sh'), dir], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`make_certs.sh failed: ${made.stderr}`);
+    mkdirSync(path.join(dir, 'store'));
+    const child = spawn('python3', [
+      path.join(support, 'smtp_sink.py'), '--store', path.join(dir, 'store'), '--control', path.join(dir, 'control'),
+      '--tls', 'starttls', '--require-starttls', '--cert', path.join(dir, 'server.pem'), '--key', path.join(dir, 'server.key'),
+      '--auth', `${TlsMailServer.USER}:${TlsMailServer.PASSWORD}`,
+    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.once('data', (chunk: Buffer) => resolve(parseInt(chunk.toString().trim(), 10)));
+      child.once('exit', (code) => reject(new Error(`the SMTP sink exited with ${code}`)));
+    });
+    return new TlsMailServer(port, path.join(dir, 'ca.pem'), dir, child);
+  }
+
+  /** The settings that make Beckon send through this server with `password`. */
+  env(password = TlsMailServer.PASSWORD): Record<string, string> {
+    return {
+      BECKON_SMTP_HOST: '127.0.0.1',
+      BECKON_SMTP_PORT: String(this.port),
+      BECKON_SMTP_TLS: 'starttls',
+      BECKON_SMTP_USERNAME: TlsMailServer.USER,
+      BECKON_SMTP_PASSWORD: password,
+      BECKON_SMTP_CA_FILE: this.caFile,
+    };
+  }
+
+  received(): number {
+    return readdirSync(path.join(this.dir, 'store')).filter((f) => f.endsWith('.eml')).length;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /** Fails the test on any script error or Content-Security-Policy violation in `page`. */

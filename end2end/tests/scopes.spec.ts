@@ -15,6 +15,19 @@ async function createPlace(page: Page, kind: string, name: string, inside?: stri
   return (await link.getAttribute('href'))!.split('/').pop()!;
 }
 
+/** Creates a place through its server function, as the Organisation page does; returns its id. */
+async function addPlace(page: Page, kind: string, name: string, parentId = ''): Promise<string> {
+  const created = await callServerFn(page, 'create_scope', { kind, name, parent_id: parentId });
+  expect(created.status()).toBe(200);
+  return created.json();
+}
+
+/** Invites `email` as `role` in the place, through the server function "Invite people" calls. */
+async function inviteInto(page: Page, placeId: string, email: string, role: string): Promise<void> {
+  const sent = await callServerFn(page, 'invite_people', { addresses: email, grants: `${placeId}~${role}`, message: '', send_despite_typos: 'false' });
+  expect(sent.status()).toBe(200);
+}
+
 /** "Invite people" on a place's page: that place is chosen; `role` replaces the default. */
 async function inviteHere(page: Page, placeId: string, email: string, role: string): Promise<void> {
   await page.goto(`/organisation/${placeId}`);
@@ -30,13 +43,15 @@ async function inviteHere(page: Page, placeId: string, email: string, role: stri
 
 test('a waiting-area administrator sees and manages only that area, and is refused elsewhere', async ({ page, browser, beckon }) => {
   await signInAsOwner(page, beckon.url);
-  await createPlace(page, 'Organisational unit', 'Cardiology');
-  const area = await createPlace(page, 'Waiting area', 'Cardiology waiting', 'Cardiology');
-  const elsewhere = await createPlace(page, 'Organisational unit', 'Radiology');
+  // The owner's part, through the same server functions the pages call; the second test
+  // below does it on the pages.
+  const unit = await addPlace(page, 'organisational_unit', 'Cardiology');
+  const area = await addPlace(page, 'waiting_area', 'Cardiology waiting', unit);
+  const elsewhere = await addPlace(page, 'organisational_unit', 'Radiology');
   await inviteHere(page, area, 'wanda@cardio.example', 'Admin');
-  await inviteHere(page, area, 'pat@cardio.example', 'Member');
-  await inviteHere(page, area, 'quinn@cardio.example', 'Member');
-  await inviteHere(page, elsewhere, 'sam@radio.example', 'Member');
+  await inviteInto(page, area, 'pat@cardio.example', 'member');
+  await inviteInto(page, area, 'quinn@cardio.example', 'member');
+  await inviteInto(page, elsewhere, 'sam@radio.example', 'member');
 
   const wanda = await acceptInvitation(browser, inviteLink((await mailFor(beckon, 'wanda@cardio.example'))[0]), 'Wanda Ward');
   await expect(wanda).toHaveURL(/\/users$/);

@@ -1,13 +1,14 @@
 //! Delivery throughput: 5,000 queued messages sent to a real SMTP server on loopback
-//! (aiosmtpd), with SMTP pools of 1 and 8 connections. Not a test: it prints figures.
+//! (aiosmtpd), in plain SMTP and over STARTTLS with a login, with SMTP pools of 1 and 8
+//! connections. Not a test: it prints figures.
 //!     cargo bench -p server --bench mail_delivery
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use app::server::mail::transport::Transport;
+use app::server::mail::transport::{TlsMode, Transport};
 use app::server::mail::worker::{dispatch_pending, DeliveryConfig};
-use common::smtp_sink::SmtpSink;
+use common::smtp_sink::{SinkOptions, SmtpSink};
 use common::TestApp;
 use std::time::Instant;
 
@@ -16,23 +17,30 @@ const MESSAGES: usize = 5_000;
 #[tokio::main]
 async fn main() {
     println!("delivering {MESSAGES} queued messages to an SMTP server on loopback");
-    for pool_size in [1u32, 8] {
-        let sink = SmtpSink::start();
-        let app = TestApp::with_owner().await;
-        app.queue_test_emails(MESSAGES).await;
-        let mut settings = sink.settings();
-        settings.pool_size = pool_size;
-        let transport = Transport::smtp(&settings).unwrap();
-        let config = DeliveryConfig { concurrency: pool_size as usize, default_from: "beckon@example.com".into(), ..DeliveryConfig::default() };
-        let started = Instant::now();
-        let report = dispatch_pending(&app.state, &transport, &config).await.unwrap();
-        let elapsed = started.elapsed();
-        assert_eq!(report.sent, MESSAGES, "{report:?}");
-        assert_eq!(sink.messages().len(), MESSAGES);
-        println!(
-            "pool size {pool_size}: {MESSAGES} sent in {:.2} s = {:.0} messages/s",
-            elapsed.as_secs_f64(),
-            MESSAGES as f64 / elapsed.as_secs_f64()
-        );
+    for encrypted in [false, true] {
+        for pool_size in [1u32, 8] {
+            let sink = if encrypted {
+                SmtpSink::start_with(SinkOptions { tls: Some(TlsMode::StartTls), require_starttls: true, login: Some(("beckon".into(), "relay pass 42".into())) })
+            } else {
+                SmtpSink::start()
+            };
+            let app = TestApp::with_owner().await;
+            app.queue_test_emails(MESSAGES).await;
+            let mut settings = if encrypted { sink.signed_in_settings(Some(sink.certs().ca())) } else { sink.settings() };
+            settings.pool_size = pool_size;
+            let transport = Transport::smtp(&settings).unwrap();
+            let config = DeliveryConfig { concurrency: pool_size as usize, default_from: "beckon@example.com".into(), ..DeliveryConfig::default() };
+            let started = Instant::now();
+            let report = dispatch_pending(&app.state, &transport, &config).await.unwrap();
+            let elapsed = started.elapsed();
+            assert_eq!(report.sent, MESSAGES, "{report:?}");
+            assert_eq!(sink.messages().len(), MESSAGES);
+            println!(
+                "{}, pool size {pool_size}: {MESSAGES} sent in {:.2} s = {:.0} messages/s",
+                if encrypted { "STARTTLS + AUTH" } else { "plain SMTP" },
+                elapsed.as_secs_f64(),
+                MESSAGES as f64 / elapsed.as_secs_f64()
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use app::server::mail::transport::{SmtpSettings, TlsMode};
+pub use app::server::mail::transport::{SmtpPassword, SmtpSettings, TlsMode};
 
 #[derive(Clone)]
 pub struct Config {
@@ -38,23 +38,36 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
+/// Where the settings come from: the environment, or a table in tests.
+struct Source<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    match var(name) {
-        Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
-        None => Ok(default),
+impl Source<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.var(name) {
+            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
+            None => Ok(default),
+        }
     }
 }
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        let addr: SocketAddr = parsed("BECKON_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
+        Config::from_source(&|name| std::env::var(name).ok())
+    }
+
+    /// The configuration `lookup` describes (environment variable names to values).
+    pub fn from_source(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let source = Source(lookup);
+        let var = |name: &str| source.var(name);
+        
+        let addr: SocketAddr = source.parsed("BECKON_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
         let data_dir = PathBuf::from(var("BECKON_DATA_DIR").unwrap_or_else(|| "data".into()));
         let public_url_explicit = var("BECKON_PUBLIC_URL").is_some();
         let public_url = var("BECKON_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
@@ -62,8 +75,8 @@ impl Config {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError::Invalid { name: "BECKON_PUBLIC_URL", reason: "it must start with http:// or https://".into() });
         }
-        let idle_minutes: u64 = parsed("BECKON_SESSION_IDLE_MINUTES", 8 * 60)?;
-        let absolute_hours: u64 = parsed("BECKON_SESSION_ABSOLUTE_HOURS", 7 * 24)?;
+        let idle_minutes: u64 = source.parsed("BECKON_SESSION_IDLE_MINUTES", 8 * 60)?;
+        let absolute_hours: u64 = source.parsed("BECKON_SESSION_ABSOLUTE_HOURS", 7 * 24)?;
         if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && !is_loopback_url(&public_url) {
             return Err(ConfigError::Invalid {
                 name: "BECKON_TEST_CLOCK",
@@ -87,14 +100,23 @@ impl Config {
                     TlsMode::StartTls => 587,
                     TlsMode::Implicit => 465,
                 };
+                let username = var("BECKON_SMTP_USERNAME");
+                // Credentials never cross a network in the clear.
+                if tls == TlsMode::None && username.is_some() && !is_loopback_host(&host) {
+                    return Err(ConfigError::Invalid {
+                        name: "BECKON_SMTP_TLS",
+                        reason: format!("“none” would send the SMTP password to {host} unencrypted; use starttls or tls (plain SMTP with a password is allowed only on this machine)"),
+                    });
+                }
                 Some(SmtpSettings {
                     host,
-                    port: parsed("BECKON_SMTP_PORT", default_port)?,
+                    port: source.parsed("BECKON_SMTP_PORT", default_port)?,
                     tls,
-                    username: var("BECKON_SMTP_USERNAME"),
-                    password: var("BECKON_SMTP_PASSWORD"),
-                    pool_size: parsed("BECKON_SMTP_POOL_SIZE", 4)?,
-                    timeout: Duration::from_secs(parsed("BECKON_SMTP_TIMEOUT_SECS", 30)?),
+                    username,
+                    password: var("BECKON_SMTP_PASSWORD").map(SmtpPassword::new),
+                    pool_size: source.parsed("BECKON_SMTP_POOL_SIZE", 4)?,
+                    timeout: Duration::from_secs(source.parsed("BECKON_SMTP_TIMEOUT_SECS", 30)?),
+                    ca_file: var("BECKON_SMTP_CA_FILE").map(PathBuf::from),
                 })
             }
         };
@@ -113,7 +135,7 @@ impl Config {
             trusted_proxies,
             smtp,
             mail_from,
-            mail_max_attempts: parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
+            mail_max_attempts: source.parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
             database_url: var("BECKON_DATABASE_URL"),
@@ -136,12 +158,11 @@ impl Config {
     pub fn summary(&self) -> String {
         let mail = match &self.smtp {
             Some(smtp) => format!(
-                "SMTP {}:{} ({:?}{}, pool {})",
-                smtp.host,
-                smtp.port,
-                smtp.tls,
-                smtp.username.as_ref().map(|u| format!(", user {u}, password ***")).unwrap_or_default(),
-                smtp.pool_size
+                "{}{}, pool {}{}",
+                smtp.describe(),
+                smtp.password.as_ref().map(|_| ", password ***").unwrap_or_default(),
+                smtp.pool_size,
+                smtp.ca_file.as_ref().map(|f| format!(", also trusting {}", f.display())).unwrap_or_default()
             ),
             None => format!("files in {}", self.mail_dir().display()),
         };
@@ -158,6 +179,14 @@ impl Config {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mail")
+    }
+
+    /// How mail leaves, as a sentence for Settings → Outgoing email.
+    pub fn mail_transport(&self) -> String {
+        match &self.smtp {
+            Some(smtp) => format!("Mail goes out through {}.", smtp.describe()),
+            None => format!("No SMTP server is configured: every message is written as a file under {}.", self.mail_dir().display()),
+        }
     }
 
     /// Once the listener is bound (perhaps to port 0), the default public URL names the
@@ -184,6 +213,11 @@ fn is_loopback_url(url: &str) -> bool {
         Some(v6) => v6.split_once(']').map(|(h, _)| h).unwrap_or(v6),
         None => authority.split(':').next().unwrap_or(authority),
     };
+    is_loopback_host(host)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -204,6 +238,32 @@ fn mask_credentials(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_source(&move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn a_password_never_crosses_the_network_in_plain_smtp() {
+        let remote = [("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
+        let refused = config(&remote).err().expect("refused");
+        assert!(refused.to_string().contains("unencrypted"), "{refused}");
+        let local = [("BECKON_SMTP_HOST", "127.0.0.1"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
+        assert!(config(&local).is_ok(), "on this machine it may");
+        assert!(config(&[("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_TLS", "none")]).is_ok(), "without credentials it may");
+    }
+
+    #[test]
+    fn the_smtp_password_is_never_printed() {
+        let settings = [("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret-pass"), ("BECKON_SMTP_CA_FILE", "/etc/beckon/ca.pem")];
+        let config = config(&settings).unwrap();
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port, smtp.tls), (587, TlsMode::StartTls), "STARTTLS on 587 by default");
+        let printed = format!("{} {:?}", config.summary(), smtp);
+        assert!(!printed.contains("s3cret-pass"), "{printed}");
+        assert!(printed.contains("password ***") && printed.contains("also trusting /etc/beckon/ca.pem"), "{printed}");
+    }
 
     #[test]
     fn only_loopback_public_urls_count_as_loopback() {

@@ -102,6 +102,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         link_key: LinkKey::new(link_key),
         outbox_signal: Arc::new(tokio::sync::Notify::new()),
         mail_from: config.mail_from.clone(),
+        mail_transport: config.mail_transport(),
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute },
         passwords: Default::default(),
         checkpoints: Default::default(),

@@ -110,6 +110,18 @@ pub struct SenderSettings {
     pub reply_to: String,
     /// The address used when the account sets none (from the server's configuration).
     pub default_address: String,
+    /// How mail leaves, as the server is configured, in a sentence.
+    pub transport: String,
+    /// The last problem the delivery worker met that needs the operator, with when.
+    pub problem: Option<TransportProblem>,
+    pub now_ms: i64,
+}
+
+/// A mail server problem only the operator can fix (a certificate, a password).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransportProblem {
+    pub text: String,
+    pub at_ms: i64,
 }
 
 impl TryFrom<String> for MessageKind {

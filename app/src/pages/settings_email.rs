@@ -19,6 +19,12 @@ pub fn OutgoingEmailSection() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(s) => view! {
+                            <p class="muted">{s.transport.clone()}</p>
+                            {s.problem.clone().map(|p| view! {
+                                <div class="banner banner-error" role="alert">
+                                    {format!("The mail server could not be used ({}): {} Messages wait and go out once it is fixed.", shared::invitations::relative_time(p.at_ms, s.now_ms), p.text)}
+                                </div>
+                            })}
                             <ActionForm action=save>
                                 <label>"Sender name" <input type="text" name="sender_name" maxlength="100" value=s.sender_name placeholder="The account name"/></label>
                                 <label>

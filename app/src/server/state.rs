@@ -34,6 +34,8 @@ pub struct AppState {
     pub outbox_signal: Arc<tokio::sync::Notify>,
     /// The sender address of accounts that set none.
     pub mail_from: String,
+    /// How mail leaves, as configured, for Settings to say.
+    pub mail_transport: String,
     pub auth: AuthSettings,
     pub passwords: Passwords,
     /// Where tests hold requests to order them; empty in production.

@@ -7,7 +7,7 @@ use crate::server::audit::{self, AuditEvent};
 use crate::server::error::internal;
 use crate::server::store::Conn;
 use crate::server::{Actor, AppState};
-use shared::mail::{DeliveryLog, DeliveryRow, DeliveryState, MessageKind, SenderSettings};
+use shared::mail::{DeliveryLog, DeliveryRow, DeliveryState, MessageKind, SenderSettings, TransportProblem};
 use shared::permissions::Permission;
 use shared::{AppError, Email};
 
@@ -72,11 +72,16 @@ pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, 
 pub async fn sender_settings(state: &AppState, actor: &Actor) -> Result<SenderSettings, AppError> {
     actor.require(Permission::ManageSettings)?;
     let sender = outbox::sender(&state.db, &actor.account_id).await.map_err(internal)?.unwrap_or_default();
+    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let problem = outbox::transport_problem(&mut conn).await.map_err(internal)?.map(|(text, at_ms)| TransportProblem { text, at_ms });
     Ok(SenderSettings {
         sender_name: sender.sender_name.unwrap_or_default(),
         sender_address: sender.sender_address.unwrap_or_default(),
         reply_to: sender.reply_to.unwrap_or_default(),
         default_address: state.mail_from.clone(),
+        transport: state.mail_transport.clone(),
+        problem,
+        now_ms: state.clock.now_ms(),
     })
 }
 

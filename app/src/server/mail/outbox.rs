@@ -79,6 +79,8 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
 pub struct Claimed {
     pub id: String,
     pub account_id: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MessageKind,
     pub recipient: String,
     pub subject: String,
     pub text_body: String,
@@ -99,7 +101,7 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::
          WHERE id IN (SELECT id FROM outbox \
                       WHERE (state IN ('{queued}', '{deferred}') AND next_attempt_at <= $2) OR (state = '{sending}' AND lease_until <= $2) \
                       ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
-         RETURNING id, account_id, recipient, subject, text_body, html_body, attempts, created_at, invitation_id",
+         RETURNING id, account_id, kind, recipient, subject, text_body, html_body, attempts, created_at, invitation_id",
         sending = DeliveryState::Sending.as_str(),
         queued = DeliveryState::Queued.as_str(),
         deferred = DeliveryState::Deferred.as_str(),
@@ -111,21 +113,31 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::
     .await
 }
 
+/// How a claimed message ends its turn.
+pub struct Settlement<'a> {
+    pub state: DeliveryState,
+    pub reply: &'a str,
+    pub next_attempt_at: Option<i64>,
+    /// The attempt does not count (the operator's configuration stopped it, not the message).
+    pub refund_attempt: bool,
+}
+
 /// Settles a claimed message. Only a row still being sent is touched.
-pub async fn settle(db: &Db, id: &str, state: DeliveryState, reply: &str, next_attempt_at: Option<i64>, now_ms: i64) -> sqlx::Result<()> {
+pub async fn settle(db: &Db, id: &str, settlement: Settlement<'_>, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE outbox SET state = $1, last_reply = $2, lease_until = NULL, updated_at = $3, \
            sent_at = CASE WHEN $1 = $6 THEN $3 ELSE sent_at END, \
-           next_attempt_at = COALESCE($4, next_attempt_at) \
+           next_attempt_at = COALESCE($4, next_attempt_at), attempts = attempts - $8 \
          WHERE id = $5 AND state = $7",
     )
-    .bind(state.as_str())
-    .bind(reply)
+    .bind(settlement.state.as_str())
+    .bind(settlement.reply)
     .bind(now_ms)
-    .bind(next_attempt_at)
+    .bind(settlement.next_attempt_at)
     .bind(id)
     .bind(DeliveryState::Sent.as_str())
     .bind(DeliveryState::Sending.as_str())
+    .bind(i64::from(settlement.refund_attempt))
     .execute(&db.pool)
     .await
     .map(|_| ())
@@ -211,4 +223,31 @@ pub async fn set_sender(conn: &mut Conn, account_id: &str, name: Option<&str>, a
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// Records a problem only the operator can fix, for Settings → Outgoing email.
+pub async fn record_transport_problem(db: &Db, problem: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_status (singleton, problem, problem_at) VALUES (1, $1, $2) \
+         ON CONFLICT (singleton) DO UPDATE SET problem = $1, problem_at = $2",
+    )
+    .bind(problem)
+    .bind(now_ms)
+    .execute(&db.pool)
+    .await
+    .map(|_| ())
+}
+
+/// Forgets the recorded problem once a message went out (a no-op when there is none).
+pub async fn clear_transport_problem(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("UPDATE mail_status SET problem = NULL, problem_at = NULL WHERE problem IS NOT NULL")
+        .execute(&db.pool)
+        .await
+        .map(|_| ())
+}
+
+/// The last recorded problem and when it was met.
+pub async fn transport_problem(conn: &mut Conn) -> sqlx::Result<Option<(String, i64)>> {
+    let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as("SELECT problem, problem_at FROM mail_status WHERE singleton = 1").fetch_optional(conn).await?;
+    Ok(row.and_then(|(problem, at)| problem.zip(at)))
 }

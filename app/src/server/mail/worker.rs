@@ -2,13 +2,13 @@
 //! pool size), records each server reply, and retries transient failures with exponential
 //! backoff and jitter until `max_attempts`.
 
-use super::outbox::{self, Claimed, Sender};
+use super::outbox::{self, Claimed, Sender, Settlement};
 use super::templates;
 use super::transport::{Outcome, Outgoing, Transport};
 use crate::server::invitations::link;
 use crate::server::AppState;
 use futures::StreamExt;
-use shared::mail::DeliveryState;
+use shared::mail::{DeliveryState, MessageKind};
 use lettre::message::Mailbox;
 use rand::Rng;
 use std::collections::HashMap;
@@ -28,6 +28,8 @@ pub struct DeliveryConfig {
     /// The sender address when the account sets none.
     pub default_from: String,
     pub poll_interval: Duration,
+    /// How long a message held up by the operator's configuration waits before the next try.
+    pub misconfigured_retry: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -41,6 +43,7 @@ impl Default for DeliveryConfig {
             concurrency: 4,
             default_from: "beckon@localhost".into(),
             poll_interval: Duration::from_secs(5),
+            misconfigured_retry: Duration::from_secs(300),
         }
     }
 }
@@ -88,7 +91,8 @@ async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, Strin
     ))
 }
 
-async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> Outcome {
+/// Sends one message and records how it went; returns the state it was left in.
+async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> DeliveryState {
     let (db, clock) = (&state.db, state.clock.as_ref());
     let sender_name = sender.sender_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| sender.account_name.clone());
     let address = sender.sender_address.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| config.default_from.clone());
@@ -115,15 +119,26 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
         state.checkpoints.reach(crate::server::checkpoints::points::DELIVERY_SENT).await;
     }
     let now = clock.now_ms();
-    let settled = match &outcome {
-        Outcome::Sent(reply) => outbox::settle(db, &message.id, DeliveryState::Sent, reply, None, now).await,
+    let settlement = |state, reply, next_attempt_at, refund_attempt| Settlement { state, reply, next_attempt_at, refund_attempt };
+    let settlement = match &outcome {
+        Outcome::Sent(reply) => settlement(DeliveryState::Sent, reply, None, false),
         Outcome::Transient(reply) if message.attempts < config.max_attempts => {
             let next = now + backoff(config, message.attempts).as_millis() as i64;
-            outbox::settle(db, &message.id, DeliveryState::Deferred, reply, Some(next), now).await
+            settlement(DeliveryState::Deferred, reply, Some(next), false)
         }
-        Outcome::Transient(reply) | Outcome::Permanent(reply) => outbox::settle(db, &message.id, DeliveryState::Failed, reply, None, now).await,
+        // A test email is there to show the problem: it ends at once.
+        Outcome::Misconfigured(reply) if message.kind == MessageKind::TestEmail => settlement(DeliveryState::Failed, reply, None, false),
+        // Real mail waits for the operator's fix without using up its attempts.
+        Outcome::Misconfigured(reply) => settlement(DeliveryState::Deferred, reply, Some(now + config.misconfigured_retry.as_millis() as i64), true),
+        Outcome::Transient(reply) | Outcome::Permanent(reply) => settlement(DeliveryState::Failed, reply, None, false),
     };
-    if let Err(error) = settled {
+    if let Outcome::Misconfigured(problem) = &outcome {
+        if let Err(error) = outbox::record_transport_problem(db, problem, now).await {
+            tracing::error!(%error, "could not record the mail server problem");
+        }
+    }
+    let settled_as = settlement.state;
+    if let Err(error) = outbox::settle(db, &message.id, settlement, now).await {
         // The lease runs out and another pass settles it; the mail may then go out twice.
         tracing::error!(message_id = %message.id, %error, "could not record a delivery outcome");
     }
@@ -131,8 +146,9 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
         Outcome::Sent(_) => tracing::debug!(message_id = %message.id, "message sent"),
         Outcome::Transient(reply) => tracing::warn!(message_id = %message.id, attempts = message.attempts, reply = %reply, "delivery deferred"),
         Outcome::Permanent(reply) => tracing::warn!(message_id = %message.id, reply = %reply, "delivery failed"),
+        Outcome::Misconfigured(reply) => tracing::error!(message_id = %message.id, reply = %reply, "the mail server needs the operator: nothing is sent until it is fixed"),
     }
-    outcome
+    settled_as
 }
 
 /// Sends everything due now, batch after batch, and returns what happened. Tests call it
@@ -154,7 +170,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             }
         }
         let senders = &senders;
-        let outcomes: Vec<Outcome> = futures::stream::iter(batch)
+        let outcomes: Vec<DeliveryState> = futures::stream::iter(batch)
             .map(|message| async move {
                 let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
                 deliver(state, transport, config, message, &sender).await
@@ -162,12 +178,16 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             .buffer_unordered(config.concurrency.max(1))
             .collect()
             .await;
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Sent(_) => report.sent += 1,
-                Outcome::Transient(_) => report.deferred += 1,
-                Outcome::Permanent(_) => report.failed += 1,
+        let sent_before = report.sent;
+        for state in outcomes {
+            match state {
+                DeliveryState::Sent => report.sent += 1,
+                DeliveryState::Failed => report.failed += 1,
+                DeliveryState::Deferred | DeliveryState::Queued | DeliveryState::Sending => report.deferred += 1,
             }
+        }
+        if report.sent > sent_before {
+            outbox::clear_transport_problem(db).await?;
         }
     }
 }

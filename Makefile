@@ -20,13 +20,17 @@ server:
 
 build: setup site server
 
-# Unit and integration tests of every crate (real SQLite files in temp directories).
+# Unit and integration tests of every crate on real SQLite files, then the integration
+# tests again on a throwaway PostgreSQL server.
 unit:
 	cargo test --workspace
+	scripts/with-postgres.sh cargo test -p server --tests
 
-# The Playwright suite in Debian's Chromium; each test file starts its own server.
+# The Playwright suite in Debian's Chromium on SQLite (each worker starts its own server),
+# then its PostgreSQL smoke test beside a throwaway PostgreSQL server.
 e2e:
 	cd end2end && npx playwright test
+	scripts/with-postgres.sh sh -c 'cd end2end && npx playwright test tests/postgres.spec.ts'
 
 # An optimised build for deployment: target/release/beckon plus target/site (size-optimised
 # wasm). Run it with BECKON_SITE_ROOT pointing at target/site.

@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
 # Installs what building and testing Beckon need, skipping whatever is already there.
 # Only package registries are used (crates.io, npm, Debian).
-#   scripts/setup.sh build   the wasm target and wasm-bindgen (for make run)
-#   scripts/setup.sh test    also Chromium and the end-to-end test packages (for make test)
+#   scripts/setup.sh build         the wasm target and wasm-bindgen (for make run)
+#   scripts/setup.sh test          also Chromium, the test servers' packages, PostgreSQL
+#   scripts/setup.sh postgres-bin  prints the folder of PostgreSQL's programs (installing them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
 
-say() { echo "setup: $*"; }
+say() { echo "setup: $*" >&2; }
+
+apt_install() {
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# Debian keeps PostgreSQL's server programs out of PATH, one folder per major version.
+postgres_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+if [ "$what" = postgres-bin ]; then
+  if [ -z "$(postgres_bin)" ]; then
+    say "installing Debian's PostgreSQL (the tests run on it too)"
+    apt_install postgresql
+  fi
+  postgres_bin
+  exit 0
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -26,15 +47,12 @@ fi
 if [ "$what" = test ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     say "installing Debian's Chromium"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
   fi
+  "$0" postgres-bin >/dev/null
   if ! command -v openssl >/dev/null 2>&1; then
     say "installing openssl (it makes the certificates of the TLS mail tests)"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null
+    apt_install openssl
   fi
   if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
     say "installing aiosmtpd (the SMTP server the delivery tests send to)"

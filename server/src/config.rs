@@ -19,6 +19,9 @@ pub struct Config {
     pub public_url_explicit: bool,
     pub site_root: PathBuf,
     pub secret_key_file: PathBuf,
+    /// The key itself (base64url), for deployments that hand secrets in as variables; it
+    /// wins over the file. Every process of one deployment must have the same key.
+    pub secret_key: Option<String>,
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub log_filter: String,
@@ -83,6 +86,13 @@ impl Config {
                 reason: "it is for tests and runs only when the public URL is a loopback address (localhost, 127.0.0.1, [::1])".into(),
             });
         }
+        let database_is_shared = var("BECKON_DATABASE_URL").is_some_and(|url| url.starts_with("postgres"));
+        if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && database_is_shared {
+            return Err(ConfigError::Invalid {
+                name: "BECKON_TEST_CLOCK",
+                reason: "a clock moved in one process cannot hold for the others sharing a PostgreSQL database".into(),
+            });
+        }
         if idle_minutes == 0 || absolute_hours == 0 {
             return Err(ConfigError::Invalid { name: "BECKON_SESSION_*", reason: "timeouts must be at least 1".into() });
         }
@@ -138,6 +148,7 @@ impl Config {
             mail_max_attempts: source.parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
+            secret_key: var("BECKON_SECRET_KEY"),
             database_url: var("BECKON_DATABASE_URL"),
             site_root: PathBuf::from(var("BECKON_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
             session_idle: Duration::from_secs(idle_minutes * 60),
@@ -252,6 +263,15 @@ mod tests {
         let local = [("BECKON_SMTP_HOST", "127.0.0.1"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
         assert!(config(&local).is_ok(), "on this machine it may");
         assert!(config(&[("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_TLS", "none")]).is_ok(), "without credentials it may");
+    }
+
+    #[test]
+    fn the_test_clock_runs_only_on_a_database_of_its_own() {
+        assert!(config(&[("BECKON_TEST_CLOCK", "1")]).is_ok());
+        let shared = config(&[("BECKON_TEST_CLOCK", "1"), ("BECKON_DATABASE_URL", "postgres://beckon@db/beckon")]);
+        assert!(shared.err().unwrap().to_string().contains("cannot hold for the others"));
+        let exposed = config(&[("BECKON_TEST_CLOCK", "1"), ("BECKON_PUBLIC_URL", "https://beckon.example.com")]);
+        assert!(exposed.is_err());
     }
 
     #[test]

@@ -9,8 +9,21 @@ use std::path::Path;
 pub enum KeyError {
     #[error("cannot read or create the secret key file {path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("the secret key file {0} does not hold a key of at least 32 bytes in base64url")]
+    #[error("{0} does not hold a key of at least 32 bytes in base64url")]
     Malformed(String),
+}
+
+/// The key of this deployment: `BECKON_SECRET_KEY` when given, else the key file (created
+/// when missing, the embedded default).
+pub fn load(value: Option<&str>, path: &Path) -> Result<Vec<u8>, KeyError> {
+    match value {
+        Some(text) => decode(text).ok_or_else(|| KeyError::Malformed("BECKON_SECRET_KEY".into())),
+        None => load_or_create(path),
+    }
+}
+
+fn decode(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()).ok().filter(|key| key.len() >= 32)
 }
 
 /// Reads the key, creating it (mode 0600, readable by the owner only) when missing.
@@ -31,13 +44,7 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>, KeyError> {
         tracing::info!(path = %path.display(), "created a new secret key");
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
-    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| KeyError::Malformed(path.display().to_string()))?;
-    if key.len() < 32 {
-        return Err(KeyError::Malformed(path.display().to_string()));
-    }
-    Ok(key)
+    decode(&text).ok_or_else(|| KeyError::Malformed(path.display().to_string()))
 }
 
 #[cfg(test)]
@@ -56,5 +63,15 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert_eq!(load_or_create(&path).unwrap(), first);
+    }
+
+    #[test]
+    fn a_key_given_as_a_variable_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let given = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([9u8; 32]);
+        assert_eq!(load(Some(&given), &path).unwrap(), vec![9u8; 32]);
+        assert!(!path.exists(), "no file is made when the key is given");
+        assert!(load(Some("too-short"), &path).is_err());
     }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod keys;
 pub mod router;
 pub mod security;
+pub mod sessions;
 pub mod startup;
 
 pub use config::Config;

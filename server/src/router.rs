@@ -13,8 +13,8 @@ use std::sync::Arc;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
+use crate::sessions::SessionStore;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub const SESSION_COOKIE: &str = "beckon_session";
 
@@ -38,7 +38,7 @@ fn redirect_page(path: &str) {
     }
 }
 
-pub fn build(state: AppState, config: &Config, session_store: SqliteStore, test_clock: Option<Arc<ManualClock>>) -> Router {
+pub fn build(state: AppState, config: &Config, session_store: SessionStore, test_clock: Option<Arc<ManualClock>>) -> Router {
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     let idle = tower_sessions::cookie::time::Duration::seconds(config.session_idle.as_secs() as i64);

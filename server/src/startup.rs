@@ -7,18 +7,17 @@ use app::server::mail::transport::Transport;
 use app::server::mail::worker::DeliveryConfig;
 use app::server::{AppState, AuthSettings, Clock, Db, ManualClock, SystemClock};
 use leptos::config::LeptosOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use crate::sessions::SessionStore;
 use std::sync::Arc;
-use tower_sessions_sqlx_store::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create the data directory {0}: {1}")]
     DataDir(String, std::io::Error),
-    #[error("cannot open the database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("cannot apply database migrations: {0}")]
-    Migrations(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Db(#[from] app::server::db::DbError),
+    #[error("cannot open the session store: {0}")]
+    Sessions(#[from] sqlx::Error),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
     #[error("cannot set up mail delivery: {0}")]
@@ -29,7 +28,7 @@ pub enum StartError {
 pub struct Application {
     pub state: AppState,
     pub router: axum::Router,
-    pub session_store: SqliteStore,
+    pub session_store: SessionStore,
     pub transport: Transport,
     pub delivery: DeliveryConfig,
 }
@@ -81,20 +80,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// browser tests only) the router also gets a control that moves that clock forward.
 pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_clock: Option<Arc<ManualClock>>) -> Result<Application, StartError> {
     let db = open_database(config).await?;
-    let link_key = crate::keys::load_or_create(&config.secret_key_file)?;
-    let session_pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(
-            config
-                .database_url()
-                .parse::<SqliteConnectOptions>()?
-                .create_if_missing(true)
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .busy_timeout(std::time::Duration::from_secs(10)),
-        )
-        .await?;
-    let session_store = SqliteStore::new(session_pool).with_table_name("tower_sessions").map_err(|e| StartError::Database(sqlx::Error::Configuration(e.into())))?;
-    session_store.migrate().await?;
+    let link_key = crate::keys::load(config.secret_key.as_deref(), &config.secret_key_file)?;
+    let session_store = SessionStore::open(&config.database_url(), db.engine()).await?;
     let state = AppState {
         db,
         clock,

@@ -1,29 +1,66 @@
-use sqlx::any::{AnyPoolOptions, AnyConnectOptions};
+//! The application's store: one pool over sqlx's `Any` driver, so the same portable SQL
+//! serves SQLite (the embedded default, one machine) and PostgreSQL (several Beckon
+//! processes on one database). What differs between the two is here and in `store/`.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The application's store: one pool over the `Any` driver so the same portable SQL
-/// serves SQLite (the embedded default) and, later, PostgreSQL.
+/// Which database engine a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("BECKON_DATABASE_URL must start with sqlite:// or postgres:// (it starts “{0}”)")]
+    UnknownEngine(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Result<Engine, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(DbError::UnknownEngine(url.chars().take_while(|c| *c != ':').collect()))
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+        static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+        match self {
+            Engine::Sqlite => &SQLITE,
+            Engine::Postgres => &POSTGRES,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
-    sqlite: bool,
+    engine: Engine,
 }
 
 pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 impl Db {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
-    pub async fn connect_and_migrate(url: &str) -> Result<Db, sqlx::Error> {
+    /// Opens the database at `url` (a SQLite file is created when missing), without migrating.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
-        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _meta| {
+        let engine = Engine::of_url(url)?;
+        let options = AnyConnectOptions::from_str(url).map_err(DbError::Connect)?.disable_statement_logging();
+        let pool = match engine {
+            Engine::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers proceed while one writer commits; the busy timeout
                     // makes a second writer wait instead of failing at once.
@@ -32,25 +69,38 @@ impl Db {
                     }
                     Ok(())
                 })
-            })
-            .connect_with(options)
-            .await?;
-        SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Db { pool, sqlite: url.starts_with("sqlite:") })
+            }),
+            // A server shared by several processes: each keeps a modest pool of its own.
+            Engine::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool.acquire_timeout(Duration::from_secs(10)).connect_with(options).await.map_err(DbError::Connect)?;
+        Ok(Db { pool, engine })
     }
 
-    pub fn is_sqlite(&self) -> bool {
-        self.sqlite
+    /// Opens the database and applies the pending migrations of its engine.
+    pub async fn connect_and_migrate(url: &str) -> Result<Db, DbError> {
+        let db = Db::connect(url).await?;
+        db.engine.migrator().run(&db.pool).await?;
+        Ok(db)
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Whether every migration this build knows is applied (for `/readyz`).
+    pub async fn migrations_applied(&self) -> Result<bool, sqlx::Error> {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        Ok(applied as usize >= self.engine.migrator().iter().count())
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes waits for another
     /// writer instead of failing when it upgrades.
     pub async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
-        if self.sqlite {
-            self.pool.begin_with("BEGIN IMMEDIATE").await
-        } else {
-            self.pool.begin().await
+        match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
         }
     }
 

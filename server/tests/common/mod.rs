@@ -22,7 +22,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub router: axum::Router,
-    pub session_store: tower_sessions_sqlx_store::SqliteStore,
+    pub session_store: server::sessions::SessionStore,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub config: Config,
@@ -40,6 +40,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         public_url_explicit: true,
         site_root: dir.join("site"),
         secret_key_file: dir.join("secret.key"),
+        secret_key: None,
         session_idle: std::time::Duration::from_secs(3600),
         session_absolute: std::time::Duration::from_secs(24 * 3600),
         log_filter: "warn".into(),
@@ -51,9 +52,24 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     }
 }
 
+/// With BECKON_TEST_POSTGRES set (the URL of a PostgreSQL server the tests may create
+/// databases on, as `scripts/with-postgres.sh` gives), every test gets a fresh database
+/// there; otherwise a fresh SQLite file.
+pub async fn test_database_url(dir: &std::path::Path) -> Option<String> {
+    let admin = std::env::var("BECKON_TEST_POSTGRES").ok().filter(|v| !v.is_empty())?;
+    use sqlx::Connection;
+    let name = format!("beckon_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test PostgreSQL server answers");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let _ = dir;
+    let (base, _) = admin.rsplit_once('/').expect("a database URL ending in /database");
+    Some(format!("{base}/{name}"))
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let config = test_config(dir.path());
+    let mut config = test_config(dir.path());
+    config.database_url = test_database_url(dir.path()).await;
     let clock = ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
     let application = startup::build(&config, clock.clone()).await.expect("the application starts");
     TestApp {
@@ -232,22 +248,48 @@ pub async fn body_text(response: Response<Body>) -> String {
 /// Every row of every table, every column as text (`table | column=value | …`), to prove
 /// what a request changed or left alone, and what the database holds.
 pub async fn dump_database(state: &AppState) -> Vec<String> {
+    use app::server::db::Engine;
     use sqlx::Row;
-    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    let sqlite = state.db.engine() == Engine::Sqlite;
+    let tables: Vec<String> = if sqlite {
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetch_all(&state.db.pool).await.unwrap()
+    } else {
+        sqlx::query_scalar(
+            "SELECT CASE WHEN table_schema = 'public' THEN table_name::text ELSE table_schema || '.' || table_name END FROM information_schema.tables \
+             WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
         .fetch_all(&state.db.pool)
         .await
-        .unwrap();
+        .unwrap()
+    };
     let mut lines = Vec::new();
     for table in tables {
-        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(&table).fetch_all(&state.db.pool).await.unwrap();
+        let columns: Vec<String> = if sqlite {
+            sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(&table).fetch_all(&state.db.pool).await.unwrap()
+        } else {
+            let (schema, name) = table.split_once('.').unwrap_or(("public", table.as_str()));
+            sqlx::query_scalar("SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position")
+                .bind(schema)
+                .bind(name)
+                .fetch_all(&state.db.pool)
+                .await
+                .unwrap()
+        };
         // Blobs (session data, checksums) come as hex and are read back as lossy text, so the
         // readable runs inside them are searchable too.
         let select = columns
             .iter()
-            .map(|c| format!("CASE WHEN typeof(\"{c}\") = 'blob' THEN 'x:' || hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END"))
+            .map(|c| {
+                if sqlite {
+                    format!("CASE WHEN typeof(\"{c}\") = 'blob' THEN 'x:' || hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END")
+                } else {
+                    format!("CAST(\"{c}\" AS TEXT)")
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!("SELECT {select} FROM \"{table}\"")).fetch_all(&state.db.pool).await.unwrap();
+        let quoted = table.split('.').map(|part| format!("\"{part}\"")).collect::<Vec<_>>().join(".");
+        let rows = sqlx::query(&format!("SELECT {select} FROM {quoted}")).fetch_all(&state.db.pool).await.unwrap();
         let mut table_lines: Vec<String> = rows
             .iter()
             .map(|row| {
@@ -264,7 +306,8 @@ pub async fn dump_database(state: &AppState) -> Vec<String> {
 fn readable(value: Option<String>) -> String {
     match value {
         None => "NULL".into(),
-        Some(v) => match v.strip_prefix("x:") {
+        // SQLite blobs as 'x:' || hex, PostgreSQL bytea as '\x' hex.
+        Some(v) => match v.strip_prefix("x:").or_else(|| v.strip_prefix("\\x")) {
             Some(hex) => {
                 let bytes: Vec<u8> = (0..hex.len()).step_by(2).filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect();
                 String::from_utf8_lossy(&bytes).into_owned()

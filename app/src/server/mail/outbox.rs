@@ -95,7 +95,12 @@ pub struct Claimed {
 /// the same row: SQLite runs it under its write lock; PostgreSQL skips rows another
 /// worker has locked.
 pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::Result<Vec<Claimed>> {
-    let lock = if db.is_sqlite() { "" } else { "FOR UPDATE SKIP LOCKED" };
+    // SQLite runs the statement under its one write lock; PostgreSQL skips rows another
+    // worker has locked, so several workers never wait on each other.
+    let lock = match db.engine() {
+        crate::server::db::Engine::Sqlite => "",
+        crate::server::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
     sqlx::query_as(&format!(
         "UPDATE outbox SET state = '{sending}', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
          WHERE id IN (SELECT id FROM outbox \

@@ -33,6 +33,12 @@ pub struct Config {
     pub mail_max_attempts: i64,
     /// Reverse proxies whose X-Forwarded-For names the client (for per-address limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `/metrics` on the public listener needs `Authorization: Bearer` this.
+    pub metrics_token: Option<String>,
+    /// A listener of the operator's own for `/healthz`, `/readyz` and an open `/metrics`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// BECKON_LOG_FORMAT=json: one JSON object per log line.
+    pub log_json: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +147,18 @@ impl Config {
             .filter(|s| !s.is_empty())
             .map(|s| s.parse().map_err(|_| ConfigError::Invalid { name: "BECKON_TRUSTED_PROXIES", reason: format!("“{s}” is not an IP address") }))
             .collect::<Result<Vec<_>, _>>()?;
+        let log_format = var("BECKON_LOG_FORMAT").unwrap_or_else(|| "text".into());
+        if log_format != "text" && log_format != "json" {
+            return Err(ConfigError::Invalid { name: "BECKON_LOG_FORMAT", reason: format!("“{log_format}”: use text or json") });
+        }
+        let metrics_addr = match var("BECKON_METRICS_ADDR") {
+            Some(raw) => Some(raw.parse().map_err(|e: std::net::AddrParseError| ConfigError::Invalid { name: "BECKON_METRICS_ADDR", reason: e.to_string() })?),
+            None => None,
+        };
         Ok(Config {
+            metrics_token: var("BECKON_METRICS_TOKEN"),
+            metrics_addr,
+            log_json: log_format == "json",
             trusted_proxies,
             smtp,
             mail_from,

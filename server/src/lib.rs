@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod keys;
+pub mod ops;
 pub mod router;
 pub mod security;
 pub mod sessions;

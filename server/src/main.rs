@@ -62,10 +62,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if config.log_json {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
@@ -96,12 +100,24 @@ async fn serve(config: Config) -> Result<(), String> {
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let operations = match config.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (BECKON_METRICS_ADDR): {e}"))?;
+            println!("Health and metrics on http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+            let router = server::router::operations(application.state.clone());
+            Some(tokio::spawn(async move { axum::serve(listener, router).await }))
+        }
+        None => None,
+    };
     println!("Beckon is listening on http://{} (public URL {})", config.addr, config.public_url);
     axum::serve(listener, application.router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     deletion.abort();
+    if let Some(operations) = operations {
+        operations.abort();
+    }
     let _ = stop_worker.send(());
     let _ = delivery.await;
     Ok(())

@@ -2,6 +2,7 @@
 //! every request passes (security headers and CSRF, sessions).
 
 use crate::config::Config;
+use crate::ops;
 use crate::security::{self, CspNonce, SecurityPolicy};
 use app::server::{AppState, ManualClock};
 use app::{shell, App};
@@ -59,7 +60,12 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
     if let Some(clock) = test_clock {
         router = router.route("/__test/clock", axum::routing::post(advance_clock).with_state(clock));
     }
+    let metrics = match &config.metrics_token {
+        Some(token) => ops::MetricsAccess::Token(token.clone()),
+        None => ops::MetricsAccess::Closed,
+    };
     router
+        .merge(ops::routes(metrics))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
@@ -67,6 +73,7 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         .layer(sessions)
         .layer(axum::extract::DefaultBodyLimit::max(shared::error::MAX_REQUEST_BYTES))
         .layer(axum::middleware::from_fn_with_state(policy, security::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
 
@@ -85,6 +92,11 @@ async fn server_fn_error_status(response: axum::response::Response) -> axum::res
         parts.status = status;
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The operator's own listener (BECKON_METRICS_ADDR): health, readiness and metrics, open.
+pub fn operations(state: AppState) -> Router {
+    ops::routes(ops::MetricsAccess::Open).layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe)).with_state(state)
 }
 
 /// The most the test clock moves in one step: ten years.

@@ -93,6 +93,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute },
         passwords: Default::default(),
         checkpoints: Default::default(),
+        metrics: Default::default(),
         leptos_options: leptos_options(config),
     };
     let router = router::build(state.clone(), config, session_store.clone(), test_clock);

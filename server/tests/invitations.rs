@@ -585,3 +585,32 @@ async fn sends_to_one_address_are_counted_across_cancel_invite_again_and_retries
     let later = service::invite(&app.state, &owner, request(&app, "ada@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(later.invited, vec!["ada@example.com".to_string()]);
 }
+
+#[tokio::test]
+async fn addresses_and_names_match_whatever_their_case_on_every_engine() {
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    service::invite(&app.state, &owner, request(&app, "Ünïcode@Example.COM, ZOË@example.com", &[Role::Member])).await.unwrap();
+    // The same address in other cases is the same person.
+    let again = service::invite(&app.state, &owner, request(&app, "ünïcode@EXAMPLE.com", &[Role::Member])).await.unwrap();
+    assert_eq!(again.skipped, vec![("ünïcode@example.com".to_string(), "already has a pending invitation".to_string())]);
+    let zoe = user_id_of(&app, "zoë@example.com").await;
+    let link = service::copy_link(&app.state, &owner, &zoe).await.unwrap();
+    let input = AcceptInput { name: "Émile Zola".into(), ..new_user_input() };
+    accept::accept(&app.state, &link_segment(&link), input, None, None).await.unwrap();
+    let found = |search: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            let page = app::server::users::list(&app.state, owner, UsersQuery { search: search.into(), ..Default::default() }).await.unwrap();
+            page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("ÉMILE").await, vec!["zoë@example.com"], "a name, folded beyond ASCII");
+    assert_eq!(found("émile zo").await, vec!["zoë@example.com"]);
+    assert_eq!(found("ÜNÏCODE@").await, vec!["ünïcode@example.com"], "an address in any case");
+    assert_eq!(found("ZOË").await, vec!["zoë@example.com"]);
+    assert!(matches!(
+        app::server::auth::verify_credentials(&app.state, "ZOË@Example.Com", "analytical engine 1843".into(), None).await,
+        Ok(_)
+    ), "signing in with the address in any case");
+}

@@ -1,4 +1,5 @@
 use super::checkpoints::Checkpoints;
+use super::metrics::Metrics;
 use super::invitations::link::LinkKey;
 use super::passwords::Passwords;
 use super::{Clock, Db};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Where tests hold requests to order them; empty in production.
     pub checkpoints: Checkpoints,
+    /// This process's counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,
 }
 

@@ -12,9 +12,9 @@ use shared::status::InvitationState;
 use shared::views::{CurrentUser, InvitationSummary, UserDetail, UserRow, UsersPage, UsersQuery, USERS_PAGE_SIZE};
 use shared::{AppError, Role};
 
-/// `%term%` for LIKE, with LIKE's own wildcards escaped.
+/// `%term%` for LIKE, folded as names and addresses are stored, LIKE's own wildcards escaped.
 fn like_pattern(search: &str) -> String {
-    let escaped = search.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = super::store::users::folded(search.trim()).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 

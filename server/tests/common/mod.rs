@@ -49,6 +49,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         mail_from: "beckon@example.com".into(),
         mail_max_attempts: 3,
         trusted_proxies: vec![],
+        metrics_token: None,
+        metrics_addr: None,
+        log_json: false,
     }
 }
 

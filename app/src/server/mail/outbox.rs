@@ -256,3 +256,18 @@ pub async fn transport_problem(conn: &mut Conn) -> sqlx::Result<Option<(String, 
     let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as("SELECT problem, problem_at FROM mail_status WHERE singleton = 1").fetch_optional(conn).await?;
     Ok(row.and_then(|(problem, at)| problem.zip(at)))
 }
+
+/// How many messages are in each state, for `/metrics`.
+pub async fn depth_by_state(conn: &mut Conn) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetch_all(conn).await
+}
+
+/// When the oldest message still waiting to go out was queued.
+pub async fn oldest_waiting_since(conn: &mut Conn) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE state IN ($1, $2, $3)")
+        .bind(DeliveryState::Queued.as_str())
+        .bind(DeliveryState::Deferred.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .fetch_one(conn)
+        .await
+}

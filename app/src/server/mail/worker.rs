@@ -161,6 +161,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
         let now = clock.now_ms();
         let batch = outbox::claim(db, now, now + config.lease.as_millis() as i64, config.batch_size).await?;
         if batch.is_empty() {
+            state.metrics.record_deliveries(report.sent, report.deferred, report.failed);
             return Ok(report);
         }
         for message in &batch {
@@ -199,8 +200,9 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
     tokio::pin!(shutdown);
     tracing::info!(transport = %transport.describe(), "delivery worker started");
     loop {
-        if let Err(error) = dispatch_pending(&state, &transport, &config).await {
-            tracing::error!(%error, "delivery pass failed");
+        match dispatch_pending(&state, &transport, &config).await {
+            Ok(_) => state.metrics.worker_finished_pass(state.clock.now_ms()),
+            Err(error) => tracing::error!(%error, "delivery pass failed"),
         }
         tokio::select! {
             _ = signal.notified() => {}

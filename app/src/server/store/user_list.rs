@@ -40,7 +40,7 @@ pub struct ListedUser {
 fn order_by(sort: UsersSort, descending: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
     let key = match sort {
-        UsersSort::Name => format!("CASE WHEN u.name = '' THEN u.email ELSE lower(u.name) END {dir}"),
+        UsersSort::Name => format!("CASE WHEN u.name_folded = '' THEN u.email ELSE u.name_folded END {dir}"),
         UsersSort::Email => format!("u.email {dir}"),
         UsersSort::Status => format!("u.status {dir}"),
         UsersSort::Invited => format!("COALESCE(u.invited_at, 0) {dir}"),
@@ -68,12 +68,12 @@ fn matching(select: &str) -> String {
              SELECT s.id FROM memberships m JOIN scopes s ON s.id = m.scope_id \
              WHERE m.user_id = $6 AND m.role = '{admin}' AND s.kind <> '{account}' AND s.archived_at IS NULL \
              UNION SELECT s.id FROM scopes s JOIN administered a ON s.parent_id = a.id WHERE s.archived_at IS NULL) \
-         SELECT {select} FROM (SELECT u.id, u.name, u.email, u.created_at, \
+         SELECT {select} FROM (SELECT u.id, u.name, u.name_folded, u.email, u.created_at, \
                       CASE WHEN u.status = '{invited}' AND {is_expired} THEN '{expired}' ELSE u.status END AS status, \
                       i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count \
                FROM users u LEFT JOIN invitations i ON i.user_id = u.id AND i.state = '{pending}' \
                WHERE u.account_id = $1) u \
-         WHERE ($3 = '' OR u.status = $3) AND (lower(u.name) LIKE $4 ESCAPE '\\' OR u.email LIKE $4 ESCAPE '\\') \
+         WHERE ($3 = '' OR u.status = $3) AND (u.name_folded LIKE $4 ESCAPE '\\' OR u.email LIKE $4 ESCAPE '\\') \
            AND ($5 = '' OR {in_filtered}) AND ($6 = '' OR {in_administered})",
         admin = Role::Admin.as_str(),
         account = ScopeKind::Account.as_str(),
@@ -121,7 +121,7 @@ pub async fn by_ids(conn: &mut Conn, account_id: &str, ids: &[String], now_ms: i
                 i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count \
          FROM users u LEFT JOIN invitations i ON i.user_id = u.id AND i.state = $3 \
          WHERE u.account_id = $1 AND u.id IN ({list}) \
-         ORDER BY CASE WHEN u.name = '' THEN u.email ELSE lower(u.name) END, u.email",
+         ORDER BY CASE WHEN u.name_folded = '' THEN u.email ELSE u.name_folded END, u.email",
         invited = StoredUserStatus::Invited.as_str(),
         expired = UserStatus::Expired.as_str(),
         is_expired = expired_sql("i.expires_at", "$2"),

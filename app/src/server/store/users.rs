@@ -33,8 +33,8 @@ pub struct NewUser<'a> {
 
 pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO users (id, account_id, email, name, status, password_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        "INSERT INTO users (id, account_id, email, name, name_folded, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $8, $5, $6, $7, $7)",
     )
     .bind(user.id)
     .bind(user.account_id)
@@ -43,6 +43,7 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Re
     .bind(user.status.as_str())
     .bind(user.password_hash)
     .bind(now_ms)
+    .bind(folded(user.name))
     .execute(conn)
     .await
     .map(|_| ())
@@ -99,15 +100,21 @@ pub async fn set_status(conn: &mut Conn, id: &str, status: StoredUserStatus, now
 
 /// A new user's first sign-in details, set when they accept their invitation.
 pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET status = $1, name = $2, password_hash = $3, updated_at = $4 WHERE id = $5")
+    sqlx::query("UPDATE users SET status = $1, name = $2, password_hash = $3, updated_at = $4, name_folded = $6 WHERE id = $5")
         .bind(StoredUserStatus::Active.as_str())
         .bind(name)
         .bind(password_hash)
         .bind(now_ms)
         .bind(id)
+        .bind(folded(name))
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// A name as search and sorting compare it (the `name_folded` column).
+pub fn folded(name: &str) -> String {
+    name.to_lowercase()
 }
 
 pub async fn set_people_permission(conn: &mut Conn, id: &str, people: bool, now_ms: i64) -> sqlx::Result<()> {

@@ -1,0 +1,117 @@
+//! For the people who run Beckon: `/healthz` (the process is up), `/readyz` (it can serve:
+//! database reachable, migrations applied, delivery worker alive), `/metrics` (Prometheus
+//! text), and one log line per request with a request id.
+
+use app::server::invitations::link::redacted_path;
+use app::server::AppState;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::fmt::Write;
+use std::time::Instant;
+
+/// A worker that has not finished a pass for this long is taken for dead.
+const WORKER_SILENCE_MS: i64 = 60_000;
+
+/// Who may read `/metrics` on the listener it is served on.
+#[derive(Clone)]
+pub enum MetricsAccess {
+    /// A listener of its own, for the operator's network only: open.
+    Open,
+    /// The public listener: only with `Authorization: Bearer {token}`.
+    Token(String),
+    /// The public listener with no token configured: not served.
+    Closed,
+}
+
+pub fn routes(access: MetricsAccess) -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(move |state, headers| metrics(state, headers, access.clone())))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.pool).await.is_ok();
+    let migrations = database && state.db.migrations_applied().await.unwrap_or(false);
+    let now = state.clock.now_ms();
+    let worker = state.metrics.worker_pass_at().is_some_and(|at| now - at < WORKER_SILENCE_MS);
+    let word = |ok: bool| if ok { "ok" } else { "failing" };
+    let body = serde_json::json!({ "database": word(database), "migrations": word(migrations), "worker": word(worker) });
+    let status = if database && migrations && worker { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap, access: MetricsAccess) -> Response {
+    match access {
+        MetricsAccess::Open => {}
+        MetricsAccess::Closed => return StatusCode::NOT_FOUND.into_response(),
+        MetricsAccess::Token(token) => {
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+            if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a bearer token is required\n").into_response();
+            }
+        }
+    }
+    let mut out = String::new();
+    state.metrics.render(&mut out);
+    if let Err(error) = outbox_gauges(&state, &mut out).await {
+        tracing::error!(%error, "metrics: cannot read the outbox");
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The queue as the database holds it: the same for every process.
+async fn outbox_gauges(state: &AppState, out: &mut String) -> sqlx::Result<()> {
+    use app::server::mail::outbox;
+    let mut conn = state.db.pool.acquire().await?;
+    let depth = outbox::depth_by_state(&mut conn).await?;
+    let _ = writeln!(out, "# HELP beckon_outbox_messages Messages in the outbox, by state.");
+    let _ = writeln!(out, "# TYPE beckon_outbox_messages gauge");
+    for delivery in shared::mail::DeliveryState::ALL {
+        let count = depth.iter().find(|(s, _)| s == delivery.as_str()).map(|(_, n)| *n).unwrap_or(0);
+        let _ = writeln!(out, "beckon_outbox_messages{{state=\"{}\"}} {count}", delivery.as_str());
+    }
+    let age = outbox::oldest_waiting_since(&mut conn).await?.map(|at| (state.clock.now_ms() - at).max(0) as f64 / 1000.0).unwrap_or(0.0);
+    let _ = writeln!(out, "# HELP beckon_outbox_oldest_waiting_seconds How long the oldest message not yet sent has waited.");
+    let _ = writeln!(out, "# TYPE beckon_outbox_oldest_waiting_seconds gauge");
+    let _ = writeln!(out, "beckon_outbox_oldest_waiting_seconds {age}");
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The request id a proxy sent, when it is a reasonable one, else a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Counts, times and logs every request, under a request id the response carries too.
+pub async fn observe(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(request.headers());
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let path = redacted_path(request.uri().path()).into_owned();
+    let mut response = next.run(request).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    state.metrics.record_request(&route, &method, status, seconds);
+    tracing::info!(request_id = %id, %method, %route, %path, status, ms = seconds * 1000.0, "request");
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

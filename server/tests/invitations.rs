@@ -609,8 +609,6 @@ async fn addresses_and_names_match_whatever_their_case_on_every_engine() {
     assert_eq!(found("émile zo").await, vec!["zoë@example.com"]);
     assert_eq!(found("ÜNÏCODE@").await, vec!["ünïcode@example.com"], "an address in any case");
     assert_eq!(found("ZOË").await, vec!["zoë@example.com"]);
-    assert!(matches!(
-        app::server::auth::verify_credentials(&app.state, "ZOË@Example.Com", "analytical engine 1843".into(), None).await,
-        Ok(_)
-    ), "signing in with the address in any case");
+    let signed_in = app::server::auth::verify_credentials(&app.state, "ZOË@Example.Com", "analytical engine 1843".into(), None).await;
+    assert!(signed_in.is_ok(), "signing in with the address in any case: {signed_in:?}");
 }

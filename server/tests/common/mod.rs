@@ -1,6 +1,7 @@
 //! A Beckon built in-process on a fresh SQLite file, driven through its real router.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod smtp_sink;
 
 use app::server::accounts::{create_owner, OwnerSetup};

@@ -128,6 +128,12 @@ async fn each_request_is_one_json_log_line_with_its_id_and_no_token() {
     // The same subscriber `beckon` sets up with BECKON_LOG_FORMAT=json.
     let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || CapturedLog(sink.clone())).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // With a single registered subscriber, tracing decides whether a call site is wanted by
+    // asking the default of whichever thread reaches it first, and caches the answer for all:
+    // another test thread would settle "nobody listens" for the request line. A second,
+    // unused registration makes it ask every live subscriber, this one included.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
+    tracing::callsite::rebuild_interest_cache();
     let app = TestApp::with_owner().await;
     let forged = "/invite/7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f.c2VjcmV0LXRva2VuLXRleHQ";
     let response = app.get(forged, None).await;

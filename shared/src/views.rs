@@ -76,7 +76,12 @@ pub struct UsersQuery {
     pub sort: UsersSort,
     pub descending: bool,
     pub page: u32,
+    /// Rows per page: one of [`PAGE_SIZES`].
+    pub size: u32,
 }
+
+/// The page sizes the Users page offers; the first is the default.
+pub const PAGE_SIZES: [u32; 3] = [25, 50, 100];
 
 impl UsersQuery {
     /// The names of the query parameters, also the names of the filter form's fields.
@@ -86,6 +91,7 @@ impl UsersQuery {
     pub const SORT: &'static str = "sort";
     pub const DIR: &'static str = "dir";
     pub const PAGE: &'static str = "page";
+    pub const SIZE: &'static str = "size";
     const MAX_SEARCH_CHARS: usize = 200;
 
     /// Reads the query from named parameters; unknown values fall back to the defaults.
@@ -98,6 +104,7 @@ impl UsersQuery {
             sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
             descending: get(Self::DIR) == "desc",
             page: get(Self::PAGE).parse().unwrap_or(1).max(1),
+            size: get(Self::SIZE).parse().ok().filter(|s| PAGE_SIZES.contains(s)).unwrap_or(PAGE_SIZES[0]),
         }
     }
 
@@ -132,6 +139,9 @@ impl UsersQuery {
         }
         if self.page > 1 {
             parts.push(format!("{}={}", Self::PAGE, self.page));
+        }
+        if self.size != PAGE_SIZES[0] && self.size != 0 {
+            parts.push(format!("{}={}", Self::SIZE, self.size));
         }
         parts.join("&")
     }
@@ -182,13 +192,14 @@ impl UsersSort {
     }
 }
 
-pub const USERS_PAGE_SIZE: u32 = 25;
 
 /// One page of the Users list, with the server's clock so relative times agree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersPage {
     pub rows: Vec<UserRow>,
+    /// How many users match; when `total_capped`, at least this many (counting stopped).
     pub total: u64,
+    pub total_capped: bool,
     pub page: u32,
     pub page_count: u32,
     pub now_ms: i64,
@@ -351,17 +362,18 @@ mod tests {
             sort: UsersSort::Email,
             descending: true,
             page: 3,
+            size: 50,
         };
         let href = query.href();
-        assert_eq!(href, "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3");
+        assert_eq!(href, "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3&size=50");
         assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users")), query);
         assert_eq!(UsersQuery::default().href(), "/users");
-        assert_eq!(UsersQuery::from_query_string(""), UsersQuery { page: 1, ..Default::default() });
+        assert_eq!(UsersQuery::from_query_string(""), UsersQuery { page: 1, size: 25, ..Default::default() });
     }
 
     #[test]
     fn unknown_values_in_the_address_fall_back_to_the_defaults() {
-        let query = UsersQuery::from_query_string("status=bogus&scope=x%27%3B--&sort=nope&dir=sideways&page=-4&q=%20x%20");
-        assert_eq!(query, UsersQuery { search: "x".into(), page: 1, ..Default::default() });
+        let query = UsersQuery::from_query_string("status=bogus&scope=x%27%3B--&sort=nope&dir=sideways&page=-4&q=%20x%20&size=1000000");
+        assert_eq!(query, UsersQuery { search: "x".into(), page: 1, size: 25, ..Default::default() });
     }
 }

@@ -9,14 +9,8 @@ use super::store::{scopes, users, Conn};
 use super::{Actor, AppState};
 use shared::permissions::{Denied, Permission};
 use shared::status::InvitationState;
-use shared::views::{CurrentUser, InvitationSummary, UserDetail, UserRow, UsersPage, UsersQuery, USERS_PAGE_SIZE};
+use shared::views::{CurrentUser, InvitationSummary, UserDetail, UserRow, UsersPage, UsersQuery, PAGE_SIZES};
 use shared::{AppError, Role};
-
-/// `%term%` for LIKE, folded as names and addresses are stored, LIKE's own wildcards escaped.
-fn like_pattern(search: &str) -> String {
-    let escaped = super::store::users::folded(search.trim()).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
 
 pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<UsersPage, AppError> {
     actor.require(Permission::ViewUsers)?;
@@ -26,31 +20,36 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
         }
     }
     let now = state.clock.now_ms();
-    let pattern = like_pattern(&query.search);
+    let search = super::store::users::folded(query.search.trim());
+    let size = if PAGE_SIZES.contains(&query.size) { query.size } else { PAGE_SIZES[0] };
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
     // A scope administrator sees only the people of their places.
     let administered_by = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
     let mut filter = ListFilter {
+        engine: state.db.engine(),
         account_id: &actor.account_id,
         now_ms: now,
         status: query.status,
-        pattern: &pattern,
+        search: &search,
         scope: query.scope.as_deref(),
         administered_by,
         sort: query.sort,
         descending: query.descending,
-        limit: i64::from(USERS_PAGE_SIZE),
-        offset: 0,
+        limit: i64::from(size),
+        offset: i64::from(query.page.max(1) - 1) * i64::from(size),
     };
-    let (total, mut listed) = user_list::page(&mut conn, &filter).await.map_err(internal)?;
-    let page_count = ((total as u32).div_ceil(USERS_PAGE_SIZE)).max(1);
-    let page = query.page.clamp(1, page_count);
-    if page > 1 {
-        filter.offset = i64::from((page - 1) * USERS_PAGE_SIZE);
+    let (counted, mut listed) = user_list::page(&mut conn, &filter).await.map_err(internal)?;
+    let total_capped = counted > user_list::COUNT_CAP;
+    let total = counted.min(user_list::COUNT_CAP) as u32;
+    // Past the last page (the list shrank meanwhile): the last page instead.
+    let page_count = total.div_ceil(size).max(1);
+    let page = if total_capped { query.page.max(1) } else { query.page.clamp(1, page_count) };
+    if listed.is_empty() && page != query.page.max(1) {
+        filter.offset = i64::from(page - 1) * i64::from(size);
         listed = user_list::page(&mut conn, &filter).await.map_err(internal)?.1;
     }
     let rows = rows(&mut conn, &actor.account_id, listed, now).await?;
-    Ok(UsersPage { rows, total: total as u64, page, page_count, now_ms: now })
+    Ok(UsersPage { rows, total: u64::from(total), total_capped, page, page_count: if total_capped { page_count.max(page + 1) } else { page_count }, now_ms: now })
 }
 
 /// The listed users with their roles held and offered, by place.

@@ -56,9 +56,18 @@ pub async fn insert(conn: &mut Conn, new: NewInvitation<'_>, now_ms: i64) -> sql
     .bind(now_ms)
     .bind(new.expires_at)
     .bind(StoredInvitationState::Pending.as_str())
-    .execute(conn)
-    .await
-    .map(|_| ())
+    .execute(&mut *conn)
+    .await?;
+    super::users::sync_open_invitation(conn, new.user_id).await
+}
+
+/// Keeps the invitee's row in step after a change to invitation `id`.
+async fn sync_user(conn: &mut Conn, id: &str) -> sqlx::Result<()> {
+    let user_id: Option<String> = sqlx::query_scalar("SELECT user_id FROM invitations WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    match user_id {
+        Some(user_id) => super::users::sync_open_invitation(conn, &user_id).await,
+        None => Ok(()),
+    }
 }
 
 pub async fn add_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -> sqlx::Result<()> {
@@ -111,7 +120,7 @@ pub async fn remove_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -
 /// Records a send. `rotate` raises link_version (every earlier link dies); `expires_at`
 /// moves expiry when given. Only a pending invitation is touched; returns whether it was.
 pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, expires_at: Option<i64>, now_ms: i64) -> sqlx::Result<bool> {
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE invitations SET send_count = send_count + 1, last_sent_at = $1, \
            link_version = link_version + $2, expires_at = COALESCE($3, expires_at) \
          WHERE id = $4 AND state = $5",
@@ -121,27 +130,29 @@ pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, expires_at: Op
     .bind(expires_at)
     .bind(id)
     .bind(StoredInvitationState::Pending.as_str())
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
+    .execute(&mut *conn)
+    .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn cancel(conn: &mut Conn, id: &str, by: Option<&str>, now_ms: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE invitations SET state = $4, cancelled_at = $1, cancelled_by = $2 WHERE id = $3 AND state = $5")
+    let done = sqlx::query("UPDATE invitations SET state = $4, cancelled_at = $1, cancelled_by = $2 WHERE id = $3 AND state = $5")
         .bind(now_ms)
         .bind(by)
         .bind(id)
         .bind(StoredInvitationState::Cancelled.as_str())
         .bind(StoredInvitationState::Pending.as_str())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
+        .execute(&mut *conn)
+        .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Marks the invitation accepted if, at this instant, it is pending, carries this link
 /// version and has not expired. Exactly one of several simultaneous accepts gets `true`.
 pub async fn claim_acceptance(conn: &mut Conn, id: &str, link_version: i64, now_ms: i64) -> sqlx::Result<bool> {
-    sqlx::query(&format!(
+    let done = sqlx::query(&format!(
         "UPDATE invitations SET state = $4, accepted_at = $1 \
          WHERE id = $2 AND state = $5 AND link_version = $3 AND NOT ({})",
         expired_sql("expires_at", "$1")
@@ -151,7 +162,8 @@ pub async fn claim_acceptance(conn: &mut Conn, id: &str, link_version: i64, now_
     .bind(link_version)
     .bind(StoredInvitationState::Accepted.as_str())
     .bind(StoredInvitationState::Pending.as_str())
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
+    .execute(&mut *conn)
+    .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -33,8 +33,8 @@ pub struct NewUser<'a> {
 
 pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO users (id, account_id, email, name, name_folded, status, password_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $8, $5, $6, $7, $7)",
+        "INSERT INTO users (id, account_id, email, name, name_folded, sort_name, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $8, $9, $5, $6, $7, $7)",
     )
     .bind(user.id)
     .bind(user.account_id)
@@ -44,6 +44,7 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Re
     .bind(user.password_hash)
     .bind(now_ms)
     .bind(folded(user.name))
+    .bind(sort_name(user.name, user.email))
     .execute(conn)
     .await
     .map(|_| ())
@@ -100,7 +101,10 @@ pub async fn set_status(conn: &mut Conn, id: &str, status: StoredUserStatus, now
 
 /// A new user's first sign-in details, set when they accept their invitation.
 pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET status = $1, name = $2, password_hash = $3, updated_at = $4, name_folded = $6 WHERE id = $5")
+    sqlx::query(
+        "UPDATE users SET status = $1, name = $2, password_hash = $3, updated_at = $4, name_folded = $6, \
+           sort_name = CASE WHEN $6 = '' THEN email ELSE $6 END WHERE id = $5",
+    )
         .bind(StoredUserStatus::Active.as_str())
         .bind(name)
         .bind(password_hash)
@@ -115,6 +119,31 @@ pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str
 /// A name as search and sorting compare it (the `name_folded` column).
 pub fn folded(name: &str) -> String {
     name.to_lowercase()
+}
+
+/// What the Users page sorts by name on: the folded name, or the address when there is none.
+fn sort_name(name: &str, email: &str) -> String {
+    match folded(name.trim()) {
+        n if n.is_empty() => email.to_string(),
+        n => n,
+    }
+}
+
+/// Copies the dates of the user's open invitation (none: NULL) onto their row, where the
+/// Users page filters and sorts on them. Called by every change of an invitation's state or
+/// expiry, in its transaction.
+pub async fn sync_open_invitation(conn: &mut Conn, user_id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET \
+           invited_at = (SELECT i.created_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2), \
+           pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2) \
+         WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(shared::status::StoredInvitationState::Pending.as_str())
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 pub async fn set_people_permission(conn: &mut Conn, id: &str, people: bool, now_ms: i64) -> sqlx::Result<()> {

@@ -1,0 +1,28 @@
+-- What the Users page filters, sorts and searches on, kept on the user's own row so a page
+-- of a large account is read from an index, not computed over every user: the name to sort
+-- by (the folded name, or the address when there is none), and the open invitation's dates
+-- (the store keeps them in step with `invitations`; Expired is still derived from them).
+ALTER TABLE users ADD COLUMN sort_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN invited_at BIGINT;
+ALTER TABLE users ADD COLUMN pending_expires_at BIGINT;
+UPDATE users SET sort_name = CASE WHEN name_folded = '' THEN email ELSE name_folded END;
+UPDATE users SET
+    invited_at = (SELECT i.created_at FROM invitations i WHERE i.user_id = users.id AND i.state = 'pending'),
+    pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = 'pending');
+CREATE INDEX users_by_name ON users (account_id, sort_name, email);
+CREATE INDEX users_by_status ON users (account_id, status, sort_name, email);
+CREATE INDEX users_by_invited ON users (account_id, invited_at, email);
+CREATE INDEX users_by_email ON users (account_id, email);
+
+-- Substring search without a scan: the trigrams of "name address", kept by triggers.
+CREATE VIRTUAL TABLE users_search USING fts5 (words, tokenize = 'trigram');
+INSERT INTO users_search (rowid, words) SELECT rowid, name_folded || ' ' || email FROM users;
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO users_search (rowid, words) VALUES (new.rowid, new.name_folded || ' ' || new.email);
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF name_folded, email ON users BEGIN
+    UPDATE users_search SET words = new.name_folded || ' ' || new.email WHERE rowid = new.rowid;
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+    DELETE FROM users_search WHERE rowid = old.rowid;
+END;

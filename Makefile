@@ -4,7 +4,9 @@
 run: setup site server
 	target/debug/beckon serve
 
-test: setup-test site server unit e2e
+# `cargo test` builds target/debug/beckon too (the integration tests run it), with the same
+# features as the tests: a separate `cargo build -p server` would compile half the stack again.
+test: setup-test site unit e2e
 
 setup:
 	@scripts/setup.sh build
@@ -22,9 +24,10 @@ build: setup site server
 
 # Unit and integration tests of every crate on real SQLite files, then the integration
 # tests again on a throwaway PostgreSQL server.
+# The second run selects the same packages as the first, so nothing is compiled again.
 unit:
 	cargo test --workspace
-	scripts/with-postgres.sh cargo test -p server --tests
+	scripts/with-postgres.sh cargo test --workspace --test '*'
 
 # The Playwright suite in Debian's Chromium on SQLite (each worker starts its own server),
 # then its PostgreSQL smoke test beside a throwaway PostgreSQL server.
@@ -32,11 +35,12 @@ e2e:
 	cd end2end && npx playwright test
 	scripts/with-postgres.sh sh -c 'cd end2end && npx playwright test tests/postgres.spec.ts'
 
-# An optimised build for deployment: target/release/beckon plus target/site (size-optimised
-# wasm). Run it with BECKON_SITE_ROOT pointing at target/site.
+# An optimised build for deployment: target/release/beckon plus target/site-release
+# (size-optimised wasm, gzip and Brotli copies), which that binary serves by default.
 release: setup
 	PROFILE=release scripts/build-site.sh
 	cargo build --release -p server --bin beckon
+	target/release/beckon precompress target/site-release/pkg
 
 clean:
-	rm -rf target/site data
+	rm -rf target/site target/site-release data

@@ -8,14 +8,14 @@ cd "$(dirname "$0")/.."
 
 profile=${PROFILE:-dev}
 case "$profile" in
-  dev) cargo_profile=dev; wasm_dir=debug; bin_dir=target/debug ;;
-  release) cargo_profile=wasm-release; wasm_dir=wasm-release; bin_dir=target/release ;;
+  dev) cargo_profile=dev; wasm_dir=debug; bin_dir=target/debug; site=target/site ;;
+  release) cargo_profile=wasm-release; wasm_dir=wasm-release; bin_dir=target/release; site=target/site-release ;;
   *) echo "PROFILE must be dev or release" >&2; exit 2 ;;
 esac
 
 cargo build --profile "$cargo_profile" -p frontend --lib --target wasm32-unknown-unknown --features hydrate
 
-stage=target/site/pkg.new
+stage=$site/pkg.new
 rm -rf "$stage"
 mkdir -p "$stage"
 wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name beckon \
@@ -39,9 +39,11 @@ css=$(hash_of "$stage/beckon.css")
 mv "$stage/beckon.js" "$stage/beckon.$js.js"
 mv "$stage/beckon_bg.wasm" "$stage/beckon.$wasm.wasm"
 mv "$stage/beckon.css" "$stage/beckon.$css.css"
+# Served to browsers that accept gzip; `make release` adds Brotli (beckon precompress).
+gzip -9 -k -n "$stage/beckon.$js.js" "$stage/beckon.$wasm.wasm" "$stage/beckon.$css.css"
 
-rm -rf target/site/pkg
-mv "$stage" target/site/pkg
+rm -rf "$site/pkg"
+mv "$stage" "$site/pkg"
 mkdir -p "$bin_dir"
 printf 'js: %s\nwasm: %s\ncss: %s\n' "$js" "$wasm" "$css" > "$bin_dir/hash.txt"
-echo "site built into target/site/pkg ($profile)"
+echo "site built into $site/pkg ($profile)"

@@ -43,3 +43,45 @@ pub fn set_status(code: u16) {
     #[cfg(not(feature = "ssr"))]
     let _ = code;
 }
+
+/// The server's "now" of a page's data, moved on by the time since it arrived, so "3 minutes
+/// ago" and "expires in 2 hours" stay true while the page is open. On the server (and so at
+/// hydration) it is the server's time exactly; the browser re-reads its clock every 30 s.
+#[derive(Clone, Copy)]
+pub struct LiveClock {
+    tick: ReadSignal<u64>,
+}
+
+/// The browser's clock in milliseconds; nothing on the server, where no time passes.
+fn browser_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return web_sys::js_sys::Date::now();
+    #[cfg(not(target_arch = "wasm32"))]
+    0.0
+}
+
+impl LiveClock {
+    /// One per page shell: started once, read by every relative time below it.
+    pub fn provide() {
+        let (tick, set_tick) = signal(0u64);
+        #[cfg(target_arch = "wasm32")]
+        if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|n| *n += 1), std::time::Duration::from_secs(30)) {
+            on_cleanup(move || handle.clear());
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = set_tick;
+        provide_context(LiveClock { tick });
+    }
+
+    /// The time now, for data the server produced at `server_now_ms` and that arrived just now.
+    pub fn now(server_now_ms: i64) -> Signal<i64> {
+        let tick = use_context::<LiveClock>().map(|c| c.tick);
+        let arrived = browser_ms();
+        Signal::derive(move || {
+            if let Some(tick) = tick {
+                tick.track();
+            }
+            server_now_ms + (browser_ms() - arrived) as i64
+        })
+    }
+}

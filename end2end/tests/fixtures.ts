@@ -1,12 +1,13 @@
 import { test as base, Browser, expect, Page } from '@playwright/test';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 const bin = process.env.BECKON_BIN ?? path.join(root, 'target', 'debug', 'beckon');
-const siteRoot = path.join(root, 'target', 'site');
+// Each build profile has its own site (see scripts/build-site.sh).
+const siteRoot = process.env.BECKON_SITE_ROOT ?? path.join(root, 'target', bin.includes(`${path.sep}release${path.sep}`) ? 'site-release' : 'site');
 
 export const OWNER = {
   account: 'Northwind Clinic',
@@ -217,6 +218,11 @@ export class TlsMailServer {
       BECKON_SMTP_PASSWORD: password,
       BECKON_SMTP_CA_FILE: this.caFile,
     };
+  }
+
+  /** How the server answers DATA from now on: 'ok', '451' (try later) or '550' (refused). */
+  answer(mode: 'ok' | '451' | '550'): void {
+    writeFileSync(path.join(this.dir, 'control'), mode);
   }
 
   received(): number {

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 pub use app::server::mail::transport::{SmtpPassword, SmtpSettings, TlsMode};
 
+/// Where `make run` and `make release` put the site of a debug and of a release build: one
+/// site per profile, so neither serves the other's asset names.
+pub const DEFAULT_SITE_ROOT: &str = if cfg!(debug_assertions) { "target/site" } else { "target/site-release" };
+
 #[derive(Clone)]
 pub struct Config {
     pub addr: SocketAddr,
@@ -167,7 +171,7 @@ impl Config {
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
             secret_key: var("BECKON_SECRET_KEY"),
             database_url: var("BECKON_DATABASE_URL"),
-            site_root: PathBuf::from(var("BECKON_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
+            site_root: PathBuf::from(var("BECKON_SITE_ROOT").unwrap_or_else(|| DEFAULT_SITE_ROOT.into())),
             session_idle: Duration::from_secs(idle_minutes * 60),
             session_absolute: Duration::from_secs(absolute_hours * 3600),
             log_filter: var("BECKON_LOG").unwrap_or_else(|| "info".into()),

@@ -28,6 +28,12 @@ enum Command {
     /// Run only the email delivery worker (`serve` runs one too). Several workers, in one
     /// or more processes, may share a database.
     Worker,
+    /// Write Brotli-compressed copies of the site's scripts, styles and wasm (`make release`
+    /// runs it on target/site/pkg), for browsers that accept Brotli.
+    Precompress {
+        /// The folder of hashed assets.
+        dir: std::path::PathBuf,
+    },
     /// Account administration from the command line.
     Admin {
         #[command(subcommand)]
@@ -55,6 +61,9 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Precompress { dir }) = &cli.command {
+        return precompress(dir);
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -74,6 +83,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Worker => worker(config).await,
+        Command::Precompress { .. } => unreachable!("handled before the configuration is read"),
         Command::Admin { command: AdminCommand::Create { email, name, account_name } } => create_admin(config, email, name, account_name).await,
     };
     match result {
@@ -85,13 +95,30 @@ async fn main() -> ExitCode {
     }
 }
 
+fn precompress(dir: &std::path::Path) -> ExitCode {
+    match server::assets::precompress(dir) {
+        Ok(files) => {
+            for file in files {
+                println!("{}: {} bytes, {} with Brotli", file.path.display(), file.bytes, file.brotli_bytes);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("beckon: cannot precompress {}: {error}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(config: Config) -> Result<(), String> {
+    startup::check_site(&config)?;
     let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let config = config.bound_to(listener.local_addr().map_err(|e| e.to_string())?);
     tracing::info!("{}", config.summary());
     let (clock, test_clock) = startup::serving_clock(&config);
     let application = startup::build_with_test_clock(&config, clock, test_clock).await.map_err(|e| e.to_string())?;
     let deletion = tokio::spawn(application.session_store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(600)));
+    let housekeeping = application.spawn_housekeeping();
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let delivery = application.spawn_delivery_worker(async {
         let _ = worker_stopped.await;
@@ -115,6 +142,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     deletion.abort();
+    housekeeping.abort();
     if let Some(operations) = operations {
         operations.abort();
     }

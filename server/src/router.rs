@@ -11,6 +11,7 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
@@ -53,7 +54,10 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
     let asset_cache = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };
     let assets = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(axum::http::header::CACHE_CONTROL, HeaderValue::from_static(asset_cache)))
-        .service(ServeDir::new(config.site_root.join("pkg")));
+        // The same address answers in several encodings: caches on the way must tell them apart.
+        .layer(SetResponseHeaderLayer::if_not_present(axum::http::header::VARY, HeaderValue::from_static("accept-encoding")))
+        // Compressed when the site was built (`.gz` always, `.br` by `make release`).
+        .service(ServeDir::new(config.site_root.join("pkg")).precompressed_br().precompressed_gzip());
     let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url, config.trusted_proxies.clone()));
 
     let mut router = Router::new();
@@ -67,6 +71,9 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
     router
         .merge(ops::routes(metrics))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
+        // Pages and server-function answers, compressed as they are sent (added before the
+        // assets, which this layer does not reach: they come compressed already).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
         .layer(axum::middleware::map_response(server_fn_error_status))

@@ -58,15 +58,68 @@ impl Application {
     }
 }
 
+/// How often `serve` deletes rate-limit counters whose window is over.
+pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Application {
+    /// Deletes spent rate-limit counters now and every [`HOUSEKEEPING_EVERY`].
+    pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+            loop {
+                every.tick().await;
+                match app::server::rate_limit::prune(&state.db.pool, state.clock.now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(counters = n, "pruned spent rate-limit counters"),
+                    Err(error) => tracing::warn!(?error, "could not prune rate-limit counters"),
+                }
+            }
+        })
+    }
+}
+
 /// Opens and migrates the database; used by `serve`, `migrate` and `admin create`.
 pub async fn open_database(config: &Config) -> Result<Db, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     Ok(Db::connect_and_migrate(&config.database_url()).await?)
 }
 
+/// The asset names the site build wrote beside this binary (hash.txt), if it hashed them.
+fn asset_hashes() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok()
+}
+
+/// Refuses to serve pages whose script, wasm or stylesheet the site folder does not hold
+/// (a site built for another profile, or none): they would load nothing and say nothing.
+pub fn check_site(config: &Config) -> Result<(), String> {
+    let pkg = config.site_root.join("pkg");
+    let names: Vec<String> = match asset_hashes() {
+        Some(hashes) => {
+            let hash = |kind: &str| hashes.lines().find_map(|l| l.strip_prefix(&format!("{kind}: "))).map(str::trim).map(str::to_string);
+            let (Some(js), Some(wasm), Some(css)) = (hash("js"), hash("wasm"), hash("css")) else {
+                return Err("hash.txt beside the binary is not one the site build writes; build the site again (make run or make release)".into());
+            };
+            vec![format!("beckon.{js}.js"), format!("beckon.{wasm}.wasm"), format!("beckon.{css}.css")]
+        }
+        None => vec!["beckon.js".into(), "beckon_bg.wasm".into(), "beckon.css".into()],
+    };
+    let missing: Vec<&String> = names.iter().filter(|name| !pkg.join(name).is_file()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} has no {}, the assets this binary was built with: build its site with the same profile (`make run` for a debug build, \
+         `make release` for a release one, which writes target/site-release) or point BECKON_SITE_ROOT at that site",
+        pkg.display(),
+        missing.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+    ))
+}
+
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     // The build writes hash.txt next to the binary when it gives assets hashed names.
-    let hashed = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|d| d.join("hash.txt").exists())).unwrap_or(false);
+    let hashed = asset_hashes().is_some();
     LeptosOptions::builder()
         .output_name("beckon")
         .site_root(config.site_root.display().to_string())

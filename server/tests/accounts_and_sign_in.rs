@@ -194,3 +194,22 @@ async fn ipv6_clients_are_limited_by_their_64() {
     let next_network = Some("2001:db8:1:3::1".parse().unwrap());
     verify_credentials(&app.state, OWNER_EMAIL, PASSWORD.into(), next_network).await.unwrap();
 }
+
+#[tokio::test]
+async fn spent_rate_limit_counters_are_pruned_and_live_ones_kept() {
+    use app::server::rate_limit::{self, LONGEST_WINDOW};
+    let app = TestApp::with_owner().await;
+    let pool = &app.state.db.pool;
+    for n in 0..3 {
+        assert!(verify_credentials(&app.state, &format!("nobody{n}@example.com"), "wrong".into(), None).await.is_err());
+    }
+    let counters = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rate_limits").fetch_one(pool).await.unwrap() };
+    let spent = counters().await;
+    assert!(spent >= 3, "each address counted: {spent}");
+    assert_eq!(rate_limit::prune(pool, app.clock_ms()).await.unwrap(), 0, "nothing is spent yet");
+
+    app.clock.advance(chrono::Duration::from_std(LONGEST_WINDOW).unwrap());
+    assert!(verify_credentials(&app.state, "later@example.com", "wrong".into(), None).await.is_err());
+    assert_eq!(rate_limit::prune(pool, app.clock_ms()).await.unwrap(), spent as u64, "every counter from a day ago");
+    assert_eq!(counters().await, 1, "the one counted just now stays");
+}

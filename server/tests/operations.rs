@@ -1,4 +1,5 @@
-//! For the people who run Beckon: health, readiness, metrics and request logs.
+//! For the people who run Beckon: health, readiness, metrics, request logs, and what goes
+//! over the wire (compression).
 
 mod common;
 
@@ -149,4 +150,92 @@ async fn each_request_is_one_json_log_line_with_its_id_and_no_token() {
     assert_eq!(line["status"], 404);
     assert_eq!(line["path"], "/invite/7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f.…");
     assert!(!log.contains("c2VjcmV0LXRva2VuLXRleHQ"), "{log}");
+}
+
+async fn get_encoded(app: &TestApp, path: &str, accept: Option<&str>) -> (StatusCode, Option<String>, Option<String>, Vec<u8>) {
+    let mut request = Request::get(path);
+    if let Some(accept) = accept {
+        request = request.header(header::ACCEPT_ENCODING, accept);
+    }
+    let response = app.send(request.body(Body::empty()).unwrap()).await;
+    let encoding = response.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_string());
+    let vary = response.headers().get(header::VARY).map(|v| v.to_str().unwrap().to_lowercase());
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await.unwrap().to_vec();
+    (status, encoding, vary, bytes)
+}
+
+fn unbrotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(bytes, 4096), &mut out).unwrap();
+    out
+}
+
+fn ungzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn pages_are_compressed_as_the_browser_accepts_and_decode_to_the_page() {
+    let app = TestApp::with_owner().await;
+    let (status, encoding, _, plain) = get_encoded(&app, "/signin", None).await;
+    assert_eq!((status, encoding), (StatusCode::OK, None), "nothing asked, nothing compressed");
+    let page = String::from_utf8(plain).unwrap();
+    assert!(page.contains("<html"), "{page}");
+    let (_, encoding, vary, bytes) = get_encoded(&app, "/signin", Some("gzip, deflate, br, zstd")).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert!(vary.unwrap_or_default().contains("accept-encoding"));
+    let decoded = String::from_utf8(unbrotli(&bytes)).unwrap();
+    assert!(decoded.contains("Sign in") && decoded.len() > bytes.len(), "{} bytes sent for {}", bytes.len(), decoded.len());
+    let (_, encoding, _, bytes) = get_encoded(&app, "/signin", Some("gzip")).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert!(String::from_utf8(ungzip(&bytes)).unwrap().contains("Sign in"));
+}
+
+#[tokio::test]
+async fn hashed_assets_are_served_from_their_precompressed_copies() {
+    let app = TestApp::with_owner().await;
+    let pkg = app.config.site_root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let script: String = (0..2_000).map(|i| format!("export function f{i}() {{ return {i} * 2; }}\n")).collect();
+    std::fs::write(pkg.join("beckon.0123abcd.js"), &script).unwrap();
+    // The site build writes the gzip copy; `beckon precompress` the Brotli one.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, script.as_bytes()).unwrap();
+    std::fs::write(pkg.join("beckon.0123abcd.js.gz"), gz.finish().unwrap()).unwrap();
+    let written = server::assets::precompress(&pkg).unwrap();
+    assert_eq!(written.len(), 1, "the .gz copy itself is not compressed again");
+    assert!(written[0].brotli_bytes * 10 < written[0].bytes, "{} → {}", written[0].bytes, written[0].brotli_bytes);
+
+    let path = "/pkg/beckon.0123abcd.js";
+    let (status, encoding, vary, bytes) = get_encoded(&app, path, Some("gzip, deflate, br")).await;
+    assert_eq!((status, encoding.as_deref()), (StatusCode::OK, Some("br")));
+    assert!(vary.unwrap_or_default().contains("accept-encoding"));
+    assert_eq!(bytes.len() as u64, written[0].brotli_bytes, "the stored copy, not a fresh compression");
+    assert_eq!(unbrotli(&bytes), script.as_bytes());
+    let (_, encoding, _, bytes) = get_encoded(&app, path, Some("gzip")).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(ungzip(&bytes), script.as_bytes());
+    let (_, encoding, _, bytes) = get_encoded(&app, path, None).await;
+    assert_eq!(encoding, None);
+    assert_eq!(bytes, script.as_bytes());
+}
+
+#[test]
+fn a_site_without_the_assets_of_this_build_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let refusal = server::startup::check_site(&config).unwrap_err();
+    assert!(refusal.contains("beckon.js") && refusal.contains("BECKON_SITE_ROOT") && refusal.contains("make release"), "{refusal}");
+    let pkg = config.site_root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for name in ["beckon.js", "beckon_bg.wasm"] {
+        std::fs::write(pkg.join(name), "x").unwrap();
+    }
+    let refusal = server::startup::check_site(&config).unwrap_err();
+    assert!(refusal.contains("beckon.css") && !refusal.contains("beckon.js"), "names only what is missing: {refusal}");
+    std::fs::write(pkg.join("beckon.css"), "x").unwrap();
+    assert_eq!(server::startup::check_site(&config), Ok(()));
 }

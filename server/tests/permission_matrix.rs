@@ -201,7 +201,7 @@ fn rows() -> Vec<Row> {
         Row { name: "get_sender_settings", rule: Rule::AccountAdmins, form: |_| String::new() },
         Row { name: "save_sender_settings", rule: Rule::AccountAdmins, form: |_| "sender_name=Acme&sender_address=&reply_to=".into() },
         Row { name: "send_test_email", rule: Rule::AccountAdmins, form: |_| "to=it%40example.com".into() },
-        Row { name: "list_deliveries", rule: Rule::AccountAdmins, form: |_| "state_filter=&recipient=".into() },
+        Row { name: "list_deliveries", rule: Rule::AccountAdmins, form: |_| "query=".into() },
         Row { name: "get_delivery", rule: Rule::AccountAdmins, form: |f| format!("id={}", f.message) },
         Row { name: "retry_delivery", rule: Rule::AccountAdmins, form: |f| format!("id={}", f.failed_message) },
         Row { name: "create_scope", rule: Rule::AccountAdmins, form: |f| format!("kind=meeting_room&name=Room+9&parent_id={}", f.south) },

@@ -137,7 +137,17 @@ pub fn time_until(then_ms: i64, now_ms: i64) -> String {
         0 => "now".into(),
         1..=59 => plural(minutes, "minute"),
         60..=2879 => plural(minutes / 60, "hour"),
-        _ => plural(minutes / 1440, "day"),
+        // To the nearest day: a week's invitation sent a moment ago expires "in 7 days".
+        _ => plural((minutes + 720) / 1440, "day"),
+    }
+}
+
+/// "expires in 6 days" or "expired 2 days ago", on the one expiry rule.
+pub fn expiry_phrase(expires_at_ms: i64, now_ms: i64) -> String {
+    if crate::status::is_expired(expires_at_ms, now_ms) {
+        format!("expired {}", relative_time(expires_at_ms, now_ms))
+    } else {
+        format!("expires {}", time_until(expires_at_ms, now_ms))
     }
 }
 
@@ -261,6 +271,10 @@ mod tests {
         assert_eq!(relative_time(0, day + 1), "yesterday");
         assert_eq!(relative_time(0, 3 * day), "3 days ago");
         assert_eq!(time_until(7 * day, 0), "in 7 days");
+        assert_eq!(expiry_phrase(6 * day + 1, 0), "expires in 6 days");
+        assert_eq!(expiry_phrase(7 * day - 5_000, 0), "expires in 7 days", "a week's invitation sent a moment ago");
+        assert_eq!(expiry_phrase(0, 2 * day), "expired 2 days ago");
+        assert_eq!(expiry_phrase(0, 0), "expired just now", "expired from the instant of expiry on");
     }
 
     #[test]

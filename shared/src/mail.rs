@@ -102,6 +102,91 @@ pub struct DeliveryLog {
     pub now_ms: i64,
 }
 
+/// What the Delivery log shows, kept in its address: by state, by recipient, or one message
+/// (the link from a Users row). The page reads it and every link to it is built with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryQuery {
+    pub state: Option<DeliveryState>,
+    pub recipient: String,
+    pub message: Option<String>,
+}
+
+impl DeliveryQuery {
+    pub const STATE: &'static str = "state";
+    pub const RECIPIENT: &'static str = "recipient";
+    pub const MESSAGE: &'static str = "message";
+
+    /// One message of the log.
+    pub fn message(id: &str) -> DeliveryQuery {
+        DeliveryQuery { message: Some(id.to_string()), ..DeliveryQuery::default() }
+    }
+
+    /// Reads the query from named parameters; unknown values fall back to the defaults.
+    pub fn from_params(param: impl Fn(&str) -> Option<String>) -> DeliveryQuery {
+        DeliveryQuery {
+            state: param(Self::STATE).and_then(|s| DeliveryState::parse(&s)),
+            recipient: param(Self::RECIPIENT).unwrap_or_default().trim().chars().take(200).collect(),
+            message: param(Self::MESSAGE).filter(|id| !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')),
+        }
+    }
+
+    pub fn from_query_string(query: &str) -> DeliveryQuery {
+        let pairs = crate::url::query_pairs(query);
+        DeliveryQuery::from_params(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(state) = self.state {
+            parts.push(format!("{}={}", Self::STATE, state.as_str()));
+        }
+        if !self.recipient.is_empty() {
+            parts.push(format!("{}={}", Self::RECIPIENT, crate::url::encode_component(&self.recipient)));
+        }
+        if let Some(id) = &self.message {
+            parts.push(format!("{}={id}", Self::MESSAGE));
+        }
+        parts.join("&")
+    }
+
+    /// `/deliveries?…` for this query.
+    pub fn href(&self) -> String {
+        match self.to_query_string() {
+            q if q.is_empty() => "/deliveries".into(),
+            q => format!("/deliveries?{q}"),
+        }
+    }
+}
+
+/// The latest email of an invitation, as its row on the Users page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestEmail {
+    pub message_id: String,
+    pub kind: MessageKind,
+    pub state: DeliveryState,
+    pub last_reply: Option<String>,
+    pub at_ms: i64,
+    pub next_attempt_at_ms: i64,
+}
+
+impl LatestEmail {
+    /// "Email sent", "Email failed", "Email deferred, retrying" …: the answer to "did they get it?".
+    pub fn headline(&self) -> &'static str {
+        match self.state {
+            DeliveryState::Queued => "Email queued",
+            DeliveryState::Sending => "Email sending",
+            DeliveryState::Sent => "Email sent",
+            DeliveryState::Deferred => "Email deferred, retrying",
+            DeliveryState::Failed => "Email failed",
+        }
+    }
+
+    /// The Delivery log showing this message.
+    pub fn href(&self) -> String {
+        DeliveryQuery::message(&self.message_id).href()
+    }
+}
+
 /// Settings → Outgoing email.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SenderSettings {

@@ -126,12 +126,32 @@ impl GrantView {
     pub fn list(grants: &[GrantView]) -> String {
         grants.iter().map(GrantView::label).collect::<Vec<_>>().join(", ")
     }
+
+    /// At most `shown` labels and "+N more" for the rest, for a table cell that stays one
+    /// line or two: "Admin, HR +2 more". The full list goes in the cell's title.
+    pub fn compact(grants: &[GrantView], shown: usize) -> String {
+        let labels: Vec<String> = grants.iter().map(GrantView::label).collect();
+        match labels.len().checked_sub(shown) {
+            Some(rest) if rest > 0 => format!("{} +{rest} more", labels[..shown].join(", ")),
+            _ => labels.join(", "),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Role;
+
+    #[test]
+    fn long_role_lists_read_compactly() {
+        let view = |role: Role| GrantView { grant: Grant { scope_id: "s".into(), role: role.into() }, role_label: role.label().into(), scope_name: "Acme".into(), scope_kind: ScopeKind::Account };
+        let grants = [view(Role::Admin), view(Role::Hr), view(Role::Curator), view(Role::Member)];
+        assert_eq!(GrantView::compact(&grants, 2), "Admin, HR +2 more");
+        assert_eq!(GrantView::compact(&grants[..2], 2), "Admin, HR");
+        assert_eq!(GrantView::compact(&grants[..3], 3), "Admin, HR, Curator");
+        assert_eq!(GrantView::compact(&[], 2), "");
+    }
 
     #[test]
     fn places_sit_where_the_products_put_them() {

@@ -42,6 +42,17 @@ pub fn decode_component(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The decoded `(name, value)` pairs of `a=1&b=x%20y` (with or without the leading `?`).
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|(k, v)| (decode_component(k), decode_component(v)))
+        .collect()
+}
+
 /// `target` when it is a path on this site, otherwise `/`.
 pub fn local_path_or_root(target: &str) -> &str {
     let is_local = target.starts_with('/')

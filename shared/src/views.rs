@@ -62,6 +62,8 @@ pub struct InvitationSummary {
     pub send_count: i64,
     /// The roles it offers, by place.
     pub offered: Vec<GrantView>,
+    /// Its latest email (invitation or reminder) and how its delivery went.
+    pub latest_email: Option<crate::mail::LatestEmail>,
 }
 
 /// How the Users page is filtered, searched, sorted and paged; kept in the URL. The page
@@ -110,12 +112,7 @@ impl UsersQuery {
 
     /// Reads `status=expired&q=ada%40example.com…` (with or without the leading `?`).
     pub fn from_query_string(query: &str) -> UsersQuery {
-        let pairs: Vec<(String, String)> = query
-            .trim_start_matches('?')
-            .split('&')
-            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-            .map(|(k, v)| (crate::url::decode_component(k), crate::url::decode_component(v)))
-            .collect();
+        let pairs = crate::url::query_pairs(query);
         UsersQuery::from_params(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
     }
 

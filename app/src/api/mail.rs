@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use shared::mail::{DeliveryLog, DeliveryRow, SenderSettings};
 #[cfg(feature = "ssr")]
-use shared::mail::DeliveryState;
+use shared::mail::DeliveryQuery;
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
@@ -47,10 +47,10 @@ pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
 }
 
 #[server(endpoint = "list_deliveries")]
-pub async fn list_deliveries(state_filter: String, recipient: String) -> Result<DeliveryLog, AppError> {
+pub async fn list_deliveries(query: String) -> Result<DeliveryLog, AppError> {
     context::respond(async {
         let (state, actor) = context::signed_in().await?;
-        mail::log::recent(&state, &actor, DeliveryState::parse(&state_filter), &recipient).await
+        mail::log::recent(&state, &actor, &DeliveryQuery::from_query_string(&query)).await
     }
     .await)
 }

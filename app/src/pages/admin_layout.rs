@@ -1,5 +1,5 @@
 use crate::api::{get_current_user, SignOut};
-use crate::components::{set_status, ErrorBanner};
+use crate::components::{set_status, ErrorBanner, LiveClock};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
@@ -33,6 +33,11 @@ pub fn AdminLayout() -> impl IntoView {
     }
 }
 
+/// Bumped when "Users" is chosen in the header while the Users page is already shown: the
+/// page lists again (a link to where one is would otherwise do nothing).
+#[derive(Clone, Copy)]
+pub struct UsersNavigation(pub RwSignal<u64>);
+
 #[component]
 fn Shell(user: CurrentUser) -> impl IntoView {
     let can = |p| user.authority.allows(p);
@@ -40,21 +45,40 @@ fn Shell(user: CurrentUser) -> impl IntoView {
     let can_view_places = can(Permission::ManageScopes) || user.authority.manages_account() || user.authority.administers_any_place();
     let can_view_deliveries = can(Permission::ViewDeliveryLog);
     provide_context(user.clone());
+    LiveClock::provide();
+    let users_again = RwSignal::new(0u64);
+    provide_context(UsersNavigation(users_again));
+    let location = use_location();
+    let on_users = move |_| {
+        if location.pathname.get_untracked() == "/users" && location.search.get_untracked().is_empty() {
+            users_again.update(|n| *n += 1);
+        }
+    };
+    // On a narrow screen the navigation folds behind "Menu" once the page is interactive
+    // (before that, and without JavaScript, it wraps instead); choosing a page folds it.
+    let foldable = RwSignal::new(false);
+    let open = RwSignal::new(false);
+    Effect::new(move |_| foldable.set(true));
     view! {
-        <header class="topbar">
+        <header class="topbar" class:foldable=move || foldable.get() class:open=move || open.get()>
             <div class="brand">
                 <span class="logo" aria-hidden="true">"✉"</span>
                 <span class="account-name">{user.account_name.clone()}</span>
             </div>
-            <nav aria-label="Main">
-                {can_view_users.then(|| view! { <A href="/users">"Users"</A> })}
-                {can_view_places.then(|| view! { <A href="/organisation">"Organisation"</A> })}
-                {can_view_deliveries.then(|| view! { <A href="/deliveries">"Delivery log"</A> })}
-                <A href="/settings">"Settings"</A>
-            </nav>
-            <div class="whoami">
-                <span class="user-name" title=user.email.clone()>{user.name.clone()}</span>
-                <SignOutButton/>
+            <button type="button" class="menu-toggle" aria-controls="main-menu" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                "Menu"
+            </button>
+            <div class="topbar-menu" id="main-menu">
+                <nav aria-label="Main" on:click=move |_| open.set(false)>
+                    {can_view_users.then(|| view! { <A href="/users" on:click=on_users>"Users"</A> })}
+                    {can_view_places.then(|| view! { <A href="/organisation">"Organisation"</A> })}
+                    {can_view_deliveries.then(|| view! { <A href="/deliveries">"Delivery log"</A> })}
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="whoami">
+                    <span class="user-name" title=user.email.clone()>{user.name.clone()}</span>
+                    <SignOutButton/>
+                </div>
             </div>
         </header>
         <main class="content">

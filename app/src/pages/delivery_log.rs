@@ -5,19 +5,18 @@ use crate::api::{list_deliveries, RetryDelivery};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
+use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 use shared::invitations::{relative_time, time_until};
-use shared::mail::{DeliveryLog, DeliveryState};
+use shared::mail::{DeliveryLog, DeliveryQuery, DeliveryState};
 
 #[component]
 pub fn DeliveryLogPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |key: &str| query.read().get(key).unwrap_or_default();
+    let params = use_query_map();
+    let query = Memo::new(move |_| DeliveryQuery::from_params(|name| params.read().get(name)));
     let retry = ServerAction::<RetryDelivery>::new();
-    let log = Resource::new(move || (param("state"), param("recipient"), retry.version().get()), |(state, recipient, _)| list_deliveries(state, recipient));
-    let current_state = DeliveryState::parse(&query.read_untracked().get("state").unwrap_or_default());
-    let current_recipient = query.read_untracked().get("recipient").unwrap_or_default();
+    let log = Resource::new(move || (query.get().to_query_string(), retry.version().get()), |(query, _)| list_deliveries(query));
+    let current = query.get_untracked();
     view! {
         <Title text="Delivery log"/>
         <div class="page-header"><h1>"Delivery log"</h1></div>
@@ -26,18 +25,21 @@ pub fn DeliveryLogPage() -> impl IntoView {
             _ => None,
         }}
         <ActionError value=retry.value()/>
+        {move || query.get().message.is_some().then(|| view! {
+            <p class="muted">"Showing one message. " <A href=DeliveryQuery::default().href()>"Show all messages"</A></p>
+        })}
         // The nameless "Apply" button would otherwise add a stray `=` to the address.
         <Form method="GET" action="" attr:class="filters" attr:role="search" on_form_data=std::sync::Arc::new(|data: &leptos::web_sys::FormData| data.delete(""))>
             <div class="field">
                 <label for="delivery-state">"State"</label>
-                <select id="delivery-state" name="state">
-                    <option value="" selected=current_state.is_none()>"All states"</option>
-                    {DeliveryState::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=current_state == Some(s)>{s.label()}</option> }).collect_view()}
+                <select id="delivery-state" name=DeliveryQuery::STATE>
+                    <option value="" selected=current.state.is_none()>"All states"</option>
+                    {DeliveryState::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=current.state == Some(s)>{s.label()}</option> }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="delivery-recipient">"Recipient"</label>
-                <input id="delivery-recipient" type="search" name="recipient" value=current_recipient/>
+                <input id="delivery-recipient" type="search" name=DeliveryQuery::RECIPIENT value=current.recipient.clone()/>
             </div>
             <button type="submit">"Apply"</button>
         </Form>

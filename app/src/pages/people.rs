@@ -95,16 +95,17 @@ pub fn PeopleOverlays() -> impl IntoView {
     }
 }
 
-/// "Invited yesterday as Admin, Clinician — Room 3", as admins know it; for an expired
-/// invitation, when it expired too.
+/// "Invited yesterday as Admin, Clinician — Room 3", as admins know it.
 pub fn invitation_line(row: &UserRow, now: i64) -> Option<String> {
     let invitation = row.invitation.as_ref()?;
-    let roles = GrantView::list(&invitation.offered);
-    let invited = relative_time(invitation.invited_at_ms, now);
-    Some(match invitation.state {
-        shared::status::InvitationState::Expired => format!("Invited {invited} as {roles}; the invitation expired {}", relative_time(invitation.expires_at_ms, now)),
-        _ => format!("Invited {invited} as {roles}"),
-    })
+    Some(format!("Invited {} as {}", relative_time(invitation.invited_at_ms, now), GrantView::list(&invitation.offered)))
+}
+
+/// The same with when it expires: "Invited yesterday as Admin; expires in 6 days".
+pub fn invitation_line_with_expiry(row: &UserRow, now: i64) -> Option<String> {
+    let line = invitation_line(row, now)?;
+    let expires = row.invitation.as_ref()?.expires_at_ms;
+    Some(format!("{line}; {}", shared::invitations::expiry_phrase(expires, now)))
 }
 
 /// The status badge of a row.

@@ -6,7 +6,7 @@
 use super::organisation::depth_class;
 use crate::api::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
-use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
+use crate::pages::people::{invitation_line_with_expiry, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -117,7 +117,7 @@ fn PeopleTable(people: Vec<ScopeMember>, now: i64, empty: &'static str, caption:
             </thead>
             <tbody>
                 {people.into_iter().map(|person| {
-                    let line = invitation_line(&person.user, now);
+                    let line = invitation_line_with_expiry(&person.user, now);
                     let href = format!("/users/{}", person.user.user_id);
                     let name = person.user.display_name().to_string();
                     view! {

@@ -3,7 +3,7 @@
 
 use crate::api::{get_user, SetPeoplePermission};
 use crate::components::{set_status, ErrorBanner};
-use crate::pages::people::{invitation_line, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
+use crate::pages::people::{invitation_line_with_expiry, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -45,7 +45,7 @@ pub fn UserPage() -> impl IntoView {
 #[component]
 fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>) -> impl IntoView {
     let user = detail.user.clone();
-    let line = invitation_line(&user, detail.now_ms);
+    let line = invitation_line_with_expiry(&user, detail.now_ms);
     let user_id = user.user_id.clone();
     view! {
         <Title text=user.display_name().to_string()/>

@@ -3,16 +3,19 @@
 //! live in the URL. A scope administrator sees the people of their places only.
 
 use crate::api::{list_scopes, list_users};
-use crate::components::{set_status, ErrorBanner};
+use crate::components::{set_status, ErrorBanner, LiveClock};
+use crate::pages::admin_layout::UsersNavigation;
 use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use shared::invitations::relative_time;
+use leptos_router::NavigateOptions;
+use shared::invitations::{expiry_phrase, relative_time};
+use shared::mail::DeliveryState;
 use shared::scopes::GrantView;
 use shared::status::UserStatus;
-use shared::views::{UserRow, UsersPage as Page, UsersQuery, UsersSort};
+use shared::views::{UserRow, UsersPage as Page, UsersQuery, UsersSort, PAGE_SIZES};
 
 /// The Users query of the current address.
 fn current_query() -> Memo<UsersQuery> {
@@ -24,7 +27,12 @@ fn current_query() -> Memo<UsersQuery> {
 pub fn UsersPage() -> impl IntoView {
     let query = current_query();
     let actions = PeopleActions::provide();
-    let users = Resource::new(move || (query.get().to_query_string(), actions.refresh.get()), |(query, _)| list_users(query));
+    // "Users" in the header while already here: the list again, fresh.
+    let reloads = use_context::<UsersNavigation>().map(|n| n.0);
+    let users = Resource::new(
+        move || (query.get().to_query_string(), actions.refresh.get(), reloads.map(|r| r.get())),
+        |(query, _, _)| list_users(query),
+    );
     view! {
         <Title text="Users"/>
         <div class="page-header">
@@ -49,29 +57,74 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
+/// How long typing in the search box waits for a pause before it searches.
+const SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// A GET form: its fields become the URL's query, so reload, back and a shared link keep
-/// the view, also without JavaScript. With JavaScript the address is built by `UsersQuery`,
-/// the same type the server reads it with.
+/// the view, also without JavaScript ("Apply"). With JavaScript a choice applies at once
+/// and typing searches after a pause; the address is built by `UsersQuery`, the type the
+/// server reads it with. Any change of filter starts again at page 1.
 #[component]
 fn Filters() -> impl IntoView {
-    let current = current_query().get_untracked();
+    let query = current_query();
+    let current = query.get_untracked();
     let navigate = use_navigate();
+    let form = NodeRef::<leptos::html::Form>::new();
     let places = Resource::new(|| (), |_| list_scopes(String::new(), String::new(), String::new()));
+    let apply = move |replace: bool| {
+        let Some(form) = form.get_untracked() else { return };
+        let Ok(data) = leptos::web_sys::FormData::new_with_form(&form) else { return };
+        let chosen = UsersQuery::from_params(|name| data.get(name).as_string());
+        if chosen != query.get_untracked() {
+            navigate(&chosen.href(), NavigateOptions { replace, ..Default::default() });
+        }
+    };
+    // The address can change under the form (a header sorts, "Users" starts over): the
+    // search box follows it unless it already says the same.
+    let search_box = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        let wanted = query.read().search.clone();
+        if let Some(input) = search_box.get() {
+            if input.value().trim() != wanted {
+                input.set_value(&wanted);
+            }
+        }
+    });
+    let typed = StoredValue::new(0u64);
+    let on_input = {
+        let apply = apply.clone();
+        move |_| {
+            typed.update_value(|n| *n += 1);
+            let mine = typed.get_value();
+            let apply = apply.clone();
+            // Only the last keystroke of a pause searches; each one replaces the history entry.
+            set_timeout(move || if typed.get_value() == mine { apply(true) }, SEARCH_PAUSE);
+        }
+    };
+    let on_change = {
+        let apply = apply.clone();
+        move |ev: leptos::ev::Event| {
+            // The search box's own change (Enter, leaving it) is covered by typing.
+            let is_search = event_target::<leptos::web_sys::Element>(&ev).id() == "filter-search";
+            if !is_search {
+                apply(false)
+            }
+        }
+    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Ok(data) = leptos::form::form_data_from_event(&ev) else { return };
-        let query = UsersQuery::from_params(|name| data.get(name).as_string());
-        navigate(&query.href(), Default::default());
+        apply(false);
     };
     let current_scope = current.scope.clone().unwrap_or_default();
     view! {
-        <form method="get" action="/users" class="filters" role="search" on:submit=on_submit>
+        <form node_ref=form method="get" action="/users" class="filters" role="search" on:submit=on_submit on:change=on_change>
             <div class="field">
                 <label for="filter-status">"Status"</label>
                 <select id="filter-status" name=UsersQuery::STATUS>
-                    <option value="" selected=current.status.is_none()>"All statuses"</option>
-                    {UserStatus::ALL.iter().map(|s| view! {
-                        <option value=s.as_str() selected=current.status == Some(*s)>{s.label()}</option>
+                    <option value="" selected=move || query.read().status.is_none()>"All statuses"</option>
+                    {UserStatus::ALL.iter().map(|s| {
+                        let s = *s;
+                        view! { <option value=s.as_str() selected=move || query.read().status == Some(s)>{s.label()}</option> }
                     }).collect_view()}
                 </select>
             </div>
@@ -98,21 +151,29 @@ fn Filters() -> impl IntoView {
             </Transition>
             <div class="field">
                 <label for="filter-search">"Search"</label>
-                <input id="filter-search" type="search" name=UsersQuery::SEARCH value=current.search.clone() placeholder="Name or email"/>
+                <input node_ref=search_box id="filter-search" type="search" name=UsersQuery::SEARCH value=current.search.clone() placeholder="Name or email" on:input=on_input/>
             </div>
             <div class="field">
                 <label for="filter-sort">"Sort by"</label>
                 <select id="filter-sort" name=UsersQuery::SORT>
                     {UsersSort::ALL.into_iter().map(|s| view! {
-                        <option value=s.as_str() selected=current.sort == s>{s.label()}</option>
+                        <option value=s.as_str() selected=move || query.read().sort == s>{s.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="filter-dir">"Order"</label>
                 <select id="filter-dir" name=UsersQuery::DIR>
-                    <option value="asc" selected=!current.descending>"Ascending"</option>
-                    <option value="desc" selected=current.descending>"Descending"</option>
+                    <option value="asc" selected=move || !query.read().descending>"Ascending"</option>
+                    <option value="desc" selected=move || query.read().descending>"Descending"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label for="filter-size">"Per page"</label>
+                <select id="filter-size" name=UsersQuery::SIZE>
+                    {PAGE_SIZES.into_iter().map(|n| view! {
+                        <option value=n.to_string() selected=move || query.read().size == n>{n}</option>
+                    }).collect_view()}
                 </select>
             </div>
             <button type="submit">"Apply"</button>
@@ -120,23 +181,68 @@ fn Filters() -> impl IntoView {
     }
 }
 
+/// A column header that sorts by `sort`: ascending first, the other way when it already
+/// sorts by it; `aria-sort` says which column orders the list and how.
+#[component]
+fn SortHeader(label: &'static str, sort: UsersSort) -> impl IntoView {
+    let query = current_query();
+    let state = move || {
+        let q = query.read();
+        match (q.sort == sort, q.descending) {
+            (false, _) => "none",
+            (true, false) => "ascending",
+            (true, true) => "descending",
+        }
+    };
+    let href = move || {
+        let q = query.get();
+        let descending = q.sort == sort && !q.descending;
+        UsersQuery { sort, descending, page: 1, ..q }.href()
+    };
+    let arrow = move || match state() {
+        "ascending" => " ▲",
+        "descending" => " ▼",
+        _ => "",
+    };
+    view! {
+        <th scope="col" aria-sort=state>
+            <a href=href class="sort">{label}<span aria-hidden="true">{arrow}</span></a>
+        </th>
+    }
+}
+
 #[component]
 fn UsersTable(page: Page) -> impl IntoView {
     let query = current_query();
-    let now = page.now_ms;
-    let total = page.total;
+    let now = LiveClock::now(page.now_ms);
+    let (total, capped) = (page.total, page.total_capped);
+    let size = query.get_untracked().size;
     let page_link = move |n: u32| UsersQuery { page: n, ..query.get_untracked() }.href();
     let (current, count) = (page.page, page.page_count);
+    let first = u64::from(current - 1) * u64::from(size) + 1;
+    let last = first + page.rows.len() as u64 - 1;
+    let caption = match (capped, total) {
+        (true, _) => format!("More than {} users", thousands(total)),
+        (false, 1) => "1 user".to_string(),
+        (false, n) => format!("{} users", thousands(n)),
+    };
+    let showing = match capped {
+        true => format!("Showing {}–{} of more than {}", thousands(first), thousands(last), thousands(total)),
+        false => format!("Showing {}–{} of {}", thousands(first), thousands(last), thousands(total)),
+    };
+    if page.rows.is_empty() {
+        return view! { <p class="muted">"No users match."</p> }.into_any();
+    }
     view! {
         <table class="users">
-            <caption class="muted">{format!("{total} user{}", if total == 1 { "" } else { "s" })}</caption>
+            <caption class="muted">{caption}</caption>
             <thead>
                 <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Status"</th>
+                    <SortHeader label="Name" sort=UsersSort::Name/>
+                    <SortHeader label="Email" sort=UsersSort::Email/>
+                    <SortHeader label="Status" sort=UsersSort::Status/>
                     <th scope="col">"Roles"</th>
-                    <th scope="col">"Last sent"</th>
+                    <SortHeader label="Invitation" sort=UsersSort::Invited/>
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr>
             </thead>
@@ -144,33 +250,77 @@ fn UsersTable(page: Page) -> impl IntoView {
                 {page.rows.into_iter().map(|row| view! { <UserLine row now/> }).collect_view()}
             </tbody>
         </table>
-        {(count > 1).then(|| view! {
-            <nav class="pagination" aria-label="Pages">
-                {(current > 1).then(|| view! { <a href=page_link(current - 1) rel="prev">"Previous"</a> })}
-                <span>{format!("Page {current} of {count}")}</span>
-                {(current < count).then(|| view! { <a href=page_link(current + 1) rel="next">"Next"</a> })}
-            </nav>
-        })}
+        <nav class="pagination" aria-label="Pages">
+            <span class="muted">{showing}</span>
+            {(current > 1).then(|| view! { <a href=page_link(current - 1) rel="prev">"Previous"</a> })}
+            {(count > 1).then(|| view! { <span>{format!("Page {current} of {}{}", thousands(u64::from(count)), if capped { "+" } else { "" })}</span> })}
+            {(current < count).then(|| view! { <a href=page_link(current + 1) rel="next">"Next"</a> })}
+        </nav>
     }
+    .into_any()
 }
 
+/// 12345 as "12,345".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Labels shown in a roles cell before "+N more".
+const ROLES_SHOWN: usize = 2;
+
 #[component]
-fn UserLine(row: UserRow, now: i64) -> impl IntoView {
-    let held = GrantView::list(&row.held);
-    let pending_line = invitation_line(&row, now);
-    let last_sent = row.invitation.as_ref().map(|i| relative_time(i.last_sent_at_ms, now)).unwrap_or_else(|| "—".into());
+fn UserLine(row: UserRow, now: Signal<i64>) -> impl IntoView {
+    let held = GrantView::compact(&row.held, ROLES_SHOWN);
+    let held_title = Some(GrantView::list(&row.held)).filter(|all| *all != held);
+    let line_row = row.clone();
+    let pending_line = move || invitation_line(&line_row, now.get());
     let href = format!("/users/{}", row.user_id);
     let name = row.display_name().to_string();
+    let invitation = row.invitation.clone();
     view! {
         <tr>
-            <td>
+            <td class="name-cell">
                 <div class="user-name"><A href=href>{name}</A></div>
-                {pending_line.map(|line| view! { <div class="pending-line"><em>{line}</em></div> })}
+                {move || pending_line().map(|line| view! { <div class="pending-line"><em>{line}</em></div> })}
             </td>
-            <td>{row.email.clone()}</td>
-            <td><StatusBadge status=row.status/></td>
-            <td class="roles-cell">{if held.is_empty() { "—".to_string() } else { held }}</td>
-            <td>{last_sent}</td>
+            <td class="email-cell">{row.email.clone()}</td>
+            <td class="status-cell"><StatusBadge status=row.status/></td>
+            <td class="roles-cell" title=held_title>{if held.is_empty() { "—".to_string() } else { held }}</td>
+            <td class="invitation-cell">
+                {match invitation {
+                    None => view! { <span class="muted">"—"</span> }.into_any(),
+                    Some(invitation) => {
+                        let (expires, sent) = (invitation.expires_at_ms, invitation.last_sent_at_ms);
+                        let email = invitation.latest_email.map(|email| {
+                            let class = format!("email-state badge badge-delivery-{}", email.state.as_str());
+                            let detail = match email.state {
+                                DeliveryState::Failed | DeliveryState::Deferred => email.last_reply.clone(),
+                                _ => None,
+                            };
+                            view! {
+                                <div>
+                                    <a class=class href=email.href()>{email.headline()}</a>
+                                    {detail.map(|reply| view! { <div class="reply small">{reply}</div> })}
+                                </div>
+                            }
+                        });
+                        view! {
+                            {email}
+                            <div class="muted small">{move || format!("sent {}", relative_time(sent, now.get()))}</div>
+                            <div class="muted small expiry">{move || expiry_phrase(expires, now.get())}</div>
+                        }
+                        .into_any()
+                    }
+                }}
+            </td>
             <td class="actions"><RowMenu row/></td>
         </tr>
     }

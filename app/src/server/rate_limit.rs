@@ -18,6 +18,8 @@ pub struct Limit {
 
 impl Limit {
     pub const fn per(max: i64, window: Duration) -> Self {
+        // Pruning forgets counters older than this; a limit must not need them.
+        assert!(window.as_secs() <= LONGEST_WINDOW.as_secs(), "a limit's window is longer than LONGEST_WINDOW");
         Limit { max, window }
     }
 
@@ -102,6 +104,18 @@ pub async fn consume<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key:
         return Err(refusal(start, limit, now_ms));
     }
     Ok(())
+}
+
+/// The longest window of any limit: a counter whose window started before this is over
+/// for every limit, so it can go.
+pub const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Deletes the counters whose window ended; returns how many. Without it every client
+/// address that ever failed a lookup or a sign-in would keep a row forever.
+pub async fn prune<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, now_ms: i64) -> Result<u64, AppError> {
+    let before = now_ms - LONGEST_WINDOW.as_millis() as i64;
+    let done = sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1").bind(before).execute(db).await.map_err(internal)?;
+    Ok(done.rows_affected())
 }
 
 pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str) -> Result<(), AppError> {

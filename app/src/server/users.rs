@@ -59,6 +59,7 @@ pub async fn rows(conn: &mut Conn, account_id: &str, listed: Vec<ListedUser>, no
     let invitation_ids: Vec<String> = listed.iter().filter_map(|u| u.invitation_id.clone()).collect();
     let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.map_err(internal)?)?;
     let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.map_err(internal)?)?;
+    let mut emails = crate::server::mail::outbox::latest_for_invitations(conn, &invitation_ids).await.map_err(internal)?;
     Ok(listed
         .into_iter()
         .map(|u| {
@@ -66,6 +67,7 @@ pub async fn rows(conn: &mut Conn, account_id: &str, listed: Vec<ListedUser>, no
                 (Some(invitation_id), Some(invited_at_ms), Some(last_sent_at_ms), Some(expires_at_ms)) => Some(InvitationSummary {
                     state: if shared::status::is_expired(expires_at_ms, now) { InvitationState::Expired } else { InvitationState::Pending },
                     offered: offered.remove(&invitation_id).unwrap_or_default(),
+                    latest_email: emails.remove(&invitation_id),
                     invitation_id,
                     invited_at_ms,
                     last_sent_at_ms,

@@ -7,7 +7,7 @@ use crate::server::audit::{self, AuditEvent};
 use crate::server::error::internal;
 use crate::server::store::Conn;
 use crate::server::{Actor, AppState};
-use shared::mail::{DeliveryLog, DeliveryRow, DeliveryState, MessageKind, SenderSettings, TransportProblem};
+use shared::mail::{DeliveryLog, DeliveryQuery, DeliveryRow, DeliveryState, MessageKind, SenderSettings, TransportProblem};
 use shared::permissions::Permission;
 use shared::{AppError, Email};
 
@@ -33,13 +33,16 @@ async fn record(conn: &mut Conn, actor: &Actor, action: &str, target_type: &str,
     audit::record(conn, event, now).await.map_err(internal)
 }
 
-pub async fn recent(state: &AppState, actor: &Actor, state_filter: Option<DeliveryState>, recipient: &str) -> Result<DeliveryLog, AppError> {
+pub async fn recent(state: &AppState, actor: &Actor, query: &DeliveryQuery) -> Result<DeliveryLog, AppError> {
     actor.require(Permission::ViewDeliveryLog)?;
-    let pattern = format!("%{}%", recipient.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = format!("%{}%", query.recipient.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let rows = outbox::recent(&mut conn, &actor.account_id, state_filter.map(|s| s.as_str()).unwrap_or(""), &pattern, LOG_LIMIT)
-        .await
-        .map_err(internal)?;
+    let filter = outbox::LogFilter {
+        state: query.state.map(|s| s.as_str()).unwrap_or(""),
+        recipient_like: &pattern,
+        message_id: query.message.as_deref().unwrap_or(""),
+    };
+    let rows = outbox::recent(&mut conn, &actor.account_id, &filter, LOG_LIMIT).await.map_err(internal)?;
     Ok(DeliveryLog { rows: rows.into_iter().map(row).collect(), now_ms: state.clock.now_ms() })
 }
 

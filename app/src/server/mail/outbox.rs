@@ -5,7 +5,7 @@ pub use super::templates::RenderedEmail;
 use crate::server::db::Db;
 use crate::server::rate_limit::{self, Limit};
 use crate::server::store::{new_id, Conn};
-use shared::mail::{DeliveryState, MessageKind};
+use shared::mail::{DeliveryState, LatestEmail, MessageKind};
 use shared::{AppError, Email};
 use std::time::Duration;
 
@@ -166,16 +166,52 @@ pub struct LoggedMessage {
 
 const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at";
 
-/// The account's most recent messages, newest first, optionally by state and recipient.
-pub async fn recent(conn: &mut Conn, account_id: &str, state: &str, recipient_like: &str, limit: i64) -> sqlx::Result<Vec<LoggedMessage>> {
+/// The latest invitation or reminder email of each of `invitation_ids`, by invitation id.
+pub async fn latest_for_invitations(conn: &mut Conn, invitation_ids: &[String]) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
+    let mut latest = std::collections::HashMap::new();
+    if invitation_ids.is_empty() {
+        return Ok(latest);
+    }
+    let sql = format!(
+        "SELECT invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at FROM outbox \
+         WHERE invitation_id IN ({}) AND kind IN ('{}', '{}') ORDER BY created_at, id",
+        crate::server::store::placeholders(1, invitation_ids.len()),
+        MessageKind::Invitation.as_str(),
+        MessageKind::Reminder.as_str(),
+    );
+    let mut query = sqlx::query_as::<_, (String, String, String, String, Option<String>, i64, Option<i64>, i64)>(&sql);
+    for id in invitation_ids {
+        query = query.bind(id);
+    }
+    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at) in query.fetch_all(conn).await? {
+        let kind = MessageKind::try_from(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let state = DeliveryState::try_from(state).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let at_ms = sent_at.filter(|_| state == DeliveryState::Sent).unwrap_or(created_at);
+        latest.insert(invitation_id, LatestEmail { message_id: id, kind, state, last_reply, at_ms, next_attempt_at_ms: next_attempt_at });
+    }
+    Ok(latest)
+}
+
+pub struct LogFilter<'a> {
+    /// A state's stored name, or empty for every state.
+    pub state: &'a str,
+    /// A LIKE pattern (with `\` escapes) the recipient must match.
+    pub recipient_like: &'a str,
+    /// One message's id, or empty for every message.
+    pub message_id: &'a str,
+}
+
+/// The account's most recent messages, newest first, as `filter` narrows them.
+pub async fn recent(conn: &mut Conn, account_id: &str, filter: &LogFilter<'_>, limit: i64) -> sqlx::Result<Vec<LoggedMessage>> {
     sqlx::query_as(&format!(
         "SELECT {LOG_COLUMNS} FROM outbox WHERE account_id = $1 AND ($2 = '' OR state = $2) AND recipient LIKE $3 ESCAPE '\\' \
-         ORDER BY created_at DESC, id LIMIT $4"
+         AND ($5 = '' OR id = $5) ORDER BY created_at DESC, id LIMIT $4"
     ))
     .bind(account_id)
-    .bind(state)
-    .bind(recipient_like)
+    .bind(filter.state)
+    .bind(filter.recipient_like)
     .bind(limit)
+    .bind(filter.message_id)
     .fetch_all(conn)
     .await
 }

@@ -369,7 +369,8 @@ impl Transport {
                     tokio::fs::write(&path, message.formatted()).await
                 };
                 match written.await {
-                    Ok(()) => Outcome::Sent(format!("written to {}", path.display())),
+                    // The folder is the operator's to know; the name tells messages apart.
+                    Ok(()) => Outcome::Sent(format!("written to {}", path.file_name().unwrap_or_default().to_string_lossy())),
                     Err(error) => Outcome::Transient(format!("cannot write {}: {error}", path.display())),
                 }
             }

@@ -1,4 +1,4 @@
-use super::Conn;
+use super::{placeholders, Conn};
 use shared::scopes::ScopeKind;
 use shared::status::StoredInvitationState;
 
@@ -122,10 +122,6 @@ pub struct GrantRow {
     pub scope_name: String,
     #[sqlx(try_from = "String")]
     pub scope_kind: ScopeKind,
-}
-
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The roles held by each of `user_ids`.

@@ -63,6 +63,16 @@ impl Sql {
         format!("${}", self.binds.len())
     }
 
+    fn bound_query<'q>(&'q self, mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text.as_str()),
+                Bind::Int(n) => query.bind(*n),
+            };
+        }
+        query
+    }
+
     fn bound<'q, O>(&'q self, mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
         for bind in &self.binds {
             query = match bind {
@@ -154,13 +164,14 @@ fn order_by(sort: UsersSort, descending: bool) -> String {
     }
 }
 
-/// How many users match (counting stops past [`COUNT_CAP`]), and the page asked for.
-pub async fn page(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<(i64, Vec<ListedUser>)> {
+fn count_sql(filter: &ListFilter<'_>) -> Sql {
     let mut count = Sql::default();
     let (with, from) = matching(filter, &mut count);
     count.text = format!("{with}SELECT COUNT(*) FROM (SELECT 1 {from} LIMIT {}) capped", COUNT_CAP + 1);
-    let (total,): (i64,) = count.bound(sqlx::query_as(&count.text)).fetch_one(&mut *conn).await?;
+    count
+}
 
+fn page_sql(filter: &ListFilter<'_>) -> Sql {
     let mut page = Sql::default();
     let (with, from) = matching(filter, &mut page);
     let now = page.param(Bind::Int(filter.now_ms));
@@ -176,8 +187,39 @@ pub async fn page(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<(i64
         order = order_by(filter.sort, filter.descending),
         pending = StoredInvitationState::Pending.as_str(),
     );
+    page
+}
+
+/// How many users match (counting stops past [`COUNT_CAP`]), and the page asked for.
+pub async fn page(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<(i64, Vec<ListedUser>)> {
+    let count = count_sql(filter);
+    let (total,): (i64,) = count.bound(sqlx::query_as(&count.text)).fetch_one(&mut *conn).await?;
+    let page = page_sql(filter);
     let rows = page.bound(sqlx::query_as(&page.text)).fetch_all(&mut *conn).await?;
     Ok((total, rows))
+}
+
+/// The engine's plans for the count and the page, one line per step, for benchmarks and
+/// for anyone checking which indexes a filter uses.
+pub async fn explain(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for (what, mut sql) in [("count", count_sql(filter)), ("page", page_sql(filter))] {
+        lines.push(format!("-- {what}"));
+        sql.text = match filter.engine {
+            Engine::Sqlite => format!("EXPLAIN QUERY PLAN {}", sql.text),
+            Engine::Postgres => format!("EXPLAIN {}", sql.text),
+        };
+        let column = match filter.engine {
+            Engine::Sqlite => 3,
+            Engine::Postgres => 0,
+        };
+        let rows: Vec<sqlx::any::AnyRow> = sql.bound_query(sqlx::query(&sql.text)).fetch_all(&mut *conn).await?;
+        for row in rows {
+            use sqlx::Row;
+            lines.push(row.try_get::<String, _>(column)?);
+        }
+    }
+    Ok(lines)
 }
 
 /// The users `ids` as the list shows them, by name.

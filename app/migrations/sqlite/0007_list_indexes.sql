@@ -11,7 +11,8 @@ UPDATE users SET
     pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = 'pending');
 CREATE INDEX users_by_name ON users (account_id, sort_name, email);
 CREATE INDEX users_by_status ON users (account_id, status, sort_name, email);
-CREATE INDEX users_by_invited ON users (account_id, invited_at, email);
+-- The expression the Invited sort orders by (no invitation sorts as 0 on both engines).
+CREATE INDEX users_by_invited ON users (account_id, (COALESCE(invited_at, 0)), email);
 CREATE INDEX users_by_email ON users (account_id, email);
 
 -- Substring search without a scan: the trigrams of "name address", kept by triggers.
@@ -26,3 +27,9 @@ END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
     DELETE FROM users_search WHERE rowid = old.rowid;
 END;
+
+-- Each invitation's latest email, for its row on the Users page.
+CREATE INDEX outbox_by_invitation ON outbox (invitation_id, created_at);
+
+-- Spent rate-limit counters are deleted by the start of their window.
+CREATE INDEX rate_limits_by_window ON rate_limits (window_start);

@@ -9,10 +9,17 @@ UPDATE users SET
     pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = 'pending');
 CREATE INDEX users_by_name ON users (account_id, sort_name, email);
 CREATE INDEX users_by_status ON users (account_id, status, sort_name, email);
-CREATE INDEX users_by_invited ON users (account_id, invited_at, email);
+-- The expression the Invited sort orders by (no invitation sorts as 0 on both engines).
+CREATE INDEX users_by_invited ON users (account_id, (COALESCE(invited_at, 0)), email);
 CREATE INDEX users_by_email ON users (account_id, email);
 
 -- Substring search without a scan: a trigram index over "name address" (pg_trgm ships with
 -- PostgreSQL and is trusted: the database's owner may create it).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX users_search ON users USING gin ((name_folded || ' ' || email) gin_trgm_ops);
+
+-- Each invitation's latest email, for its row on the Users page.
+CREATE INDEX outbox_by_invitation ON outbox (invitation_id, created_at);
+
+-- Spent rate-limit counters are deleted by the start of their window.
+CREATE INDEX rate_limits_by_window ON rate_limits (window_start);

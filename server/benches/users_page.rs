@@ -1,0 +1,237 @@
+//! The Users page over a large account: 100,000 users of whom 20,000 hold a pending
+//! invitation (5,000 of those expired), listed by 4 admins at once through the real router
+//! (session, permission check, query, server-side rendering). Prints the latency per filter,
+//! the query alone, and the engine's plans. Not a test: it prints figures.
+//!     cargo bench -p server --bench users_page                  (SQLite)
+//!     scripts/with-postgres.sh cargo bench -p server --bench users_page   (PostgreSQL)
+//!     cargo bench -p server --bench users_page -- --keep DIR    (also leaves the seeded
+//!         SQLite account in DIR for `BECKON_DATA_DIR=DIR beckon serve`; see bench/README.md)
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use app::server::db::Engine;
+use app::server::store::user_list::{self, ListFilter};
+use common::{body_text, TestApp, OWNER_EMAIL};
+use shared::status::UserStatus;
+use shared::views::{UsersQuery, UsersSort};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const USERS: usize = 100_000;
+const PENDING: usize = 20_000;
+const EXPIRED: usize = 5_000;
+const ADMINS: usize = 4;
+const REQUESTS_EACH: usize = 50;
+
+const FIRST: [&str; 24] = [
+    "Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal", "Lena", "Marta", "Nils", "Olga", "Pavel",
+    "Quinn", "Rosa", "Søren", "Tariq", "Ulla", "Víctor", "Wen", "Yusuf",
+];
+const LAST: [&str; 20] = [
+    "Smith", "Okafor", "Müller", "Rossi", "Nakamura", "García", "Kowalski", "Dubois", "Lindqvist", "Haddad", "Novak", "Silva", "Brown",
+    "Jansen", "Petrov", "Kaya", "Moreau", "O'Neill", "Schmidt", "Ivanova",
+];
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let keep = std::env::args().skip_while(|a| a != "--keep").nth(1);
+    let app = Arc::new(TestApp::with_owner().await);
+    let engine = app.state.db.engine();
+    let started = Instant::now();
+    seed(&app).await;
+    println!("{engine:?}: seeded {USERS} users, {PENDING} pending invitations ({EXPIRED} expired) in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(dir) = keep {
+        keep_copy(&app, &dir).await;
+    }
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+
+    let cases: Vec<(&str, UsersQuery)> = vec![
+        ("first page, defaults", UsersQuery::default()),
+        ("Invited, by name, 50", UsersQuery { status: Some(UserStatus::Invited), size: 50, ..Default::default() }),
+        ("Expired, 50", UsersQuery { status: Some(UserStatus::Expired), size: 50, ..Default::default() }),
+        ("search \"smith\", 50", UsersQuery { search: "smith".into(), size: 50, ..Default::default() }),
+        (
+            "Invited + search \"ros\" + invited desc, 50",
+            UsersQuery { status: Some(UserStatus::Invited), search: "ros".into(), sort: UsersSort::Invited, descending: true, size: 50, ..Default::default() },
+        ),
+        ("Active + search \"müller\" + email desc, 50", UsersQuery { status: Some(UserStatus::Active), search: "müller".into(), sort: UsersSort::Email, descending: true, size: 50, ..Default::default() }),
+        ("by status, page 40 of 50", UsersQuery { sort: UsersSort::Status, page: 40, size: 50, ..Default::default() }),
+        ("search \"ad\" (2 letters), 50", UsersQuery { search: "ad".into(), size: 50, ..Default::default() }),
+        ("by name, page 1,000 of 100", UsersQuery { page: 1000, size: 100, ..Default::default() }),
+    ];
+
+    println!("\nGET /users, {ADMINS} admins at once, {REQUESTS_EACH} requests each (milliseconds)");
+    println!("{:<46} {:>7} {:>7} {:>7} {:>9}", "view", "p50", "p95", "p99", "req/s");
+    for (label, query) in &cases {
+        let href = query.href();
+        let body = body_text(app.get(&href, Some(&cookie)).await).await;
+        assert!(body.contains("<table") || body.contains("No users"), "{label}: the page rendered");
+        let (latencies, wall) = load(&app, &href, &cookie).await;
+        println!(
+            "{label:<46} {:>7.2} {:>7.2} {:>7.2} {:>9.0}",
+            pct(&latencies, 50),
+            pct(&latencies, 95),
+            pct(&latencies, 99),
+            latencies.len() as f64 / wall.as_secs_f64()
+        );
+    }
+
+    let now = app.clock_ms();
+    let account = app.owner().await.account_id;
+    println!("\nthe two queries alone (count capped at {}, then the page), one at a time", user_list::COUNT_CAP);
+    println!("{:<46} {:>7} {:>7} {:>8}", "view", "p50", "p95", "matches");
+    for (label, query) in &cases {
+        let search = app::server::store::users::folded(&query.search);
+        let filter = filter_for(engine, &account, now, query, &search);
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        let mut times = Vec::new();
+        let mut matches = 0;
+        for _ in 0..40 {
+            let t = Instant::now();
+            matches = user_list::page(&mut conn, &filter).await.unwrap().0;
+            times.push(t.elapsed());
+        }
+        println!("{label:<46} {:>7.2} {:>7.2} {:>8}", pct(&times, 50), pct(&times, 95), if matches > user_list::COUNT_CAP { format!(">{}", user_list::COUNT_CAP) } else { matches.to_string() });
+    }
+
+    println!("\nplans");
+    for (label, query) in &cases {
+        let search = app::server::store::users::folded(&query.search);
+        let filter = filter_for(engine, &account, now, query, &search);
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        println!("== {label}");
+        for line in user_list::explain(&mut conn, &filter).await.unwrap() {
+            println!("   {line}");
+        }
+    }
+}
+
+fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery, search: &'a str) -> ListFilter<'a> {
+    ListFilter {
+        engine,
+        account_id: account,
+        now_ms: now,
+        status: query.status,
+        search,
+        scope: None,
+        administered_by: None,
+        sort: query.sort,
+        descending: query.descending,
+        limit: i64::from(query.size),
+        offset: i64::from(query.page.max(1) - 1) * i64::from(query.size),
+    }
+}
+
+/// `ADMINS` tasks requesting `href` `REQUESTS_EACH` times each; every latency, and the wall time.
+async fn load(app: &Arc<TestApp>, href: &str, cookie: &str) -> (Vec<Duration>, Duration) {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..ADMINS)
+        .map(|_| {
+            let (app, href, cookie) = (app.clone(), href.to_string(), cookie.to_string());
+            tokio::spawn(async move {
+                let mut times = Vec::with_capacity(REQUESTS_EACH);
+                for _ in 0..REQUESTS_EACH {
+                    let t = Instant::now();
+                    let response = app.get(&href, Some(&cookie)).await;
+                    assert!(response.status().is_success(), "{href}: {}", response.status());
+                    body_text(response).await;
+                    times.push(t.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    (all, started.elapsed())
+}
+
+fn pct(times: &[Duration], p: usize) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let at = ((sorted.len() * p).div_ceil(100)).clamp(1, sorted.len()) - 1;
+    sorted[at].as_secs_f64() * 1000.0
+}
+
+/// Writes the account with multi-row INSERTs in one transaction: users (the active ones with
+/// a Member role, the invited ones with a pending invitation offering Member or HR).
+async fn seed(app: &TestApp) {
+    let owner = app.owner().await;
+    let now = app.clock_ms();
+    let day = 86_400_000i64;
+    let scope = &app.account_scope;
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
+        let (mut users, mut memberships, mut invitations, mut offered) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for &n in chunk {
+            let id = uuid::Uuid::new_v4().to_string();
+            let name = format!("{} {}", FIRST[n % FIRST.len()], LAST[(n / FIRST.len()) % LAST.len()]);
+            let email = format!("{}.{}{n}@example{}.com", FIRST[n % FIRST.len()].to_lowercase(), LAST[(n / 7) % LAST.len()].to_lowercase().replace('\'', ""), n % 13);
+            let folded = app::server::store::users::folded(&name);
+            let created = now - 400 * day + (n as i64) * 60_000;
+            let pending = n % (USERS / PENDING) == 0;
+            let (status, invited_at, expires_at) = if pending {
+                let invited = now - ((n * 7919) % (40 * day as usize)) as i64;
+                let expired = (n / (USERS / PENDING)) % (PENDING / EXPIRED) == 0;
+                let expires = if expired { now - day } else { now + 14 * day };
+                ("invited", invited.to_string(), expires.to_string())
+            } else {
+                ("active", "NULL".into(), "NULL".into())
+            };
+            users.push(format!(
+                "({}, {}, {}, {}, {}, {}, '{status}', {created}, {created}, {invited_at}, {expires_at})",
+                quote(&id),
+                quote(&owner.account_id),
+                quote(&email),
+                quote(&name),
+                quote(&folded),
+                quote(&folded)
+            ));
+            if pending {
+                let invitation = uuid::Uuid::new_v4().to_string();
+                invitations.push(format!(
+                    "({}, {}, {}, {}, 'pending', 1, {invited_at}, {expires_at}, {invited_at}, 1)",
+                    quote(&invitation),
+                    quote(&owner.account_id),
+                    quote(&id),
+                    quote(&owner.user_id)
+                ));
+                offered.push(format!("({}, {}, '{}')", quote(&invitation), quote(scope), if n % 3 == 0 { "hr" } else { "member" }));
+            } else {
+                memberships.push(format!("({}, {}, 'member', {created})", quote(&id), quote(scope)));
+            }
+        }
+        let statements = [
+            ("users (id, account_id, email, name, name_folded, sort_name, status, created_at, updated_at, invited_at, pending_expires_at)", users),
+            ("memberships (user_id, scope_id, role, created_at)", memberships),
+            ("invitations (id, account_id, user_id, invited_by, state, link_version, created_at, expires_at, last_sent_at, send_count)", invitations),
+            ("invitation_roles (invitation_id, scope_id, role)", offered),
+        ];
+        for (into, rows) in statements {
+            if !rows.is_empty() {
+                sqlx::query(&format!("INSERT INTO {into} VALUES {}", rows.join(", "))).execute(&mut *tx).await.unwrap();
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+    let analyze = match app.state.db.engine() {
+        Engine::Sqlite => "ANALYZE",
+        Engine::Postgres => "VACUUM ANALYZE",
+    };
+    sqlx::query(analyze).execute(&app.state.db.pool).await.unwrap();
+}
+
+/// Leaves the seeded SQLite account in `dir`, with its secret key, for a server to serve.
+async fn keep_copy(app: &TestApp, dir: &str) {
+    assert_eq!(app.state.db.engine(), Engine::Sqlite, "--keep copies the SQLite file");
+    std::fs::create_dir_all(dir).unwrap();
+    let target = std::path::Path::new(dir).join("beckon.db");
+    let _ = std::fs::remove_file(&target);
+    sqlx::query(&format!("VACUUM INTO '{}'", target.display().to_string().replace('\'', "''"))).execute(&app.state.db.pool).await.unwrap();
+    std::fs::copy(&app.config.secret_key_file, std::path::Path::new(dir).join("secret.key")).unwrap();
+    println!("kept the account in {dir} (owner {OWNER_EMAIL}, password \"{}\")", common::PASSWORD);
+}

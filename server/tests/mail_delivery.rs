@@ -157,7 +157,7 @@ async fn messages_claimed_by_a_worker_that_died_are_sent_by_another_once_its_lea
     app.queue_test_emails(100).await;
     let now = app.clock_ms();
     // A worker claims 40 messages and dies before sending any of them.
-    let claimed = outbox::claim(&app.state.db, now, now + config().lease.as_millis() as i64, 40).await.unwrap();
+    let claimed = outbox::claim(&app.state.db, "another-host/77/1", now, now + config().lease.as_millis() as i64, 40).await.unwrap();
     assert_eq!(claimed.len(), 40);
 
     let transport = Transport::smtp(&sink.settings()).unwrap();
@@ -169,6 +169,29 @@ async fn messages_claimed_by_a_worker_that_died_are_sent_by_another_once_its_lea
     assert_eq!(report.sent, 40, "after the lease, they are taken over");
     let ids = message_ids(&sink.messages());
     assert_eq!((ids.len(), ids.iter().collect::<HashSet<_>>().len()), (100, 100), "none lost, none twice");
+}
+
+#[tokio::test]
+async fn a_worker_restarted_on_its_machine_takes_back_its_earlier_runs_messages_at_once() {
+    use app::server::mail::worker::{take_back_abandoned, WorkerId};
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    app.queue_test_emails(30).await;
+    let now = app.clock_ms();
+    let me = WorkerId::this_process(now);
+    // Killed and started again: the same process id (as in a container) with an earlier start.
+    let earlier_run = WorkerId { started_ms: now - 60_000, ..me.clone() };
+    let other_machine = WorkerId { host: format!("{}-2", me.host), ..earlier_run.clone() };
+    let running_here = WorkerId { pid: 1, ..earlier_run.clone() };
+    let lease_until = now + config().lease.as_millis() as i64;
+    for holder in [&earlier_run, &other_machine, &running_here] {
+        assert_eq!(outbox::claim(&app.state.db, &holder.to_string(), now, lease_until, 10).await.unwrap().len(), 10);
+    }
+    assert_eq!(take_back_abandoned(&app.state, &me).await.unwrap(), 10);
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+    let report = dispatch_pending(&app.state, &transport, &DeliveryConfig { worker: me, ..config() }).await.unwrap();
+    assert_eq!(report.sent, 10, "its earlier run's messages now; those of a running process and of another machine wait for their lease");
+    assert_eq!(sink.messages().len(), 10);
 }
 
 #[tokio::test]

@@ -33,3 +33,7 @@ CREATE INDEX outbox_by_invitation ON outbox (invitation_id, created_at);
 
 -- Spent rate-limit counters are deleted by the start of their window.
 CREATE INDEX rate_limits_by_window ON rate_limits (window_start);
+
+-- Which worker holds a message's lease ("host/pid/start"), so a worker restarted after a
+-- crash takes back its earlier run's messages at once instead of waiting out the lease.
+ALTER TABLE outbox ADD COLUMN leased_by TEXT;

@@ -94,7 +94,7 @@ pub struct Claimed {
 /// lease) for this worker until `lease_until`. One statement, so two workers never take
 /// the same row: SQLite runs it under its write lock; PostgreSQL skips rows another
 /// worker has locked.
-pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::Result<Vec<Claimed>> {
+pub async fn claim(db: &Db, worker: &str, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     // SQLite runs the statement under its one write lock; PostgreSQL skips rows another
     // worker has locked, so several workers never wait on each other.
     let lock = match db.engine() {
@@ -102,7 +102,7 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::
         crate::server::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
     };
     sqlx::query_as(&format!(
-        "UPDATE outbox SET state = '{sending}', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+        "UPDATE outbox SET state = '{sending}', lease_until = $1, leased_by = $4, attempts = attempts + 1, updated_at = $2 \
          WHERE id IN (SELECT id FROM outbox \
                       WHERE (state IN ('{queued}', '{deferred}') AND next_attempt_at <= $2) OR (state = '{sending}' AND lease_until <= $2) \
                       ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
@@ -114,8 +114,29 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::
     .bind(lease_until)
     .bind(now_ms)
     .bind(limit)
+    .bind(worker)
     .fetch_all(&db.pool)
     .await
+}
+
+/// The workers holding a live lease on some message, with how many each holds.
+pub async fn lease_holders(db: &Db, now_ms: i64) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT leased_by, COUNT(*) FROM outbox WHERE state = $1 AND lease_until > $2 AND leased_by IS NOT NULL GROUP BY leased_by")
+        .bind(DeliveryState::Sending.as_str())
+        .bind(now_ms)
+        .fetch_all(&db.pool)
+        .await
+}
+
+/// Ends the leases `worker` holds, so the next claim takes those messages at once.
+pub async fn release_leases(db: &Db, worker: &str, now_ms: i64) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE outbox SET lease_until = $1 WHERE state = $2 AND leased_by = $3 AND lease_until > $1")
+        .bind(now_ms)
+        .bind(DeliveryState::Sending.as_str())
+        .bind(worker)
+        .execute(&db.pool)
+        .await
+        .map(|done| done.rows_affected())
 }
 
 /// How a claimed message ends its turn.

@@ -30,6 +30,8 @@ pub struct DeliveryConfig {
     pub poll_interval: Duration,
     /// How long a message held up by the operator's configuration waits before the next try.
     pub misconfigured_retry: Duration,
+    /// The lease holder this worker writes (see [`WorkerId`]).
+    pub worker: WorkerId,
 }
 
 impl Default for DeliveryConfig {
@@ -44,8 +46,74 @@ impl Default for DeliveryConfig {
             default_from: "beckon@localhost".into(),
             poll_interval: Duration::from_secs(5),
             misconfigured_retry: Duration::from_secs(300),
+            worker: WorkerId::this_process(process_started_ms()),
         }
     }
+}
+
+/// Who holds a lease: this machine, this process, this start. A worker that starts again
+/// on the same machine after a crash recognises its earlier run's leases (the same process
+/// id with another start, or a process id no longer running here) and takes them back at
+/// once; leases of live processes and of other machines keep their timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerId {
+    pub host: String,
+    pub pid: u32,
+    pub started_ms: i64,
+}
+
+impl WorkerId {
+    /// This process, started at `started_ms`.
+    pub fn this_process(started_ms: i64) -> WorkerId {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty() && !h.contains('/'))
+            .unwrap_or_else(|| "localhost".into());
+        WorkerId { host, pid: std::process::id(), started_ms }
+    }
+
+    pub fn parse(text: &str) -> Option<WorkerId> {
+        let mut parts = text.rsplitn(3, '/');
+        let started_ms = parts.next()?.parse().ok()?;
+        let pid = parts.next()?.parse().ok()?;
+        Some(WorkerId { host: parts.next()?.to_string(), pid, started_ms })
+    }
+
+    /// Whether `holder` is an earlier run on this machine that is gone.
+    fn outlived(&self, holder: &WorkerId) -> bool {
+        holder.host == self.host && holder != self && (holder.pid == self.pid || !process_runs(holder.pid))
+    }
+}
+
+impl std::fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.host, self.pid, self.started_ms)
+    }
+}
+
+/// Whether a process with this id runs on this machine; where that cannot be told, yes
+/// (its leases then simply run out).
+fn process_runs(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+/// Takes back, at once, the messages leased by earlier runs of this worker on this
+/// machine (see [`WorkerId`]); returns how many.
+pub async fn take_back_abandoned(state: &AppState, me: &WorkerId) -> Result<u64, sqlx::Error> {
+    let now = state.clock.now_ms();
+    let mut taken = 0;
+    for (holder, _) in outbox::lease_holders(&state.db, now).await? {
+        if WorkerId::parse(&holder).is_some_and(|h| me.outlived(&h)) {
+            taken += outbox::release_leases(&state.db, &holder, now).await?;
+        }
+    }
+    if taken > 0 {
+        tracing::info!(messages = taken, "took back the messages an earlier run of this worker had leased");
+    }
+    Ok(taken)
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,6 +219,12 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
     settled_as
 }
 
+/// When this process started (first asked), on the system clock: part of its [`WorkerId`].
+fn process_started_ms() -> i64 {
+    static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(|| chrono::Utc::now().timestamp_millis())
+}
+
 /// Sends everything due now, batch after batch, and returns what happened. Tests call it
 /// to run the worker deterministically.
 pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &DeliveryConfig) -> Result<DeliveryReport, sqlx::Error> {
@@ -159,7 +233,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
     let mut senders: HashMap<String, Sender> = HashMap::new();
     loop {
         let now = clock.now_ms();
-        let batch = outbox::claim(db, now, now + config.lease.as_millis() as i64, config.batch_size).await?;
+        let batch = outbox::claim(db, &config.worker.to_string(), now, now + config.lease.as_millis() as i64, config.batch_size).await?;
         if batch.is_empty() {
             state.metrics.record_deliveries(report.sent, report.deferred, report.failed);
             return Ok(report);
@@ -198,7 +272,10 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
 pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, shutdown: impl std::future::Future<Output = ()>) {
     let signal: Arc<Notify> = state.outbox_signal.clone();
     tokio::pin!(shutdown);
-    tracing::info!(transport = %transport.describe(), "delivery worker started");
+    tracing::info!(transport = %transport.describe(), worker = %config.worker, "delivery worker started");
+    if let Err(error) = take_back_abandoned(&state, &config.worker).await {
+        tracing::warn!(%error, "could not look for messages an earlier run had leased");
+    }
     loop {
         match dispatch_pending(&state, &transport, &config).await {
             Ok(_) => state.metrics.worker_finished_pass(state.clock.now_ms()),
@@ -216,6 +293,18 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_recognises_only_its_own_earlier_runs_on_this_machine() {
+        let me = WorkerId { host: "box-1".into(), pid: std::process::id(), started_ms: 2_000 };
+        assert_eq!(WorkerId::parse(&me.to_string()), Some(me.clone()));
+        assert_eq!(WorkerId::parse("a/b/host/12/34"), Some(WorkerId { host: "a/b/host".into(), pid: 12, started_ms: 34 }));
+        assert!(me.outlived(&WorkerId { started_ms: 1_000, ..me.clone() }), "the same process id, started earlier: a previous run");
+        assert!(me.outlived(&WorkerId { pid: 4_194_400, ..me.clone() }), "a process id beyond any that can run");
+        assert!(!me.outlived(&me), "its own leases are in use");
+        assert!(!me.outlived(&WorkerId { pid: 1, ..me.clone() }), "a process that runs");
+        assert!(!me.outlived(&WorkerId { host: "box-2".into(), started_ms: 1_000, ..me.clone() }), "another machine's");
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_stays_capped() {

@@ -8,7 +8,8 @@ UPDATE users SET
     invited_at = (SELECT i.created_at FROM invitations i WHERE i.user_id = users.id AND i.state = 'pending'),
     pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = 'pending');
 CREATE INDEX users_by_name ON users (account_id, sort_name, email);
-CREATE INDEX users_by_status ON users (account_id, status, sort_name, email);
+-- With the expiry, so "Invited" and "Expired" are told apart from the index alone.
+CREATE INDEX users_by_status ON users (account_id, status, sort_name, email, pending_expires_at);
 -- The expression the Invited sort orders by (no invitation sorts as 0 on both engines).
 CREATE INDEX users_by_invited ON users (account_id, (COALESCE(invited_at, 0)), email);
 CREATE INDEX users_by_email ON users (account_id, email);

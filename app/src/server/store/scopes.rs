@@ -73,25 +73,32 @@ pub async fn set_archived(conn: &mut Conn, ids: &[String], at: Option<i64>) -> s
     Ok(())
 }
 
-/// How many people hold a role in each scope of the account.
+/// How many people hold a role in each place of the account (not the account itself, which
+/// the tree does not show: counting it would read every membership).
 pub async fn member_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as(
-        "SELECT m.scope_id, COUNT(DISTINCT m.user_id) FROM memberships m JOIN scopes s ON s.id = m.scope_id \
-         WHERE s.account_id = $1 GROUP BY m.scope_id",
+        // Place by place through the memberships' scope index: a large account's thousands
+        // of account-wide roles are never read.
+        "SELECT s.id, (SELECT COUNT(DISTINCT m.user_id) FROM memberships m WHERE m.scope_id = s.id) FROM scopes s \
+         WHERE s.account_id = $1 AND s.kind <> $2",
     )
     .bind(account_id)
+    .bind(ScopeKind::Account.as_str())
     .fetch_all(conn)
     .await
 }
 
-/// How many open invitations offer a role in each scope of the account.
+/// How many open invitations offer a role in each place of the account (not the account
+/// itself, which the tree does not show: counting it would read every invitation).
 pub async fn invitation_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as(
-        "SELECT r.scope_id, COUNT(DISTINCT r.invitation_id) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
-         WHERE i.account_id = $1 AND i.state = $2 GROUP BY r.scope_id",
+        "SELECT s.id, (SELECT COUNT(DISTINCT r.invitation_id) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
+                       WHERE r.scope_id = s.id AND i.state = $2) FROM scopes s \
+         WHERE s.account_id = $1 AND s.kind <> $3",
     )
     .bind(account_id)
     .bind(StoredInvitationState::Pending.as_str())
+    .bind(ScopeKind::Account.as_str())
     .fetch_all(conn)
     .await
 }

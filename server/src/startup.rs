@@ -91,20 +91,25 @@ fn asset_hashes() -> Option<String> {
     std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok()
 }
 
+/// The script, wasm and stylesheet a binary in `bin_dir` serves: the hashed names of the
+/// hash.txt the site build wrote there, or the plain names when there is none.
+pub fn asset_names(bin_dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let Ok(hashes) = std::fs::read_to_string(bin_dir.join("hash.txt")) else {
+        return Ok(vec!["beckon.js".into(), "beckon_bg.wasm".into(), "beckon.css".into()]);
+    };
+    let hash = |kind: &str| hashes.lines().find_map(|l| l.strip_prefix(&format!("{kind}: "))).map(str::trim).map(str::to_string);
+    match (hash("js"), hash("wasm"), hash("css")) {
+        (Some(js), Some(wasm), Some(css)) => Ok(vec![format!("beckon.{js}.js"), format!("beckon.{wasm}.wasm"), format!("beckon.{css}.css")]),
+        _ => Err("hash.txt beside the binary is not one the site build writes; build the site again (make run or make release)".into()),
+    }
+}
+
 /// Refuses to serve pages whose script, wasm or stylesheet the site folder does not hold
 /// (a site built for another profile, or none): they would load nothing and say nothing.
 pub fn check_site(config: &Config) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot tell where this binary is: {e}"))?;
+    let names = asset_names(exe.parent().unwrap_or(std::path::Path::new(".")))?;
     let pkg = config.site_root.join("pkg");
-    let names: Vec<String> = match asset_hashes() {
-        Some(hashes) => {
-            let hash = |kind: &str| hashes.lines().find_map(|l| l.strip_prefix(&format!("{kind}: "))).map(str::trim).map(str::to_string);
-            let (Some(js), Some(wasm), Some(css)) = (hash("js"), hash("wasm"), hash("css")) else {
-                return Err("hash.txt beside the binary is not one the site build writes; build the site again (make run or make release)".into());
-            };
-            vec![format!("beckon.{js}.js"), format!("beckon.{wasm}.wasm"), format!("beckon.{css}.css")]
-        }
-        None => vec!["beckon.js".into(), "beckon_bg.wasm".into(), "beckon.css".into()],
-    };
     let missing: Vec<&String> = names.iter().filter(|name| !pkg.join(name).is_file()).collect();
     if missing.is_empty() {
         return Ok(());

@@ -30,6 +30,17 @@ impl Drop for Processes {
     }
 }
 
+/// The asset files `beckon serve` checks for at start, empty: this test never loads a page's
+/// script, but the server refuses a site without the assets it was built with.
+fn stub_site(root: &std::path::Path) {
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_beckon")).parent().unwrap();
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for name in server::startup::asset_names(bin_dir).unwrap() {
+        std::fs::write(pkg.join(name), "").unwrap();
+    }
+}
+
 fn beckon(env: &[(String, String)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_beckon"));
     command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("BECKON_LOG", "warn");
@@ -80,6 +91,7 @@ async fn two_servers_and_two_workers_share_sessions_limits_and_the_outbox() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    stub_site(dir.path());
 
     let mut create = beckon(&env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();

@@ -6,6 +6,7 @@
 //! ([`refund`]) when only failures should count.
 
 use super::error::internal;
+use super::store::rate_limits as store;
 use shared::AppError;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -35,12 +36,7 @@ fn refusal(window_start: i64, limit: Limit, now_ms: i64) -> AppError {
 
 /// Refuses when `key` has already reached its limit in the current window, without counting.
 pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
-    let row: Option<(i64, i64)> = sqlx::query_as("SELECT hits, window_start FROM rate_limits WHERE key = $1")
-        .bind(key)
-        .fetch_optional(db)
-        .await
-        .map_err(internal)?;
-    match row {
+    match store::counter(db, key).await.map_err(internal)? {
         Some((hits, start)) if start > now_ms - limit.window_ms() && hits >= limit.max => Err(refusal(start, limit, now_ms)),
         _ => Ok(()),
     }
@@ -48,19 +44,7 @@ pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &
 
 /// Counts one event against `key` and returns the count in the current window with its start.
 async fn hit<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(i64, i64), AppError> {
-    sqlx::query_as(
-        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
-         ON CONFLICT (key) DO UPDATE SET \
-           hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
-           window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-         RETURNING hits, window_start",
-    )
-    .bind(key)
-    .bind(now_ms)
-    .bind(now_ms - limit.window_ms())
-    .fetch_one(db)
-    .await
-    .map_err(internal)
+    store::count(db, key, now_ms, now_ms - limit.window_ms()).await.map_err(internal)
 }
 
 /// Records a failed attempt against `key`, for limits where a few extra attempts in a
@@ -72,13 +56,7 @@ pub async fn record_failure<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any
 /// Gives back one use consumed in the current window: the attempt succeeded, and only
 /// failures count against this key.
 pub async fn refund<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
-    sqlx::query("UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0 AND window_start > $2")
-        .bind(key)
-        .bind(now_ms - limit.window_ms())
-        .execute(db)
-        .await
-        .map_err(internal)?;
-    Ok(())
+    store::uncount(db, key, now_ms - limit.window_ms()).await.map_err(internal)
 }
 
 /// How per-address limits name a client: an IPv4 address as it is, an IPv6 address by its
@@ -113,14 +91,11 @@ pub const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Deletes the counters whose window ended; returns how many. Without it every client
 /// address that ever failed a lookup or a sign-in would keep a row forever.
 pub async fn prune<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, now_ms: i64) -> Result<u64, AppError> {
-    let before = now_ms - LONGEST_WINDOW.as_millis() as i64;
-    let done = sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1").bind(before).execute(db).await.map_err(internal)?;
-    Ok(done.rows_affected())
+    store::delete_started_before(db, now_ms - LONGEST_WINDOW.as_millis() as i64).await.map_err(internal)
 }
 
 pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(db).await.map_err(internal)?;
-    Ok(())
+    store::delete(db, key).await.map_err(internal)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! the transport (SMTP or files), the delivery worker, and the admin's view of it all.
 
 pub mod log;
-pub mod outbox;
+/// The outbox's SQL lives with the rest in `store`.
+pub use crate::server::store::outbox;
 pub mod templates;
 pub mod transport;
 pub mod worker;

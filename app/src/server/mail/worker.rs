@@ -146,9 +146,8 @@ async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, Strin
     if !message.text_body.contains(templates::LINK_PLACEHOLDER) && !message.html_body.contains(templates::LINK_PLACEHOLDER) {
         return Ok((message.text_body.clone(), message.html_body.clone()));
     }
-    let version: Option<i64> = sqlx::query_scalar("SELECT link_version FROM invitations WHERE id = $1")
-        .bind(invitation_id)
-        .fetch_optional(&state.db.pool)
+    let mut conn = state.db.pool.acquire().await.map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
+    let version = crate::server::store::invitations::link_version(&mut conn, invitation_id)
         .await
         .map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
     let version = version.ok_or_else(|| Outcome::Permanent("the invitation no longer exists".into()))?;

@@ -167,3 +167,8 @@ pub async fn claim_acceptance(conn: &mut Conn, id: &str, link_version: i64, now_
     sync_user(conn, id).await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The invitation's current link version (links of other versions are dead), if it exists.
+pub async fn link_version(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT link_version FROM invitations WHERE id = $1").bind(invitation_id).fetch_optional(conn).await
+}

@@ -2,9 +2,12 @@
 //! inside a service's transaction or on a pooled connection.
 
 pub mod accounts;
+pub mod audit;
 pub mod custom_roles;
 pub mod invitations;
 pub mod memberships;
+pub mod outbox;
+pub mod rate_limits;
 pub mod scopes;
 pub mod user_list;
 pub mod users;

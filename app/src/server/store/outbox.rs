@@ -1,7 +1,7 @@
 //! The outbox table: messages are queued here inside the transaction of the change that
 //! causes them; the delivery worker claims, sends and settles them.
 
-pub use super::templates::RenderedEmail;
+pub use crate::server::mail::templates::RenderedEmail;
 use crate::server::db::Db;
 use crate::server::rate_limit::{self, Limit};
 use crate::server::store::{new_id, Conn};

@@ -1,4 +1,4 @@
-use super::store::{new_id, Conn};
+use super::{new_id, Conn};
 
 /// One line of the audit trail, written in the same transaction as the change it records.
 pub struct AuditEvent<'a> {

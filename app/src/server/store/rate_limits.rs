@@ -1,0 +1,44 @@
+//! The `rate_limits` table: one fixed-window counter per key (see `rate_limit` for the limits).
+
+type Any = sqlx::Any;
+
+/// The counter of `key`: hits in its window, and when the window started.
+pub async fn counter<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query_as("SELECT hits, window_start FROM rate_limits WHERE key = $1").bind(key).fetch_optional(db).await
+}
+
+/// One more hit on `key`, in one statement: a window that started at or before
+/// `expired_before` starts again at `now_ms`. Returns the hits and the window's start.
+pub async fn count<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str, now_ms: i64, expired_before: i64) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
+           window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+         RETURNING hits, window_start",
+    )
+    .bind(key)
+    .bind(now_ms)
+    .bind(expired_before)
+    .fetch_one(db)
+    .await
+}
+
+/// One hit fewer on `key`, if its window started after `expired_before`.
+pub async fn uncount<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str, expired_before: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0 AND window_start > $2")
+        .bind(key)
+        .bind(expired_before)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes the counters whose window started at or before `at`; returns how many.
+pub async fn delete_started_before<'c>(db: impl sqlx::Executor<'c, Database = Any>, at: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1").bind(at).execute(db).await.map(|done| done.rows_affected())
+}
+
+pub async fn delete<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(db).await.map(|_| ())
+}

@@ -167,8 +167,14 @@ export function row(page: Page, email: string) {
 }
 
 export async function rowAction(page: Page, email: string, action: string): Promise<void> {
-  await page.getByRole('button', { name: `Actions for ${email}` }).click();
-  await page.getByRole('menuitem', { name: action }).click();
+  const item = page.getByRole('menuitem', { name: action });
+  // The list may still be refreshing after the previous action: a menu opened on a row that
+  // is then drawn again closes with it, so open it until it stays open.
+  await expect(async () => {
+    if (!(await item.isVisible())) await page.getByRole('button', { name: `Actions for ${email}` }).click();
+    await expect(item).toBeVisible({ timeout: 2_000 });
+  }).toPass();
+  await item.click();
 }
 
 /** Waits until at least `count` messages for `email` were written, and returns them all. */

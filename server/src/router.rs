@@ -71,12 +71,13 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
     router
         .merge(ops::routes(metrics))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
+        // Reads the answer's body, so it sits inside the compression.
+        .layer(axum::middleware::map_response(server_fn_error_status))
         // Pages and server-function answers, compressed as they are sent (added before the
         // assets, which this layer does not reach: they come compressed already).
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
-        .layer(axum::middleware::map_response(server_fn_error_status))
         .layer(sessions)
         .layer(axum::extract::DefaultBodyLimit::max(shared::error::MAX_REQUEST_BYTES))
         .layer(axum::middleware::from_fn_with_state(policy, security::layer))

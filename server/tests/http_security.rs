@@ -389,6 +389,15 @@ async fn a_malformed_call_gets_no_library_error_text() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form}");
         assert_eq!(body_text(response).await, r#""Transport""#, "{form}: only our own fixed error");
     }
+    // The same through a browser that accepts compressed answers.
+    let request = Request::post(sign_in_path())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::from("email=only"))
+        .unwrap();
+    assert_eq!(app.send(request).await.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

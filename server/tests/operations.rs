@@ -239,3 +239,13 @@ fn a_site_without_the_assets_of_this_build_is_refused_at_start() {
     std::fs::write(pkg.join("beckon.css"), "x").unwrap();
     assert_eq!(server::startup::check_site(&config), Ok(()));
 }
+
+#[test]
+fn the_assets_a_binary_serves_are_named_by_the_hash_file_the_site_build_wrote_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(server::startup::asset_names(dir.path()).unwrap(), ["beckon.js", "beckon_bg.wasm", "beckon.css"], "no hash.txt: the plain names");
+    std::fs::write(dir.path().join("hash.txt"), "js: 1a2b\nwasm: 3c4d\ncss: 5e6f\n").unwrap();
+    assert_eq!(server::startup::asset_names(dir.path()).unwrap(), ["beckon.1a2b.js", "beckon.3c4d.wasm", "beckon.5e6f.css"]);
+    std::fs::write(dir.path().join("hash.txt"), "js: 1a2b\n").unwrap();
+    assert!(server::startup::asset_names(dir.path()).unwrap_err().contains("build the site again"));
+}

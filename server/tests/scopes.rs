@@ -184,6 +184,11 @@ async fn a_scope_administrator_sees_and_acts_on_the_people_of_their_places_only(
     let mut seen = listed(&app, &wanda, UsersQuery::default()).await;
     seen.sort();
     assert_eq!(seen, vec!["in@example.com", "wanda@example.com"], "only the people of their places");
+    // How an email went (and the mail server's reply) is the Delivery log's, Owner and Admin only.
+    let email_of = |page: shared::views::UsersPage| page.rows.into_iter().find(|r| r.email == "in@example.com").and_then(|r| r.invitation).map(|i| i.latest_email.is_some());
+    let as_wanda = app::server::users::list(&app.state, &wanda, UsersQuery::default()).await.unwrap();
+    let as_owner = app::server::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    assert_eq!((email_of(as_wanda), email_of(as_owner)), (Some(false), Some(true)));
     assert_eq!(listed(&app, &owner, UsersQuery { scope: Some(p.south.clone()), ..Default::default() }).await, vec!["out@example.com"]);
     let refused = app::server::users::list(&app.state, &wanda, UsersQuery { scope: Some(p.south.clone()), ..Default::default() }).await.unwrap_err();
     assert_eq!(refused, AppError::Forbidden(Denied::OutsideYourScopes));

@@ -16,17 +16,23 @@ CREATE INDEX users_by_status ON users (account_id, status, sort_name, email, pen
 CREATE INDEX users_by_invited ON users (account_id, (COALESCE(invited_at, 0)), email);
 CREATE INDEX users_by_email ON users (account_id, email);
 
--- Substring search without a scan: the trigrams of "name address", kept by triggers.
+-- Substring search without a scan: the trigrams of "name address", kept by triggers. Each
+-- user's document number is stored on the user (`search_doc`): the implicit rowid of a table
+-- keyed by text is not stable (VACUUM may renumber it), a stored column is.
+ALTER TABLE users ADD COLUMN search_doc INTEGER;
+UPDATE users SET search_doc = rowid;
+CREATE UNIQUE INDEX users_by_search_doc ON users (search_doc);
 CREATE VIRTUAL TABLE users_search USING fts5 (words, tokenize = 'trigram');
-INSERT INTO users_search (rowid, words) SELECT rowid, name_folded || ' ' || email FROM users;
+INSERT INTO users_search (rowid, words) SELECT search_doc, name_folded || ' ' || email FROM users;
 CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
-    INSERT INTO users_search (rowid, words) VALUES (new.rowid, new.name_folded || ' ' || new.email);
+    UPDATE users SET search_doc = (SELECT COALESCE(MAX(search_doc), 0) + 1 FROM users) WHERE id = new.id;
+    INSERT INTO users_search (rowid, words) SELECT search_doc, new.name_folded || ' ' || new.email FROM users WHERE id = new.id;
 END;
 CREATE TRIGGER users_search_update AFTER UPDATE OF name_folded, email ON users BEGIN
-    UPDATE users_search SET words = new.name_folded || ' ' || new.email WHERE rowid = new.rowid;
+    UPDATE users_search SET words = new.name_folded || ' ' || new.email WHERE rowid = new.search_doc;
 END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
-    DELETE FROM users_search WHERE rowid = old.rowid;
+    DELETE FROM users_search WHERE rowid = old.search_doc;
 END;
 
 -- Each invitation's latest email, for its row on the Users page.

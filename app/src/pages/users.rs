@@ -79,8 +79,9 @@ fn Filters() -> impl IntoView {
             navigate(&chosen.href(), NavigateOptions { replace, ..Default::default() });
         }
     };
-    // The address can change under the form (a header sorts, "Users" starts over): the
-    // search box follows it unless it already says the same.
+    // The address can change under the form (a header sorts, "Users" starts over): every
+    // field follows it (the selects by their value; the search box unless it already says
+    // the same).
     let search_box = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         let wanted = query.read().search.clone();
@@ -98,7 +99,8 @@ fn Filters() -> impl IntoView {
             let mine = typed.get_value();
             let apply = apply.clone();
             // Only the last keystroke of a pause searches; each one replaces the history entry.
-            set_timeout(move || if typed.get_value() == mine { apply(true) }, SEARCH_PAUSE);
+            // Gone (the page was left meanwhile): nothing to search.
+            set_timeout(move || if typed.try_get_value() == Some(mine) { apply(true) }, SEARCH_PAUSE);
         }
     };
     let on_change = {
@@ -120,7 +122,7 @@ fn Filters() -> impl IntoView {
         <form node_ref=form method="get" action="/users" class="filters" role="search" on:submit=on_submit on:change=on_change>
             <div class="field">
                 <label for="filter-status">"Status"</label>
-                <select id="filter-status" name=UsersQuery::STATUS>
+                <select id="filter-status" name=UsersQuery::STATUS prop:value=move || query.read().status.map(|s| s.as_str()).unwrap_or("")>
                     <option value="" selected=move || query.read().status.is_none()>"All statuses"</option>
                     {UserStatus::ALL.iter().map(|s| {
                         let s = *s;
@@ -155,7 +157,7 @@ fn Filters() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-sort">"Sort by"</label>
-                <select id="filter-sort" name=UsersQuery::SORT>
+                <select id="filter-sort" name=UsersQuery::SORT prop:value=move || query.read().sort.as_str()>
                     {UsersSort::ALL.into_iter().map(|s| view! {
                         <option value=s.as_str() selected=move || query.read().sort == s>{s.label()}</option>
                     }).collect_view()}
@@ -163,14 +165,14 @@ fn Filters() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-dir">"Order"</label>
-                <select id="filter-dir" name=UsersQuery::DIR>
+                <select id="filter-dir" name=UsersQuery::DIR prop:value=move || if query.read().descending { "desc" } else { "asc" }>
                     <option value="asc" selected=move || !query.read().descending>"Ascending"</option>
                     <option value="desc" selected=move || query.read().descending>"Descending"</option>
                 </select>
             </div>
             <div class="field">
                 <label for="filter-size">"Per page"</label>
-                <select id="filter-size" name=UsersQuery::SIZE>
+                <select id="filter-size" name=UsersQuery::SIZE prop:value=move || query.read().size.to_string()>
                     {PAGE_SIZES.into_iter().map(|n| view! {
                         <option value=n.to_string() selected=move || query.read().size == n>{n}</option>
                     }).collect_view()}

@@ -142,7 +142,7 @@ enum Here {
 /// `user_ids` as rows, each with its roles in this place, by name.
 async fn people(conn: &mut Conn, actor: &Actor, user_ids: &[String], scope_id: &str, now: i64, here: Here) -> Result<Vec<ScopeMember>, AppError> {
     let listed = user_list::by_ids(conn, &actor.account_id, user_ids, now).await.map_err(internal)?;
-    let rows = users::rows(conn, &actor.account_id, listed, now).await?;
+    let rows = users::rows(conn, actor, listed, now).await?;
     Ok(rows
         .into_iter()
         .map(|user| {

@@ -48,18 +48,23 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
         filter.offset = i64::from(page - 1) * i64::from(size);
         listed = user_list::page(&mut conn, &filter).await.map_err(internal)?.1;
     }
-    let rows = rows(&mut conn, &actor.account_id, listed, now).await?;
-    Ok(UsersPage { rows, total: u64::from(total), total_capped, page, page_count: if total_capped { page_count.max(page + 1) } else { page_count }, now_ms: now })
+    let rows = rows(&mut conn, actor, listed, now).await?;
+    Ok(UsersPage { rows, total: u64::from(total), total_capped, page, page_count: if total_capped { page_count.max(page.saturating_add(1)) } else { page_count }, now_ms: now })
 }
 
-/// The listed users with their roles held and offered, by place.
-pub async fn rows(conn: &mut Conn, account_id: &str, listed: Vec<ListedUser>, now: i64) -> Result<Vec<UserRow>, AppError> {
+/// The listed users with their roles held and offered, by place, and (for those who may
+/// read the Delivery log) how each invitation's latest email went.
+pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: i64) -> Result<Vec<UserRow>, AppError> {
+    let account_id = actor.account_id.as_str();
     let names = RoleNames::load(conn, account_id).await?;
     let user_ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
     let invitation_ids: Vec<String> = listed.iter().filter_map(|u| u.invitation_id.clone()).collect();
     let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.map_err(internal)?)?;
     let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.map_err(internal)?)?;
-    let mut emails = crate::server::mail::outbox::latest_for_invitations(conn, &invitation_ids).await.map_err(internal)?;
+    let mut emails = match actor.can(Permission::ViewDeliveryLog) {
+        true => crate::server::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.map_err(internal)?,
+        false => Default::default(),
+    };
     Ok(listed
         .into_iter()
         .map(|u| {
@@ -84,7 +89,7 @@ pub async fn rows(conn: &mut Conn, account_id: &str, listed: Vec<ListedUser>, no
 /// One user as the Users page would list them, if the actor may see them.
 async fn visible_row(conn: &mut Conn, actor: &Actor, user_id: &str, now: i64) -> Result<UserRow, AppError> {
     let listed = user_list::by_ids(conn, &actor.account_id, &[user_id.to_string()], now).await.map_err(internal)?;
-    let row = rows(conn, &actor.account_id, listed, now).await?.pop().ok_or(AppError::NotFound)?;
+    let row = rows(conn, actor, listed, now).await?.pop().ok_or(AppError::NotFound)?;
     let in_reach = actor.authority.manages_account()
         || row.held.iter().chain(row.invitation.iter().flat_map(|i| i.offered.iter())).any(|g| actor.authority.administers(&g.grant.scope_id));
     if !in_reach {

@@ -63,14 +63,20 @@ pub struct WorkerId {
 }
 
 impl WorkerId {
-    /// This process, started at `started_ms`.
+    /// This process, started at `started_ms`. Its `host` names one process table: the host
+    /// name, the boot and the process-id namespace (two containers may share a host name
+    /// and both be process 1). Where that cannot be read, a name no other process has, so
+    /// nothing is ever taken back on a guess.
     pub fn this_process(started_ms: i64) -> WorkerId {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty() && !h.contains('/'))
-            .unwrap_or_else(|| "localhost".into());
+        let read = |path: &str| std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        let name = read("/proc/sys/kernel/hostname").or_else(|| std::env::var("HOSTNAME").ok()).unwrap_or_default();
+        let boot = read("/proc/sys/kernel/random/boot_id");
+        let namespace = std::fs::read_link("/proc/self/ns/pid").ok().map(|link| link.display().to_string());
+        let host = match (boot, namespace) {
+            (Some(boot), Some(namespace)) => format!("{name}:{boot}:{}", namespace.trim_start_matches("pid:")),
+            _ => format!("unknown:{}", uuid::Uuid::new_v4().simple()),
+        }
+        .replace('/', "-");
         WorkerId { host, pid: std::process::id(), started_ms }
     }
 

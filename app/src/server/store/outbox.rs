@@ -188,19 +188,19 @@ pub struct LoggedMessage {
 const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at";
 
 /// The latest invitation or reminder email of each of `invitation_ids`, by invitation id.
-pub async fn latest_for_invitations(conn: &mut Conn, invitation_ids: &[String]) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
+pub async fn latest_for_invitations(conn: &mut Conn, account_id: &str, invitation_ids: &[String]) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
     let mut latest = std::collections::HashMap::new();
     if invitation_ids.is_empty() {
         return Ok(latest);
     }
     let sql = format!(
         "SELECT invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at FROM outbox \
-         WHERE invitation_id IN ({}) AND kind IN ('{}', '{}') ORDER BY created_at, id",
-        crate::server::store::placeholders(1, invitation_ids.len()),
+         WHERE account_id = $1 AND invitation_id IN ({}) AND kind IN ('{}', '{}') ORDER BY created_at, id",
+        crate::server::store::placeholders(2, invitation_ids.len()),
         MessageKind::Invitation.as_str(),
         MessageKind::Reminder.as_str(),
     );
-    let mut query = sqlx::query_as::<_, (String, String, String, String, Option<String>, i64, Option<i64>, i64)>(&sql);
+    let mut query = sqlx::query_as::<_, (String, String, String, String, Option<String>, i64, Option<i64>, i64)>(&sql).bind(account_id);
     for id in invitation_ids {
         query = query.bind(id);
     }

@@ -114,7 +114,7 @@ fn matching(filter: &ListFilter<'_>, sql: &mut Sql) -> (String, String) {
             (Engine::Sqlite, true) => {
                 // An FTS5 phrase: quotes inside it are doubled.
                 let phrase = sql.param(Bind::Text(format!("\"{}\"", filter.search.replace('"', "\"\""))));
-                conditions.push(format!("u.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH {phrase})"));
+                conditions.push(format!("u.search_doc IN (SELECT rowid FROM users_search WHERE users_search MATCH {phrase})"));
             }
             // Shorter than a trigram (and on PostgreSQL, where pg_trgm serves LIKE itself).
             _ => {

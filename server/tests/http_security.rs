@@ -301,29 +301,11 @@ async fn the_start_page_redirects_on_the_server() {
     assert!(body_text(response).await.contains("You are signed in as"));
 }
 
-/// The log lines written while `f` runs, as text.
-struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_link_token_reaches_the_log() {
-    let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || CapturedLog(sink.clone()))
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::start(|sink| {
+        tracing_subscriber::fmt().with_writer(move || CapturedLog(sink.clone())).with_max_level(tracing::Level::TRACE).with_ansi(false).finish()
+    });
 
     let app = TestApp::with_owner().await;
     let owner = app.sign_in(OWNER_EMAIL).await;
@@ -345,7 +327,7 @@ async fn no_link_token_reaches_the_log() {
     let form = format!("link={segment}&name=Ada&password=analytical+engine+1843&password_confirmation=analytical+engine+1843");
     assert!(app.call(accept, &form, Some(ORIGIN), None).await.status().is_success());
 
-    let log = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("refused a cross-site state-changing request"), "the refusal is logged:\n{log}");
     assert!(log.contains(&format!("/invite/{}.…", segment.split_once('.').unwrap().0)), "with the link's id:\n{log}");
     assert!(!log.contains(&token), "the token is in the log:\n{log}");

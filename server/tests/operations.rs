@@ -110,36 +110,15 @@ async fn every_response_carries_a_request_id() {
     assert_ne!(app.send(odd).await.headers()["x-request-id"], "not; ok", "one that could mislead a log reader is replaced");
 }
 
-struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn each_request_is_one_json_log_line_with_its_id_and_no_token() {
-    let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = captured.clone();
     // The same subscriber `beckon` sets up with BECKON_LOG_FORMAT=json.
-    let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || CapturedLog(sink.clone())).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // With a single registered subscriber, tracing decides whether a call site is wanted by
-    // asking the default of whichever thread reaches it first, and caches the answer for all:
-    // another test thread would settle "nobody listens" for the request line. A second,
-    // unused registration makes it ask every live subscriber, this one included.
-    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
-    tracing::callsite::rebuild_interest_cache();
+    let captured = LogCapture::start(|sink| tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || CapturedLog(sink.clone())).finish());
     let app = TestApp::with_owner().await;
     let forged = "/invite/7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f.c2VjcmV0LXRva2VuLXRleHQ";
     let response = app.get(forged, None).await;
     let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
-    let log = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let line: serde_json::Value = log
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -395,3 +395,42 @@ impl TestApp {
         format!("addresses={}&grants={}&message=&send_despite_typos=false", shared::url::encode_component(email), shared::url::encode_component(&grants))
     }
 }
+
+/// Everything logged on this thread while it lives, captured by the subscriber `start` builds
+/// around the shared buffer.
+pub struct LogCapture {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _default: tracing::subscriber::DefaultGuard,
+    _second: tracing::Dispatch,
+}
+
+impl LogCapture {
+    pub fn start<S: tracing::Subscriber + Send + Sync + 'static>(subscriber: impl FnOnce(std::sync::Arc<std::sync::Mutex<Vec<u8>>>) -> S) -> LogCapture {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let default = tracing::subscriber::set_default(subscriber(lines.clone()));
+        // With a single registered subscriber, tracing decides whether a call site is wanted
+        // by asking the default of whichever thread reaches it first, and caches the answer
+        // for all: another test thread would settle "nobody listens" for a line this test
+        // waits for. A second, unused registration makes it ask every live subscriber.
+        let second = tracing::Dispatch::new(tracing_subscriber::registry());
+        tracing::callsite::rebuild_interest_cache();
+        LogCapture { lines, _default: default, _second: second }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+    }
+}
+
+/// The writer half of [`LogCapture`]: appends to its buffer.
+pub struct CapturedLog(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

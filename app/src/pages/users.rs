@@ -79,9 +79,9 @@ fn Filters() -> impl IntoView {
             navigate(&chosen.href(), NavigateOptions { replace, ..Default::default() });
         }
     };
-    // The address can change under the form (a header sorts, "Users" starts over): every
-    // field follows it (the selects by their value; the search box unless it already says
-    // the same).
+    // The address can change under the form (a header sorts, "Users" starts over): the
+    // selects follow it by their options' `selected`, the search box unless it already says
+    // the same. (Setting the selects' value at hydration would undo a choice made meanwhile.)
     let search_box = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         let wanted = query.read().search.clone();
@@ -122,7 +122,7 @@ fn Filters() -> impl IntoView {
         <form node_ref=form method="get" action="/users" class="filters" role="search" on:submit=on_submit on:change=on_change>
             <div class="field">
                 <label for="filter-status">"Status"</label>
-                <select id="filter-status" name=UsersQuery::STATUS prop:value=move || query.read().status.map(|s| s.as_str()).unwrap_or("")>
+                <select id="filter-status" name=UsersQuery::STATUS>
                     <option value="" selected=move || query.read().status.is_none()>"All statuses"</option>
                     {UserStatus::ALL.iter().map(|s| {
                         let s = *s;
@@ -157,7 +157,7 @@ fn Filters() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-sort">"Sort by"</label>
-                <select id="filter-sort" name=UsersQuery::SORT prop:value=move || query.read().sort.as_str()>
+                <select id="filter-sort" name=UsersQuery::SORT>
                     {UsersSort::ALL.into_iter().map(|s| view! {
                         <option value=s.as_str() selected=move || query.read().sort == s>{s.label()}</option>
                     }).collect_view()}
@@ -165,14 +165,14 @@ fn Filters() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-dir">"Order"</label>
-                <select id="filter-dir" name=UsersQuery::DIR prop:value=move || if query.read().descending { "desc" } else { "asc" }>
+                <select id="filter-dir" name=UsersQuery::DIR>
                     <option value="asc" selected=move || !query.read().descending>"Ascending"</option>
                     <option value="desc" selected=move || query.read().descending>"Descending"</option>
                 </select>
             </div>
             <div class="field">
                 <label for="filter-size">"Per page"</label>
-                <select id="filter-size" name=UsersQuery::SIZE prop:value=move || query.read().size.to_string()>
+                <select id="filter-size" name=UsersQuery::SIZE>
                     {PAGE_SIZES.into_iter().map(|n| view! {
                         <option value=n.to_string() selected=move || query.read().size == n>{n}</option>
                     }).collect_view()}

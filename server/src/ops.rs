@@ -2,6 +2,7 @@
 //! database reachable, migrations applied, delivery worker alive), `/metrics` (Prometheus
 //! text), and one log line per request with a request id.
 
+use tracing::Instrument;
 use app::server::invitations::link::redacted_path;
 use app::server::AppState;
 use axum::body::Body;
@@ -105,7 +106,9 @@ pub async fn observe(State(state): State<AppState>, request: Request<Body>, next
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let path = redacted_path(request.uri().path()).into_owned();
-    let mut response = next.run(request).await;
+    // What the handler logs (an internal error's step, say) carries the request's id.
+    let span = tracing::info_span!("request", request_id = %id, %route);
+    let mut response = next.run(request).instrument(span).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     state.metrics.record_request(&route, &method, status, seconds);

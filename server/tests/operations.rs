@@ -131,6 +131,35 @@ async fn each_request_is_one_json_log_line_with_its_id_and_no_token() {
     assert!(!log.contains("c2VjcmV0LXRva2VuLXRleHQ"), "{log}");
 }
 
+#[tokio::test]
+async fn an_internal_error_is_logged_with_its_step_and_request_id_and_the_browser_sees_only_a_generic_answer() {
+    let captured = LogCapture::start(|sink| tracing_subscriber::fmt().json().with_writer(move || CapturedLog(sink.clone())).finish());
+    let app = TestApp::with_owner().await;
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    // The audit trail is written last in an invitation's transaction; without its table that step fails.
+    sqlx::query("DROP TABLE audit_events").execute(&app.state.db.pool).await.unwrap();
+    let response = app.call("/api/invite_people", &app.invite_form("new.person@example.com", shared::Role::Member), Some(ORIGIN), Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body = body_text(response).await;
+    assert!(!body.contains("audit") && !body.contains("no such table") && !body.contains("does not exist"), "{body}");
+    let log = captured.text();
+    let line: serde_json::Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "internal error")
+        .unwrap_or_else(|| panic!("an internal error line in:\n{log}"));
+    assert_eq!(line["fields"]["step"], "audit::record", "{line}");
+    assert!(line["fields"]["at"].as_str().unwrap().contains("invitations/service.rs"), "{line}");
+    assert!(line["fields"]["error"].as_str().unwrap().starts_with("database: "), "{line}");
+    let request = line["spans"].as_array().unwrap().iter().find(|s| s["name"] == "request").unwrap_or_else(|| panic!("inside the request span: {line}"));
+    assert_eq!(request["request_id"], id.as_str(), "{line}");
+    assert_eq!(request["route"], "/api/invite_people", "{line}");
+    // The failed step undid the whole invitation.
+    let invited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'new.person@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(invited, 0);
+}
+
 async fn get_encoded(app: &TestApp, path: &str, accept: Option<&str>) -> (StatusCode, Option<String>, Option<String>, Vec<u8>) {
     let mut request = Request::get(path);
     if let Some(accept) = accept {

@@ -1,7 +1,7 @@
 //! First start: the account and its owner.
 
 use super::audit::{self, AuditEvent};
-use super::error::internal;
+use super::error::Step;
 use super::store::scopes::{self, NewScope};
 use super::store::{accounts, memberships, new_id, users};
 use super::{passwords, AppState};
@@ -31,8 +31,8 @@ pub use shared::messages::ALREADY_SET_UP;
 
 /// Whether the first-start set-up is still open (no owner exists yet).
 pub async fn setup_open(state: &AppState) -> Result<bool, AppError> {
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    Ok(accounts::count(&mut conn).await.map_err(internal)? == 0)
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    Ok(accounts::count(&mut conn).await.step("accounts::count")? == 0)
 }
 
 /// Creates the account and its owner in one transaction; refuses once an owner exists.
@@ -51,15 +51,15 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
     let account_id = new_id();
     let user_id = new_id();
     let scope_id = new_id();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     // Both statements write, so this transaction holds the write lock from its first
     // statement; a second set-up racing this one collides on the installation key.
-    accounts::insert(&mut tx, &account_id, account_name.as_str(), now).await.map_err(internal)?;
-    if !accounts::claim_installation(&mut tx, &account_id, now).await.map_err(internal)? {
+    accounts::insert(&mut tx, &account_id, account_name.as_str(), now).await.step("accounts::insert")?;
+    if !accounts::claim_installation(&mut tx, &account_id, now).await.step("accounts::claim_installation")? {
         return Err(AppError::InvalidState(ALREADY_SET_UP.into()));
     }
     let account_scope = NewScope { id: &scope_id, account_id: &account_id, kind: ScopeKind::Account, name: account_name.as_str(), parent_id: None };
-    scopes::insert(&mut tx, account_scope, now).await.map_err(internal)?;
+    scopes::insert(&mut tx, account_scope, now).await.step("scopes::insert")?;
     users::insert(
         &mut tx,
         users::NewUser {
@@ -73,8 +73,8 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
         now,
     )
     .await
-    .map_err(internal)?;
-    memberships::grant(&mut tx, &user_id, &scope_id, &RoleKey::Builtin(Role::Owner), now).await.map_err(internal)?;
+    .step("users::insert")?;
+    memberships::grant(&mut tx, &user_id, &scope_id, &RoleKey::Builtin(Role::Owner), now).await.step("memberships::grant")?;
     audit::record(
         &mut tx,
         AuditEvent {
@@ -88,8 +88,8 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
         now,
     )
     .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .step("audit::record")?;
+    tx.commit().await.step("commit")?;
     tracing::info!(account_id = %account_id, "account and owner created");
     Ok(CreatedOwner { user_id, account_id, email })
 }

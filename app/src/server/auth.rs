@@ -1,6 +1,6 @@
 //! Sign-in, and the session that carries it.
 
-use super::error::internal;
+use super::error::Step;
 use super::rate_limit::{self, Limit};
 use super::store::{accounts, memberships, scopes, users};
 use super::{passwords, Actor, AppState};
@@ -66,8 +66,8 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
 
     let candidate = match &email {
         Some(email) => {
-            let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-            let users = users::find_by_email(&mut conn, email.as_str()).await.map_err(internal)?;
+            let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+            let users = users::find_by_email(&mut conn, email.as_str()).await.step("users::find_by_email")?;
             users.into_iter().find(|u| u.is_active() && u.password_hash.is_some())
         }
         None => None,
@@ -90,21 +90,21 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
 
 /// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
 pub async fn begin_session(state: &AppState, session: &Session, credentials: &Credentials) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(internal)?;
+    session.cycle_id().await.step("session cycle_id")?;
     let now = state.clock.now_ms();
     let user = SessionUser { user_id: credentials.user_id.clone(), auth_version: credentials.auth_version, signed_in_at_ms: now, last_seen_ms: now };
-    session.insert(SESSION_USER, user).await.map_err(internal)
+    session.insert(SESSION_USER, user).await.step("session insert")
 }
 
 pub async fn end_session(session: &Session) -> Result<(), AppError> {
-    session.flush().await.map_err(internal)
+    session.flush().await.step("session flush")
 }
 
 /// The actor behind this session, or `None` when nobody is signed in. A session idle too
 /// long or past its absolute lifetime, of a user no longer active, or from before a
 /// password change is ended.
 pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>, AppError> {
-    let Some(mut stored) = session.get::<SessionUser>(SESSION_USER).await.map_err(internal)? else {
+    let Some(mut stored) = session.get::<SessionUser>(SESSION_USER).await.step("session get")? else {
         return Ok(None);
     };
     let now = state.clock.now_ms();
@@ -118,21 +118,21 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
     // timeout counted in minutes, and spares every other request that write.
     if now - stored.last_seen_ms >= LAST_SEEN_GRANULARITY_MS {
         stored.last_seen_ms = now;
-        session.insert(SESSION_USER, &stored).await.map_err(internal)?;
+        session.insert(SESSION_USER, &stored).await.step("session insert")?;
     }
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let user = users::get(&mut conn, &stored.user_id).await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let user = users::get(&mut conn, &stored.user_id).await.step("users::get")?;
     let Some(user) = user.filter(|u| u.is_active() && u.auth_version == stored.auth_version) else {
         end_session(session).await?;
         return Ok(None);
     };
-    let account = accounts::get(&mut conn, &user.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
-    let account_scope_id = scopes::account_scope_id(&mut conn, &user.account_id).await.map_err(internal)?;
-    let held = memberships::roles_in(&mut conn, &user.id, &account_scope_id).await.map_err(internal)?;
+    let account = accounts::get(&mut conn, &user.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
+    let account_scope_id = scopes::account_scope_id(&mut conn, &user.account_id).await.step("scopes::account_scope_id")?;
+    let held = memberships::roles_in(&mut conn, &user.id, &account_scope_id).await.step("memberships::roles_in")?;
     let authority = Authority {
         account_roles: held.iter().filter_map(|r| r.builtin()).collect(),
         people: user.people_permission != 0,
-        administered: scopes::administered_by(&mut conn, &user.id).await.map_err(internal)?,
+        administered: scopes::administered_by(&mut conn, &user.id).await.step("scopes::administered_by")?,
         account_scope_id,
     };
     Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name: account.name, name: user.name, email: user.email, authority }))
@@ -156,8 +156,8 @@ pub async fn change_password(
     // The current password is guessed against the same limit as sign-in, counted first.
     let key = email_key(&actor.email);
     rate_limit::consume(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let user = users::get(&mut conn, &actor.user_id).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let user = users::get(&mut conn, &actor.user_id).await.step("users::get")?.ok_or(AppError::Unauthenticated)?;
     drop(conn);
     if !state.passwords.verify(current_password, user.password_hash).await? {
         return Err(AppError::Validation(shared::messages::CURRENT_PASSWORD_WRONG.into()));
@@ -165,8 +165,8 @@ pub async fn change_password(
     rate_limit::refund(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
     let new_password = NewPassword::parse(new_password, &confirmation, &actor.email)?;
     let hash = passwords::hash(new_password.into_inner()).await?;
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    users::set_password(&mut tx, &actor.user_id, &hash, now).await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    users::set_password(&mut tx, &actor.user_id, &hash, now).await.step("users::set_password")?;
     super::audit::record(
         &mut tx,
         super::audit::AuditEvent {
@@ -180,6 +180,6 @@ pub async fn change_password(
         now,
     )
     .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)
+    .step("audit::record")?;
+    tx.commit().await.step("commit")
 }

@@ -1,6 +1,6 @@
 //! How a server function reaches the state, the session and the client address of its request.
 
-use super::error::internal;
+use super::error::Step;
 use super::AppState;
 use leptos::prelude::*;
 use shared::AppError;
@@ -8,11 +8,11 @@ use std::net::{IpAddr, SocketAddr};
 use tower_sessions::Session;
 
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| internal("AppState missing from context"))
+    use_context::<AppState>().step("AppState in the request context")
 }
 
 pub async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>().await.map_err(internal)
+    leptos_axum::extract::<Session>().await.step("session from the request")
 }
 
 /// The state and the signed-in actor of this request, or `Unauthenticated`.

@@ -1,9 +1,92 @@
-use shared::AppError;
-use std::fmt::Display;
+//! Server-side failures. A service answers with the browser-safe `AppError`; what went
+//! wrong inside it (which step, where, and the cause) goes to the log, converted in one
+//! place: `From<StepFailed> for AppError`.
 
-/// Turns an unexpected failure into the one safe message a user sees; the cause goes
-/// to the log only.
-pub fn internal<E: Display>(cause: E) -> AppError {
-    tracing::error!(error = %cause, "internal error");
-    AppError::Internal
+use shared::AppError;
+use std::panic::Location;
+
+/// The cause of an unexpected failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("session store: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error("password hash: {0}")]
+    PasswordHash(#[from] argon2::password_hash::Error),
+    #[error("blocking task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("request context: {0}")]
+    Context(String),
+    /// A stored value that no longer parses (written by another version, or by hand).
+    #[error("stored value: {0}")]
+    StoredValue(String),
+    /// Stored data that breaks an invariant (a row that must exist).
+    #[error("{0}")]
+    Invariant(String),
+}
+
+impl From<leptos::server_fn::error::ServerFnErrorErr> for Fault {
+    fn from(error: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        Fault::Context(error.to_string())
+    }
+}
+
+impl From<shared::email::EmailError> for Fault {
+    fn from(error: shared::email::EmailError) -> Self {
+        Fault::StoredValue(error.to_string())
+    }
+}
+
+impl From<shared::status::UnknownValue> for Fault {
+    fn from(error: shared::status::UnknownValue) -> Self {
+        Fault::StoredValue(error.to_string())
+    }
+}
+
+/// A fault in a named step of an operation. The operation itself is named by the request's
+/// span (route and request id), which the log line carries.
+#[derive(Debug, thiserror::Error)]
+#[error("{step} failed at {at}: {fault}")]
+pub struct StepFailed {
+    pub step: &'static str,
+    pub at: &'static Location<'static>,
+    #[source]
+    pub fault: Fault,
+}
+
+impl From<StepFailed> for AppError {
+    fn from(failed: StepFailed) -> Self {
+        tracing::error!(step = failed.step, at = %failed.at, error = %failed.fault, "internal error");
+        AppError::Internal
+    }
+}
+
+/// Names the step a fallible call is, so its failure is logged with that name and the
+/// caller's source location, and the browser sees only `AppError::Internal`.
+pub trait Step<T> {
+    fn step(self, step: &'static str) -> Result<T, AppError>;
+}
+
+impl<T, E: Into<Fault>> Step<T> for Result<T, E> {
+    #[track_caller]
+    fn step(self, step: &'static str) -> Result<T, AppError> {
+        let at = Location::caller();
+        self.map_err(|e| StepFailed { step, at, fault: e.into() }.into())
+    }
+}
+
+impl<T> Step<T> for Option<T> {
+    /// A row or value that must be there is not.
+    #[track_caller]
+    fn step(self, step: &'static str) -> Result<T, AppError> {
+        let at = Location::caller();
+        self.ok_or_else(|| StepFailed { step, at, fault: Fault::Invariant("missing".into()) }.into())
+    }
+}
+
+/// An unexpected failure outside a named step (a broken invariant found by a check).
+#[track_caller]
+pub fn internal(step: &'static str, fault: impl Into<Fault>) -> AppError {
+    StepFailed { step, at: Location::caller(), fault: fault.into() }.into()
 }

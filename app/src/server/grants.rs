@@ -1,6 +1,6 @@
 //! Roles as people read them: a stored role and place turned into "Clinician — Meeting room 3".
 
-use super::error::internal;
+use super::error::Step;
 use super::store::scopes::GrantRow;
 use super::store::{custom_roles, Conn};
 use shared::scopes::{Grant, GrantView};
@@ -12,7 +12,7 @@ pub struct RoleNames(HashMap<String, String>);
 
 impl RoleNames {
     pub async fn load(conn: &mut Conn, account_id: &str) -> Result<RoleNames, AppError> {
-        let roles = custom_roles::list(conn, account_id).await.map_err(internal)?;
+        let roles = custom_roles::list(conn, account_id).await.step("custom_roles::list")?;
         Ok(RoleNames(roles.into_iter().map(|r| (r.id, r.name)).collect()))
     }
 
@@ -33,7 +33,7 @@ impl RoleNames {
     pub fn group(&self, rows: Vec<GrantRow>) -> Result<HashMap<String, Vec<GrantView>>, AppError> {
         let mut grouped: HashMap<String, Vec<GrantView>> = HashMap::new();
         for row in rows {
-            let role = RoleKey::try_from(row.role).map_err(internal)?;
+            let role = RoleKey::try_from(row.role).step("RoleKey::try_from")?;
             let view = GrantView {
                 role_label: self.label(&role),
                 grant: Grant { scope_id: row.scope_id, role },

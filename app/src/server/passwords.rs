@@ -4,7 +4,7 @@ use shared::AppError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::error::internal;
+use super::error::Step;
 
 /// Hashes on the blocking pool: argon2 is meant to be slow and must not stall the
 /// async workers.
@@ -14,8 +14,8 @@ pub async fn hash(password: String) -> Result<String, AppError> {
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
     })
     .await
-    .map_err(internal)?
-    .map_err(internal)
+    .step("password hashing task")?
+    .step("password hashing")
 }
 
 async fn verify_hash(password: String, stored_hash: String) -> Result<bool, AppError> {
@@ -24,8 +24,8 @@ async fn verify_hash(password: String, stored_hash: String) -> Result<bool, AppE
         Ok::<bool, argon2::password_hash::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
-    .map_err(internal)?
-    .map_err(internal)
+    .step("password verifying task")?
+    .step("password verifying")
 }
 
 /// A hash of a random password, verified against when there is no real hash to check, so

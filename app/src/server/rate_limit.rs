@@ -5,7 +5,7 @@
 //! through between a read and a write; work that succeeded gives its count back
 //! ([`refund`]) when only failures should count.
 
-use super::error::internal;
+use super::error::Step;
 use super::store::rate_limits as store;
 use shared::AppError;
 use std::net::IpAddr;
@@ -36,7 +36,7 @@ fn refusal(window_start: i64, limit: Limit, now_ms: i64) -> AppError {
 
 /// Refuses when `key` has already reached its limit in the current window, without counting.
 pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
-    match store::counter(db, key).await.map_err(internal)? {
+    match store::counter(db, key).await.step("rate_limits::counter")? {
         Some((hits, start)) if start > now_ms - limit.window_ms() && hits >= limit.max => Err(refusal(start, limit, now_ms)),
         _ => Ok(()),
     }
@@ -44,7 +44,7 @@ pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &
 
 /// Counts one event against `key` and returns the count in the current window with its start.
 async fn hit<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(i64, i64), AppError> {
-    store::count(db, key, now_ms, now_ms - limit.window_ms()).await.map_err(internal)
+    store::count(db, key, now_ms, now_ms - limit.window_ms()).await.step("rate_limits::count")
 }
 
 /// Records a failed attempt against `key`, for limits where a few extra attempts in a
@@ -56,7 +56,7 @@ pub async fn record_failure<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any
 /// Gives back one use consumed in the current window: the attempt succeeded, and only
 /// failures count against this key.
 pub async fn refund<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
-    store::uncount(db, key, now_ms - limit.window_ms()).await.map_err(internal)
+    store::uncount(db, key, now_ms - limit.window_ms()).await.step("rate_limits::uncount")
 }
 
 /// How per-address limits name a client: an IPv4 address as it is, an IPv6 address by its
@@ -91,11 +91,11 @@ pub const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Deletes the counters whose window ended; returns how many. Without it every client
 /// address that ever failed a lookup or a sign-in would keep a row forever.
 pub async fn prune<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, now_ms: i64) -> Result<u64, AppError> {
-    store::delete_started_before(db, now_ms - LONGEST_WINDOW.as_millis() as i64).await.map_err(internal)
+    store::delete_started_before(db, now_ms - LONGEST_WINDOW.as_millis() as i64).await.step("rate_limits::delete_started_before")
 }
 
 pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str) -> Result<(), AppError> {
-    store::delete(db, key).await.map_err(internal)
+    store::delete(db, key).await.step("rate_limits::delete")
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! "Invite people" may offer a given admin.
 
 use super::audit::{self, AuditEvent};
-use super::error::internal;
+use super::error::{internal, Step};
 use super::store::{custom_roles, is_unique_violation, new_id, scopes, Conn};
 use super::{Actor, AppState};
 use shared::names::RoleName;
@@ -14,19 +14,19 @@ use shared::{AppError, RoleKey};
 
 pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<CustomRole>, AppError> {
     actor.require(Permission::ManageRoles)?;
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let roles = custom_roles::list(&mut conn, &actor.account_id).await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let roles = custom_roles::list(&mut conn, &actor.account_id).await.step("custom_roles::list")?;
     Ok(roles.into_iter().map(|r| CustomRole { id: r.id, name: r.name, in_use: r.in_use }).collect())
 }
 
 async fn record(conn: &mut Conn, actor: &Actor, action: &str, role_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "role", target_id: role_id, details };
-    audit::record(conn, event, now).await.map_err(internal)
+    audit::record(conn, event, now).await.step("audit::record")
 }
 
 /// The database's unique name index also folds ASCII case only; this check folds every case.
 async fn ensure_name_free(conn: &mut Conn, actor: &Actor, name: &RoleName, except: Option<&str>) -> Result<(), AppError> {
-    let existing = custom_roles::list(conn, &actor.account_id).await.map_err(internal)?;
+    let existing = custom_roles::list(conn, &actor.account_id).await.step("custom_roles::list")?;
     if existing.iter().any(|r| Some(r.id.as_str()) != except && r.name.to_lowercase() == name.as_str().to_lowercase()) {
         return Err(name_taken());
     }
@@ -41,7 +41,7 @@ fn unique_or_internal(error: sqlx::Error) -> AppError {
     if is_unique_violation(&error) {
         name_taken()
     } else {
-        internal(error)
+        internal("custom_roles write", error)
     }
 }
 
@@ -49,12 +49,12 @@ pub async fn create(state: &AppState, actor: &Actor, name: &str) -> Result<Strin
     actor.require(Permission::ManageRoles)?;
     let name = RoleName::parse_custom(name)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     ensure_name_free(&mut tx, actor, &name, None).await?;
     let id = new_id();
     custom_roles::insert(&mut tx, &id, &actor.account_id, name.as_str(), now).await.map_err(unique_or_internal)?;
     record(&mut tx, actor, "role.created", &id, serde_json::json!({ "name": name.as_str() }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(format!("The role {name} is added. Invitations can now offer it in any place."))
 }
 
@@ -62,13 +62,13 @@ pub async fn rename(state: &AppState, actor: &Actor, id: &str, name: &str) -> Re
     actor.require(Permission::ManageRoles)?;
     let name = RoleName::parse_custom(name)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     ensure_name_free(&mut tx, actor, &name, Some(id)).await?;
     if !custom_roles::rename(&mut tx, &actor.account_id, id, name.as_str()).await.map_err(unique_or_internal)? {
         return Err(AppError::NotFound);
     }
     record(&mut tx, actor, "role.renamed", id, serde_json::json!({ "name": name.as_str() }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(format!("The role is now called {name}."))
 }
 
@@ -76,8 +76,8 @@ pub async fn rename(state: &AppState, actor: &Actor, id: &str, name: &str) -> Re
 pub async fn remove(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageRoles)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let roles = custom_roles::list(&mut tx, &actor.account_id).await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let roles = custom_roles::list(&mut tx, &actor.account_id).await.step("custom_roles::list")?;
     let role = roles.into_iter().find(|r| r.id == id).ok_or(AppError::NotFound)?;
     if role.in_use > 0 {
         return Err(AppError::InvalidState(format!(
@@ -85,9 +85,9 @@ pub async fn remove(state: &AppState, actor: &Actor, id: &str) -> Result<String,
             role.name, role.in_use
         )));
     }
-    custom_roles::delete(&mut tx, &actor.account_id, id).await.map_err(internal)?;
+    custom_roles::delete(&mut tx, &actor.account_id, id).await.step("custom_roles::delete")?;
     record(&mut tx, actor, "role.removed", id, serde_json::json!({ "name": role.name }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(format!("The role {} is removed.", role.name))
 }
 
@@ -95,15 +95,15 @@ pub async fn remove(state: &AppState, actor: &Actor, id: &str) -> Result<String,
 /// every live place they reach, in tree order) and the roles they may offer in each.
 pub async fn invite_options(state: &AppState, actor: &Actor) -> Result<InviteOptions, AppError> {
     actor.require(Permission::ManageInvitations)?;
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let custom = custom_roles::list(&mut conn, &actor.account_id).await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let custom = custom_roles::list(&mut conn, &actor.account_id).await.step("custom_roles::list")?;
     let tree = super::scopes::tree(state, actor, Default::default()).await;
     let nodes = match tree {
         Ok(tree) => tree.nodes,
         Err(AppError::Forbidden(_)) => Vec::new(),
         Err(other) => return Err(other),
     };
-    let account_scope_id = scopes::account_scope_id(&mut conn, &actor.account_id).await.map_err(internal)?;
+    let account_scope_id = scopes::account_scope_id(&mut conn, &actor.account_id).await.step("scopes::account_scope_id")?;
     let account = std::iter::once((account_scope_id, actor.account_name.clone(), ScopeKind::Account, 0));
     let places = account.chain(nodes.into_iter().filter(|n| !n.archived).map(|n| (n.id, n.name, n.kind, n.depth + 1)));
     let options = places

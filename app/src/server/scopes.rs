@@ -3,7 +3,7 @@
 //! archiving and restoring them.
 
 use super::audit::{self, AuditEvent};
-use super::error::internal;
+use super::error::{internal, Step};
 use super::store::scopes::{self as store, NewScope, ScopeRecord};
 use super::store::user_list;
 use super::store::{is_unique_violation, new_id, Conn};
@@ -26,10 +26,10 @@ pub struct TreeQuery {
 /// The account's places in tree order (each after its parent, siblings by name), with
 /// their depth and counts.
 async fn all_nodes(conn: &mut Conn, account_id: &str) -> Result<(String, Vec<ScopeNode>), AppError> {
-    let records = store::all(conn, account_id).await.map_err(internal)?;
-    let members: HashMap<String, i64> = store::member_counts(conn, account_id).await.map_err(internal)?.into_iter().collect();
-    let invitations: HashMap<String, i64> = store::invitation_counts(conn, account_id).await.map_err(internal)?.into_iter().collect();
-    let account_scope = records.iter().find(|r| r.kind == ScopeKind::Account).map(|r| r.id.clone()).ok_or(AppError::Internal)?;
+    let records = store::all(conn, account_id).await.step("scopes::all")?;
+    let members: HashMap<String, i64> = store::member_counts(conn, account_id).await.step("scopes::member_counts")?.into_iter().collect();
+    let invitations: HashMap<String, i64> = store::invitation_counts(conn, account_id).await.step("scopes::invitation_counts")?.into_iter().collect();
+    let account_scope = records.iter().find(|r| r.kind == ScopeKind::Account).map(|r| r.id.clone()).step("the account scope must exist")?;
     let mut children: HashMap<Option<String>, Vec<&ScopeRecord>> = HashMap::new();
     for record in records.iter().filter(|r| r.kind != ScopeKind::Account) {
         let parent = record.parent_id.clone().filter(|p| *p != account_scope);
@@ -80,7 +80,7 @@ pub async fn tree(state: &AppState, actor: &Actor, query: TreeQuery) -> Result<S
     if !(actor.can(Permission::ManageScopes) || actor.authority.manages_account() || actor.authority.administers_any_place()) {
         return Err(AppError::Forbidden(Denied::NotPermitted));
     }
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let (account_scope_id, nodes) = all_nodes(&mut conn, &actor.account_id).await?;
     let search = query.search.trim().to_lowercase();
     let matches = |n: &ScopeNode| {
@@ -114,18 +114,18 @@ pub async fn tree(state: &AppState, actor: &Actor, query: TreeQuery) -> Result<S
 pub async fn detail(state: &AppState, actor: &Actor, scope_id: &str) -> Result<ScopeDetail, AppError> {
     require_reach(actor, scope_id)?;
     let now = state.clock.now_ms();
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let (_, nodes) = all_nodes(&mut conn, &actor.account_id).await?;
     let node = nodes.iter().find(|n| n.id == scope_id).cloned().ok_or(AppError::NotFound)?;
     let mut path = Vec::new();
     let mut parent = node.parent_id.clone();
     while let Some(id) = parent {
-        let above = nodes.iter().find(|n| n.id == id).cloned().ok_or(AppError::Internal)?;
+        let above = nodes.iter().find(|n| n.id == id).cloned().step("the scope tree must hold its ancestors")?;
         parent = above.parent_id.clone();
         path.insert(0, above);
     }
     let children = nodes.iter().filter(|n| n.parent_id.as_deref() == Some(scope_id)).cloned().collect();
-    let (member_ids, invited_ids) = store::people_in(&mut conn, &[scope_id.to_string()]).await.map_err(internal)?;
+    let (member_ids, invited_ids) = store::people_in(&mut conn, &[scope_id.to_string()]).await.step("scopes::people_in")?;
     let members = people(&mut conn, actor, &member_ids, scope_id, now, Here::Held).await?;
     let invited = people(&mut conn, actor, &invited_ids, scope_id, now, Here::Offered).await?;
     Ok(ScopeDetail { node, path, children, members, invited, can_manage: actor.can(Permission::ManageScopes), now_ms: now })
@@ -141,7 +141,7 @@ enum Here {
 
 /// `user_ids` as rows, each with its roles in this place, by name.
 async fn people(conn: &mut Conn, actor: &Actor, user_ids: &[String], scope_id: &str, now: i64, here: Here) -> Result<Vec<ScopeMember>, AppError> {
-    let listed = user_list::by_ids(conn, &actor.account_id, user_ids, now).await.map_err(internal)?;
+    let listed = user_list::by_ids(conn, &actor.account_id, user_ids, now).await.step("user_list::by_ids")?;
     let rows = users::rows(conn, actor, listed, now).await?;
     Ok(rows
         .into_iter()
@@ -157,14 +157,14 @@ async fn people(conn: &mut Conn, actor: &Actor, user_ids: &[String], scope_id: &
 
 async fn record(conn: &mut Conn, actor: &Actor, action: &str, scope_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "scope", target_id: scope_id, details };
-    audit::record(conn, event, now).await.map_err(internal)
+    audit::record(conn, event, now).await.step("audit::record")
 }
 
 fn name_taken(error: sqlx::Error) -> AppError {
     if is_unique_violation(&error) {
         AppError::Validation("A place of that kind with that name already exists there. Choose another name.".into())
     } else {
-        internal(error)
+        internal("scopes write", error)
     }
 }
 
@@ -176,12 +176,12 @@ pub async fn create(state: &AppState, actor: &Actor, kind: ScopeKind, name: &str
         return Err(AppError::Validation("Choose an organisational unit, a waiting area or a meeting room.".into()));
     }
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let parent = match parent_id {
-        Some(id) => store::get(&mut tx, &actor.account_id, id).await.map_err(internal)?.ok_or(AppError::NotFound)?,
+        Some(id) => store::get(&mut tx, &actor.account_id, id).await.step("scopes::get")?.ok_or(AppError::NotFound)?,
         None => {
-            let id = store::account_scope_id(&mut tx, &actor.account_id).await.map_err(internal)?;
-            store::get(&mut tx, &actor.account_id, &id).await.map_err(internal)?.ok_or(AppError::Internal)?
+            let id = store::account_scope_id(&mut tx, &actor.account_id).await.step("scopes::account_scope_id")?;
+            store::get(&mut tx, &actor.account_id, &id).await.step("scopes::get")?.step("scopes::get: the row must exist")?
         }
     };
     if parent.archived_at.is_some() {
@@ -194,23 +194,23 @@ pub async fn create(state: &AppState, actor: &Actor, kind: ScopeKind, name: &str
     let scope = NewScope { id: &id, account_id: &actor.account_id, kind, name: name.as_str(), parent_id: Some(&parent.id) };
     store::insert(&mut tx, scope, now).await.map_err(name_taken)?;
     record(&mut tx, actor, "scope.created", &id, serde_json::json!({ "kind": kind.as_str(), "name": name.as_str(), "parent": parent.id }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(id)
 }
 
 async fn place(tx: &mut Conn, actor: &Actor, id: &str) -> Result<ScopeRecord, AppError> {
-    store::get(tx, &actor.account_id, id).await.map_err(internal)?.filter(|s| s.kind != ScopeKind::Account).ok_or(AppError::NotFound)
+    store::get(tx, &actor.account_id, id).await.step("scopes::get")?.filter(|s| s.kind != ScopeKind::Account).ok_or(AppError::NotFound)
 }
 
 pub async fn rename(state: &AppState, actor: &Actor, id: &str, name: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageScopes)?;
     let name = PlaceName::parse(name)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let scope = place(&mut tx, actor, id).await?;
     store::rename(&mut tx, id, name.as_str()).await.map_err(name_taken)?;
     record(&mut tx, actor, "scope.renamed", id, serde_json::json!({ "from": scope.name, "to": name.as_str() }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(format!("{} is now called {name}.", scope.name))
 }
 
@@ -221,11 +221,11 @@ pub async fn rename(state: &AppState, actor: &Actor, id: &str, name: &str) -> Re
 pub async fn archive(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageScopes)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let scope = place(&mut tx, actor, id).await?;
     let (_, nodes) = all_nodes(&mut tx, &actor.account_id).await?;
     let affected = subtree(&nodes, id);
-    let open = store::open_invitations_in(&mut tx, &affected).await.map_err(internal)?;
+    let open = store::open_invitations_in(&mut tx, &affected).await.step("scopes::open_invitations_in")?;
     if open > 0 {
         return Err(AppError::InvalidState(format!(
             "{open} open invitation{} offer{} a role in {} or the places inside it. Cancel {}, or remove those roles, first.",
@@ -235,9 +235,9 @@ pub async fn archive(state: &AppState, actor: &Actor, id: &str) -> Result<String
             if open == 1 { "it" } else { "them" }
         )));
     }
-    store::set_archived(&mut tx, &affected, Some(now)).await.map_err(internal)?;
+    store::set_archived(&mut tx, &affected, Some(now)).await.step("scopes::set_archived")?;
     record(&mut tx, actor, "scope.archived", id, serde_json::json!({ "name": scope.name, "with_places_inside": affected.len() - 1 }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(match affected.len() {
         1 => format!("{} is archived.", scope.name),
         n => format!("{} and the {} places inside it are archived.", scope.name, n - 1),
@@ -248,23 +248,23 @@ pub async fn archive(state: &AppState, actor: &Actor, id: &str) -> Result<String
 pub async fn restore(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageScopes)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let scope = place(&mut tx, actor, id).await?;
     let Some(archived_at) = scope.archived_at else {
         return Err(AppError::InvalidState(format!("{} is not archived.", scope.name)));
     };
     if let Some(parent) = &scope.parent_id {
-        let parent = store::get(&mut tx, &actor.account_id, parent).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let parent = store::get(&mut tx, &actor.account_id, parent).await.step("scopes::get")?.step("scopes::get: the row must exist")?;
         if parent.archived_at.is_some() {
             return Err(AppError::InvalidState(format!("{} is inside {}, which is archived. Restore that first.", scope.name, parent.name)));
         }
     }
     let (_, nodes) = all_nodes(&mut tx, &actor.account_id).await?;
-    let records = store::all(&mut tx, &actor.account_id).await.map_err(internal)?;
+    let records = store::all(&mut tx, &actor.account_id).await.step("scopes::all")?;
     let archived_with: Vec<String> =
         subtree(&nodes, id).into_iter().filter(|sid| records.iter().any(|r| &r.id == sid && r.archived_at == Some(archived_at))).collect();
     store::set_archived(&mut tx, &archived_with, None).await.map_err(name_taken)?;
     record(&mut tx, actor, "scope.restored", id, serde_json::json!({ "name": scope.name }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(format!("{} is restored.", scope.name))
 }

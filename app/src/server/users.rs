@@ -2,7 +2,7 @@
 //! their status and roles by place) and a user's own page.
 
 use super::audit::{self, AuditEvent};
-use super::error::internal;
+use super::error::Step;
 use super::grants::RoleNames;
 use super::store::user_list::{self, ListFilter, ListedUser};
 use super::store::{scopes, users, Conn};
@@ -22,7 +22,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
     let now = state.clock.now_ms();
     let search = super::store::users::folded(query.search.trim());
     let size = if PAGE_SIZES.contains(&query.size) { query.size } else { PAGE_SIZES[0] };
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     // A scope administrator sees only the people of their places.
     let administered_by = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
     let mut filter = ListFilter {
@@ -38,7 +38,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
         limit: i64::from(size),
         offset: i64::from(query.page.max(1) - 1) * i64::from(size),
     };
-    let (counted, mut listed) = user_list::page(&mut conn, &filter).await.map_err(internal)?;
+    let (counted, mut listed) = user_list::page(&mut conn, &filter).await.step("user_list::page")?;
     let total_capped = counted > user_list::COUNT_CAP;
     let total = counted.min(user_list::COUNT_CAP) as u32;
     // Past the last page (the list shrank meanwhile): the last page instead.
@@ -46,7 +46,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
     let page = if total_capped { query.page.max(1) } else { query.page.clamp(1, page_count) };
     if listed.is_empty() && page != query.page.max(1) {
         filter.offset = i64::from(page - 1) * i64::from(size);
-        listed = user_list::page(&mut conn, &filter).await.map_err(internal)?.1;
+        listed = user_list::page(&mut conn, &filter).await.step("user_list::page")?.1;
     }
     let rows = rows(&mut conn, actor, listed, now).await?;
     Ok(UsersPage { rows, total: u64::from(total), total_capped, page, page_count: if total_capped { page_count.max(page.saturating_add(1)) } else { page_count }, now_ms: now })
@@ -59,10 +59,10 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
     let names = RoleNames::load(conn, account_id).await?;
     let user_ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
     let invitation_ids: Vec<String> = listed.iter().filter_map(|u| u.invitation_id.clone()).collect();
-    let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.map_err(internal)?)?;
-    let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.map_err(internal)?)?;
+    let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.step("scopes::memberships_of")?)?;
+    let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.step("scopes::offered_by")?)?;
     let mut emails = match actor.can(Permission::ViewDeliveryLog) {
-        true => crate::server::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.map_err(internal)?,
+        true => crate::server::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
         false => Default::default(),
     };
     Ok(listed
@@ -88,7 +88,7 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
 
 /// One user as the Users page would list them, if the actor may see them.
 async fn visible_row(conn: &mut Conn, actor: &Actor, user_id: &str, now: i64) -> Result<UserRow, AppError> {
-    let listed = user_list::by_ids(conn, &actor.account_id, &[user_id.to_string()], now).await.map_err(internal)?;
+    let listed = user_list::by_ids(conn, &actor.account_id, &[user_id.to_string()], now).await.step("user_list::by_ids")?;
     let row = rows(conn, actor, listed, now).await?.pop().ok_or(AppError::NotFound)?;
     let in_reach = actor.authority.manages_account()
         || row.held.iter().chain(row.invitation.iter().flat_map(|i| i.offered.iter())).any(|g| actor.authority.administers(&g.grant.scope_id));
@@ -102,9 +102,9 @@ async fn visible_row(conn: &mut Conn, actor: &Actor, user_id: &str, now: i64) ->
 pub async fn detail(state: &AppState, actor: &Actor, user_id: &str) -> Result<UserDetail, AppError> {
     actor.require(Permission::ViewUsers)?;
     let now = state.clock.now_ms();
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let row = visible_row(&mut conn, actor, user_id, now).await?;
-    let record = users::get(&mut conn, user_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let record = users::get(&mut conn, user_id).await.step("users::get")?.ok_or(AppError::NotFound)?;
     let is_curator = row.held.iter().any(|g| g.grant.scope_id == actor.authority.account_scope_id && g.grant.role.builtin() == Some(Role::Curator));
     Ok(UserDetail { people: record.people_permission != 0, is_curator, can_grant_people: actor.can(Permission::GrantPeople), user: row, now_ms: now })
 }
@@ -114,12 +114,12 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: &str) -> Result<Us
 pub async fn set_people_permission(state: &AppState, actor: &Actor, user_id: &str, people: bool) -> Result<String, AppError> {
     actor.require(Permission::GrantPeople)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let row = visible_row(&mut tx, actor, user_id, now).await?;
     if !row.held.iter().any(|g| g.grant.scope_id == actor.authority.account_scope_id && g.grant.role.builtin() == Some(Role::Curator)) {
         return Err(AppError::InvalidState("The People permission is for Curators. Give this person the Curator role first.".into()));
     }
-    users::set_people_permission(&mut tx, user_id, people, now).await.map_err(internal)?;
+    users::set_people_permission(&mut tx, user_id, people, now).await.step("users::set_people_permission")?;
     let event = AuditEvent {
         account_id: &actor.account_id,
         actor_user_id: Some(&actor.user_id),
@@ -128,8 +128,8 @@ pub async fn set_people_permission(state: &AppState, actor: &Actor, user_id: &st
         target_id: user_id,
         details: serde_json::json!({ "email": row.email }),
     };
-    audit::record(&mut tx, event, now).await.map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    audit::record(&mut tx, event, now).await.step("audit::record")?;
+    tx.commit().await.step("commit")?;
     Ok(if people {
         format!("{} now has the People permission: they can invite and manage invitations, up to Curator.", row.display_name())
     } else {
@@ -139,9 +139,9 @@ pub async fn set_people_permission(state: &AppState, actor: &Actor, user_id: &st
 
 /// The signed-in person as the shell shows them.
 pub async fn current(state: &AppState, actor: &Actor) -> Result<CurrentUser, AppError> {
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let names = RoleNames::load(&mut conn, &actor.account_id).await?;
-    let held = names.group(scopes::memberships_of(&mut conn, std::slice::from_ref(&actor.user_id)).await.map_err(internal)?)?;
+    let held = names.group(scopes::memberships_of(&mut conn, std::slice::from_ref(&actor.user_id)).await.step("scopes::memberships_of")?)?;
     Ok(CurrentUser {
         user_id: actor.user_id.clone(),
         name: actor.name.clone(),

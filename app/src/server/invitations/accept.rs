@@ -5,7 +5,7 @@ use super::link::{self, TokenMatch};
 use super::notify;
 use crate::server::audit::{self, AuditEvent};
 use crate::server::auth::Credentials;
-use crate::server::error::internal;
+use crate::server::error::Step;
 use crate::server::rate_limit::{self, Limit};
 use crate::server::store::invitations::{self as store, InvitationRecord};
 use crate::server::store::{accounts, memberships, users};
@@ -54,7 +54,7 @@ async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str
     let Some((id, token)) = link::parse(segment) else {
         return Ok(Resolved::Shown(InvitationPage::NotValid));
     };
-    let Some(invitation) = store::get(conn, id).await.map_err(internal)? else {
+    let Some(invitation) = store::get(conn, id).await.step("invitations::get")? else {
         return Ok(Resolved::Shown(InvitationPage::NotValid));
     };
     match state.link_key.check(id, invitation.link_version, token) {
@@ -67,7 +67,7 @@ async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str
         InvitationState::Accepted => InvitationPage::AlreadyAccepted,
         InvitationState::Cancelled => InvitationPage::NoLongerValid,
         InvitationState::Expired => {
-            let account = accounts::get(conn, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+            let account = accounts::get(conn, &invitation.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
             InvitationPage::Expired { account_name: account.name }
         }
     };
@@ -92,7 +92,7 @@ pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: O
     if let Some(ip) = ip {
         rate_limit::check(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, now).await?;
     }
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let invitation = match resolve(state, &mut conn, segment).await? {
         Resolved::Open(invitation) => invitation,
         Resolved::Shown(page) => {
@@ -100,10 +100,10 @@ pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: O
             return Ok(page);
         }
     };
-    let account = accounts::get(&mut conn, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
-    let invitee = users::get(&mut conn, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let account = accounts::get(&mut conn, &invitation.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
+    let invitee = users::get(&mut conn, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
     let inviter_name = match &invitation.invited_by {
-        Some(id) => users::get(&mut conn, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_default(),
+        Some(id) => users::get(&mut conn, id).await.step("users::get")?.map(|u| u.name).unwrap_or_default(),
         None => String::new(),
     };
     let offered = notify::offered(&mut conn, &invitation).await?;
@@ -142,13 +142,13 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
 }
 
 async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, now: i64) -> Result<Credentials, AppError> {
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let invitation = match resolve(state, &mut conn, segment).await? {
         Resolved::Open(invitation) => invitation,
         Resolved::Shown(page) => return Err(refusal(page)),
     };
     rate_limit::consume(&state.db.pool, &format!("invite:accept:invitation:{}", invitation.id), ACCEPTS_PER_INVITATION, now).await?;
-    let invitee = users::get(&mut conn, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let invitee = users::get(&mut conn, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
     drop(conn);
 
     let existing_user = invitee.is_active();
@@ -165,21 +165,21 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
     };
 
     state.checkpoints.reach(crate::server::checkpoints::points::ACCEPT_BEFORE_CLAIM).await;
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    if !store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.map_err(internal)? {
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    if !store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.step("invitations::claim_acceptance")? {
         // Someone else got there first (another accept, a cancel, a new link), or it just expired.
         drop(tx);
-        let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+        let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
         return Err(match resolve(state, &mut conn, segment).await? {
             Resolved::Shown(page) => refusal(page),
             Resolved::Open(_) => AppError::InvalidState(messages::ACCEPT_RETRY.into()),
         });
     }
     if let Some((name, hash)) = &new_password {
-        users::activate(&mut tx, &invitee.id, name.as_str(), hash, now).await.map_err(internal)?;
+        users::activate(&mut tx, &invitee.id, name.as_str(), hash, now).await.step("users::activate")?;
     }
-    for grant in store::grants(&mut tx, &invitation.id).await.map_err(internal)? {
-        memberships::grant(&mut tx, &invitee.id, &grant.scope_id, &grant.role, now).await.map_err(internal)?;
+    for grant in store::grants(&mut tx, &invitation.id).await.step("invitations::grants")? {
+        memberships::grant(&mut tx, &invitee.id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
     }
     let event = AuditEvent {
         account_id: &invitation.account_id,
@@ -189,8 +189,8 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
         target_id: &invitation.id,
         details: serde_json::json!({ "email": invitee.email, "existing_user": existing_user }),
     };
-    audit::record(&mut tx, event, now).await.map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    audit::record(&mut tx, event, now).await.step("audit::record")?;
+    tx.commit().await.step("commit")?;
     tracing::info!(invitation_id = %invitation.id, "invitation accepted");
     Ok(Credentials { user_id: invitee.id, auth_version: invitee.auth_version })
 }
@@ -203,8 +203,8 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
     }
     let verified = match link::parse(segment) {
         Some((id, token)) => {
-            let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-            let invitation = store::get(&mut conn, id).await.map_err(internal)?;
+            let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+            let invitation = store::get(&mut conn, id).await.step("invitations::get")?;
             invitation.filter(|i| state.link_key.check(id, i.link_version, token) == TokenMatch::Current)
         }
         None => None,
@@ -214,10 +214,10 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         return Err(refusal(InvitationPage::NotValid));
     };
     let id = verified.id.as_str();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let invitation = store::get(&mut tx, id)
         .await
-        .map_err(internal)?
+        .step("invitations::get")?
         .filter(|i| i.link_version == verified.link_version)
         .ok_or_else(|| refusal(InvitationPage::NoLongerValid))?;
     if invitation.state_at(now) != InvitationState::Expired {
@@ -226,16 +226,16 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
     rate_limit::consume(&mut *tx, &format!("invite:request:{id}"), REQUESTS_PER_INVITATION, now).await.map_err(|_| {
         AppError::InvalidState(messages::REQUEST_ALREADY_SENT.into())
     })?;
-    let account = accounts::get(&mut tx, &invitation.account_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
-    let invitee = users::get(&mut tx, &invitation.user_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let account = accounts::get(&mut tx, &invitation.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
+    let invitee = users::get(&mut tx, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
     let inviter = match &invitation.invited_by {
-        Some(by) => users::get(&mut tx, by).await.map_err(internal)?,
+        Some(by) => users::get(&mut tx, by).await.step("users::get")?,
         None => None,
     };
     let Some(inviter) = inviter else {
         return Err(AppError::InvalidState(messages::INVITER_UNREACHABLE.into()));
     };
-    let inviter_email = Email::parse(&inviter.email).map_err(internal)?;
+    let inviter_email = Email::parse(&inviter.email).step("Email::parse")?;
     notify::new_invitation_requested(&mut tx, state, &account.name, &inviter_email, &inviter.name, &invitee.email, &invitation, now).await?;
     let event = AuditEvent {
         account_id: &invitation.account_id,
@@ -245,8 +245,8 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         target_id: &invitation.id,
         details: serde_json::json!({ "email": invitee.email }),
     };
-    audit::record(&mut tx, event, now).await.map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    audit::record(&mut tx, event, now).await.step("audit::record")?;
+    tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     let who = if inviter.name.is_empty() { "the person who invited you".to_string() } else { inviter.name };
     Ok(format!("We have asked {who} to send you a new invitation."))

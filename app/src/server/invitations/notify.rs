@@ -2,7 +2,7 @@
 //! transaction so a change and its email commit together (or not at all). Callers wake
 //! the delivery worker (`outbox_signal`) after committing.
 
-use crate::server::error::internal;
+use crate::server::error::Step;
 use crate::server::grants::RoleNames;
 use crate::server::mail::outbox::{self, NewMessage};
 use crate::server::mail::templates::{self, InvitationEmail};
@@ -34,7 +34,7 @@ async fn email_for(
         role_labels,
         personal_message: invitation.personal_message.clone(),
         link: templates::LINK_PLACEHOLDER.to_string(),
-        expires_at: chrono::DateTime::from_timestamp_millis(invitation.expires_at).ok_or(AppError::Internal)?,
+        expires_at: chrono::DateTime::from_timestamp_millis(invitation.expires_at).step("the expiry must be a valid time")?,
     })
 }
 
@@ -59,7 +59,7 @@ pub async fn invitation(
 /// The roles an invitation offers as the invitee reads them ("Admin", "Clinician — Room 3").
 pub async fn offered(conn: &mut Conn, invitation: &InvitationRecord) -> Result<Vec<GrantView>, AppError> {
     let names = RoleNames::load(conn, &invitation.account_id).await?;
-    let rows = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.map_err(internal)?;
+    let rows = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?;
     Ok(names.group(rows)?.remove(&invitation.id).unwrap_or_default())
 }
 
@@ -69,7 +69,7 @@ async fn offered_labels(conn: &mut Conn, invitation: &InvitationRecord) -> Resul
 
 /// Queues in the caller's transaction; the caller wakes the worker once it has committed.
 async fn queue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> Result<(), AppError> {
-    outbox::enqueue(conn, message, now_ms).await.map(|_| ()).map_err(internal)
+    outbox::enqueue(conn, message, now_ms).await.map(|_| ()).step("outbox::enqueue")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -83,7 +83,7 @@ pub async fn new_invitation_requested(
     invitation: &InvitationRecord,
     now_ms: i64,
 ) -> Result<(), AppError> {
-    let invitee = Email::parse(invitee_email).map_err(internal)?;
+    let invitee = Email::parse(invitee_email).step("Email::parse")?;
     let mut email = email_for(conn, account_name, inviter_name, &invitee, invitation).await?;
     // The inviter acts from the Users page; the invitee's dead link is of no use to them.
     let expired = shared::views::UsersQuery { status: Some(shared::status::UserStatus::Expired), search: invitee.to_string(), ..Default::default() };

@@ -5,7 +5,7 @@
 use super::{link, notify};
 use crate::server::audit::{self, AuditEvent};
 use crate::server::checkpoints::points;
-use crate::server::error::internal;
+use crate::server::error::Step;
 use crate::server::grants::RoleNames;
 use crate::server::mail::outbox;
 use crate::server::store::invitations::{self as store, InvitationRecord, NewInvitation};
@@ -60,7 +60,7 @@ fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
 async fn check_grants(tx: &mut Conn, actor: &Actor, grants: &[Grant]) -> Result<(), AppError> {
     let names = RoleNames::load(tx, &actor.account_id).await?;
     for grant in grants {
-        let scope = scopes::get(tx, &actor.account_id, &grant.scope_id).await.map_err(internal)?;
+        let scope = scopes::get(tx, &actor.account_id, &grant.scope_id).await.step("scopes::get")?;
         let Some(scope) = scope.filter(|s| s.archived_at.is_none()) else {
             return Err(AppError::Validation("One of the places chosen no longer exists. Reload the page and choose again.".into()));
         };
@@ -103,12 +103,12 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
 
     let now = state.clock.now_ms();
     let mut outcome = InviteOutcome::default();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     check_grants(&mut tx, actor, &grants).await?;
-    let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let expires_at = account.invitation_expiry_days.expiry_from(now);
     for email in emails {
-        let existing = users::find_in_account(&mut tx, &actor.account_id, email.as_str()).await.map_err(internal)?;
+        let existing = users::find_in_account(&mut tx, &actor.account_id, email.as_str()).await.step("users::find_in_account")?;
         let plan = match &existing {
             Some(user) => plan_for_existing(&mut tx, actor, user, &grants, now).await?,
             None => Plan::Invite { grants: grants.clone(), replaces: None },
@@ -130,7 +130,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
         let user_id = match existing {
             Some(user) => {
                 if !user.is_active() {
-                    users::set_status(&mut tx, &user.id, StoredUserStatus::Invited, now).await.map_err(internal)?;
+                    users::set_status(&mut tx, &user.id, StoredUserStatus::Invited, now).await.step("users::set_status")?;
                 }
                 user.id
             }
@@ -144,7 +144,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
                     status: StoredUserStatus::Invited,
                     password_hash: None,
                 };
-                users::insert(&mut tx, new_user, now).await.map_err(internal)?;
+                users::insert(&mut tx, new_user, now).await.step("users::insert")?;
                 id
             }
         };
@@ -157,17 +157,17 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
             personal_message: message.as_deref(),
             expires_at,
         };
-        store::insert(&mut tx, new_invitation, now).await.map_err(internal)?;
+        store::insert(&mut tx, new_invitation, now).await.step("invitations::insert")?;
         for grant in &offered {
-            store::add_grant(&mut tx, &invitation_id, grant).await.map_err(internal)?;
+            store::add_grant(&mut tx, &invitation_id, grant).await.step("invitations::add_grant")?;
         }
-        let invitation = store::get(&mut tx, &invitation_id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+        let invitation = store::get(&mut tx, &invitation_id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
         notify::invitation(&mut tx, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
         let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
         record(&mut tx, actor, "invitation.created", &invitation_id, details, now).await?;
         outcome.invited.push(email.to_string());
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     tracing::info!(invited = outcome.invited.len(), skipped = outcome.skipped.len(), "invitations sent");
     Ok(outcome)
@@ -180,7 +180,7 @@ enum Plan {
 }
 
 async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, grants: &[Grant], now: i64) -> Result<Plan, AppError> {
-    let pending = store::pending_for_user(tx, &user.id).await.map_err(internal)?;
+    let pending = store::pending_for_user(tx, &user.id).await.step("invitations::pending_for_user")?;
     let status = UserStatus::of(user.status, pending.as_ref().map(|p| p.expires_at), now);
     let live = pending.as_ref().is_some_and(|p| p.state_at(now) == InvitationState::Pending);
     Ok(match status {
@@ -189,7 +189,7 @@ async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, gran
         UserStatus::Active => {
             let mut new_grants = Vec::new();
             for grant in grants {
-                if !memberships::roles_in(tx, &user.id, &grant.scope_id).await.map_err(internal)?.contains(&grant.role) {
+                if !memberships::roles_in(tx, &user.id, &grant.scope_id).await.step("memberships::roles_in")?.contains(&grant.role) {
                     new_grants.push(grant.clone());
                 }
             }
@@ -206,7 +206,7 @@ async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, gran
 /// An expired invitation gives way to the new one, if it is one the actor may act on.
 async fn replace_expired(tx: &mut Conn, actor: &Actor, expired: Option<InvitationRecord>, grants: Vec<Grant>) -> Result<Plan, AppError> {
     if let Some(old) = &expired {
-        if let Err(denied) = actor.authority.may_act_on(&store::grants(tx, &old.id).await.map_err(internal)?) {
+        if let Err(denied) = actor.authority.may_act_on(&store::grants(tx, &old.id).await.step("invitations::grants")?) {
             return Ok(Plan::Skip(format!("has an expired invitation you cannot replace ({denied})")));
         }
     }
@@ -222,7 +222,7 @@ async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str,
         target_id: invitation_id,
         details,
     };
-    audit::record(tx, event, now).await.map_err(internal)
+    audit::record(tx, event, now).await.step("audit::record")
 }
 
 /// A user of the actor's account and their open invitation, with the roles it offers.
@@ -235,10 +235,10 @@ struct Target {
 /// Loads the user `action` is about and refuses the action unless the one rule in
 /// `shared::invitations` allows it for this actor, on this invitation, in this state.
 async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, AppError> {
-    let user = users::get(tx, user_id).await.map_err(internal)?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
-    let invitation = store::pending_for_user(tx, &user.id).await.map_err(internal)?;
+    let user = users::get(tx, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
+    let invitation = store::pending_for_user(tx, &user.id).await.step("invitations::pending_for_user")?;
     let offered = match &invitation {
-        Some(invitation) => store::grants(tx, &invitation.id).await.map_err(internal)?,
+        Some(invitation) => store::grants(tx, &invitation.id).await.step("invitations::grants")?,
         None => Vec::new(),
     };
     let subject = Subject {
@@ -257,7 +257,7 @@ fn changed_meanwhile() -> AppError {
 }
 
 async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), AppError> {
-    if store::cancel(tx, &invitation.id, Some(&actor.user_id), now).await.map_err(internal)? {
+    if store::cancel(tx, &invitation.id, Some(&actor.user_id), now).await.step("invitations::cancel")? {
         Ok(())
     } else {
         Err(changed_meanwhile())
@@ -269,7 +269,7 @@ async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now
 async fn cancel_target(tx: &mut Conn, target: &Target, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), AppError> {
     cancel(tx, invitation, actor, now).await?;
     if !target.user.is_active() {
-        users::set_status(tx, &target.user.id, StoredUserStatus::ProfileOnly, now).await.map_err(internal)?;
+        users::set_status(tx, &target.user.id, StoredUserStatus::ProfileOnly, now).await.step("users::set_status")?;
     }
     Ok(())
 }
@@ -291,12 +291,12 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     actor.require(Permission::ManageInvitations)?;
     state.checkpoints.reach(points::ACT_BEFORE_BEGIN).await;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let target = load_target(&mut tx, actor, user_id, action, now).await?;
     let invitation = pending(&target)?.clone();
-    let account = accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let who = display_name(&target.user);
-    let email = Email::parse(&target.user.email).map_err(internal)?;
+    let email = Email::parse(&target.user.email).step("Email::parse")?;
     let new_expiry = account.invitation_expiry_days.expiry_from(now);
 
     let (wording, rotate, expires_at, audit_action, banner) = match action {
@@ -320,7 +320,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
         InvitationAction::Cancel => {
             cancel_target(&mut tx, &target, &invitation, actor, now).await?;
             record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
-            tx.commit().await.map_err(internal)?;
+            tx.commit().await.step("commit")?;
             return Ok(format!("Invitation to {who} cancelled. Its link no longer works."));
         }
         InvitationAction::CopyLink | InvitationAction::Manage | InvitationAction::InviteToActivate => {
@@ -328,17 +328,17 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
         }
     };
     outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
-    if !store::record_send(&mut tx, &invitation.id, rotate, expires_at, now).await.map_err(internal)? {
+    if !store::record_send(&mut tx, &invitation.id, rotate, expires_at, now).await.step("invitations::record_send")? {
         return Err(changed_meanwhile());
     }
-    let updated = store::get(&mut tx, &invitation.id).await.map_err(internal)?.ok_or(AppError::Internal)?;
+    let updated = store::get(&mut tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
     let inviter = match &updated.invited_by {
-        Some(id) => users::get(&mut tx, id).await.map_err(internal)?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
+        Some(id) => users::get(&mut tx, id).await.step("users::get")?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
         None => actor.name.clone(),
     };
     notify::invitation(&mut tx, &account.name, &inviter, &email, &updated, wording, now).await?;
     record(&mut tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(banner)
 }
@@ -347,12 +347,12 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
 pub async fn copy_link(state: &AppState, actor: &Actor, user_id: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageInvitations)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let target = load_target(&mut tx, actor, user_id, InvitationAction::CopyLink, now).await?;
     let invitation = pending(&target)?;
     let url = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
     record(&mut tx, actor, "invitation.link_copied", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(url)
 }
 
@@ -363,16 +363,16 @@ pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grant
         return Err(AppError::Validation("Select the roles to remove.".into()));
     }
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let target = load_target(&mut tx, actor, user_id, InvitationAction::Manage, now).await?;
     let invitation = pending(&target)?.clone();
     if grants.iter().any(|g| !target.subject.offered.contains(g)) {
         return Err(AppError::Validation("The invitation does not offer one of those roles. Reload the page to see it now.".into()));
     }
     for grant in &grants {
-        store::remove_grant(&mut tx, &invitation.id, grant).await.map_err(internal)?;
+        store::remove_grant(&mut tx, &invitation.id, grant).await.step("invitations::remove_grant")?;
     }
-    let remaining = store::grants(&mut tx, &invitation.id).await.map_err(internal)?;
+    let remaining = store::grants(&mut tx, &invitation.id).await.step("invitations::grants")?;
     record(&mut tx, actor, "invitation.roles_removed", &invitation.id, serde_json::json!({ "grants": grants }), now).await?;
     let who = display_name(&target.user);
     let banner = if remaining.is_empty() {
@@ -384,6 +384,6 @@ pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grant
         let labels = grants.iter().map(|g| names.label(&g.role)).collect::<Vec<_>>().join(", ");
         format!("Removed {labels} from the invitation to {who}.")
     };
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     Ok(banner)
 }

@@ -1,7 +1,7 @@
 //! Settings → Invitations: expiry period and what "Resend" does.
 
 use crate::server::audit::{self, AuditEvent};
-use crate::server::error::internal;
+use crate::server::error::Step;
 use crate::server::store::accounts;
 use crate::server::{Actor, AppState};
 use shared::permissions::Permission;
@@ -10,16 +10,16 @@ use shared::AppError;
 
 pub async fn get(state: &AppState, actor: &Actor) -> Result<InvitationSettings, AppError> {
     actor.require(Permission::ManageSettings)?;
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let account = accounts::get(&mut conn, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let account = accounts::get(&mut conn, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     Ok(InvitationSettings { expiry_days: account.invitation_expiry_days, resend_rotates_link: account.resend_rotates_link != 0 })
 }
 
 pub async fn update(state: &AppState, actor: &Actor, new: InvitationSettings) -> Result<(), AppError> {
     actor.require(Permission::ManageSettings)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    accounts::set_invitation_settings(&mut tx, &actor.account_id, new.expiry_days, new.resend_rotates_link).await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    accounts::set_invitation_settings(&mut tx, &actor.account_id, new.expiry_days, new.resend_rotates_link).await.step("accounts::set_invitation_settings")?;
     audit::record(
         &mut tx,
         AuditEvent {
@@ -33,6 +33,6 @@ pub async fn update(state: &AppState, actor: &Actor, new: InvitationSettings) ->
         now,
     )
     .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)
+    .step("audit::record")?;
+    tx.commit().await.step("commit")
 }

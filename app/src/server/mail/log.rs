@@ -4,7 +4,7 @@
 use super::outbox::{self, LoggedMessage, NewMessage};
 use super::templates;
 use crate::server::audit::{self, AuditEvent};
-use crate::server::error::internal;
+use crate::server::error::Step;
 use crate::server::store::Conn;
 use crate::server::{Actor, AppState};
 use shared::mail::{DeliveryLog, DeliveryQuery, DeliveryRow, DeliveryState, MessageKind, SenderSettings, TransportProblem};
@@ -30,53 +30,53 @@ fn row(message: LoggedMessage) -> DeliveryRow {
 
 async fn record(conn: &mut Conn, actor: &Actor, action: &str, target_type: &str, target_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type, target_id, details };
-    audit::record(conn, event, now).await.map_err(internal)
+    audit::record(conn, event, now).await.step("audit::record")
 }
 
 pub async fn recent(state: &AppState, actor: &Actor, query: &DeliveryQuery) -> Result<DeliveryLog, AppError> {
     actor.require(Permission::ViewDeliveryLog)?;
     let pattern = format!("%{}%", query.recipient.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let filter = outbox::LogFilter {
         state: query.state.map(|s| s.as_str()).unwrap_or(""),
         recipient_like: &pattern,
         message_id: query.message.as_deref().unwrap_or(""),
     };
-    let rows = outbox::recent(&mut conn, &actor.account_id, &filter, LOG_LIMIT).await.map_err(internal)?;
+    let rows = outbox::recent(&mut conn, &actor.account_id, &filter, LOG_LIMIT).await.step("outbox::recent")?;
     Ok(DeliveryLog { rows: rows.into_iter().map(row).collect(), now_ms: state.clock.now_ms() })
 }
 
 pub async fn message(state: &AppState, actor: &Actor, id: &str) -> Result<DeliveryRow, AppError> {
     actor.require(Permission::ViewDeliveryLog)?;
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    outbox::get(&mut conn, &actor.account_id, id).await.map_err(internal)?.map(row).ok_or(AppError::NotFound)
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    outbox::get(&mut conn, &actor.account_id, id).await.step("outbox::get")?.map(row).ok_or(AppError::NotFound)
 }
 
 pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
     actor.require(Permission::ViewDeliveryLog)?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let message = outbox::get(&mut tx, &actor.account_id, id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let message = outbox::get(&mut tx, &actor.account_id, id).await.step("outbox::get")?.ok_or(AppError::NotFound)?;
     if message.state != DeliveryState::Failed {
         return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
     }
     // A retry is one more message to that mailbox, counted like any other send.
-    let recipient = Email::parse(&message.recipient).map_err(internal)?;
+    let recipient = Email::parse(&message.recipient).step("Email::parse")?;
     outbox::count_send(&mut tx, &actor.account_id, &recipient, now).await?;
-    if !outbox::requeue_failed(&mut tx, &actor.account_id, id, now).await.map_err(internal)? {
+    if !outbox::requeue_failed(&mut tx, &actor.account_id, id, now).await.step("outbox::requeue_failed")? {
         return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
     }
     record(&mut tx, actor, "email.retried", "email", id, serde_json::json!({ "recipient": message.recipient }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(format!("The message to {} is queued again.", message.recipient))
 }
 
 pub async fn sender_settings(state: &AppState, actor: &Actor) -> Result<SenderSettings, AppError> {
     actor.require(Permission::ManageSettings)?;
-    let sender = outbox::sender(&state.db, &actor.account_id).await.map_err(internal)?.unwrap_or_default();
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let problem = outbox::transport_problem(&mut conn).await.map_err(internal)?.map(|(text, at_ms)| TransportProblem { text, at_ms });
+    let sender = outbox::sender(&state.db, &actor.account_id).await.step("outbox::sender")?.unwrap_or_default();
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let problem = outbox::transport_problem(&mut conn).await.step("outbox::transport_problem")?.map(|(text, at_ms)| TransportProblem { text, at_ms });
     Ok(SenderSettings {
         sender_name: sender.sender_name.unwrap_or_default(),
         sender_address: sender.sender_address.unwrap_or_default(),
@@ -105,12 +105,12 @@ pub async fn save_sender_settings(state: &AppState, actor: &Actor, name: &str, a
     let address = optional_email(address, "Sender address")?;
     let reply_to = optional_email(reply_to, "Reply-to address")?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let name = (!name.is_empty()).then_some(name);
-    outbox::set_sender(&mut tx, &actor.account_id, name, address.as_deref(), reply_to.as_deref()).await.map_err(internal)?;
+    outbox::set_sender(&mut tx, &actor.account_id, name, address.as_deref(), reply_to.as_deref()).await.step("outbox::set_sender")?;
     let details = serde_json::json!({ "sender_name": name, "sender_address": address, "reply_to": reply_to });
     record(&mut tx, actor, "settings.sender_changed", "account", &actor.account_id, details, now).await?;
-    tx.commit().await.map_err(internal)
+    tx.commit().await.step("commit")
 }
 
 /// Queues a test email to `to`; returns the message id, so the page can follow its delivery.
@@ -118,8 +118,8 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
     actor.require(Permission::ManageSettings)?;
     let to = Email::parse(to).map_err(|e| AppError::Validation(e.to_string()))?;
     let now = state.clock.now_ms();
-    let mut tx = state.db.write_tx().await.map_err(internal)?;
-    let account = crate::server::store::accounts::get(&mut tx, &actor.account_id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let account = crate::server::store::accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let message = NewMessage {
         account_id: &actor.account_id,
         kind: MessageKind::TestEmail,
@@ -127,9 +127,9 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
         invitation_id: None,
         rendered: templates::test_email(&account.name, &actor.name),
     };
-    let id = outbox::enqueue(&mut tx, message, now).await.map_err(internal)?;
+    let id = outbox::enqueue(&mut tx, message, now).await.step("outbox::enqueue")?;
     record(&mut tx, actor, "email.test_queued", "email", &id, serde_json::json!({ "recipient": to.as_str() }), now).await?;
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(id)
 }

@@ -62,13 +62,14 @@ impl Application {
 pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Application {
-    /// Deletes spent rate-limit counters now and every [`HOUSEKEEPING_EVERY`].
+    /// Deletes spent rate-limit counters (in the database and this process's own) now and every [`HOUSEKEEPING_EVERY`].
     pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
         let state = self.state.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
             loop {
                 every.tick().await;
+                state.local_limits.prune(state.clock.now_ms());
                 match app::server::rate_limit::prune(&state.db.pool, state.clock.now_ms()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(counters = n, "pruned spent rate-limit counters"),
@@ -151,6 +152,8 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute },
         passwords: Default::default(),
         checkpoints: Default::default(),
+        set_up: Default::default(),
+        local_limits: Default::default(),
         metrics: Default::default(),
         leptos_options: leptos_options(config),
     };

@@ -612,3 +612,30 @@ async fn addresses_and_names_match_whatever_their_case_on_every_engine() {
     let signed_in = app::server::auth::verify_credentials(&app.state, "ZOË@Example.Com", "analytical engine 1843".into(), None).await;
     assert!(signed_in.is_ok(), "signing in with the address in any case: {signed_in:?}");
 }
+
+#[tokio::test]
+async fn an_address_trying_made_up_links_is_refused_after_the_limit_while_working_links_are_never_counted() {
+    use app::server::invitations::accept::FAILED_LOOKUPS_PER_IP;
+    let (app, _owner, _ada, link) = with_invitation().await;
+    let working = link_segment(&link);
+    let counters = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rate_limits").fetch_one(&app.state.db.pool).await.unwrap() };
+    let before = counters().await;
+    let (office, guesser, neighbour): (std::net::IpAddr, std::net::IpAddr, std::net::IpAddr) =
+        ("192.0.2.10".parse().unwrap(), "198.51.100.7".parse().unwrap(), "198.51.100.8".parse().unwrap());
+    for _ in 0..3 * FAILED_LOOKUPS_PER_IP.max {
+        assert!(matches!(accept::open(&app.state, &working, None, Some(office)).await.unwrap(), InvitationPage::Open(_)));
+    }
+    let forged = format!("{}.{}", working.split_once('.').unwrap().0, "bm90LXRoZS10b2tlbg");
+    for _ in 0..FAILED_LOOKUPS_PER_IP.max {
+        assert_eq!(accept::open(&app.state, &forged, None, Some(guesser)).await.unwrap(), InvitationPage::NotValid);
+    }
+    assert!(matches!(accept::open(&app.state, &forged, None, Some(guesser)).await, Err(AppError::RateLimited { .. })));
+    assert!(matches!(accept::open(&app.state, &working, None, Some(guesser)).await, Err(AppError::RateLimited { .. })), "not even a working link");
+    assert!(matches!(accept::request_new(&app.state, &forged, Some(guesser)).await, Err(AppError::RateLimited { .. })));
+    assert!(matches!(accept::open(&app.state, &working, None, Some(neighbour)).await.unwrap(), InvitationPage::Open(_)));
+    assert!(matches!(accept::open(&app.state, &working, None, Some(office)).await.unwrap(), InvitationPage::Open(_)));
+    app.clock.advance(chrono::Duration::from_std(FAILED_LOOKUPS_PER_IP.window).unwrap());
+    assert!(matches!(accept::open(&app.state, &working, None, Some(guesser)).await.unwrap(), InvitationPage::Open(_)), "a new window");
+    // Page views write nothing to the database, however many.
+    assert_eq!(counters().await, before);
+}

@@ -257,3 +257,21 @@ fn the_assets_a_binary_serves_are_named_by_the_hash_file_the_site_build_wrote_be
     std::fs::write(dir.path().join("hash.txt"), "js: 1a2b\n").unwrap();
     assert!(server::startup::asset_names(dir.path()).unwrap_err().contains("build the site again"));
 }
+
+/// `make test` runs scripts/check-size.sh on the site it built; here the check itself is
+/// held to its word on a site of known sizes.
+#[test]
+fn the_size_budget_check_refuses_a_wasm_over_the_budget_and_passes_one_within() {
+    let pkg = tempfile::tempdir().unwrap();
+    std::fs::write(pkg.path().join("beckon.0123456789abcdef0123.wasm"), vec![0u8; 5_000]).unwrap();
+    std::fs::write(pkg.path().join("beckon.0123456789abcdef0123.wasm.gz"), vec![0u8; 1_000]).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/check-size.sh");
+    let run = |budget: &str| std::process::Command::new(script).arg(pkg.path()).env("WASM_GZIP_BUDGET", budget).output().unwrap();
+    let over = run("999");
+    assert_eq!(over.status.code(), Some(1), "{over:?}");
+    assert!(String::from_utf8_lossy(&over.stderr).contains("1000 bytes gzipped (5000 raw), over the budget of 999"), "{over:?}");
+    let within = run("1000");
+    assert!(within.status.success(), "{within:?}");
+    std::fs::remove_file(pkg.path().join("beckon.0123456789abcdef0123.wasm.gz")).unwrap();
+    assert_eq!(run("1000").status.code(), Some(2), "no gzip copy to check");
+}

@@ -31,8 +31,16 @@ pub use shared::messages::ALREADY_SET_UP;
 
 /// Whether the first-start set-up is still open (no owner exists yet).
 pub async fn setup_open(state: &AppState) -> Result<bool, AppError> {
+    use std::sync::atomic::Ordering;
+    if state.set_up.load(Ordering::Relaxed) {
+        return Ok(false);
+    }
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    Ok(accounts::count(&mut conn).await.step("accounts::count")? == 0)
+    let open = accounts::count(&mut conn).await.step("accounts::count")? == 0;
+    if !open {
+        state.set_up.store(true, Ordering::Relaxed);
+    }
+    Ok(open)
 }
 
 /// Creates the account and its owner in one transaction; refuses once an owner exists.

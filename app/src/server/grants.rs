@@ -8,6 +8,7 @@ use shared::{AppError, RoleKey};
 use std::collections::HashMap;
 
 /// The names of the account's own roles, to label them.
+#[derive(Default)]
 pub struct RoleNames(HashMap<String, String>);
 
 impl RoleNames {

@@ -47,12 +47,6 @@ async fn hit<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, l
     store::count(db, key, now_ms, now_ms - limit.window_ms()).await.step("rate_limits::count")
 }
 
-/// Records a failed attempt against `key`, for limits where a few extra attempts in a
-/// burst do no harm (looking up a link).
-pub async fn record_failure<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
-    hit(db, key, limit, now_ms).await.map(|_| ())
-}
-
 /// Gives back one use consumed in the current window: the attempt succeeded, and only
 /// failures count against this key.
 pub async fn refund<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
@@ -94,6 +88,63 @@ pub async fn prune<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, now_ms
     store::delete_started_before(db, now_ms - LONGEST_WINDOW.as_millis() as i64).await.step("rate_limits::delete_started_before")
 }
 
+/// Counters kept by this process alone, for a limit where a database read on every request
+/// would cost more than what it guards: failed link lookups, checked on every view of an
+/// invitation page. A link cannot be guessed, so the limit only keeps someone trying made-up
+/// links from using the page as a free probe; with several processes each counts its own
+/// share, which is harmless here. Limits on passwords and sends stay in the database.
+#[derive(Default)]
+pub struct LocalCounters {
+    windows: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+}
+
+/// Past this many live keys, new ones are not tracked until spent windows are dropped: the
+/// memory stays bounded whatever the number of addresses trying.
+pub const LOCAL_KEYS_MAX: usize = 100_000;
+
+impl LocalCounters {
+    /// Refuses when `key` has already reached `limit` in its current window.
+    pub fn check(&self, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        match windows.get(key) {
+            Some(&(start, hits)) if start > now_ms - limit.window_ms() && hits >= limit.max => Err(refusal(start, limit, now_ms)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failure against `key`.
+    pub fn record_failure(&self, key: &str, limit: Limit, now_ms: i64) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() >= LOCAL_KEYS_MAX && !windows.contains_key(key) {
+            windows.retain(|_, &mut (start, _)| start > now_ms - limit.window_ms());
+            if windows.len() >= LOCAL_KEYS_MAX {
+                return;
+            }
+        }
+        let window = windows.entry(key.to_string()).or_insert((now_ms, 0));
+        if window.0 <= now_ms - limit.window_ms() {
+            *window = (now_ms, 0);
+        }
+        window.1 += 1;
+    }
+
+    /// Drops the counters whose window started before `LONGEST_WINDOW`; returns how many.
+    pub fn prune(&self, now_ms: i64) -> usize {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let before = windows.len();
+        windows.retain(|_, &mut (start, _)| start > now_ms - LONGEST_WINDOW.as_millis() as i64);
+        before - windows.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.windows.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str) -> Result<(), AppError> {
     store::delete(db, key).await.step("rate_limits::delete")
 }
@@ -101,6 +152,23 @@ pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_counters_refuse_past_the_limit_until_the_window_ends_and_are_pruned() {
+        let counters = LocalCounters::default();
+        let limit = Limit::per(3, Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(counters.check("a", limit, 1_000).is_ok());
+            counters.record_failure("a", limit, 1_000);
+        }
+        assert!(matches!(counters.check("a", limit, 2_000), Err(AppError::RateLimited { retry_after_secs: 59 })));
+        assert!(counters.check("b", limit, 2_000).is_ok(), "another key is not held back");
+        assert!(counters.check("a", limit, 61_000).is_ok(), "a new window");
+        counters.record_failure("a", limit, 61_000);
+        assert!(counters.check("a", limit, 61_000).is_ok(), "counted from one again");
+        assert_eq!(counters.prune(61_000 + LONGEST_WINDOW.as_millis() as i64), 1);
+        assert!(counters.is_empty());
+    }
 
     #[test]
     fn ipv6_clients_count_by_their_64_and_mapped_ipv4_as_ipv4() {

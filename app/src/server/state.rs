@@ -41,6 +41,11 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Where tests hold requests to order them; empty in production.
     pub checkpoints: Checkpoints,
+    /// Set once an owner is known to exist: set-up never reopens, so the sign-in and set-up
+    /// pages stop asking the database.
+    pub set_up: Arc<std::sync::atomic::AtomicBool>,
+    /// Rate-limit counters this process keeps alone (failed link lookups).
+    pub local_limits: Arc<super::rate_limit::LocalCounters>,
     /// This process's counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,

@@ -7,12 +7,12 @@ use crate::server::audit::{self, AuditEvent};
 use crate::server::auth::Credentials;
 use crate::server::error::Step;
 use crate::server::rate_limit::{self, Limit};
-use crate::server::store::invitations::{self as store, InvitationRecord};
+use crate::server::store::invitations::{self as store, LinkRecord};
 use crate::server::store::{accounts, memberships, users};
 use crate::server::{passwords, Actor, AppState};
 use shared::names::PersonName;
 use shared::password::NewPassword;
-use shared::status::InvitationState;
+use shared::status::{InvitationState, StoredUserStatus};
 use shared::views::{InvitationPage, OpenInvitation};
 use shared::{messages, AppError, Email};
 use std::net::IpAddr;
@@ -36,17 +36,25 @@ fn accept_key(ip: IpAddr) -> String {
     format!("invite:accept:{}", rate_limit::client_key(ip))
 }
 
-/// Counts a link that does not verify against its visitor's address.
-async fn count_failed_lookup(state: &AppState, ip: Option<IpAddr>, page: &InvitationPage) -> Result<(), AppError> {
-    match (ip, page) {
-        (Some(ip), InvitationPage::NotValid) => rate_limit::record_failure(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, state.clock.now_ms()).await,
-        _ => Ok(()),
+/// Counts a link that does not verify against its visitor's address (in this process: see
+/// `LocalCounters`).
+fn count_failed_lookup(state: &AppState, ip: Option<IpAddr>, page: &InvitationPage) {
+    if let (Some(ip), InvitationPage::NotValid) = (ip, page) {
+        state.local_limits.record_failure(&lookup_key(ip), FAILED_LOOKUPS_PER_IP, state.clock.now_ms());
+    }
+}
+
+/// Refuses a visitor whose address has tried too many links that do not verify.
+fn check_lookups(state: &AppState, ip: Option<IpAddr>, now_ms: i64) -> Result<(), AppError> {
+    match ip {
+        Some(ip) => state.local_limits.check(&lookup_key(ip), FAILED_LOOKUPS_PER_IP, now_ms),
+        None => Ok(()),
     }
 }
 
 /// A link resolved to its invitation, or to what the visitor is told instead.
 enum Resolved {
-    Open(InvitationRecord),
+    Open(Box<LinkRecord>),
     Shown(InvitationPage),
 }
 
@@ -54,22 +62,19 @@ async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str
     let Some((id, token)) = link::parse(segment) else {
         return Ok(Resolved::Shown(InvitationPage::NotValid));
     };
-    let Some(invitation) = store::get(conn, id).await.step("invitations::get")? else {
+    let Some(record) = store::for_link(conn, id).await.step("invitations::for_link")? else {
         return Ok(Resolved::Shown(InvitationPage::NotValid));
     };
-    match state.link_key.check(id, invitation.link_version, token) {
+    match state.link_key.check(id, record.invitation.link_version, token) {
         TokenMatch::Forged => return Ok(Resolved::Shown(InvitationPage::NotValid)),
         TokenMatch::Superseded => return Ok(Resolved::Shown(InvitationPage::NoLongerValid)),
         TokenMatch::Current => {}
     }
-    let page = match invitation.state_at(state.clock.now_ms()) {
-        InvitationState::Pending => return Ok(Resolved::Open(invitation)),
+    let page = match record.invitation.state_at(state.clock.now_ms()) {
+        InvitationState::Pending => return Ok(Resolved::Open(Box::new(record))),
         InvitationState::Accepted => InvitationPage::AlreadyAccepted,
         InvitationState::Cancelled => InvitationPage::NoLongerValid,
-        InvitationState::Expired => {
-            let account = accounts::get(conn, &invitation.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
-            InvitationPage::Expired { account_name: account.name }
-        }
+        InvitationState::Expired => InvitationPage::Expired { account_name: record.account_name },
     };
     Ok(Resolved::Shown(page))
 }
@@ -89,29 +94,22 @@ fn refusal(page: InvitationPage) -> AppError {
 /// What the link at `segment` shows. Reads only.
 pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<InvitationPage, AppError> {
     let now = state.clock.now_ms();
-    if let Some(ip) = ip {
-        rate_limit::check(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, now).await?;
-    }
+    check_lookups(state, ip, now)?;
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    let invitation = match resolve(state, &mut conn, segment).await? {
-        Resolved::Open(invitation) => invitation,
+    let record = match resolve(state, &mut conn, segment).await? {
+        Resolved::Open(record) => *record,
         Resolved::Shown(page) => {
-            count_failed_lookup(state, ip, &page).await?;
+            count_failed_lookup(state, ip, &page);
             return Ok(page);
         }
     };
-    let account = accounts::get(&mut conn, &invitation.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
-    let invitee = users::get(&mut conn, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
-    let inviter_name = match &invitation.invited_by {
-        Some(id) => users::get(&mut conn, id).await.step("users::get")?.map(|u| u.name).unwrap_or_default(),
-        None => String::new(),
-    };
-    let offered = notify::offered(&mut conn, &invitation).await?;
+    let offered = notify::offered(&mut conn, &record.invitation).await?;
+    let invitation = record.invitation;
     Ok(InvitationPage::Open(OpenInvitation {
-        account_name: account.name,
-        existing_user: invitee.is_active(),
-        inviter_name,
-        email: invitee.email,
+        account_name: record.account_name,
+        existing_user: record.invitee_status == StoredUserStatus::Active,
+        inviter_name: record.inviter_name.unwrap_or_default(),
+        email: record.invitee_email,
         offered,
         personal_message: invitation.personal_message,
         expires_at_ms: invitation.expires_at,
@@ -144,7 +142,7 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
 async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, now: i64) -> Result<Credentials, AppError> {
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let invitation = match resolve(state, &mut conn, segment).await? {
-        Resolved::Open(invitation) => invitation,
+        Resolved::Open(record) => record.invitation,
         Resolved::Shown(page) => return Err(refusal(page)),
     };
     rate_limit::consume(&state.db.pool, &format!("invite:accept:invitation:{}", invitation.id), ACCEPTS_PER_INVITATION, now).await?;
@@ -198,9 +196,7 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
 /// From an expired link: tells the inviter the invitee wants a new invitation.
 pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) -> Result<String, AppError> {
     let now = state.clock.now_ms();
-    if let Some(ip) = ip {
-        rate_limit::check(&state.db.pool, &lookup_key(ip), FAILED_LOOKUPS_PER_IP, now).await?;
-    }
+    check_lookups(state, ip, now)?;
     let verified = match link::parse(segment) {
         Some((id, token)) => {
             let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
@@ -210,7 +206,7 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         None => None,
     };
     let Some(verified) = verified else {
-        count_failed_lookup(state, ip, &InvitationPage::NotValid).await?;
+        count_failed_lookup(state, ip, &InvitationPage::NotValid);
         return Err(refusal(InvitationPage::NotValid));
     };
     let id = verified.id.as_str();

@@ -2,6 +2,7 @@
 //! transaction so a change and its email commit together (or not at all). Callers wake
 //! the delivery worker (`outbox_signal`) after committing.
 
+use shared::RoleKey;
 use crate::server::error::Step;
 use crate::server::grants::RoleNames;
 use crate::server::mail::outbox::{self, NewMessage};
@@ -58,8 +59,14 @@ pub async fn invitation(
 
 /// The roles an invitation offers as the invitee reads them ("Admin", "Clinician — Room 3").
 pub async fn offered(conn: &mut Conn, invitation: &InvitationRecord) -> Result<Vec<GrantView>, AppError> {
-    let names = RoleNames::load(conn, &invitation.account_id).await?;
     let rows = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?;
+    // The account's own role names are read only when the invitation offers one of them
+    // (every view of an invitation link comes here).
+    let names = if rows.iter().any(|r| matches!(RoleKey::parse_stored(&r.role), Some(RoleKey::Custom(_)))) {
+        RoleNames::load(conn, &invitation.account_id).await?
+    } else {
+        RoleNames::default()
+    };
     Ok(names.group(rows)?.remove(&invitation.id).unwrap_or_default())
 }
 

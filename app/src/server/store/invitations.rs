@@ -1,6 +1,6 @@
 use super::Conn;
 use shared::scopes::Grant;
-use shared::status::{InvitationState, StoredInvitationState};
+use shared::status::{InvitationState, StoredInvitationState, StoredUserStatus};
 use shared::RoleKey;
 
 /// `shared::status::is_expired` as SQL, for queries that must decide it in the database:
@@ -78,6 +78,31 @@ pub async fn add_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -> s
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// What an invitation page shows besides the invitation: read with it in one query, since
+/// every view of a link needs them.
+#[derive(sqlx::FromRow)]
+pub struct LinkRecord {
+    #[sqlx(flatten)]
+    pub invitation: InvitationRecord,
+    pub account_name: String,
+    pub invitee_email: String,
+    #[sqlx(try_from = "String")]
+    pub invitee_status: StoredUserStatus,
+    pub inviter_name: Option<String>,
+}
+
+pub async fn for_link(conn: &mut Conn, id: &str) -> sqlx::Result<Option<LinkRecord>> {
+    let columns = COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+    sqlx::query_as(&format!(
+        "SELECT {columns}, a.name AS account_name, u.email AS invitee_email, u.status AS invitee_status, inviter.name AS inviter_name \
+         FROM invitations i JOIN accounts a ON a.id = i.account_id JOIN users u ON u.id = i.user_id \
+         LEFT JOIN users inviter ON inviter.id = i.invited_by WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<InvitationRecord>> {

@@ -10,13 +10,14 @@ mod pages;
 pub mod server;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use pages::{AdminLayout, DeliveryLogPage, Home, InvitePage, NotFound, OrganisationPage, PlacePage, SettingsPage, SetupPage, SignInPage, UserPage, UsersPage};
 
 /// The HTML document around the app, rendered on the server only.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let stylesheet = assets::stylesheet_href(&options);
     view! {
@@ -26,8 +27,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href=stylesheet/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <assets::BootScripts options/>
+                <leptos_meta::MetaTags/>
             </head>
             <body>
                 <App/>
@@ -67,34 +68,49 @@ pub fn App() -> impl IntoView {
 }
 
 /// Names of the built assets. The build writes content-hashed names into `hash.txt`
-/// next to the server binary (the file Leptos reads for the scripts); the stylesheet
-/// name comes from the same file.
+/// next to the server binary; it is read once, not on every page (Leptos' own
+/// `HydrationScripts` reads it per render, which cost a page view about 7 % of its time).
+#[cfg(feature = "ssr")]
 mod assets {
-    use leptos::prelude::LeptosOptions;
+    use leptos::prelude::*;
 
-    #[cfg(feature = "ssr")]
-    pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    /// The asset of `kind` (js, wasm, css) with its hashed name, as a path.
+    fn href(options: &LeptosOptions, kind: &str) -> String {
+        use std::collections::HashMap;
         use std::sync::OnceLock;
-        static HREF: OnceLock<String> = OnceLock::new();
-        HREF.get_or_init(|| {
-            let hash = options
+        static HASHES: OnceLock<HashMap<String, String>> = OnceLock::new();
+        let hashes = HASHES.get_or_init(|| {
+            let text = options
                 .hash_files
                 .then(|| {
                     let exe = std::env::current_exe().ok()?;
-                    let text = std::fs::read_to_string(exe.parent()?.join(options.hash_file.as_ref())).ok()?;
-                    text.lines().find_map(|l| l.strip_prefix("css:").map(|h| h.trim().to_string()))
+                    std::fs::read_to_string(exe.parent()?.join(options.hash_file.as_ref())).ok()
                 })
-                .flatten();
-            match hash {
-                Some(hash) => format!("/{}/{}.{hash}.css", options.site_pkg_dir, options.output_name),
-                None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
-            }
-        })
-        .clone()
+                .flatten()
+                .unwrap_or_default();
+            text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+        });
+        let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
+        match (hashes.get(kind), kind) {
+            (Some(hash), _) => format!("/{pkg}/{name}.{hash}.{kind}"),
+            (None, "wasm") => format!("/{pkg}/{name}_bg.wasm"),
+            (None, _) => format!("/{pkg}/{name}.{kind}"),
+        }
     }
 
-    #[cfg(not(feature = "ssr"))]
     pub fn stylesheet_href(options: &LeptosOptions) -> String {
-        format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+        href(options, "css")
+    }
+
+    /// Preloads the script and the wasm and starts hydration, under the page's nonce.
+    #[component]
+    pub fn BootScripts(options: LeptosOptions) -> impl IntoView {
+        let (js, wasm) = (href(&options, "js"), href(&options, "wasm"));
+        let boot = format!("import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));");
+        view! {
+            <link rel="modulepreload" href=js.clone()/>
+            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+            <script type="module" nonce=leptos::nonce::use_nonce()>{boot}</script>
+        }
     }
 }

@@ -31,21 +31,26 @@ mkdir -p "$stage"
 wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name beckon \
   "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
 if [ "$wasm_kind" = optimised ]; then
-  # wasm-opt takes a while; its output is kept per input, so an unchanged build skips it.
+  # binaryen from npm: Debian's wasm-opt (108) produces wasm that fails to hydrate.
+  wasm_opt=$(command -v wasm-opt || true)
+  if [ -z "$wasm_opt" ]; then
+    wasm_opt=.tools/node_modules/.bin/wasm-opt
+    [ -x "$wasm_opt" ] || (mkdir -p .tools && cd .tools && npm install --no-audit --no-fund --silent binaryen@132)
+  fi
+  flags=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int)
+  # wasm-opt takes a while; its output is kept per input, tool version and flags, so an
+  # unchanged build skips it.
   cache=target/wasm-opt-cache
-  input=$(sha256sum "$stage/beckon_bg.wasm" | cut -c1-32)
-  if [ -f "$cache/$input.wasm" ]; then
-    cp "$cache/$input.wasm" "$stage/beckon_bg.wasm"
+  key=$( (sha256sum < "$stage/beckon_bg.wasm"; "$wasm_opt" --version; echo "${flags[*]}") | sha256sum | cut -c1-32)
+  if [ -f "$cache/$key.wasm" ]; then
+    cp "$cache/$key.wasm" "$stage/beckon_bg.wasm"
   else
-    # binaryen from npm: Debian's wasm-opt (108) produces wasm that fails to hydrate.
-    wasm_opt=$(command -v wasm-opt || true)
-    if [ -z "$wasm_opt" ]; then
-      wasm_opt=.tools/node_modules/.bin/wasm-opt
-      [ -x "$wasm_opt" ] || (mkdir -p .tools && cd .tools && npm install --no-audit --no-fund --silent binaryen@132)
-    fi
-    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
+    "$wasm_opt" "${flags[@]}" -o "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
     mv "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
-    rm -rf "$cache" && mkdir -p "$cache" && cp "$stage/beckon_bg.wasm" "$cache/$input.wasm"
+    rm -rf "$cache"
+    mkdir -p "$cache"
+    cp "$stage/beckon_bg.wasm" "$cache/$key.tmp"
+    mv "$cache/$key.tmp" "$cache/$key.wasm"
   fi
 fi
 cat style/*.css > "$stage/beckon.css"

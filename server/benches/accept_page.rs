@@ -17,7 +17,7 @@ use app::server::invitations::accept;
 use app::server::invitations::service::{invite, InviteRequest};
 use app::server::AppState;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
 use common::{TestApp, ORIGIN};
 use leptos::prelude::*;
@@ -56,6 +56,9 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kib(server.0.id());
 
+    // wrk counts any 2xx or 3xx as served: first make sure both serve the real page.
+    assert_page(&addr, &links[0], "Welcome aboard.");
+    assert_page(&addr, "/signin", "Sign in");
     let beckon_invite = wrk(&addr, &invite_script, seconds);
     let after_invite = rss_kib(server.0.id());
     let beckon_signin = wrk(&addr, &signin_script, seconds);
@@ -64,6 +67,7 @@ async fn main() {
     drop(server);
 
     let minimal_addr = serve_minimal(app.state.clone()).await;
+    assert_page(&minimal_addr, &links[0], "Welcome aboard.");
     let minimal_invite = wrk(&minimal_addr, &invite_script, seconds);
 
     println!("\n{:<52} {:>10} {:>9} {:>9}", "page", "req/s", "p50 ms", "p99 ms");
@@ -164,24 +168,36 @@ fn serve(app: &TestApp, work: &std::path::Path) -> (Child, String) {
 
 /// The same lookup as the link page, rendered by a Leptos view behind one axum route.
 async fn serve_minimal(state: AppState) -> String {
-    async fn page(State(state): State<AppState>, Path(segment): Path<String>, headers: HeaderMap) -> Html<String> {
+    async fn page(State(state): State<AppState>, Path(segment): Path<String>, headers: HeaderMap) -> Result<Html<String>, StatusCode> {
         let ip: Option<IpAddr> = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-        let body = match accept::open(&state, &segment, None, ip).await {
-            Ok(InvitationPage::Open(open)) => view! {
-                <h1>"Join " {open.account_name}</h1>
-                <p>{open.inviter_name} " invited " {open.email}</p>
-                <p>{open.personal_message}</p>
-            }
-            .to_html(),
-            _ => view! { <h1>"This link is not valid"</h1> }.to_html(),
+        // Anything but an open invitation is an error here, so wrk counts it as one.
+        let Ok(InvitationPage::Open(open)) = accept::open(&state, &segment, None, ip).await else {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        Html(format!("<!DOCTYPE html><html><head><title>Invitation</title></head><body>{body}</body></html>"))
+        let body = view! {
+            <h1>"Join " {open.account_name}</h1>
+            <p>{open.inviter_name} " invited " {open.email}</p>
+            <p>{open.personal_message}</p>
+        }
+        .to_html();
+        Ok(Html(format!("<!DOCTYPE html><html><head><title>Invitation</title></head><body>{body}</body></html>")))
     }
     let router = axum::Router::new().route("/invite/{segment}", axum::routing::get(page)).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     addr
+}
+
+/// One GET over plain HTTP/1.0; panics unless the answer is 200 and holds `expected`.
+fn assert_page(addr: &str, path: &str, expected: &str) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "GET {path}: {}", answer.lines().next().unwrap_or(""));
+    assert!(answer.contains(expected), "GET {path} lacks {expected:?}");
 }
 
 fn wrk_script(dir: &std::path::Path, name: &str, paths: &[String]) -> std::path::PathBuf {

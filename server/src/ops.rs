@@ -106,8 +106,9 @@ pub async fn observe(State(state): State<AppState>, request: Request<Body>, next
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let path = redacted_path(request.uri().path()).into_owned();
-    // What the handler logs (an internal error's step, say) carries the request's id.
-    let span = tracing::info_span!("request", request_id = %id, %route);
+    // What the handler logs (an internal error's step, say) carries the request's id. At
+    // error level so that it is there whenever an error line is, whatever BECKON_LOG says.
+    let span = tracing::error_span!("request", request_id = %id, %route);
     let mut response = next.run(request).instrument(span).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();

@@ -77,11 +77,11 @@ impl<T, E: Into<Fault>> Step<T> for Result<T, E> {
 }
 
 impl<T> Step<T> for Option<T> {
-    /// A row or value that must be there is not.
+    /// A row or value that must be there is not (or did not convert).
     #[track_caller]
     fn step(self, step: &'static str) -> Result<T, AppError> {
         let at = Location::caller();
-        self.ok_or_else(|| StepFailed { step, at, fault: Fault::Invariant("missing".into()) }.into())
+        self.ok_or_else(|| StepFailed { step, at, fault: Fault::Invariant("absent or out of range".into()) }.into())
     }
 }
 

@@ -98,8 +98,9 @@ pub struct LocalCounters {
     windows: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
 }
 
-/// Past this many live keys, new ones are not tracked until spent windows are dropped: the
-/// memory stays bounded whatever the number of addresses trying.
+/// At most this many keys are kept: the memory stays bounded whatever the number of
+/// addresses trying. When full, spent windows go first, then the older half of the rest, so a
+/// new key is always counted and the sweep's cost is spread over many new keys.
 pub const LOCAL_KEYS_MAX: usize = 100_000;
 
 impl LocalCounters {
@@ -117,8 +118,11 @@ impl LocalCounters {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= LOCAL_KEYS_MAX && !windows.contains_key(key) {
             windows.retain(|_, &mut (start, _)| start > now_ms - limit.window_ms());
-            if windows.len() >= LOCAL_KEYS_MAX {
-                return;
+            if windows.len() > LOCAL_KEYS_MAX * 3 / 4 {
+                let mut starts: Vec<i64> = windows.values().map(|&(start, _)| start).collect();
+                let middle = starts.len() / 2;
+                let (_, &mut median, _) = starts.select_nth_unstable(middle);
+                windows.retain(|_, &mut (start, _)| start > median);
             }
         }
         let window = windows.entry(key.to_string()).or_insert((now_ms, 0));
@@ -168,6 +172,23 @@ mod tests {
         assert!(counters.check("a", limit, 61_000).is_ok(), "counted from one again");
         assert_eq!(counters.prune(61_000 + LONGEST_WINDOW.as_millis() as i64), 1);
         assert!(counters.is_empty());
+    }
+
+    #[test]
+    fn full_local_counters_make_room_and_still_count_a_new_key() {
+        let counters = LocalCounters::default();
+        let limit = Limit::per(1, Duration::from_secs(60));
+        // Every window still live: a burst from many addresses within ten seconds.
+        let at = |n: usize| 1_000_000 + (n / 10) as i64;
+        for n in 0..LOCAL_KEYS_MAX {
+            counters.record_failure(&format!("k{n}"), limit, at(n));
+        }
+        assert_eq!(counters.len(), LOCAL_KEYS_MAX);
+        let now = at(LOCAL_KEYS_MAX);
+        counters.record_failure("newcomer", limit, now);
+        assert!(counters.check("newcomer", limit, now).is_err(), "counted, so refused past its limit");
+        assert!(counters.len() <= LOCAL_KEYS_MAX / 2 + 1, "{}", counters.len());
+        assert!(counters.check(&format!("k{}", LOCAL_KEYS_MAX - 1), limit, now).is_err(), "the newest stay");
     }
 
     #[test]

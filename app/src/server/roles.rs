@@ -37,6 +37,7 @@ fn name_taken() -> AppError {
     AppError::Validation("The account already has a role of that name.".into())
 }
 
+#[track_caller]
 fn unique_or_internal(error: sqlx::Error) -> AppError {
     if is_unique_violation(&error) {
         name_taken()

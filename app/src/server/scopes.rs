@@ -160,6 +160,7 @@ async fn record(conn: &mut Conn, actor: &Actor, action: &str, scope_id: &str, de
     audit::record(conn, event, now).await.step("audit::record")
 }
 
+#[track_caller]
 fn name_taken(error: sqlx::Error) -> AppError {
     if is_unique_violation(&error) {
         AppError::Validation("A place of that kind with that name already exists there. Choose another name.".into())

@@ -219,8 +219,9 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
     if invitation.state_at(now) != InvitationState::Expired {
         return Err(AppError::InvalidState(messages::REQUEST_ONLY_WHEN_EXPIRED.into()));
     }
-    rate_limit::consume(&mut *tx, &format!("invite:request:{id}"), REQUESTS_PER_INVITATION, now).await.map_err(|_| {
-        AppError::InvalidState(messages::REQUEST_ALREADY_SENT.into())
+    rate_limit::consume(&mut *tx, &format!("invite:request:{id}"), REQUESTS_PER_INVITATION, now).await.map_err(|e| match e {
+        AppError::RateLimited { .. } => AppError::InvalidState(messages::REQUEST_ALREADY_SENT.into()),
+        other => other,
     })?;
     let account = accounts::get(&mut tx, &invitation.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
     let invitee = users::get(&mut tx, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;

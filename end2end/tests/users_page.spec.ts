@@ -59,10 +59,17 @@ test('pages of 25 or 50, with where the page sits in the list', async ({ page, o
   await expect(pages).toContainText('Showing 1–25 of 30');
   await expect(page.getByRole('cell', { name: /^\S+@paging\.example$/ })).toHaveCount(25);
 
+  // Next carries the last row it showed, so the server reads on from there.
   await pages.getByRole('link', { name: 'Next' }).click();
-  await expect(page).toHaveURL(/page=2/);
+  await expect(page).toHaveURL(/page=2&after=[0-9a-f-]{36}$/);
   await expect(pages).toContainText('Showing 26–30 of 30');
   await expect(page.getByRole('cell', { name: /^\S+@paging\.example$/ })).toHaveText(addresses(30, 'paging.example').slice(25));
+  await pages.getByRole('link', { name: 'Previous' }).click();
+  await expect(page).toHaveURL(/\/users\?q=paging\.example$/);
+  await expect(pages).toContainText('Showing 1–25 of 30');
+  await expect(page.getByRole('cell', { name: /^\S+@paging\.example$/ })).toHaveText(addresses(30, 'paging.example').slice(0, 25));
+  await pages.getByRole('link', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/page=2/);
 
   // A new page size starts again at the first page.
   await page.getByLabel('Per page').selectOption('50');

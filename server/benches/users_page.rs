@@ -11,10 +11,10 @@
 mod common;
 
 use app::server::db::Engine;
-use app::server::store::user_list::{self, ListFilter};
+use app::server::store::user_list::{self, ListFilter, Start};
 use common::{body_text, TestApp, OWNER_EMAIL};
 use shared::status::UserStatus;
-use shared::views::{UsersQuery, UsersSort};
+use shared::views::{PageCursor, UsersQuery, UsersSort};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,32 +60,76 @@ async fn main() {
         ("search \"ad\" (2 letters), 50", UsersQuery { search: "ad".into(), size: 50, ..Default::default() }),
         ("by name, page 1,000 of 100", UsersQuery { page: 1000, size: 100, ..Default::default() }),
     ];
-
     let now = app.clock_ms();
     let account = app.owner().await.account_id;
-    println!("\nthe two queries alone (count capped at {}, then the page), one at a time", user_list::COUNT_CAP);
-    println!("{:<46} {:>7} {:>7} {:>8}", "view", "p50", "p95", "matches");
+    // The same deep pages as reached by Next: the address carries the previous page's last row.
+    let mut cases = cases;
+    for (label, query) in [
+        ("by status, page 40 of 50, by Next", UsersQuery { sort: UsersSort::Status, page: 40, size: 50, ..Default::default() }),
+        ("by name, page 1,000 of 100, by Next", UsersQuery { page: 1000, size: 100, ..Default::default() }),
+        ("search \"smith\", page 50 of 50, by Next", UsersQuery { search: "smith".into(), page: 50, size: 50, ..Default::default() }),
+    ] {
+        let search = app::server::store::users::folded(&query.search);
+        let (mut filter, _) = filter_for(engine, &account, now, &query, &search, None);
+        filter.limit = 1;
+        let before = i64::from(query.page - 1) * i64::from(query.size) - 1;
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        let matches = user_list::count(&mut conn, &filter).await.unwrap();
+        let last = user_list::rows(&mut conn, &filter, &Start::Offset(before), matches).await.unwrap().remove(0);
+        cases.push((label, UsersQuery { cursor: PageCursor::After(last.id), ..query }));
+    }
+
+    println!(
+        "\nthe queries alone (the count, capped at {} or at {} for a search, then the page), one at a time",
+        user_list::COUNT_CAP,
+        user_list::SEARCH_COUNT_CAP
+    );
+    println!("{:<46} {:>7} {:>7} {:>11} {:>10} {:>8}", "view", "p50", "p95", "count p95", "page p95", "matches");
     for (label, query) in &cases {
         let search = app::server::store::users::folded(&query.search);
-        let filter = filter_for(engine, &account, now, query, &search);
         let mut conn = app.state.db.pool.acquire().await.unwrap();
-        let mut times = Vec::new();
-        let mut matches = 0;
+        let (mut times, mut counting, mut paging) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut matches, mut cap) = (0, 0);
         for _ in 0..40 {
             let t = Instant::now();
-            matches = user_list::page(&mut conn, &filter).await.unwrap().0;
+            let key = cursor_key(&mut conn, &account, now, query).await;
+            let (filter, start) = filter_for(engine, &account, now, query, &search, key);
+            let counted = Instant::now();
+            matches = user_list::count(&mut conn, &filter).await.unwrap();
+            counting.push(counted.elapsed());
+            cap = user_list::count_cap(&filter);
+            let paged = Instant::now();
+            let listed = user_list::rows(&mut conn, &filter, &start, matches).await.unwrap();
+            paging.push(paged.elapsed());
             times.push(t.elapsed());
+            assert_eq!(listed.len() as i64, filter.limit.min(matches), "{label}: a full page");
         }
-        println!("{label:<46} {:>7.2} {:>7.2} {:>8}", pct(&times, 50), pct(&times, 95), if matches > user_list::COUNT_CAP { format!(">{}", user_list::COUNT_CAP) } else { matches.to_string() });
+        println!(
+            "{label:<46} {:>7.2} {:>7.2} {:>11.2} {:>10.2} {:>8}",
+            pct(&times, 50),
+            pct(&times, 95),
+            pct(&counting, 95),
+            pct(&paging, 95),
+            if matches > cap { format!(">{cap}") } else { matches.to_string() }
+        );
+    }
+
+    println!("\nthe same queries, {ADMINS} admins at once (each on its own connection), {REQUESTS_EACH} times each");
+    println!("{:<46} {:>7} {:>7}", "view", "p50", "p95");
+    for (label, query) in &cases {
+        let times = queries_at_once(&app, &account, now, engine, query).await;
+        println!("{label:<46} {:>7.2} {:>7.2}", pct(&times, 50), pct(&times, 95));
     }
 
     println!("\nplans");
     for (label, query) in &cases {
         let search = app::server::store::users::folded(&query.search);
-        let filter = filter_for(engine, &account, now, query, &search);
         let mut conn = app.state.db.pool.acquire().await.unwrap();
+        let key = cursor_key(&mut conn, &account, now, query).await;
+        let (filter, start) = filter_for(engine, &account, now, query, &search, key);
+        let matches = user_list::count(&mut conn, &filter).await.unwrap();
         println!("== {label}");
-        for line in user_list::explain(&mut conn, &filter).await.unwrap() {
+        for line in user_list::explain(&mut conn, &filter, &start, matches).await.unwrap() {
             println!("   {line}");
         }
     }
@@ -107,8 +151,8 @@ async fn main() {
     }
 }
 
-fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery, search: &'a str) -> ListFilter<'a> {
-    ListFilter {
+fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery, search: &'a str, key: Option<user_list::SortKey>) -> (ListFilter<'a>, Start) {
+    let filter = ListFilter {
         engine,
         account_id: account,
         now_ms: now,
@@ -119,29 +163,71 @@ fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery
         sort: query.sort,
         descending: query.descending,
         limit: i64::from(query.size),
-        offset: i64::from(query.page.max(1) - 1) * i64::from(query.size),
+    };
+    let start = match key {
+        Some(key) => Start::After(key),
+        None => Start::Offset(i64::from(query.page.max(1) - 1) * i64::from(query.size)),
+    };
+    (filter, start)
+}
+
+/// The sort key of the row a query's cursor names (as the server looks it up).
+async fn cursor_key(conn: &mut app::server::store::Conn, account: &str, now: i64, query: &UsersQuery) -> Option<user_list::SortKey> {
+    match &query.cursor {
+        PageCursor::After(id) => user_list::key_of(conn, account, id, now).await.unwrap(),
+        _ => None,
     }
+}
+
+/// `ADMINS` tasks each running the count and the page of `query` `REQUESTS_EACH` times.
+async fn queries_at_once(app: &Arc<TestApp>, account: &str, now: i64, engine: Engine, query: &UsersQuery) -> Vec<Duration> {
+    let task = || {
+        let (app, account, query) = (app.clone(), account.to_string(), query.clone());
+        async move {
+            let search = app::server::store::users::folded(&query.search);
+            let mut conn = app.state.db.pool.acquire().await.unwrap();
+            let mut times = Vec::with_capacity(REQUESTS_EACH);
+            for _ in 0..REQUESTS_EACH {
+                let t = Instant::now();
+                let key = cursor_key(&mut conn, &account, now, &query).await;
+                let (filter, start) = filter_for(engine, &account, now, &query, &search, key);
+                let matches = user_list::count(&mut conn, &filter).await.unwrap();
+                user_list::rows(&mut conn, &filter, &start, matches).await.unwrap();
+                times.push(t.elapsed());
+            }
+            times
+        }
+    };
+    at_once(task).await.0
 }
 
 /// `ADMINS` tasks requesting `href` `REQUESTS_EACH` times each; every latency, and the wall time.
 async fn load(app: &Arc<TestApp>, href: &str, cookie: &str) -> (Vec<Duration>, Duration) {
+    let task = || {
+        let (app, href, cookie) = (app.clone(), href.to_string(), cookie.to_string());
+        async move {
+            let mut times = Vec::with_capacity(REQUESTS_EACH);
+            for _ in 0..REQUESTS_EACH {
+                let t = Instant::now();
+                let response = app.get(&href, Some(&cookie)).await;
+                assert!(response.status().is_success(), "{href}: {}", response.status());
+                body_text(response).await;
+                times.push(t.elapsed());
+            }
+            times
+        }
+    };
+    at_once(task).await
+}
+
+/// `ADMINS` copies of `task` at once; the latencies they timed, and the wall time.
+async fn at_once<F, T>(task: F) -> (Vec<Duration>, Duration)
+where
+    F: Fn() -> T,
+    T: std::future::Future<Output = Vec<Duration>> + Send + 'static,
+{
     let started = Instant::now();
-    let tasks: Vec<_> = (0..ADMINS)
-        .map(|_| {
-            let (app, href, cookie) = (app.clone(), href.to_string(), cookie.to_string());
-            tokio::spawn(async move {
-                let mut times = Vec::with_capacity(REQUESTS_EACH);
-                for _ in 0..REQUESTS_EACH {
-                    let t = Instant::now();
-                    let response = app.get(&href, Some(&cookie)).await;
-                    assert!(response.status().is_success(), "{href}: {}", response.status());
-                    body_text(response).await;
-                    times.push(t.elapsed());
-                }
-                times
-            })
-        })
-        .collect();
+    let tasks: Vec<_> = (0..ADMINS).map(|_| tokio::spawn(task())).collect();
     let mut all = Vec::new();
     for task in tasks {
         all.extend(task.await.unwrap());

@@ -473,6 +473,102 @@ async fn the_users_list_filters_searches_sorts_and_pages() {
     assert_eq!(expired.total, 30);
 }
 
+/// Where a row belongs in `sort`, worked out here from what the row shows (status, name,
+/// address, invitation date), independently of the queries under test.
+fn expected_key(row: &UserRow, sort: shared::views::UsersSort) -> (usize, String, i64, String) {
+    use shared::views::UsersSort;
+    let sort_name = match row.name.to_lowercase() {
+        n if n.is_empty() => row.email.clone(),
+        n => n,
+    };
+    let invited = row.invitation.as_ref().map_or(0, |i| i.invited_at_ms);
+    match sort {
+        UsersSort::Name => (0, sort_name, 0, row.email.clone()),
+        UsersSort::Email => (0, String::new(), 0, row.email.clone()),
+        UsersSort::Status => (UserStatus::ALL.iter().position(|s| *s == row.status).unwrap(), sort_name, 0, row.email.clone()),
+        UsersSort::Invited => (0, String::new(), invited, row.email.clone()),
+    }
+}
+
+#[tokio::test]
+async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_numbers() {
+    use shared::views::{PageCursor, UsersSort};
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    // 61 users: expired, invited and active, with names that sort apart from their
+    // addresses, invitations sent at different times and 40 sent at the same instant.
+    let early: Vec<String> = (0..7).map(|i| format!("e{i}@keyset.example")).collect();
+    service::invite(&app.state, &owner, request(&app, &early.join(","), &[Role::Member])).await.unwrap();
+    app.clock.advance(chrono::Duration::days(8));
+    for i in 0..9 {
+        service::invite(&app.state, &owner, request(&app, &format!("n{i}@keyset.example"), &[Role::Member])).await.unwrap();
+        app.clock.advance(chrono::Duration::minutes(5));
+    }
+    let many: Vec<String> = (0..40).map(|i| format!("m{i:02}@keyset.example")).collect();
+    service::invite(&app.state, &owner, request(&app, &many.join(","), &[Role::Member])).await.unwrap();
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    for (i, name) in ["Zed Quist", "aaron berg", "Mia Kent", "Bea Lopez"].into_iter().enumerate() {
+        let user = app::server::store::users::NewUser {
+            id: &uuid::Uuid::new_v4().to_string(),
+            account_id: &owner.account_id,
+            email: &format!("a{i}@keyset.example"),
+            name,
+            status: shared::status::StoredUserStatus::Active,
+            password_hash: None,
+        };
+        app::server::store::users::insert(&mut conn, user, app.clock_ms()).await.unwrap();
+    }
+    drop(conn);
+    let list = |query: UsersQuery| app::server::users::list(&app.state, &owner, query);
+    let everyone = list(UsersQuery { size: 100, ..Default::default() }).await.unwrap().rows;
+    assert_eq!(everyone.len(), 61);
+    let statuses: std::collections::HashSet<UserStatus> = everyone.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.len(), 3, "active, invited and expired users: {statuses:?}");
+    let id_of = |email: &str| everyone.iter().find(|r| r.email == email).unwrap().user_id.clone();
+    let emails = |rows: &[UserRow]| rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>();
+
+    // Without a search, with a search read through the search index (few matches) and with
+    // one too short for it (the list walked and each row tested); every row's neighbours
+    // without a search, every fifth row's with one.
+    for (search, step) in [("", 1), ("keyset", 5), ("ke", 5)] {
+        for sort in UsersSort::ALL {
+            for descending in [false, true] {
+                let mut expected: Vec<UserRow> = everyone.iter().filter(|r| format!("{} {}", r.name.to_lowercase(), r.email).contains(search)).cloned().collect();
+                expected.sort_by_key(|row| expected_key(row, sort));
+                if descending {
+                    expected.reverse();
+                }
+                let expected = emails(&expected);
+                let n = expected.len();
+                let query = UsersQuery { sort, descending, search: search.into(), size: 25, ..Default::default() };
+                let case = format!("{sort:?} descending={descending} search={search:?}");
+                for page in 1..=3u32 {
+                    let typed = list(UsersQuery { page, ..query.clone() }).await.unwrap();
+                    let from = (page as usize - 1) * 25;
+                    assert_eq!(emails(&typed.rows), expected[from..(from + 25).min(n)], "{case}: page {page} by its number");
+                }
+                for (at, email) in expected.iter().enumerate().step_by(step) {
+                    let next = list(query.clone().next_page(2, &id_of(email))).await.unwrap();
+                    if at + 1 < n {
+                        assert_eq!((next.page, emails(&next.rows)), (3, expected[at + 1..(at + 26).min(n)].to_vec()), "{case}: Next after row {at}");
+                    }
+                    let previous = list(UsersQuery { page: 3, cursor: PageCursor::Before(id_of(email)), ..query.clone() }).await.unwrap();
+                    match at {
+                        // Fewer rows before it than a page: the first page instead.
+                        0..25 => assert_eq!((previous.page, emails(&previous.rows)), (1, expected[..25].to_vec()), "{case}: Previous before row {at}"),
+                        _ => assert_eq!((previous.page, emails(&previous.rows)), (3, expected[at - 25..at].to_vec()), "{case}: Previous before row {at}"),
+                    }
+                }
+            }
+        }
+    }
+
+    // A cursor whose user has gone: the page by its number.
+    let gone = UsersQuery { page: 2, cursor: PageCursor::After("00000000-0000-4000-8000-000000000000".into()), ..Default::default() };
+    let page = list(gone).await.unwrap();
+    assert_eq!((page.page, page.rows.len()), (2, 25));
+}
+
 #[tokio::test]
 async fn an_expired_link_can_ask_the_inviter_for_a_new_invitation() {
     let (app, _owner, _ada, link) = with_invitation().await;

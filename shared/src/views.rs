@@ -80,6 +80,22 @@ pub struct UsersQuery {
     pub page: u32,
     /// Rows per page: one of [`PAGE_SIZES`].
     pub size: u32,
+    /// Where the page starts, when it was reached by Previous or Next.
+    pub cursor: PageCursor,
+}
+
+/// A page reached from its neighbour starts just after that page's last user (Next) or
+/// ends just before its first (Previous), so the server reads it from its index where
+/// it stands instead of counting past every earlier row; `page` then only numbers it.
+/// A page number alone (typed into the address) still works, by counting.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PageCursor {
+    #[default]
+    None,
+    /// Just after this user, in the list's order.
+    After(String),
+    /// Just before this user.
+    Before(String),
 }
 
 /// The page sizes the Users page offers; the first is the default.
@@ -94,19 +110,46 @@ impl UsersQuery {
     pub const DIR: &'static str = "dir";
     pub const PAGE: &'static str = "page";
     pub const SIZE: &'static str = "size";
+    pub const AFTER: &'static str = "after";
+    pub const BEFORE: &'static str = "before";
     const MAX_SEARCH_CHARS: usize = 200;
 
     /// Reads the query from named parameters; unknown values fall back to the defaults.
     pub fn from_params(param: impl Fn(&str) -> Option<String>) -> UsersQuery {
         let get = |name| param(name).unwrap_or_default();
+        let id = |name| Some(get(name)).filter(|id| !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+        let cursor = match (id(Self::AFTER), id(Self::BEFORE)) {
+            (Some(after), _) => PageCursor::After(after),
+            (None, Some(before)) => PageCursor::Before(before),
+            (None, None) => PageCursor::None,
+        };
         UsersQuery {
             status: UserStatus::parse(&get(Self::STATUS)),
-            scope: Some(get(Self::SCOPE)).filter(|id| !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')),
+            scope: id(Self::SCOPE),
             search: get(Self::SEARCH).trim().chars().take(Self::MAX_SEARCH_CHARS).collect(),
             sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
             descending: get(Self::DIR) == "desc",
             page: get(Self::PAGE).parse().unwrap_or(1).max(1),
             size: get(Self::SIZE).parse().ok().filter(|s| PAGE_SIZES.contains(s)).unwrap_or(PAGE_SIZES[0]),
+            cursor,
+        }
+    }
+
+    /// The first page of this filter, search and order (what changing any of them shows).
+    pub fn first_page(self) -> UsersQuery {
+        UsersQuery { page: 1, cursor: PageCursor::None, ..self }
+    }
+
+    /// The page after the one ending with `last_user_id`.
+    pub fn next_page(self, page: u32, last_user_id: &str) -> UsersQuery {
+        UsersQuery { page: page + 1, cursor: PageCursor::After(last_user_id.into()), ..self }
+    }
+
+    /// The page before the one starting with `first_user_id` (page 1 is plain page 1).
+    pub fn previous_page(self, page: u32, first_user_id: &str) -> UsersQuery {
+        match page {
+            0..=2 => self.first_page(),
+            _ => UsersQuery { page: page - 1, cursor: PageCursor::Before(first_user_id.into()), ..self },
         }
     }
 
@@ -139,6 +182,11 @@ impl UsersQuery {
         }
         if self.size != PAGE_SIZES[0] && self.size != 0 {
             parts.push(format!("{}={}", Self::SIZE, self.size));
+        }
+        match &self.cursor {
+            PageCursor::None => {}
+            PageCursor::After(id) => parts.push(format!("{}={id}", Self::AFTER)),
+            PageCursor::Before(id) => parts.push(format!("{}={id}", Self::BEFORE)),
         }
         parts.join("&")
     }
@@ -360,9 +408,13 @@ mod tests {
             descending: true,
             page: 3,
             size: 50,
+            cursor: PageCursor::After("0f1e2d3c-4b5a-4968-8776-655443322110".into()),
         };
         let href = query.href();
-        assert_eq!(href, "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3&size=50");
+        assert_eq!(
+            href,
+            "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3&size=50&after=0f1e2d3c-4b5a-4968-8776-655443322110"
+        );
         assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users")), query);
         assert_eq!(UsersQuery::default().href(), "/users");
         assert_eq!(UsersQuery::from_query_string(""), UsersQuery { page: 1, size: 25, ..Default::default() });
@@ -370,7 +422,18 @@ mod tests {
 
     #[test]
     fn unknown_values_in_the_address_fall_back_to_the_defaults() {
-        let query = UsersQuery::from_query_string("status=bogus&scope=x%27%3B--&sort=nope&dir=sideways&page=-4&q=%20x%20&size=1000000");
+        let query = UsersQuery::from_query_string("status=bogus&scope=x%27%3B--&sort=nope&dir=sideways&page=-4&q=%20x%20&size=1000000&after=1%20OR%201");
         assert_eq!(query, UsersQuery { search: "x".into(), page: 1, size: 25, ..Default::default() });
+    }
+
+    #[test]
+    fn previous_and_next_carry_the_neighbouring_row_and_a_new_order_starts_again() {
+        let on_three = UsersQuery { search: "ada".into(), page: 3, size: 50, ..Default::default() };
+        assert_eq!(on_three.clone().next_page(3, "b0").href(), "/users?q=ada&page=4&size=50&after=b0");
+        assert_eq!(on_three.clone().previous_page(3, "a0").href(), "/users?q=ada&page=2&size=50&before=a0");
+        assert_eq!(on_three.clone().previous_page(2, "a0").href(), "/users?q=ada&size=50");
+        let next = UsersQuery::from_query_string("q=ada&page=4&size=50&after=b0");
+        assert_eq!(next.cursor, PageCursor::After("b0".into()));
+        assert_eq!(UsersQuery { sort: UsersSort::Email, ..next.first_page() }.href(), "/users?q=ada&sort=email&size=50");
     }
 }

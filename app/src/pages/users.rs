@@ -199,7 +199,7 @@ fn SortHeader(label: &'static str, sort: UsersSort) -> impl IntoView {
     let href = move || {
         let q = query.get();
         let descending = q.sort == sort && !q.descending;
-        UsersQuery { sort, descending, page: 1, ..q }.href()
+        UsersQuery { sort, descending, ..q.first_page() }.href()
     };
     let arrow = move || match state() {
         "ascending" => " ▲",
@@ -219,8 +219,9 @@ fn UsersTable(page: Page) -> impl IntoView {
     let now = LiveClock::now(page.now_ms);
     let (total, capped) = (page.total, page.total_capped);
     let size = query.get_untracked().size;
-    let page_link = move |n: u32| UsersQuery { page: n, ..query.get_untracked() }.href();
     let (current, count) = (page.page, page.page_count);
+    let previous = page.rows.first().map(|row| query.get_untracked().previous_page(current, &row.user_id).href());
+    let next = page.rows.last().map(|row| query.get_untracked().next_page(current, &row.user_id).href());
     let first = u64::from(current - 1) * u64::from(size) + 1;
     let last = first + page.rows.len() as u64 - 1;
     let caption = match (capped, total) {
@@ -254,9 +255,9 @@ fn UsersTable(page: Page) -> impl IntoView {
         </table>
         <nav class="pagination" aria-label="Pages">
             <span class="muted">{showing}</span>
-            {(current > 1).then(|| view! { <a href=page_link(current - 1) rel="prev">"Previous"</a> })}
+            {previous.filter(|_| current > 1).map(|href| view! { <a href=href rel="prev">"Previous"</a> })}
             {(count > 1).then(|| view! { <span>{format!("Page {current} of {}{}", thousands(u64::from(count)), if capped { "+" } else { "" })}</span> })}
-            {(current < count).then(|| view! { <a href=page_link(current + 1) rel="next">"Next"</a> })}
+            {next.filter(|_| current < count).map(|href| view! { <a href=href rel="next">"Next"</a> })}
         </nav>
     }
     .into_any()

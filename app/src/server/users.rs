@@ -4,12 +4,12 @@
 use super::audit::{self, AuditEvent};
 use super::error::Step;
 use super::grants::RoleNames;
-use super::store::user_list::{self, ListFilter, ListedUser};
+use super::store::user_list::{self, ListFilter, ListedUser, Start};
 use super::store::{scopes, users, Conn};
 use super::{Actor, AppState};
 use shared::permissions::{Denied, Permission};
 use shared::status::InvitationState;
-use shared::views::{CurrentUser, InvitationSummary, UserDetail, UserRow, UsersPage, UsersQuery, PAGE_SIZES};
+use shared::views::{CurrentUser, InvitationSummary, PageCursor, UserDetail, UserRow, UsersPage, UsersQuery, PAGE_SIZES};
 use shared::{AppError, Role};
 
 pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<UsersPage, AppError> {
@@ -25,7 +25,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     // A scope administrator sees only the people of their places.
     let administered_by = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
-    let mut filter = ListFilter {
+    let filter = ListFilter {
         engine: state.db.engine(),
         account_id: &actor.account_id,
         now_ms: now,
@@ -36,17 +36,34 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
         sort: query.sort,
         descending: query.descending,
         limit: i64::from(size),
-        offset: i64::from(query.page.max(1) - 1) * i64::from(size),
     };
-    let (counted, mut listed) = user_list::page(&mut conn, &filter).await.step("user_list::page")?;
-    let total_capped = counted > user_list::COUNT_CAP;
-    let total = counted.min(user_list::COUNT_CAP) as u32;
-    // Past the last page (the list shrank meanwhile): the last page instead.
+    let counted = user_list::count(&mut conn, &filter).await.step("user_list::count")?;
+    let cap = user_list::count_cap(&filter);
+    let total_capped = counted > cap;
+    let total = counted.min(cap) as u32;
     let page_count = total.div_ceil(size).max(1);
-    let page = if total_capped { query.page.max(1) } else { query.page.clamp(1, page_count) };
-    if listed.is_empty() && page != query.page.max(1) {
-        filter.offset = i64::from(page - 1) * i64::from(size);
-        listed = user_list::page(&mut conn, &filter).await.step("user_list::page")?.1;
+    // Past the last page (the list shrank meanwhile): the last page instead.
+    let last_page = |page: u32| if total_capped { page } else { page.min(page_count) };
+    let by_number = |page: u32| Start::Offset(i64::from(page - 1) * i64::from(size));
+    let mut page = last_page(query.page.max(1));
+    let cursor = match &query.cursor {
+        PageCursor::None => None,
+        PageCursor::After(id) | PageCursor::Before(id) => user_list::key_of(&mut conn, &actor.account_id, id, now).await.step("user_list::key_of")?,
+    };
+    // A cursor whose user is gone: by the page number.
+    let start = match (&query.cursor, cursor) {
+        (PageCursor::After(_), Some(key)) => Start::After(key),
+        (PageCursor::Before(_), Some(key)) => Start::Before(key),
+        _ => by_number(page),
+    };
+    let mut listed = user_list::rows(&mut conn, &filter, &start, counted).await.step("user_list::rows")?;
+    if matches!(start, Start::Before(_)) && (listed.len() as i64) < filter.limit {
+        // Previous reached the top of the list (rows before it went meanwhile): page 1.
+        page = 1;
+        listed = user_list::rows(&mut conn, &filter, &by_number(page), counted).await.step("user_list::rows")?;
+    } else if listed.is_empty() && page > 1 {
+        page = last_page(page);
+        listed = user_list::rows(&mut conn, &filter, &by_number(page), counted).await.step("user_list::rows")?;
     }
     let rows = rows(&mut conn, actor, listed, now).await?;
     Ok(UsersPage { rows, total: u64::from(total), total_capped, page, page_count: if total_capped { page_count.max(page.saturating_add(1)) } else { page_count }, now_ms: now })

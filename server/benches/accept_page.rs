@@ -3,8 +3,11 @@
 //! proxy, so the per-address limits do not cut the run short) and for another of 1,000 links.
 //! Beckon runs as its own process (`beckon serve`, the binary cargo builds beside this
 //! bench), so its resident memory is read idle and after each load. For comparison, the same
-//! lookup (`accept::open`, the service the page calls) behind a minimal page of the same
-//! stack: one axum route rendering a Leptos view, no router, session or security layers.
+//! lookup (`accept::open`, the service the page calls) behind two minimal pages of the same
+//! stack: a minimal leptos_axum app (a shell, a router with one route, the lookup in a
+//! resource under Suspense, as the Leptos starter template loads data, rendered in the same
+//! SSR mode as Beckon's page) and, below even that, one axum route rendering a Leptos view
+//! (no Leptos router, no hydration data).
 //!     cargo bench -p server --bench accept_page                            (SQLite)
 //!     scripts/with-postgres.sh cargo bench -p server --bench accept_page   (PostgreSQL)
 //!     BENCH_SECONDS=5 cargo bench -p server --bench accept_page            (shorter runs)
@@ -66,20 +69,28 @@ async fn main() {
     let peak = peak_rss_kib(server.0.id());
     drop(server);
 
-    let minimal_addr = serve_minimal(app.state.clone()).await;
+    let minimal_addr = serve_minimal_leptos_axum(app.state.clone()).await;
     assert_page(&minimal_addr, &links[0], "Welcome aboard.");
     let minimal_invite = wrk(&minimal_addr, &invite_script, seconds);
+    let bare_addr = serve_bare_view(app.state.clone()).await;
+    assert_page(&bare_addr, &links[0], "Welcome aboard.");
+    let bare_invite = wrk(&bare_addr, &invite_script, seconds);
 
     println!("\n{:<52} {:>10} {:>9} {:>9}", "page", "req/s", "p50 ms", "p99 ms");
     for (label, run) in [
         ("Beckon GET /invite/{link}", &beckon_invite),
-        ("minimal page, same lookup (accept::open)", &minimal_invite),
+        ("minimal leptos_axum page, same lookup", &minimal_invite),
+        ("one axum route + Leptos view, same lookup", &bare_invite),
         ("Beckon GET /signin", &beckon_signin),
     ] {
         println!("{label:<52} {:>10.0} {:>9.2} {:>9.2}", run.per_second, run.p50_ms, run.p99_ms);
         assert!(run.errors == 0, "{label}: {} non-2xx or socket errors", run.errors);
     }
-    println!("Beckon at {:.0} % of the minimal page", 100.0 * beckon_invite.per_second / minimal_invite.per_second);
+    println!(
+        "Beckon at {:.0} % of the minimal leptos_axum page ({:.0} % of the bare view)",
+        100.0 * beckon_invite.per_second / minimal_invite.per_second,
+        100.0 * beckon_invite.per_second / bare_invite.per_second
+    );
     println!(
         "\nbeckon serve resident memory: idle {:.1} MB, after the link-page load {:.1} MB, after the sign-in load {:.1} MB, peak {:.1} MB",
         mib(idle),
@@ -166,10 +177,95 @@ fn serve(app: &TestApp, work: &std::path::Path) -> (Child, String) {
     (child, addr)
 }
 
+/// The lookup as the client address sends it (the trusted-proxy header, as Beckon reads it).
+fn client_ip(headers: &HeaderMap) -> Option<IpAddr> {
+    headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
+}
+
+mod minimal {
+    use super::*;
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::hooks::use_params_map;
+    use leptos_router::{path, SsrMode};
+
+    pub fn shell(options: LeptosOptions) -> impl IntoView {
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8"/>
+                    <title>"Invitation"</title>
+                    <HydrationScripts options/>
+                </head>
+                <body>
+                    <MinimalApp/>
+                </body>
+            </html>
+        }
+    }
+
+    #[component]
+    pub fn MinimalApp() -> impl IntoView {
+        view! {
+            <Router>
+                <Routes fallback=|| "Not found.">
+                    // Rendered whole once the lookup is done, as Beckon renders its link page
+                    // (the default, out-of-order streaming, serves a quarter as many here).
+                    <Route path=path!("/invite/:segment") view=Invitation ssr=SsrMode::Async/>
+                </Routes>
+            </Router>
+        }
+    }
+
+    #[component]
+    fn Invitation() -> impl IntoView {
+        let segment = use_params_map().read_untracked().get("segment").unwrap_or_default();
+        let ip = use_context::<axum::http::request::Parts>().and_then(|parts| client_ip(&parts.headers));
+        let state = expect_context::<AppState>();
+        let page = OnceResource::new(async move { accept::open(&state, &segment, None, ip).await.map_err(|e| e.to_string()) });
+        view! {
+            <Suspense fallback=|| "Loading…">
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(InvitationPage::Open(open)) => {
+                            view! {
+                                <h1>"Join " {open.account_name}</h1>
+                                <p>{open.inviter_name} " invited " {open.email}</p>
+                                <p>{open.personal_message}</p>
+                            }
+                                .into_any()
+                        }
+                        // The status is sent before Suspense resolves: `assert_page` checks the body.
+                        _ => view! { <p>"No open invitation."</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+    }
+}
+
+/// The same lookup as the link page in a minimal leptos_axum app.
+async fn serve_minimal_leptos_axum(state: AppState) -> String {
+    use leptos_axum::{generate_route_list, LeptosRoutes};
+    let options = LeptosOptions::builder().output_name("minimal").build();
+    let routes = generate_route_list(minimal::MinimalApp);
+    let context_state = state.clone();
+    let router = axum::Router::new()
+        .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
+            let options = options.clone();
+            move || minimal::shell(options.clone())
+        })
+        .with_state(options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
 /// The same lookup as the link page, rendered by a Leptos view behind one axum route.
-async fn serve_minimal(state: AppState) -> String {
+async fn serve_bare_view(state: AppState) -> String {
     async fn page(State(state): State<AppState>, Path(segment): Path<String>, headers: HeaderMap) -> Result<Html<String>, StatusCode> {
-        let ip: Option<IpAddr> = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        let ip = client_ip(&headers);
         // Anything but an open invitation is an error here, so wrk counts it as one.
         let Ok(InvitationPage::Open(open)) = accept::open(&state, &segment, None, ip).await else {
             return Err(StatusCode::INTERNAL_SERVER_ERROR);

@@ -14,7 +14,7 @@ use app::server::db::Engine;
 use app::server::store::user_list::{self, ListFilter, Start};
 use common::{body_text, TestApp, OWNER_EMAIL};
 use shared::status::UserStatus;
-use shared::views::{PageCursor, UsersQuery, UsersSort};
+use shared::views::{PageCursor, RowAt, UsersQuery, UsersSort};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,13 +70,13 @@ async fn main() {
         ("search \"smith\", page 50 of 50, by Next", UsersQuery { search: "smith".into(), page: 50, size: 50, ..Default::default() }),
     ] {
         let search = app::server::store::users::folded(&query.search);
-        let (mut filter, _) = filter_for(engine, &account, now, &query, &search, None);
+        let mut filter = filter_for(engine, &account, now, &query, &search);
         filter.limit = 1;
         let before = i64::from(query.page - 1) * i64::from(query.size) - 1;
         let mut conn = app.state.db.pool.acquire().await.unwrap();
         let matches = user_list::count(&mut conn, &filter).await.unwrap();
         let last = user_list::rows(&mut conn, &filter, &Start::Offset(before), matches).await.unwrap().remove(0);
-        cases.push((label, UsersQuery { cursor: PageCursor::After(last.id), ..query }));
+        cases.push((label, UsersQuery { cursor: PageCursor::After(RowAt { user_id: last.id, status: None }), ..query }));
     }
 
     println!(
@@ -92,8 +92,8 @@ async fn main() {
         let (mut matches, mut cap) = (0, 0);
         for _ in 0..40 {
             let t = Instant::now();
-            let key = cursor_key(&mut conn, &account, now, query).await;
-            let (filter, start) = filter_for(engine, &account, now, query, &search, key);
+            let filter = filter_for(engine, &account, now, query, &search);
+            let start = start_of(&mut conn, &filter, query).await;
             let counted = Instant::now();
             matches = user_list::count(&mut conn, &filter).await.unwrap();
             counting.push(counted.elapsed());
@@ -125,8 +125,8 @@ async fn main() {
     for (label, query) in &cases {
         let search = app::server::store::users::folded(&query.search);
         let mut conn = app.state.db.pool.acquire().await.unwrap();
-        let key = cursor_key(&mut conn, &account, now, query).await;
-        let (filter, start) = filter_for(engine, &account, now, query, &search, key);
+        let filter = filter_for(engine, &account, now, query, &search);
+        let start = start_of(&mut conn, &filter, query).await;
         let matches = user_list::count(&mut conn, &filter).await.unwrap();
         println!("== {label}");
         for line in user_list::explain(&mut conn, &filter, &start, matches).await.unwrap() {
@@ -151,8 +151,8 @@ async fn main() {
     }
 }
 
-fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery, search: &'a str, key: Option<user_list::SortKey>) -> (ListFilter<'a>, Start) {
-    let filter = ListFilter {
+fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery, search: &'a str) -> ListFilter<'a> {
+    ListFilter {
         engine,
         account_id: account,
         now_ms: now,
@@ -163,19 +163,15 @@ fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery
         sort: query.sort,
         descending: query.descending,
         limit: i64::from(query.size),
-    };
-    let start = match key {
-        Some(key) => Start::After(key),
-        None => Start::Offset(i64::from(query.page.max(1) - 1) * i64::from(query.size)),
-    };
-    (filter, start)
+    }
 }
 
-/// The sort key of the row a query's cursor names (as the server looks it up).
-async fn cursor_key(conn: &mut app::server::store::Conn, account: &str, now: i64, query: &UsersQuery) -> Option<user_list::SortKey> {
+/// Where the page starts: after the row the cursor names (looked up as the server does),
+/// or by the page number.
+async fn start_of(conn: &mut app::server::store::Conn, filter: &ListFilter<'_>, query: &UsersQuery) -> Start {
     match &query.cursor {
-        PageCursor::After(id) => user_list::key_of(conn, account, id, now).await.unwrap(),
-        _ => None,
+        PageCursor::After(at) => Start::After(user_list::key_of(conn, filter, at).await.unwrap().expect("the cursor's user")),
+        _ => Start::Offset(i64::from(query.page.max(1) - 1) * i64::from(query.size)),
     }
 }
 
@@ -189,8 +185,8 @@ async fn queries_at_once(app: &Arc<TestApp>, account: &str, now: i64, engine: En
             let mut times = Vec::with_capacity(REQUESTS_EACH);
             for _ in 0..REQUESTS_EACH {
                 let t = Instant::now();
-                let key = cursor_key(&mut conn, &account, now, &query).await;
-                let (filter, start) = filter_for(engine, &account, now, &query, &search, key);
+                let filter = filter_for(engine, &account, now, &query, &search);
+                let start = start_of(&mut conn, &filter, &query).await;
                 let matches = user_list::count(&mut conn, &filter).await.unwrap();
                 user_list::rows(&mut conn, &filter, &start, matches).await.unwrap();
                 times.push(t.elapsed());

@@ -492,7 +492,7 @@ fn expected_key(row: &UserRow, sort: shared::views::UsersSort) -> (usize, String
 
 #[tokio::test]
 async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_numbers() {
-    use shared::views::{PageCursor, UsersSort};
+    use shared::views::{PageCursor, RowAt, UsersSort};
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
     // 61 users: expired, invited and active, with names that sort apart from their
@@ -524,7 +524,7 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
     assert_eq!(everyone.len(), 61);
     let statuses: std::collections::HashSet<UserStatus> = everyone.iter().map(|r| r.status).collect();
     assert_eq!(statuses.len(), 3, "active, invited and expired users: {statuses:?}");
-    let id_of = |email: &str| everyone.iter().find(|r| r.email == email).unwrap().user_id.clone();
+    let row_of = |email: &str| everyone.iter().find(|r| r.email == email).unwrap();
     let emails = |rows: &[UserRow]| rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>();
 
     // Without a search, with a search read through the search index (few matches) and with
@@ -548,11 +548,11 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
                     assert_eq!(emails(&typed.rows), expected[from..(from + 25).min(n)], "{case}: page {page} by its number");
                 }
                 for (at, email) in expected.iter().enumerate().step_by(step) {
-                    let next = list(query.clone().next_page(2, &id_of(email))).await.unwrap();
+                    let next = list(query.clone().next_page(2, row_of(email))).await.unwrap();
                     if at + 1 < n {
                         assert_eq!((next.page, emails(&next.rows)), (3, expected[at + 1..(at + 26).min(n)].to_vec()), "{case}: Next after row {at}");
                     }
-                    let previous = list(UsersQuery { page: 3, cursor: PageCursor::Before(id_of(email)), ..query.clone() }).await.unwrap();
+                    let previous = list(query.clone().previous_page(4, row_of(email))).await.unwrap();
                     match at {
                         // Fewer rows before it than a page: the first page instead.
                         0..25 => assert_eq!((previous.page, emails(&previous.rows)), (1, expected[..25].to_vec()), "{case}: Previous before row {at}"),
@@ -564,9 +564,91 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
     }
 
     // A cursor whose user has gone: the page by its number.
-    let gone = UsersQuery { page: 2, cursor: PageCursor::After("00000000-0000-4000-8000-000000000000".into()), ..Default::default() };
-    let page = list(gone).await.unwrap();
+    let gone = RowAt { user_id: "00000000-0000-4000-8000-000000000000".into(), status: None };
+    let page = list(UsersQuery { page: 2, cursor: PageCursor::After(gone), ..Default::default() }).await.unwrap();
     assert_eq!((page.page, page.rows.len()), (2, 25));
+
+    // In the Status order an invitation expiring between two clicks does not move its row
+    // to the Expired part under the reader: Next goes on after it among the Invited.
+    let query = UsersQuery { sort: UsersSort::Status, size: 25, ..Default::default() };
+    let first = list(query.clone()).await.unwrap();
+    let last = first.rows.last().unwrap().clone();
+    assert_eq!(last.status, UserStatus::Invited, "page 1 ends among the Invited");
+    let next = query.clone().next_page(1, &last);
+    app.clock.advance(chrono::Duration::days(8));
+    let now_listed = list(UsersQuery { size: 100, ..Default::default() }).await.unwrap().rows;
+    assert_eq!(now_listed.iter().find(|r| r.user_id == last.user_id).unwrap().status, UserStatus::Expired);
+    let mut expected: Vec<UserRow> = now_listed.clone();
+    expected.sort_by_key(|row| expected_key(row, UsersSort::Status));
+    let at = expected_key(&last, UsersSort::Status);
+    let after: Vec<String> = expected.iter().filter(|r| r.user_id != last.user_id && expected_key(r, UsersSort::Status) > at).take(25).map(|r| r.email.clone()).collect();
+    assert_eq!(emails(&list(next).await.unwrap().rows), after);
+}
+
+#[tokio::test]
+async fn a_cursor_naming_someone_outside_the_readers_places_is_ignored() {
+    use shared::scopes::ScopeKind;
+    use shared::views::{PageCursor, RowAt};
+    let app = TestApp::with_owner().await;
+    let north = app.create_place(ScopeKind::OrganisationalUnit, "North", None).await;
+    let admin_id = app.add_active_user_with("admin@north.example", &[TestApp::grant(&north, Role::Admin)]).await;
+    for email in ["a@north.example", "z@north.example"] {
+        app.add_active_user_with(email, &[TestApp::grant(&north, Role::Member)]).await;
+    }
+    let outside = app.add_active_user("m@elsewhere.example", "member").await;
+    let admin = actor_for(&app, &admin_id).await;
+    let list = |cursor| app::server::users::list(&app.state, &admin, UsersQuery { sort: shared::views::UsersSort::Email, page: 2, cursor, ..Default::default() });
+    let emails = |page: shared::views::UsersPage| page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>();
+    let mine = list(PageCursor::None).await.unwrap();
+    assert_eq!(emails(mine.clone()), vec!["a@north.example", "admin@north.example", "z@north.example"]);
+    // Positioned after someone they may not see, the page would tell where that person
+    // sorts; the cursor is ignored instead, and the page is read by its number.
+    let probed = list(PageCursor::After(RowAt { user_id: outside, status: None })).await.unwrap();
+    assert_eq!((probed.page, emails(probed)), (1, emails(mine)));
+    let own = list(PageCursor::After(RowAt { user_id: user_id_of(&app, "admin@north.example").await, status: None })).await.unwrap();
+    assert_eq!(emails(own), vec!["z@north.example"]);
+}
+
+#[tokio::test]
+async fn a_search_matching_more_than_the_count_cap_pages_by_walking_the_list() {
+    use shared::views::{PageCursor, RowAt, UsersSort};
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    let cap = app::server::store::user_list::SEARCH_COUNT_CAP as usize;
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    let mut ids = std::collections::HashMap::new();
+    for i in 0..cap + 60 {
+        let (id, email) = (uuid::Uuid::new_v4().to_string(), format!("w{i:04}@walking.example"));
+        let name = format!("Walker {:04}", (i * 7919) % (cap + 60));
+        let user = app::server::store::users::NewUser { id: &id, account_id: &owner.account_id, email: &email, name: &name, status: shared::status::StoredUserStatus::Active, password_hash: None };
+        app::server::store::users::insert(&mut tx, user, app.clock_ms()).await.unwrap();
+        ids.insert(email, id);
+    }
+    tx.commit().await.unwrap();
+    for (sort, descending) in [(UsersSort::Name, false), (UsersSort::Email, true)] {
+        let query = UsersQuery { search: "walk".into(), sort, descending, size: 25, ..Default::default() };
+        let first = app::server::users::list(&app.state, &owner, query.clone()).await.unwrap();
+        assert!(first.total_capped, "more than {cap} matches: counting stopped");
+        let mut expected: Vec<(String, String)> = ids.keys().map(|email| {
+            let i: usize = email[1..5].parse().unwrap();
+            (format!("walker {:04}", (i * 7919) % (cap + 60)), email.clone())
+        }).collect();
+        expected.sort_by(|a, b| match sort { UsersSort::Email => a.1.cmp(&b.1), _ => a.cmp(b) });
+        if descending {
+            expected.reverse();
+        }
+        let expected: Vec<String> = expected.into_iter().map(|(_, email)| email).collect();
+        assert_eq!(first.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), expected[..25]);
+        for at in [24, 500, 1030] {
+            let row = RowAt { user_id: ids[&expected[at]].clone(), status: None };
+            let next = app::server::users::list(&app.state, &owner, UsersQuery { page: 2, cursor: PageCursor::After(row.clone()), ..query.clone() }).await.unwrap();
+            assert_eq!(next.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), expected[at + 1..(at + 26).min(expected.len())], "{sort:?}: Next after {at}");
+            let previous = app::server::users::list(&app.state, &owner, UsersQuery { page: 3, cursor: PageCursor::Before(row), ..query.clone() }).await.unwrap();
+            // Fewer rows before it than a page: the first page instead.
+            let before = if at >= 25 { &expected[at - 25..at] } else { &expected[..25] };
+            assert_eq!(previous.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), before, "{sort:?}: Previous before {at}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use crate::scopes::{GrantView, ScopeKind};
 use crate::status::{InvitationState, UserStatus};
 use crate::RoleKey;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// The signed-in person as the shell shows them, with what they may do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,9 +94,42 @@ pub enum PageCursor {
     #[default]
     None,
     /// Just after this user, in the list's order.
-    After(String),
+    After(RowAt),
     /// Just before this user.
-    Before(String),
+    Before(RowAt),
+}
+
+/// A listed user, as a cursor names it: `{id}` or, in the Status order, `{id}.{status}`
+/// with the status the page showed, so that an invitation expiring (or being accepted)
+/// between two clicks does not move the row to another part of the list under the reader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowAt {
+    pub user_id: String,
+    pub status: Option<UserStatus>,
+}
+
+impl RowAt {
+    fn parse(text: &str) -> Option<RowAt> {
+        let (id, status) = match text.split_once('.') {
+            Some((id, status)) => (id, Some(UserStatus::parse(status)?)),
+            None => (text, None),
+        };
+        is_id(id).then(|| RowAt { user_id: id.to_string(), status })
+    }
+}
+
+impl fmt::Display for RowAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{}.{}", self.user_id, status.as_str()),
+            None => f.write_str(&self.user_id),
+        }
+    }
+}
+
+/// What ids look like in addresses (UUIDs): anything else is ignored.
+fn is_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 36 && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 /// The page sizes the Users page offers; the first is the default.
@@ -117,15 +151,15 @@ impl UsersQuery {
     /// Reads the query from named parameters; unknown values fall back to the defaults.
     pub fn from_params(param: impl Fn(&str) -> Option<String>) -> UsersQuery {
         let get = |name| param(name).unwrap_or_default();
-        let id = |name| Some(get(name)).filter(|id| !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
-        let cursor = match (id(Self::AFTER), id(Self::BEFORE)) {
+        let row = |name| RowAt::parse(&get(name));
+        let cursor = match (row(Self::AFTER), row(Self::BEFORE)) {
             (Some(after), _) => PageCursor::After(after),
             (None, Some(before)) => PageCursor::Before(before),
             (None, None) => PageCursor::None,
         };
         UsersQuery {
             status: UserStatus::parse(&get(Self::STATUS)),
-            scope: id(Self::SCOPE),
+            scope: Some(get(Self::SCOPE)).filter(|id| is_id(id)),
             search: get(Self::SEARCH).trim().chars().take(Self::MAX_SEARCH_CHARS).collect(),
             sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
             descending: get(Self::DIR) == "desc",
@@ -140,17 +174,25 @@ impl UsersQuery {
         UsersQuery { page: 1, cursor: PageCursor::None, ..self }
     }
 
-    /// The page after the one ending with `last_user_id`.
-    pub fn next_page(self, page: u32, last_user_id: &str) -> UsersQuery {
-        UsersQuery { page: page + 1, cursor: PageCursor::After(last_user_id.into()), ..self }
+    /// The page after page `page`, whose last row is `last`.
+    pub fn next_page(self, page: u32, last: &UserRow) -> UsersQuery {
+        let at = self.row_at(last);
+        UsersQuery { page: page + 1, cursor: PageCursor::After(at), ..self }
     }
 
-    /// The page before the one starting with `first_user_id` (page 1 is plain page 1).
-    pub fn previous_page(self, page: u32, first_user_id: &str) -> UsersQuery {
+    /// The page before page `page`, whose first row is `first` (page 1 is plain page 1).
+    pub fn previous_page(self, page: u32, first: &UserRow) -> UsersQuery {
         match page {
             0..=2 => self.first_page(),
-            _ => UsersQuery { page: page - 1, cursor: PageCursor::Before(first_user_id.into()), ..self },
+            _ => {
+                let at = self.row_at(first);
+                UsersQuery { page: page - 1, cursor: PageCursor::Before(at), ..self }
+            }
         }
+    }
+
+    fn row_at(&self, row: &UserRow) -> RowAt {
+        RowAt { user_id: row.user_id.clone(), status: (self.sort == UsersSort::Status).then_some(row.status) }
     }
 
     /// Reads `status=expired&q=ada%40example.com…` (with or without the leading `?`).
@@ -185,8 +227,8 @@ impl UsersQuery {
         }
         match &self.cursor {
             PageCursor::None => {}
-            PageCursor::After(id) => parts.push(format!("{}={id}", Self::AFTER)),
-            PageCursor::Before(id) => parts.push(format!("{}={id}", Self::BEFORE)),
+            PageCursor::After(at) => parts.push(format!("{}={at}", Self::AFTER)),
+            PageCursor::Before(at) => parts.push(format!("{}={at}", Self::BEFORE)),
         }
         parts.join("&")
     }
@@ -408,12 +450,12 @@ mod tests {
             descending: true,
             page: 3,
             size: 50,
-            cursor: PageCursor::After("0f1e2d3c-4b5a-4968-8776-655443322110".into()),
+            cursor: PageCursor::After(RowAt { user_id: "0f1e2d3c-4b5a-4968-8776-655443322110".into(), status: Some(UserStatus::Invited) }),
         };
         let href = query.href();
         assert_eq!(
             href,
-            "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3&size=50&after=0f1e2d3c-4b5a-4968-8776-655443322110"
+            "/users?status=expired&scope=7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f&q=Ada%2B1%40example.com%20%26%20co&sort=email&dir=desc&page=3&size=50&after=0f1e2d3c-4b5a-4968-8776-655443322110.invited"
         );
         assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users")), query);
         assert_eq!(UsersQuery::default().href(), "/users");
@@ -428,12 +470,19 @@ mod tests {
 
     #[test]
     fn previous_and_next_carry_the_neighbouring_row_and_a_new_order_starts_again() {
+        let row = |id: &str, status| UserRow { user_id: id.into(), name: String::new(), email: String::new(), status, held: Vec::new(), invitation: None };
         let on_three = UsersQuery { search: "ada".into(), page: 3, size: 50, ..Default::default() };
-        assert_eq!(on_three.clone().next_page(3, "b0").href(), "/users?q=ada&page=4&size=50&after=b0");
-        assert_eq!(on_three.clone().previous_page(3, "a0").href(), "/users?q=ada&page=2&size=50&before=a0");
-        assert_eq!(on_three.clone().previous_page(2, "a0").href(), "/users?q=ada&size=50");
+        assert_eq!(on_three.clone().next_page(3, &row("b0", UserStatus::Active)).href(), "/users?q=ada&page=4&size=50&after=b0");
+        assert_eq!(on_three.clone().previous_page(3, &row("a0", UserStatus::Active)).href(), "/users?q=ada&page=2&size=50&before=a0");
+        assert_eq!(on_three.clone().previous_page(2, &row("a0", UserStatus::Active)).href(), "/users?q=ada&size=50");
         let next = UsersQuery::from_query_string("q=ada&page=4&size=50&after=b0");
-        assert_eq!(next.cursor, PageCursor::After("b0".into()));
+        assert_eq!(next.cursor, PageCursor::After(RowAt { user_id: "b0".into(), status: None }));
         assert_eq!(UsersQuery { sort: UsersSort::Email, ..next.first_page() }.href(), "/users?q=ada&sort=email&size=50");
+        // In the Status order the row's status as shown travels with it.
+        let by_status = UsersQuery { sort: UsersSort::Status, ..Default::default() };
+        let href = by_status.next_page(1, &row("c0", UserStatus::Expired)).href();
+        assert_eq!(href, "/users?sort=status&page=2&after=c0.expired");
+        assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users?")).cursor, PageCursor::After(RowAt { user_id: "c0".into(), status: Some(UserStatus::Expired) }));
+        assert_eq!(UsersQuery::from_query_string("after=c0.bogus").cursor, PageCursor::None);
     }
 }

@@ -220,8 +220,10 @@ fn UsersTable(page: Page) -> impl IntoView {
     let (total, capped) = (page.total, page.total_capped);
     let size = query.get_untracked().size;
     let (current, count) = (page.page, page.page_count);
-    let previous = page.rows.first().map(|row| query.get_untracked().previous_page(current, &row.user_id).href());
-    let next = page.rows.last().map(|row| query.get_untracked().next_page(current, &row.user_id).href());
+    let previous = page.rows.first().map(|row| query.get_untracked().previous_page(current, row).href());
+    // A short page is the last, whatever the (capped) count guessed.
+    let full = page.rows.len() as u64 == u64::from(size);
+    let next = page.rows.last().filter(|_| full).map(|row| query.get_untracked().next_page(current, row).href());
     let first = u64::from(current - 1) * u64::from(size) + 1;
     let last = first + page.rows.len() as u64 - 1;
     let caption = match (capped, total) {

@@ -48,9 +48,9 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
     let mut page = last_page(query.page.max(1));
     let cursor = match &query.cursor {
         PageCursor::None => None,
-        PageCursor::After(id) | PageCursor::Before(id) => user_list::key_of(&mut conn, &actor.account_id, id, now).await.step("user_list::key_of")?,
+        PageCursor::After(at) | PageCursor::Before(at) => user_list::key_of(&mut conn, &filter, at).await.step("user_list::key_of")?,
     };
-    // A cursor whose user is gone: by the page number.
+    // A cursor whose user is gone (or is not one this reader lists): by the page number.
     let start = match (&query.cursor, cursor) {
         (PageCursor::After(_), Some(key)) => Start::After(key),
         (PageCursor::Before(_), Some(key)) => Start::Before(key),

@@ -19,7 +19,7 @@ use super::Conn;
 use crate::server::db::Engine;
 use shared::scopes::ScopeKind;
 use shared::status::{StoredInvitationState, StoredUserStatus, UserStatus};
-use shared::views::UsersSort;
+use shared::views::{RowAt, UsersSort};
 use shared::Role;
 use sqlx::any::AnyArguments;
 use sqlx::Arguments;
@@ -387,18 +387,24 @@ pub async fn rows(conn: &mut Conn, filter: &ListFilter<'_>, start: &Start, match
     Ok(listed)
 }
 
-/// Where `user_id` stands in the list's orders, if they are a user of the account.
-pub async fn key_of(conn: &mut Conn, account_id: &str, user_id: &str, now_ms: i64) -> sqlx::Result<Option<SortKey>> {
-    let row: Option<(String, Option<i64>, String, String, i64)> = sqlx::query_as(
-        "SELECT status, pending_expires_at, sort_name, email, COALESCE(invited_at, 0) FROM users WHERE account_id = $1 AND id = $2",
-    )
-    .bind(account_id)
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await?;
+/// Where the row `at` names stands in the list's orders, if it is a user this filter's
+/// reader may list (in their places; matching the search): a cursor is a position in the
+/// reader's own list and never tells anything of anyone else. The status is the one the
+/// page showed, when the cursor carries it.
+pub async fn key_of(conn: &mut Conn, filter: &ListFilter<'_>, at: &RowAt) -> sqlx::Result<Option<SortKey>> {
+    let mut sql = Sql::default();
+    let Matching { with, from, mut conditions } = matching(filter, None, Reading::Walk, &mut sql);
+    conditions.push(format!("u.id = {}", sql.param(Bind::Text(at.user_id.clone()))));
+    sql.text = format!(
+        "{with}SELECT u.status, u.pending_expires_at, u.sort_name, u.email, COALESCE(u.invited_at, 0) FROM {from} WHERE {}",
+        conditions.join(" AND ")
+    );
+    let row: Option<(String, Option<i64>, String, String, i64)> =
+        sqlx::query_as_with(&sql.text, sql.arguments()?).persistent(prepared(filter)).fetch_optional(conn).await?;
     let Some((stored, pending_expires_at, sort_name, email, invited)) = row else { return Ok(None) };
     let stored = StoredUserStatus::try_from(stored).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(Some(SortKey { status: UserStatus::of(stored, pending_expires_at, now_ms), sort_name, email, invited }))
+    let status = at.status.unwrap_or_else(|| UserStatus::of(stored, pending_expires_at, filter.now_ms));
+    Ok(Some(SortKey { status, sort_name, email, invited }))
 }
 
 /// The engine's plans for the count and the first read of the page from `start`, one line

@@ -63,8 +63,11 @@ impl Db {
             Engine::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers proceed while one writer commits; the busy timeout
-                    // makes a second writer wait instead of failing at once.
-                    for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"] {
+                    // makes a second writer wait instead of failing at once. Reads through a
+                    // memory map share the file's pages between the pool's connections
+                    // instead of copying them into a small cache per connection.
+                    let pragmas = ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL", "PRAGMA mmap_size = 268435456"];
+                    for pragma in pragmas {
                         sqlx::query(pragma).execute(&mut *conn).await?;
                     }
                     Ok(())

@@ -173,9 +173,11 @@ fn matching(filter: &ListFilter<'_>, status: Option<UserStatus>, reading: Readin
     }
     if !filter.search.is_empty() {
         if reading == Reading::Matches && trigram_table(filter) {
-            // An FTS5 phrase (quotes inside it doubled); CROSS JOIN keeps the matches first.
+            // An FTS5 phrase (quotes inside it doubled); CROSS JOIN keeps the matches first,
+            // and each match's filters are read from the index that holds them (migration
+            // 0009), which the planner would pass over for the unique one on search_doc.
             let phrase = sql.param(Bind::Text(format!("\"{}\"", filter.search.replace('"', "\"\""))));
-            from = "users_search s CROSS JOIN users u ON u.search_doc = s.rowid".into();
+            from = "users_search s CROSS JOIN users u INDEXED BY users_by_search_doc_filters ON u.search_doc = s.rowid".into();
             conditions.push(format!("s.users_search MATCH {phrase}"));
         } else {
             let escaped = filter.search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -17,6 +17,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: the SQLite file `beckon.db` in the data directory.
     pub database_url: Option<String>,
+    /// Megabytes of the SQLite file each connection reads through a memory map; 0: none.
+    pub sqlite_mmap_mb: u64,
     /// Where links point and which Origin state-changing requests must come from.
     pub public_url: String,
     /// Whether BECKON_PUBLIC_URL was given; otherwise it follows the bound address.
@@ -167,6 +169,7 @@ impl Config {
             smtp,
             mail_from,
             mail_max_attempts: source.parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
+            sqlite_mmap_mb: source.parsed("BECKON_SQLITE_MMAP_MB", app::server::db::DEFAULT_SQLITE_MMAP_MB)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
             secret_key: var("BECKON_SECRET_KEY"),
@@ -284,6 +287,24 @@ mod tests {
         let local = [("BECKON_SMTP_HOST", "127.0.0.1"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
         assert!(config(&local).is_ok(), "on this machine it may");
         assert!(config(&[("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_TLS", "none")]).is_ok(), "without credentials it may");
+    }
+
+    #[test]
+    fn the_sqlite_memory_map_can_be_turned_off_and_refuses_nonsense() {
+        assert_eq!(config(&[]).unwrap().sqlite_mmap_mb, 256);
+        assert_eq!(config(&[("BECKON_SQLITE_MMAP_MB", "0")]).unwrap().sqlite_mmap_mb, 0);
+        assert!(config(&[("BECKON_SQLITE_MMAP_MB", "lots")]).err().unwrap().to_string().contains("BECKON_SQLITE_MMAP_MB"));
+    }
+
+    #[tokio::test]
+    async fn each_sqlite_connection_maps_what_the_setting_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = app::server::Db::sqlite_url(&dir.path().join("beckon.db"));
+        for (mb, bytes) in [(0u64, 0i64), (16, 16 << 20)] {
+            let db = app::server::Db::connect_mapping(&url, mb).await.unwrap();
+            let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&db.pool).await.unwrap();
+            assert_eq!(mapped, bytes, "BECKON_SQLITE_MMAP_MB={mb}");
+        }
     }
 
     #[test]

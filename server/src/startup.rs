@@ -83,7 +83,7 @@ impl Application {
 /// Opens and migrates the database; used by `serve`, `migrate` and `admin create`.
 pub async fn open_database(config: &Config) -> Result<Db, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
-    Ok(Db::connect_and_migrate(&config.database_url()).await?)
+    Ok(Db::connect_and_migrate(&config.database_url(), config.sqlite_mmap_mb).await?)
 }
 
 /// The asset names the site build wrote beside this binary (hash.txt), if it hashed them.

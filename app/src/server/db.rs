@@ -53,23 +53,34 @@ pub struct Db {
 
 pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// How much of a SQLite file each connection maps by default (BECKON_SQLITE_MMAP_MB).
+pub const DEFAULT_SQLITE_MMAP_MB: u64 = 256;
+
 impl Db {
-    /// Opens the database at `url` (a SQLite file is created when missing), without migrating.
+    /// Opens the database at `url` (a SQLite file is created when missing), without
+    /// migrating, with SQLite's default memory map.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Db::connect_mapping(url, DEFAULT_SQLITE_MMAP_MB).await
+    }
+
+    /// As [`Db::connect`], with SQLite reading through a memory map of up to `mmap_mb`
+    /// megabytes per connection (0: no map; ignored by PostgreSQL).
+    pub async fn connect_mapping(url: &str, mmap_mb: u64) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let engine = Engine::of_url(url)?;
         let options = AnyConnectOptions::from_str(url).map_err(DbError::Connect)?.disable_statement_logging();
         let pool = match engine {
-            Engine::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _meta| {
+            Engine::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers proceed while one writer commits; the busy timeout
                     // makes a second writer wait instead of failing at once. Reads through a
                     // memory map share the file's pages between the pool's connections
                     // instead of copying them into a small cache per connection.
-                    let pragmas = ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL", "PRAGMA mmap_size = 268435456"];
+                    let pragmas = ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"];
                     for pragma in pragmas {
                         sqlx::query(pragma).execute(&mut *conn).await?;
                     }
+                    sqlx::query(&format!("PRAGMA mmap_size = {}", mmap_mb.saturating_mul(1 << 20))).execute(&mut *conn).await?;
                     Ok(())
                 })
             }),
@@ -80,9 +91,10 @@ impl Db {
         Ok(Db { pool, engine })
     }
 
-    /// Opens the database and applies the pending migrations of its engine.
-    pub async fn connect_and_migrate(url: &str) -> Result<Db, DbError> {
-        let db = Db::connect(url).await?;
+    /// Opens the database (see [`Db::connect_mapping`]) and applies the pending migrations
+    /// of its engine.
+    pub async fn connect_and_migrate(url: &str, mmap_mb: u64) -> Result<Db, DbError> {
+        let db = Db::connect_mapping(url, mmap_mb).await?;
         db.engine.migrator().run(&db.pool).await?;
         Ok(db)
     }

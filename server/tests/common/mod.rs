@@ -37,6 +37,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         addr: "127.0.0.1:3000".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         database_url: None,
+        sqlite_mmap_mb: app::server::db::DEFAULT_SQLITE_MMAP_MB,
         public_url: ORIGIN.into(),
         public_url_explicit: true,
         site_root: dir.join("site"),

@@ -126,7 +126,7 @@ impl DeliveryQuery {
         DeliveryQuery {
             state: param(Self::STATE).and_then(|s| DeliveryState::parse(&s)),
             recipient: param(Self::RECIPIENT).unwrap_or_default().trim().chars().take(200).collect(),
-            message: param(Self::MESSAGE).filter(|id| !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')),
+            message: param(Self::MESSAGE).filter(|id| crate::url::is_id(id)),
         }
     }
 

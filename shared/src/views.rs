@@ -114,7 +114,7 @@ impl RowAt {
             Some((id, status)) => (id, Some(UserStatus::parse(status)?)),
             None => (text, None),
         };
-        is_id(id).then(|| RowAt { user_id: id.to_string(), status })
+        crate::url::is_id(id).then(|| RowAt { user_id: id.to_string(), status })
     }
 }
 
@@ -125,11 +125,6 @@ impl fmt::Display for RowAt {
             None => f.write_str(&self.user_id),
         }
     }
-}
-
-/// What ids look like in addresses (UUIDs): anything else is ignored.
-fn is_id(text: &str) -> bool {
-    !text.is_empty() && text.len() <= 36 && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 /// The page sizes the Users page offers; the first is the default.
@@ -159,7 +154,7 @@ impl UsersQuery {
         };
         UsersQuery {
             status: UserStatus::parse(&get(Self::STATUS)),
-            scope: Some(get(Self::SCOPE)).filter(|id| is_id(id)),
+            scope: Some(get(Self::SCOPE)).filter(|id| crate::url::is_id(id)),
             search: get(Self::SEARCH).trim().chars().take(Self::MAX_SEARCH_CHARS).collect(),
             sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
             descending: get(Self::DIR) == "desc",

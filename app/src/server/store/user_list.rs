@@ -66,6 +66,17 @@ pub enum Start {
     Before(SortKey),
 }
 
+impl Start {
+    /// Whether the page is read forward, from which key, after how many rows.
+    fn parts(&self) -> (bool, Option<&SortKey>, i64) {
+        match self {
+            Start::Offset(offset) => (true, None, (*offset).max(0)),
+            Start::After(key) => (true, Some(key), 0),
+            Start::Before(key) => (false, Some(key), 0),
+        }
+    }
+}
+
 /// A user's place in every order the list offers.
 #[derive(Clone, Debug)]
 pub struct SortKey {
@@ -223,22 +234,29 @@ fn row_name(engine: Engine) -> &'static str {
     }
 }
 
-/// The columns that order the rows of one segment (the email, unique in an account, last),
-/// and the key's values for them.
-fn key_columns(sort: UsersSort, key: &SortKey) -> (&'static [&'static str], Vec<Bind>) {
-    let (name, email, invited) = (Bind::Text(key.sort_name.clone()), Bind::Text(key.email.clone()), Bind::Int(key.invited));
+/// The columns that order the rows of one segment (the email, unique in an account, last).
+fn sort_columns(sort: UsersSort) -> &'static [&'static str] {
     match sort {
-        UsersSort::Name | UsersSort::Status => (&["u.sort_name", "u.email"], vec![name, email]),
-        UsersSort::Email => (&["u.email"], vec![email]),
+        UsersSort::Name | UsersSort::Status => &["u.sort_name", "u.email"],
+        UsersSort::Email => &["u.email"],
         // NULLs sort differently on the two engines; none of them is an invitation date.
-        UsersSort::Invited => (&["COALESCE(u.invited_at, 0)", "u.email"], vec![invited, email]),
+        UsersSort::Invited => &["COALESCE(u.invited_at, 0)", "u.email"],
+    }
+}
+
+/// A key's values for [`sort_columns`], in their order.
+fn key_values(sort: UsersSort, key: &SortKey) -> Vec<Bind> {
+    let (name, email) = (Bind::Text(key.sort_name.clone()), Bind::Text(key.email.clone()));
+    match sort {
+        UsersSort::Name | UsersSort::Status => vec![name, email],
+        UsersSort::Email => vec![email],
+        UsersSort::Invited => vec![Bind::Int(key.invited), email],
     }
 }
 
 fn order_by(sort: UsersSort, ascending: bool) -> String {
     let dir = if ascending { "ASC" } else { "DESC" };
-    let placeholder = SortKey { status: UserStatus::Active, sort_name: String::new(), email: String::new(), invited: 0 };
-    key_columns(sort, &placeholder).0.iter().map(|column| format!("{column} {dir}")).collect::<Vec<_>>().join(", ")
+    sort_columns(sort).iter().map(|column| format!("{column} {dir}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The statuses read one after the other, in the order the list shows them; `None` is
@@ -292,8 +310,8 @@ fn segment_sql(filter: &ListFilter<'_>, status: Option<UserStatus>, reading: Rea
     let Matching { with, from, mut conditions } = matching(filter, status, reading, &mut page);
     let ascending = forward != filter.descending;
     if let Some(key) = from_key {
-        let (columns, values) = key_columns(filter.sort, key);
-        let values: Vec<String> = values.into_iter().map(|v| page.param(v)).collect();
+        let columns = sort_columns(filter.sort);
+        let values: Vec<String> = key_values(filter.sort, key).into_iter().map(|v| page.param(v)).collect();
         let op = if ascending { ">" } else { "<" };
         conditions.push(match columns.len() {
             1 => format!("{} {op} {}", columns[0], values[0]),
@@ -347,11 +365,7 @@ pub async fn count(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<i64
 /// [`count`] said.
 pub async fn rows(conn: &mut Conn, filter: &ListFilter<'_>, start: &Start, matches: i64) -> sqlx::Result<Vec<ListedUser>> {
     let reading = reading(filter, matches);
-    let (forward, key, mut offset) = match start {
-        Start::Offset(offset) => (true, None, (*offset).max(0)),
-        Start::After(key) => (true, Some(key), 0),
-        Start::Before(key) => (false, Some(key), 0),
-    };
+    let (forward, key, mut offset) = start.parts();
     let key_rank = key.map(|key| rank(filter, Some(key.status)));
     let mut segments = segments(filter);
     if !forward {
@@ -412,11 +426,7 @@ pub async fn key_of(conn: &mut Conn, filter: &ListFilter<'_>, at: &RowAt) -> sql
 /// The engine's plans for the count and the first read of the page from `start`, one line
 /// per step, for benchmarks and for anyone checking which indexes a filter uses.
 pub async fn explain(conn: &mut Conn, filter: &ListFilter<'_>, start: &Start, matches: i64) -> sqlx::Result<Vec<String>> {
-    let (forward, key, offset) = match start {
-        Start::Offset(offset) => (true, None, *offset),
-        Start::After(key) => (true, Some(key), 0),
-        Start::Before(key) => (false, Some(key), 0),
-    };
+    let (forward, key, offset) = start.parts();
     let first = match (filter.sort, key) {
         (UsersSort::Status, Some(key)) => Some(key.status),
         _ => segments(filter).first().copied().unwrap_or(filter.status),

@@ -9,7 +9,7 @@ use app::{shell, App};
 use axum::http::HeaderValue;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::ServeDir;
@@ -40,9 +40,19 @@ fn redirect_page(path: &str) {
     }
 }
 
+/// The app's routes, listed once per process. Leptos lists them by rendering the app with
+/// resource loads switched off through a flag that holds for the whole process, not the
+/// listing thread: a page rendered meanwhile anywhere else would wait for its data forever
+/// (seen as requests that never answered while tests built applications beside them).
+/// Listing once, before any router exists to serve a page, leaves no page to catch it.
+pub fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn build(state: AppState, config: &Config, session_store: SessionStore, test_clock: Option<Arc<ManualClock>>) -> Router {
     let options = state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let idle = tower_sessions::cookie::time::Duration::seconds(config.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(session_store)
         .with_name(SESSION_COOKIE)

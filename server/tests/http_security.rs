@@ -406,3 +406,36 @@ async fn the_test_clock_moves_only_by_a_sane_number_of_hours() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(clock.now_ms() - start, 90 * 60_000);
 }
+
+/// Starting an application beside pages being served (as tests do all the time, and as a
+/// process that builds a second router would): every page still gets its answer. Leptos
+/// lists routes with resource loads switched off for the whole process, so a listing per
+/// start left a page rendered at that moment waiting for its data forever.
+#[tokio::test]
+async fn a_page_rendered_while_another_application_starts_gets_its_answer() {
+    let app = TestApp::with_owner().await;
+    let starting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = std::thread::spawn({
+        let starting = starting.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                for _ in 0..40 {
+                    let dir = tempfile::tempdir().unwrap();
+                    server::startup::build(&test_config(dir.path()), server::startup::system_clock()).await.unwrap();
+                }
+            });
+            starting.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let mut pages = 0;
+    while starting.load(std::sync::atomic::Ordering::SeqCst) || pages < 50 {
+        // A page takes milliseconds; a minute means it is waiting for something that never comes.
+        let response = tokio::time::timeout(std::time::Duration::from_secs(60), app.get("/signin", None))
+            .await
+            .unwrap_or_else(|_| panic!("page {pages} never answered while applications started beside it"));
+        assert_eq!(response.status(), StatusCode::OK);
+        pages += 1;
+    }
+    builder.join().unwrap();
+}

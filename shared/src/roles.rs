@@ -95,7 +95,7 @@ impl RoleKey {
 
     pub fn parse_stored(text: &str) -> Option<RoleKey> {
         match text.strip_prefix(CUSTOM_PREFIX) {
-            Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') => Some(RoleKey::Custom(id.to_string())),
+            Some(id) if crate::url::is_id(id) => Some(RoleKey::Custom(id.to_string())),
             Some(_) => None,
             None => Role::parse(text).map(RoleKey::Builtin),
         }

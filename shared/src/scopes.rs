@@ -97,8 +97,7 @@ impl Grant {
             .filter(|piece| !piece.is_empty())
             .map(|piece| {
                 let (scope, role) = piece.split_once('~')?;
-                let scope_ok = !scope.is_empty() && scope.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-                scope_ok.then(|| RoleKey::parse_stored(role).map(|role| Grant { scope_id: scope.to_string(), role })).flatten()
+                crate::url::is_id(scope).then(|| RoleKey::parse_stored(role).map(|role| Grant { scope_id: scope.to_string(), role })).flatten()
             })
             .collect()
     }

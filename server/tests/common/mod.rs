@@ -190,8 +190,15 @@ impl TestApp {
         self.clock.now_ms()
     }
 
+    /// Sends `request` through the router. A page or a call answers in milliseconds; one
+    /// still unanswered after a minute is waiting for something that will never come, and
+    /// fails the test with its address instead of holding the whole run.
     pub async fn send(&self, request: Request<Body>) -> Response<Body> {
-        self.router.clone().oneshot(request).await.unwrap()
+        let target = format!("{} {}", request.method(), request.uri());
+        tokio::time::timeout(std::time::Duration::from_secs(60), self.router.clone().oneshot(request))
+            .await
+            .unwrap_or_else(|_| panic!("{target} got no answer within a minute"))
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {

@@ -84,7 +84,8 @@ pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
 /// Splits the last path segment of a link into (invitation id, token).
 pub fn parse(segment: &str) -> Option<(&str, &str)> {
     let (id, token) = segment.split_once('.')?;
-    let id_ok = id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    // A link always names the whole id.
+    let id_ok = id.len() == 36 && shared::url::is_id(id);
     let token_ok = !token.is_empty() && token.len() <= 64 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     (id_ok && token_ok).then_some((id, token))
 }

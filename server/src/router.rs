@@ -47,7 +47,30 @@ fn redirect_page(path: &str) {
 /// Listing once, before any router exists to serve a page, leaves no page to catch it.
 pub fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+    ROUTES
+        .get_or_init(|| {
+            // Before Leptos sets its own (the first listing does), which would win for good.
+            let _ = any_spawner::Executor::init_custom_executor(SpannedTokio);
+            generate_route_list(App)
+        })
+        .clone()
+}
+
+/// Tokio, with every task Leptos spawns (a page's resources load in tasks of their own)
+/// kept in the span it was spawned from: an error logged while a page loads its data
+/// carries the request's id and route like the rest of that request's lines.
+struct SpannedTokio;
+
+impl any_spawner::CustomExecutor for SpannedTokio {
+    fn spawn(&self, task: any_spawner::PinnedFuture<()>) {
+        tokio::spawn(tracing::Instrument::in_current_span(task));
+    }
+
+    fn spawn_local(&self, task: any_spawner::PinnedLocalFuture<()>) {
+        tokio::task::spawn_local(tracing::Instrument::in_current_span(task));
+    }
+
+    fn poll_local(&self) {}
 }
 
 pub fn build(state: AppState, config: &Config, session_store: SessionStore, test_clock: Option<Arc<ManualClock>>) -> Router {

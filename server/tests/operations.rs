@@ -160,6 +160,31 @@ async fn an_internal_error_is_logged_with_its_step_and_request_id_and_the_browse
     assert_eq!(invited, 0);
 }
 
+/// A page's data loads in tasks Leptos spawns; an error there is logged inside the request's
+/// span too, so its line names the request as a server function's error line does.
+#[tokio::test]
+async fn an_error_while_a_page_loads_its_data_is_logged_with_the_request_id() {
+    let captured = LogCapture::start(|sink| tracing_subscriber::fmt().json().with_writer(move || CapturedLog(sink.clone())).finish());
+    let app = TestApp::with_owner().await;
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    let drop = if app.state.db.engine() == app::server::db::Engine::Sqlite { "DROP TABLE outbox" } else { "DROP TABLE outbox CASCADE" };
+    sqlx::query(drop).execute(&app.state.db.pool).await.unwrap();
+    let response = app.get("/deliveries", Some(&cookie)).await;
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body = body_text(response).await;
+    assert!(!body.contains("no such table") && !body.contains("does not exist"), "{body}");
+    let log = captured.text();
+    let line: serde_json::Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "internal error")
+        .unwrap_or_else(|| panic!("an internal error line in:\n{log}"));
+    assert!(line["fields"]["error"].as_str().unwrap().starts_with("database: "), "{line}");
+    let request = line["spans"].as_array().and_then(|spans| spans.iter().find(|s| s["name"] == "request")).unwrap_or_else(|| panic!("inside the request span: {line}"));
+    assert_eq!(request["request_id"], id.as_str(), "{line}");
+    assert_eq!(request["route"], "/deliveries", "{line}");
+}
+
 async fn get_encoded(app: &TestApp, path: &str, accept: Option<&str>) -> (StatusCode, Option<String>, Option<String>, Vec<u8>) {
     let mut request = Request::get(path);
     if let Some(accept) = accept {

@@ -11,6 +11,9 @@
 //!     cargo bench -p server --bench accept_page                            (SQLite)
 //!     scripts/with-postgres.sh cargo bench -p server --bench accept_page   (PostgreSQL)
 //!     BENCH_SECONDS=5 cargo bench -p server --bench accept_page            (shorter runs)
+//! With BENCH_INSTRUCTIONS=N it renders N link pages in-process through Beckon's router and N
+//! through the minimal app instead, in two functions callgrind can count apart (instructions
+//! are repeatable where request rates are not; bench/README.md has the command).
 //! Needs Debian's `wrk` (`apt-get install wrk`). Not a test: it prints figures.
 
 #[path = "../tests/common/mod.rs"]
@@ -36,16 +39,30 @@ const CONNECTIONS: usize = 64;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("accept_page needs wrk on the PATH (Debian: apt-get install wrk)");
-        std::process::exit(2);
-    }
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let app = TestApp::with_owner().await;
     // The spawned server runs on the system clock: move the test clock there before inviting.
     let behind = chrono::Utc::now().timestamp_millis() - app.clock_ms();
     app.clock.advance(chrono::Duration::milliseconds(behind));
     let links = seed(&app).await;
+    if let Some(pages) = std::env::var("BENCH_INSTRUCTIONS").ok().and_then(|n| n.parse::<usize>().ok()) {
+        let minimal = minimal_router(app.state.clone());
+        // Warmed first: the counted pages are the steady state, not the first statements prepared.
+        for (label, router) in [("Beckon", app.router.clone()), ("minimal leptos_axum", minimal.clone())] {
+            let links = links.clone();
+            on_own_thread(move || render_pages(router, &links, 100, label));
+        }
+        let (beckon, beckon_links) = (app.router.clone(), links.clone());
+        on_own_thread(move || count_beckon(beckon, &beckon_links, pages));
+        let minimal_links = links.clone();
+        on_own_thread(move || count_minimal(minimal, &minimal_links, pages));
+        println!("rendered {pages} link pages through each router");
+        return;
+    }
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("accept_page needs wrk on the PATH (Debian: apt-get install wrk)");
+        std::process::exit(2);
+    }
     let engine = app.state.db.engine();
     println!("{engine:?}: {LINKS} pending invitations; wrk -t2 -c{CONNECTIONS} -d{seconds}s, one client address per request");
 
@@ -246,20 +263,54 @@ mod minimal {
 
 /// The same lookup as the link page in a minimal leptos_axum app.
 async fn serve_minimal_leptos_axum(state: AppState) -> String {
-    use leptos_axum::{generate_route_list, LeptosRoutes};
-    let options = LeptosOptions::builder().output_name("minimal").build();
-    let routes = generate_route_list(minimal::MinimalApp);
-    let context_state = state.clone();
-    let router = axum::Router::new()
-        .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
-            let options = options.clone();
-            move || minimal::shell(options.clone())
-        })
-        .with_state(options);
+    let router = minimal_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     addr
+}
+
+fn minimal_router(state: AppState) -> axum::Router {
+    use leptos_axum::{generate_route_list, LeptosRoutes};
+    let options = LeptosOptions::builder().output_name("minimal").build();
+    let routes = generate_route_list(minimal::MinimalApp);
+    axum::Router::new()
+        .leptos_routes_with_context(&options, routes, move || provide_context(state.clone()), {
+            let options = options.clone();
+            move || minimal::shell(options.clone())
+        })
+        .with_state(options)
+}
+
+/// Renders `pages` link pages through `router` one after another on this thread, each
+/// checked to be the open invitation's page.
+fn render_pages(router: axum::Router, links: &[String], pages: usize, label: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        for i in 0..pages {
+            let request = axum::http::Request::get(&links[i % links.len()]).header("x-forwarded-for", "10.0.0.1").body(axum::body::Body::empty()).unwrap();
+            let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{label}");
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            assert!(std::str::from_utf8(&body).unwrap().contains("Welcome aboard."), "{label}");
+        }
+    });
+}
+
+/// `count` on a thread of its own (a runtime cannot start inside the bench's).
+fn on_own_thread(count: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(count).join().unwrap();
+}
+
+// One function per router, never inlined, for `valgrind --tool=callgrind --toggle-collect`.
+#[inline(never)]
+fn count_beckon(router: axum::Router, links: &[String], pages: usize) {
+    render_pages(router, links, pages, "Beckon");
+}
+
+#[inline(never)]
+fn count_minimal(router: axum::Router, links: &[String], pages: usize) {
+    render_pages(router, links, pages, "minimal leptos_axum");
 }
 
 /// The same lookup as the link page, rendered by a Leptos view behind one axum route.

@@ -5,7 +5,7 @@ use crate::router;
 use app::server::invitations::link::LinkKey;
 use app::server::mail::transport::Transport;
 use app::server::mail::worker::DeliveryConfig;
-use app::server::{AppState, AuthSettings, Clock, Db, ManualClock, SystemClock};
+use app::server::{AppState, AppStateParts, AuthSettings, Clock, Db, ManualClock, SystemClock};
 use leptos::config::LeptosOptions;
 use crate::sessions::SessionStore;
 use std::sync::Arc;
@@ -141,7 +141,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
     let db = open_database(config).await?;
     let link_key = crate::keys::load(config.secret_key.as_deref(), &config.secret_key_file)?;
     let session_store = SessionStore::open(&config.database_url(), db.engine()).await?;
-    let state = AppState {
+    let state = AppState::new(AppStateParts {
         db,
         clock,
         public_url: config.public_url.clone(),
@@ -156,7 +156,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         local_limits: Default::default(),
         metrics: Default::default(),
         leptos_options: leptos_options(config),
-    };
+    });
     let router = router::build(state.clone(), config, session_store.clone(), test_clock);
     Ok(Application { state, router, session_store, transport: transport(config)?, delivery: delivery_config(config) })
 }

@@ -26,4 +26,4 @@ pub mod users;
 pub use actor::Actor;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;
-pub use state::{AppState, AuthSettings};
+pub use state::{AppState, AppStateParts, AuthSettings};

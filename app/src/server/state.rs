@@ -23,9 +23,34 @@ impl Default for AuthSettings {
 }
 
 /// Everything a request may need, built once at start and handed to every render and
-/// server function as context.
+/// server function as context. A page clones it dozens of times (each context lookup is a
+/// clone), so it is one shared allocation: a clone counts a reference instead of copying
+/// three strings and the Leptos options.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+
+    /// This state with other checkpoints (where tests hold requests to order them).
+    pub fn with_checkpoints(&self, checkpoints: Checkpoints) -> AppState {
+        AppState::new(AppStateParts { checkpoints, ..(*self.0).clone() })
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct AppStateParts {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     /// Links are built from this configured address, never from a request's Host.

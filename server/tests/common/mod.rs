@@ -390,9 +390,7 @@ impl Gates {
 impl TestApp {
     /// The application's state with `gates` installed at its checkpoints.
     pub fn gated(&self, gates: &Gates) -> AppState {
-        let mut state = self.state.clone();
-        state.checkpoints = gates.checkpoints();
-        state
+        self.state.with_checkpoints(gates.checkpoints())
     }
 }
 

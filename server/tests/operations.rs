@@ -131,6 +131,20 @@ async fn each_request_is_one_json_log_line_with_its_id_and_no_token() {
     assert!(!log.contains("c2VjcmV0LXRva2VuLXRleHQ"), "{log}");
 }
 
+/// The first "internal error" line of a JSON log.
+fn internal_error_line(captured: &LogCapture) -> serde_json::Value {
+    let log = captured.text();
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "internal error")
+        .unwrap_or_else(|| panic!("an internal error line in:\n{log}"))
+}
+
+/// The request span a JSON log line was written in.
+fn request_span(line: &serde_json::Value) -> &serde_json::Value {
+    line["spans"].as_array().and_then(|spans| spans.iter().find(|s| s["name"] == "request")).unwrap_or_else(|| panic!("inside the request span: {line}"))
+}
+
 #[tokio::test]
 async fn an_internal_error_is_logged_with_its_step_and_request_id_and_the_browser_sees_only_a_generic_answer() {
     let captured = LogCapture::start(|sink| tracing_subscriber::fmt().json().with_writer(move || CapturedLog(sink.clone())).finish());
@@ -143,16 +157,11 @@ async fn an_internal_error_is_logged_with_its_step_and_request_id_and_the_browse
     let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
     let body = body_text(response).await;
     assert!(!body.contains("audit") && !body.contains("no such table") && !body.contains("does not exist"), "{body}");
-    let log = captured.text();
-    let line: serde_json::Value = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| l["fields"]["message"] == "internal error")
-        .unwrap_or_else(|| panic!("an internal error line in:\n{log}"));
+    let line = internal_error_line(&captured);
     assert_eq!(line["fields"]["step"], "audit::record", "{line}");
     assert!(line["fields"]["at"].as_str().unwrap().contains("invitations/service.rs"), "{line}");
     assert!(line["fields"]["error"].as_str().unwrap().starts_with("database: "), "{line}");
-    let request = line["spans"].as_array().unwrap().iter().find(|s| s["name"] == "request").unwrap_or_else(|| panic!("inside the request span: {line}"));
+    let request = request_span(&line);
     assert_eq!(request["request_id"], id.as_str(), "{line}");
     assert_eq!(request["route"], "/api/invite_people", "{line}");
     // The failed step undid the whole invitation.
@@ -173,14 +182,9 @@ async fn an_error_while_a_page_loads_its_data_is_logged_with_the_request_id() {
     let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
     let body = body_text(response).await;
     assert!(!body.contains("no such table") && !body.contains("does not exist"), "{body}");
-    let log = captured.text();
-    let line: serde_json::Value = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| l["fields"]["message"] == "internal error")
-        .unwrap_or_else(|| panic!("an internal error line in:\n{log}"));
+    let line = internal_error_line(&captured);
     assert!(line["fields"]["error"].as_str().unwrap().starts_with("database: "), "{line}");
-    let request = line["spans"].as_array().and_then(|spans| spans.iter().find(|s| s["name"] == "request")).unwrap_or_else(|| panic!("inside the request span: {line}"));
+    let request = request_span(&line);
     assert_eq!(request["request_id"], id.as_str(), "{line}");
     assert_eq!(request["route"], "/deliveries", "{line}");
 }

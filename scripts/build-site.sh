@@ -27,9 +27,17 @@ cargo build --profile "$cargo_profile" -p frontend --lib --target wasm32-unknown
 
 stage=$site/pkg.new
 rm -rf "$stage"
-mkdir -p "$stage"
-wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name beckon \
-  "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+mkdir -p "$stage/split"
+wasm="target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+# Every page is a lazy route (app/src/lib.rs): wasm-split cuts the wasm into the main
+# module (the framework and what every page shares) and chunks the pages load on demand.
+build_hash=$( (sha256sum < "$wasm"; wasm-bindgen --version; cargo install --list | grep -A1 '^wasm_split_cli_support ') | sha256sum | cut -c1-20)
+wasm-split-cli "$wasm" "$stage/split" --out-name beckon --target web
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle --out-dir "$stage" --out-name beckon \
+  "$stage/split/beckon.wasm"
+rm "$stage/split/beckon.wasm"
+mv "$stage"/split/* "$stage"/
+rmdir "$stage/split"
 if [ "$wasm_kind" = optimised ]; then
   # binaryen from npm: Debian's wasm-opt (108) produces wasm that fails to hydrate.
   wasm_opt=$(command -v wasm-opt || true)
@@ -37,22 +45,31 @@ if [ "$wasm_kind" = optimised ]; then
     wasm_opt=.tools/node_modules/.bin/wasm-opt
     [ -x "$wasm_opt" ] || (mkdir -p .tools && cd .tools && npm install --no-audit --no-fund --silent binaryen@132)
   fi
-  flags=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int)
+  flags="-Oz --enable-bulk-memory --enable-nontrapping-float-to-int"
   # wasm-opt takes a while; its output is kept per input, tool version and flags, so an
-  # unchanged build skips it.
+  # unchanged module skips it. Two at a time: the machines have two cores.
   cache=target/wasm-opt-cache
-  key=$( (sha256sum < "$stage/beckon_bg.wasm"; "$wasm_opt" --version; echo "${flags[*]}") | sha256sum | cut -c1-32)
-  if [ -f "$cache/$key.wasm" ]; then
-    cp "$cache/$key.wasm" "$stage/beckon_bg.wasm"
-  else
-    "$wasm_opt" "${flags[@]}" -o "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
-    mv "$stage/beckon_bg.opt.wasm" "$stage/beckon_bg.wasm"
-    rm -rf "$cache"
-    mkdir -p "$cache"
-    cp "$stage/beckon_bg.wasm" "$cache/$key.tmp"
-    mv "$cache/$key.tmp" "$cache/$key.wasm"
-  fi
+  mkdir -p "$cache"
+  export wasm_opt flags cache
+  version=$("$wasm_opt" --version)
+  export version
+  ls "$stage"/*.wasm | xargs -P 2 -I{} sh -c '
+    set -e
+    key=$( (sha256sum < "$1"; echo "$version"; echo "$flags") | sha256sum | cut -c1-32)
+    if [ ! -f "$cache/$key.wasm" ]; then
+      # It warns about a names subsection it does not know on every chunk.
+      "$wasm_opt" $flags -o "$1.opt" "$1" 2>"$1.log" || { cat "$1.log" >&2; exit 1; }
+      rm "$1.log"
+      mv "$1.opt" "$cache/$key.wasm"
+    fi
+    cp "$cache/$key.wasm" "$1"
+    echo "$key" >> "$cache/used.new"
+  ' sh {}
+  # Keep only what this build used.
+  for f in "$cache"/*.wasm; do grep -q "$(basename "$f" .wasm)" "$cache/used.new" || rm -f "$f"; done
+  rm -f "$cache/used.new"
 fi
+node scripts/split-names.mjs "$stage" "$build_hash"
 cat style/*.css > "$stage/beckon.css"
 
 hash_of() { sha256sum "$1" | cut -c1-20; }
@@ -62,11 +79,15 @@ css=$(hash_of "$stage/beckon.css")
 mv "$stage/beckon.js" "$stage/beckon.$js.js"
 mv "$stage/beckon_bg.wasm" "$stage/beckon.$wasm.wasm"
 mv "$stage/beckon.css" "$stage/beckon.$css.css"
+# The loader's name comes from the build hash, so it can name the main module's final file.
+loader=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).loader)' "$stage/split.$build_hash.json")
+sed -i "s#from \"./beckon.js\"#from \"./beckon.$js.js\"#" "$stage/$loader"
+grep -q "from \"./beckon.$js.js\"" "$stage/$loader"
 # Served to browsers that accept gzip; `make release` adds Brotli (beckon precompress).
-gzip -9 -k -n "$stage/beckon.$js.js" "$stage/beckon.$wasm.wasm" "$stage/beckon.$css.css"
+gzip -9 -k -n "$stage"/*.js "$stage"/*.wasm "$stage/beckon.$css.css"
 
 rm -rf "$site/pkg"
 mv "$stage" "$site/pkg"
 mkdir -p "$bin_dir"
-printf 'js: %s\nwasm: %s\ncss: %s\n' "$js" "$wasm" "$css" > "$bin_dir/hash.txt"
+printf 'js: %s\nwasm: %s\ncss: %s\nsplit: %s\n' "$js" "$wasm" "$css" "$build_hash" > "$bin_dir/hash.txt"
 echo "site built into $site/pkg ($profile, $wasm_kind wasm)"

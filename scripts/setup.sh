@@ -44,6 +44,14 @@ if [ "$have" != "$wanted" ]; then
   cargo install wasm-bindgen-cli --version "$wanted"
 fi
 
+# wasm-split cuts the wasm into the main module and one chunk per page (scripts/build-site.sh);
+# it is the library cargo-leptos splits with, at the version that matches Leptos' loader.
+split_version=0.2.4
+if ! cargo install --list | grep -qx "wasm_split_cli_support v$split_version:"; then
+  say "installing wasm-split $split_version"
+  cargo install --locked wasm_split_cli_support --version "$split_version" --features build-binary
+fi
+
 if [ "$what" = test ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     say "installing Debian's Chromium"

@@ -12,9 +12,10 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
-use pages::{AdminLayout, DeliveryLogPage, Home, InvitePage, NotFound, OrganisationPage, PlacePage, SettingsPage, SetupPage, SignInPage, UserPage, UsersPage};
+use lazy_pages::*;
+use pages::{AdminLayout, NotFound};
 
 /// The HTML document around the app, rendered on the server only.
 #[cfg(feature = "ssr")]
@@ -50,20 +51,59 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| if page.is_empty() { "Beckon".to_string() } else { format!("{page} · Beckon") }/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=Home ssr=SsrMode::Async/>
-                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
-                <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
-                <Route path=path!("/invite/:link") view=InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<HomeView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/setup") view={Lazy::<SetupView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signin") view={Lazy::<SignInView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:link") view={Lazy::<InviteView>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
-                    <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/:id") view=UserPage ssr=SsrMode::Async/>
-                    <Route path=path!("/organisation") view=OrganisationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/organisation/:id") view=PlacePage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/deliveries") view=DeliveryLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view={Lazy::<UsersView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/:id") view={Lazy::<UserView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/organisation") view={Lazy::<OrganisationView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/organisation/:id") view={Lazy::<PlaceView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view={Lazy::<SettingsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/deliveries") view={Lazy::<DeliveryLogView>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// Every page is its own chunk of the wasm (Leptos' lazy routes, split by the site build):
+/// a first visit downloads the framework and the page it opens, not all ten. The router
+/// loads a page's chunk together with its data; on the server the page renders directly.
+mod lazy_pages {
+    use crate::pages::*;
+    use leptos::prelude::*;
+    use leptos_router::{lazy_route, LazyRoute};
+
+    macro_rules! lazy_pages {
+        ($($route:ident => $page:ident),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    view! { <$page/> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_pages! {
+        HomeView => Home,
+        SetupView => SetupPage,
+        SignInView => SignInPage,
+        InviteView => InvitePage,
+        UsersView => UsersPage,
+        UserView => UserPage,
+        OrganisationView => OrganisationPage,
+        PlaceView => PlacePage,
+        SettingsView => SettingsPage,
+        DeliveryLogView => DeliveryLogPage,
     }
 }
 
@@ -74,12 +114,12 @@ pub fn App() -> impl IntoView {
 mod assets {
     use leptos::prelude::*;
 
-    /// The asset of `kind` (js, wasm, css) with its hashed name, as a path.
-    fn href(options: &LeptosOptions, kind: &str) -> String {
-        use std::collections::HashMap;
-        use std::sync::OnceLock;
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+
+    fn hashes(options: &LeptosOptions) -> &'static HashMap<String, String> {
         static HASHES: OnceLock<HashMap<String, String>> = OnceLock::new();
-        let hashes = HASHES.get_or_init(|| {
+        HASHES.get_or_init(|| {
             let text = options
                 .hash_files
                 .then(|| {
@@ -89,9 +129,13 @@ mod assets {
                 .flatten()
                 .unwrap_or_default();
             text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
-        });
+        })
+    }
+
+    /// The asset of `kind` (js, wasm, css) with its hashed name, as a path.
+    fn href(options: &LeptosOptions, kind: &str) -> String {
         let (pkg, name) = (&options.site_pkg_dir, &options.output_name);
-        match (hashes.get(kind), kind) {
+        match (hashes(options).get(kind), kind) {
             (Some(hash), _) => format!("/{pkg}/{name}.{hash}.{kind}"),
             (None, "wasm") => format!("/{pkg}/{name}_bg.wasm"),
             (None, _) => format!("/{pkg}/{name}.{kind}"),
@@ -102,9 +146,41 @@ mod assets {
         href(options, "css")
     }
 
+    /// The chunks of each lazy page, as the site build listed them (split.HASH.json): with
+    /// it in context, Leptos' integration adds a preload for every chunk of the pages a
+    /// response rendered, so the browser fetches them beside the main module instead of
+    /// after it. None for a site without chunks; a manifest that cannot be read only costs
+    /// the preloads, so it is logged, not fatal.
+    fn split_manifest(options: &LeptosOptions) -> Option<leptos::WasmSplitManifest> {
+        #[derive(serde::Deserialize)]
+        struct Manifest {
+            loader: String,
+            preloads: HashMap<String, Vec<String>>,
+        }
+        static MANIFEST: OnceLock<Option<leptos::WasmSplitManifest>> = OnceLock::new();
+        MANIFEST
+            .get_or_init(|| {
+                let hash = hashes(options).get("split")?;
+                let pkg = &options.site_pkg_dir;
+                let path = std::path::Path::new(options.site_root.as_ref()).join(pkg.as_ref()).join(format!("split.{hash}.json"));
+                let read = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+                match read.and_then(|text| serde_json::from_str::<Manifest>(&text).map_err(|e| e.to_string())) {
+                    Ok(m) => Some(leptos::WasmSplitManifest(ArcStoredValue::new((format!("/{pkg}"), m.preloads, m.loader)))),
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "the chunk manifest cannot be read: pages load their chunks without preloads");
+                        None
+                    }
+                }
+            })
+            .clone()
+    }
+
     /// Preloads the script and the wasm and starts hydration, under the page's nonce.
     #[component]
     pub fn BootScripts(options: LeptosOptions) -> impl IntoView {
+        if let Some(manifest) = split_manifest(&options) {
+            provide_context(manifest);
+        }
         let (js, wasm) = (href(&options, "js"), href(&options, "wasm"));
         let boot = format!("import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));");
         view! {

@@ -5,5 +5,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Asynchronous hydration: the page's own chunk of the wasm is loaded first.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -92,15 +92,22 @@ fn asset_hashes() -> Option<String> {
     std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok()
 }
 
-/// The script, wasm and stylesheet a binary in `bin_dir` serves: the hashed names of the
-/// hash.txt the site build wrote there, or the plain names when there is none.
+/// The script, wasm, stylesheet, chunk loader and chunk manifest a binary in `bin_dir`
+/// serves: the hashed names of the hash.txt the site build wrote there, or the plain names
+/// of an unsplit build when there is none.
 pub fn asset_names(bin_dir: &std::path::Path) -> Result<Vec<String>, String> {
     let Ok(hashes) = std::fs::read_to_string(bin_dir.join("hash.txt")) else {
         return Ok(vec!["beckon.js".into(), "beckon_bg.wasm".into(), "beckon.css".into()]);
     };
     let hash = |kind: &str| hashes.lines().find_map(|l| l.strip_prefix(&format!("{kind}: "))).map(str::trim).map(str::to_string);
-    match (hash("js"), hash("wasm"), hash("css")) {
-        (Some(js), Some(wasm), Some(css)) => Ok(vec![format!("beckon.{js}.js"), format!("beckon.{wasm}.wasm"), format!("beckon.{css}.css")]),
+    match (hash("js"), hash("wasm"), hash("css"), hash("split")) {
+        (Some(js), Some(wasm), Some(css), Some(split)) => Ok(vec![
+            format!("beckon.{js}.js"),
+            format!("beckon.{wasm}.wasm"),
+            format!("beckon.{css}.css"),
+            format!("__wasm_split.{split}.js"),
+            format!("split.{split}.json"),
+        ]),
         _ => Err("hash.txt beside the binary is not one the site build writes; build the site again (make run or make release)".into()),
     }
 }

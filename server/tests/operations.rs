@@ -281,26 +281,60 @@ fn a_site_without_the_assets_of_this_build_is_refused_at_start() {
 fn the_assets_a_binary_serves_are_named_by_the_hash_file_the_site_build_wrote_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(server::startup::asset_names(dir.path()).unwrap(), ["beckon.js", "beckon_bg.wasm", "beckon.css"], "no hash.txt: the plain names");
-    std::fs::write(dir.path().join("hash.txt"), "js: 1a2b\nwasm: 3c4d\ncss: 5e6f\n").unwrap();
-    assert_eq!(server::startup::asset_names(dir.path()).unwrap(), ["beckon.1a2b.js", "beckon.3c4d.wasm", "beckon.5e6f.css"]);
-    std::fs::write(dir.path().join("hash.txt"), "js: 1a2b\n").unwrap();
-    assert!(server::startup::asset_names(dir.path()).unwrap_err().contains("build the site again"));
+    std::fs::write(dir.path().join("hash.txt"), "js: 1a2b\nwasm: 3c4d\ncss: 5e6f\nsplit: 7a8b\n").unwrap();
+    assert_eq!(
+        server::startup::asset_names(dir.path()).unwrap(),
+        ["beckon.1a2b.js", "beckon.3c4d.wasm", "beckon.5e6f.css", "__wasm_split.7a8b.js", "split.7a8b.json"]
+    );
+    for partial in ["js: 1a2b\n", "js: 1a2b\nwasm: 3c4d\ncss: 5e6f\n"] {
+        std::fs::write(dir.path().join("hash.txt"), partial).unwrap();
+        assert!(server::startup::asset_names(dir.path()).unwrap_err().contains("build the site again"), "{partial:?}");
+    }
 }
 
 /// `make test` runs scripts/check-size.sh on the site it built; here the check itself is
 /// held to its word on a site of known sizes.
 #[test]
-fn the_size_budget_check_refuses_a_wasm_over_the_budget_and_passes_one_within() {
+fn the_size_budget_check_refuses_a_main_module_or_a_page_over_its_budget_and_passes_them_within() {
     let pkg = tempfile::tempdir().unwrap();
-    std::fs::write(pkg.path().join("beckon.0123456789abcdef0123.wasm"), vec![0u8; 5_000]).unwrap();
-    std::fs::write(pkg.path().join("beckon.0123456789abcdef0123.wasm.gz"), vec![0u8; 1_000]).unwrap();
+    let put = |name: &str, bytes: usize| std::fs::write(pkg.path().join(name), vec![0u8; bytes]).unwrap();
+    put("beckon.0123456789abcdef0123.wasm", 5_000);
+    put("beckon.0123456789abcdef0123.wasm.gz", 1_000);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/check-size.sh");
-    let run = |budget: &str| std::process::Command::new(script).arg(pkg.path()).env("WASM_GZIP_BUDGET", budget).output().unwrap();
-    let over = run("999");
+    let run = |main: &str, page: &str| {
+        std::process::Command::new(script).arg(pkg.path()).env("WASM_MAIN_BUDGET", main).env("WASM_PAGE_BUDGET", page).output().unwrap()
+    };
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+
+    // Without chunks, every page downloads the main module alone.
+    let over = run("999", "5000");
     assert_eq!(over.status.code(), Some(1), "{over:?}");
-    assert!(String::from_utf8_lossy(&over.stderr).contains("1000 bytes gzipped (5000 raw), over the budget of 999"), "{over:?}");
-    let within = run("1000");
+    assert!(stderr(&over).contains("main wasm module is 1000 bytes gzipped (5000 raw), over the budget of 999"), "{over:?}");
+    assert!(run("1000", "1000").status.success());
+
+    // With chunks, a page is the main module plus every chunk the manifest lists for it.
+    put("chunk_1.aa.wasm.gz", 300);
+    put("split___users_view_view_42.aa.wasm.gz", 200);
+    put("split___invite_view_view_42.aa.wasm.gz", 100);
+    std::fs::write(
+        pkg.path().join("split.0123456789abcdef0123.json"),
+        r#"{"loader": "__wasm_split.aa.js", "preloads": {
+            "__users_view_view_42": ["split___users_view_view_42.aa", "chunk_1.aa"],
+            "__invite_view_view_42": ["split___invite_view_view_42.aa"]}}"#,
+    )
+    .unwrap();
+    let over = run("1000", "1499");
+    assert_eq!(over.status.code(), Some(1), "{over:?}");
+    assert!(stderr(&over).contains("first visit to users downloads 1500 bytes of wasm gzipped, over the budget of 1499"), "{over:?}");
+    assert!(!stderr(&over).contains("invite"), "the page within its budget is not named: {over:?}");
+    let within = run("1000", "1500");
     assert!(within.status.success(), "{within:?}");
+    assert!(String::from_utf8_lossy(&within.stdout).contains("first visit to invite: 1100 bytes"), "{within:?}");
+
+    std::fs::remove_file(pkg.path().join("chunk_1.aa.wasm.gz")).unwrap();
+    let missing = run("1000", "1500");
+    assert_eq!(missing.status.code(), Some(2), "a chunk without its gzip copy: {missing:?}");
+    assert!(stderr(&missing).contains("no gzip copy of chunk_1.aa.wasm"), "{missing:?}");
     std::fs::remove_file(pkg.path().join("beckon.0123456789abcdef0123.wasm.gz")).unwrap();
-    assert_eq!(run("1000").status.code(), Some(2), "no gzip copy to check");
+    assert_eq!(run("1000", "1500").status.code(), Some(2), "no gzip copy of the main module");
 }

@@ -1,0 +1,80 @@
+// Gives the split wasm content-derived names and writes the preload manifest.
+//   node scripts/split-names.mjs STAGE_DIR BUILD_HASH
+// STAGE_DIR holds what wasm-split and wasm-bindgen wrote: beckon.js (the main module's
+// glue), beckon_bg.wasm, __wasm_split.js (the loader of the page chunks) and the chunks.
+// BUILD_HASH is derived from the compiled wasm and the tools' versions, so every name
+// below changes whenever any content can: the server caches these files for a year.
+// Afterwards: beckon.js imports __wasm_split.BUILD_HASH.js, which imports beckon.js and
+// fetches X.BUILD_HASH.wasm; split.BUILD_HASH.json tells the server, per lazy page, the chunks to
+// preload ({ "loader": file, "preloads": { page: [chunk stems] } }).
+import { readFileSync, writeFileSync, renameSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [stage, hash] = process.argv.slice(2);
+if (!stage || !/^[0-9a-f]{20}$/.test(hash ?? "")) {
+  console.error("usage: split-names.mjs STAGE_DIR BUILD_HASH (20 hex digits)");
+  process.exit(2);
+}
+const loader = `__wasm_split.${hash}.js`;
+const chunkUrl = /new URL\("\.\/([A-Za-z0-9_]+)\.wasm", import\.meta\.url\)/g;
+
+const glue = join(stage, "beckon.js");
+const glueText = readFileSync(glue, "utf8");
+// Only the import statements: the wasm's own import module keeps its name.
+if (!glueText.includes(' from "./__wasm_split.js"')) {
+  console.error("split-names: beckon.js does not import ./__wasm_split.js; was the wasm split?");
+  process.exit(1);
+}
+writeFileSync(glue, glueText.replaceAll(' from "./__wasm_split.js"', ` from "./${loader}"`));
+
+let text = readFileSync(join(stage, "__wasm_split.js"), "utf8");
+const stems = new Set();
+text = text.replace(chunkUrl, (_, stem) => {
+  stems.add(stem);
+  return `new URL("./${stem}.${hash}.wasm", import.meta.url)`;
+});
+for (const stem of stems) {
+  renameSync(join(stage, `${stem}.wasm`), join(stage, `${stem}.${hash}.wasm`));
+}
+const leftover = readdirSync(stage).filter((f) => f.endsWith(".wasm") && f !== "beckon_bg.wasm" && !f.includes(`.${hash}.`));
+if (leftover.length) {
+  console.error(`split-names: chunks the loader never fetches: ${leftover.join(", ")}`);
+  process.exit(1);
+}
+
+// Each page's loader names its own chunk and the chunks it depends on, transitively.
+const chunkDeps = new Map();
+const chunkDecl = /const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([A-Za-z0-9_.]+)\.wasm"[^]*?\n, \[([^\]]*)\]\);/g;
+for (const m of text.matchAll(chunkDecl)) {
+  chunkDeps.set(m[1], { stem: m[2], deps: list(m[3]) });
+}
+const pageDecl = /export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([A-Za-z0-9_.]+)\.wasm"[^]*?\n, \[([^\]]*)\]\)\);/g;
+const preloads = {};
+for (const m of text.matchAll(pageDecl)) {
+  const seen = new Set();
+  const todo = list(m[3]);
+  while (todo.length) {
+    const chunk = todo.pop();
+    if (seen.has(chunk)) continue;
+    const known = chunkDeps.get(chunk);
+    if (!known) {
+      console.error(`split-names: page ${m[1]} depends on ${chunk}, which the loader does not declare`);
+      process.exit(1);
+    }
+    seen.add(chunk);
+    todo.push(...known.deps);
+  }
+  preloads[m[1]] = [m[2], ...[...seen].map((c) => chunkDeps.get(c).stem).sort()];
+}
+if (Object.keys(preloads).length === 0) {
+  console.error("split-names: the loader declares no pages");
+  process.exit(1);
+}
+
+writeFileSync(join(stage, "__wasm_split.js"), text);
+renameSync(join(stage, "__wasm_split.js"), join(stage, loader));
+writeFileSync(join(stage, `split.${hash}.json`), JSON.stringify({ loader, preloads }, null, 1) + "\n");
+
+function list(s) {
+  return s.split(",").map((d) => d.trim()).filter(Boolean);
+}

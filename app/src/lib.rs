@@ -70,7 +70,9 @@ pub fn App() -> impl IntoView {
 
 /// Every page is its own chunk of the wasm (Leptos' lazy routes, split by the site build):
 /// a first visit downloads the framework and the page it opens, not all ten. The router
-/// loads a page's chunk together with its data; on the server the page renders directly.
+/// loads a page's chunk together with its data. On the server the page renders directly, and
+/// its response preloads the page's chunks (a `Link` header), so that a first visit fetches
+/// them beside the main module.
 mod lazy_pages {
     use crate::pages::*;
     use leptos::prelude::*;
@@ -87,6 +89,8 @@ mod lazy_pages {
                 }
 
                 fn view(_this: Self) -> AnyView {
+                    #[cfg(feature = "ssr")]
+                    crate::assets::preload_chunks_of(stringify!($route));
                     view! { <$page/> }.into_any()
                 }
             }
@@ -146,47 +150,98 @@ mod assets {
         href(options, "css")
     }
 
-    /// The chunks of each lazy page, as the site build listed them (split.HASH.json): with
-    /// it in context, Leptos' integration adds a preload for every chunk of the pages a
-    /// response rendered, so the browser fetches them beside the main module instead of
-    /// after it. None for a site without chunks; a manifest that cannot be read only costs
-    /// the preloads, so it is logged, not fatal.
-    fn split_manifest(options: &LeptosOptions) -> Option<leptos::WasmSplitManifest> {
+    /// Per lazy page (by its route type's name in snake case), a `Link` header that preloads
+    /// its chunks of the wasm and their loader, from the list the site build wrote
+    /// (split.HASH.json). Chromium fetches them beside the main module instead of after it.
+    /// One header per page, built once: Leptos' own way adds a `<link>` element per chunk to
+    /// every page it renders. Empty for a site without chunks; a list that cannot be read
+    /// only costs the preloads, so it is logged, not fatal.
+    static PRELOADS: OnceLock<HashMap<String, http::HeaderValue>> = OnceLock::new();
+
+    fn chunk_preloads(options: &LeptosOptions) -> &'static HashMap<String, http::HeaderValue> {
         #[derive(serde::Deserialize)]
         struct Manifest {
             loader: String,
             preloads: HashMap<String, Vec<String>>,
         }
-        static MANIFEST: OnceLock<Option<leptos::WasmSplitManifest>> = OnceLock::new();
-        MANIFEST
-            .get_or_init(|| {
-                let hash = hashes(options).get("split")?;
-                let pkg = &options.site_pkg_dir;
-                let path = std::path::Path::new(options.site_root.as_ref()).join(pkg.as_ref()).join(format!("split.{hash}.json"));
-                let read = std::fs::read_to_string(&path).map_err(|e| e.to_string());
-                match read.and_then(|text| serde_json::from_str::<Manifest>(&text).map_err(|e| e.to_string())) {
-                    Ok(m) => Some(leptos::WasmSplitManifest(ArcStoredValue::new((format!("/{pkg}"), m.preloads, m.loader)))),
-                    Err(error) => {
-                        tracing::warn!(path = %path.display(), %error, "the chunk manifest cannot be read: pages load their chunks without preloads");
-                        None
-                    }
+        PRELOADS.get_or_init(|| {
+            let Some(hash) = hashes(options).get("split") else { return HashMap::new() };
+            let pkg = &options.site_pkg_dir;
+            let path = std::path::Path::new(options.site_root.as_ref()).join(pkg.as_ref()).join(format!("split.{hash}.json"));
+            let read = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+            let manifest = match read.and_then(|text| serde_json::from_str::<Manifest>(&text).map_err(|e| e.to_string())) {
+                Ok(manifest) => manifest,
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "the chunk list cannot be read: pages load their chunks without preloads");
+                    return HashMap::new();
                 }
-            })
-            .clone()
+            };
+            manifest
+                .preloads
+                .into_iter()
+                .filter_map(|(split, chunks)| {
+                    let page = page_of_split(&split)?.to_string();
+                    let links = chunks
+                        .iter()
+                        .map(|chunk| format!("</{pkg}/{chunk}.wasm>; rel=preload; as=fetch; type=\"application/wasm\"; crossorigin"))
+                        .chain([format!("</{pkg}/{}>; rel=modulepreload", manifest.loader)])
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    Some((page, http::HeaderValue::from_str(&links).ok()?))
+                })
+                .collect()
+        })
+    }
+
+    /// Adds the preloads of `route`'s chunks to the response being rendered. The list is
+    /// read by [`BootScripts`], which the document head renders before any page.
+    pub fn preload_chunks_of(route: &str) {
+        let (Some(preloads), Some(response)) = (PRELOADS.get(), use_context::<leptos_axum::ResponseOptions>()) else {
+            return;
+        };
+        if let Some(links) = preloads.get(&snake_case(route)) {
+            response.append_header(http::header::LINK, links.clone());
+        }
+    }
+
+    /// Leptos names a lazy route's split `__{route in snake case}_view_{hash of the call site}`.
+    fn page_of_split(split: &str) -> Option<&str> {
+        Some(split.strip_prefix("__")?.rsplit_once("_view_")?.0)
+    }
+
+    fn snake_case(name: &str) -> String {
+        let mut snake = String::with_capacity(name.len() + 4);
+        for (i, c) in name.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                snake.push('_');
+            }
+            snake.extend(c.to_lowercase());
+        }
+        snake
     }
 
     /// Preloads the script and the wasm and starts hydration, under the page's nonce.
     #[component]
     pub fn BootScripts(options: LeptosOptions) -> impl IntoView {
-        if let Some(manifest) = split_manifest(&options) {
-            provide_context(manifest);
-        }
+        chunk_preloads(&options);
         let (js, wasm) = (href(&options, "js"), href(&options, "wasm"));
         let boot = format!("import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));");
         view! {
             <link rel="modulepreload" href=js.clone()/>
             <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
             <script type="module" nonce=leptos::nonce::use_nonce()>{boot}</script>
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_lazy_page_finds_its_split_by_its_route_name() {
+            assert_eq!(page_of_split("__sign_in_view_view_4216339211392176871"), Some(snake_case("SignInView").as_str()));
+            assert_eq!(page_of_split("__delivery_log_view_view_42"), Some(snake_case("DeliveryLogView").as_str()));
+            assert_eq!(page_of_split("chunk_11"), None);
         }
     }
 }

@@ -1,19 +1,24 @@
 import { expect, hydrated, signIn, test, watchForPageErrors } from './fixtures';
 
 // Each page's code is a chunk of the wasm (a lazy route). The page the server rendered names
-// its chunks as preloads, so the browser fetches them beside the main module; a page reached
+// its chunks as preloads (a Link header), so the browser fetches them beside the main module; a page reached
 // by navigation loads its own chunks then. No chunk is fetched twice.
 test('a page preloads the chunks of the wasm it needs, and a page reached later loads its own', async ({ page }) => {
   const errors = watchForPageErrors(page);
   const fetched: string[] = [];
+  const byTheLoader: string[] = [];
   page.on('request', (r) => {
-    if (/\/pkg\/(chunk|split)_[^/]+\.wasm$/.test(r.url())) fetched.push(new URL(r.url()).pathname);
+    if (!/\/pkg\/(chunk|split)_[^/]+\.wasm$/.test(r.url())) return;
+    fetched.push(new URL(r.url()).pathname);
+    // The loader asks with fetch(); a preload is fetched before any script runs.
+    if (r.resourceType() === 'fetch') byTheLoader.push(new URL(r.url()).pathname);
   });
 
-  // As served: once hydrated, the document head holds only what the app itself renders.
-  const served = await (await page.goto('/signin'))!.text();
+  const response = await page.goto('/signin');
   await hydrated(page);
-  const preloads = [...served.matchAll(/<link [^>]*href="([^"]+\.wasm)"[^>]*rel="preload"/g)].map((m) => m[1]);
+  const link = (await response!.allHeaders())['link'] ?? '';
+  const preloads = [...link.matchAll(/<([^>]+\.wasm)>; rel=preload; as=fetch/g)].map((m) => m[1]);
+  expect(link, 'the chunks\' loader too').toMatch(/<\/pkg\/__wasm_split\.[0-9a-f]+\.js>; rel=modulepreload/);
   const ownChunk = preloads.filter((href) => href.includes('split___sign_in_view'));
   expect(ownChunk, 'the sign-in page preloads its own chunk').toHaveLength(1);
   expect(preloads.some((href) => href.includes('split___users_view')), 'not the chunks of other pages').toBe(false);
@@ -21,6 +26,8 @@ test('a page preloads the chunks of the wasm it needs, and a page reached later 
   for (const chunk of fetched) {
     expect(preloads, 'hydration fetched only preloaded chunks').toContain(chunk);
   }
+
+  expect(byTheLoader, 'the first page\'s chunks all came from its preloads').toEqual([]);
 
   const beforeNavigation = fetched.length;
   await signIn(page);

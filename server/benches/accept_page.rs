@@ -165,8 +165,16 @@ fn serve(app: &TestApp, work: &std::path::Path) -> (Child, String) {
     let site = work.join("site");
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_beckon")).parent().unwrap();
     std::fs::create_dir_all(site.join("pkg")).unwrap();
+    // The chunk list as `make release` wrote it, when it did: pages then carry their chunks'
+    // preloads as they do in production. The other assets are never fetched here.
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site-release/pkg");
     for name in server::startup::asset_names(bin_dir).unwrap() {
-        std::fs::write(site.join("pkg").join(name), "").unwrap();
+        let target = site.join("pkg").join(&name);
+        if name.ends_with(".json") && built.join(&name).is_file() {
+            std::fs::copy(built.join(&name), target).unwrap();
+        } else {
+            std::fs::write(target, "").unwrap();
+        }
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_beckon"))
         .arg("serve")

@@ -320,16 +320,19 @@ fn the_size_budget_check_refuses_a_main_module_or_a_page_over_its_budget_and_pas
         pkg.path().join("split.0123456789abcdef0123.json"),
         r#"{"loader": "__wasm_split.aa.js", "preloads": {
             "__users_view_view_42": ["split___users_view_view_42.aa", "chunk_1.aa"],
-            "__invite_view_view_42": ["split___invite_view_view_42.aa"]}}"#,
+            "__invite_view_view_42": ["split___invite_view_view_42.aa"],
+            "__invite_dialog_7": ["chunk_1.aa", "split___users_view_view_42.aa"]}}"#,
     )
     .unwrap();
     let over = run("1000", "1499");
     assert_eq!(over.status.code(), Some(1), "{over:?}");
     assert!(stderr(&over).contains("first visit to users downloads 1500 bytes of wasm gzipped, over the budget of 1499"), "{over:?}");
-    assert!(!stderr(&over).contains("invite"), "the page within its budget is not named: {over:?}");
+    assert!(!stderr(&over).contains("invite"), "neither the page within its budget nor a dialog, which is no page: {over:?}");
     let within = run("1000", "1500");
     assert!(within.status.success(), "{within:?}");
-    assert!(String::from_utf8_lossy(&within.stdout).contains("first visit to invite: 1100 bytes"), "{within:?}");
+    let report = String::from_utf8_lossy(&within.stdout);
+    assert!(report.contains("first visit to invite: 1100 bytes"), "{within:?}");
+    assert!(report.contains("invite_dialog, loaded when first used: 500 bytes"), "{within:?}");
 
     std::fs::remove_file(pkg.path().join("chunk_1.aa.wasm.gz")).unwrap();
     let missing = run("1000", "1500");

@@ -90,9 +90,21 @@ pub fn PeopleOverlays() -> impl IntoView {
                 </div>
             }
         })}
-        {move || actions.inviting.get().map(|prefill| view! { <InviteDialog prefill/> })}
-        {move || actions.managing.get().map(|row| view! { <ManageDialog row/> })}
+        {move || actions.inviting.get().map(|prefill| Suspend::new(invite_dialog(prefill)))}
+        {move || actions.managing.get().map(|row| Suspend::new(manage_dialog(row)))}
     }
+}
+
+// The dialogs are chunks of the wasm of their own, loaded when one is first opened: a list
+// page's first visit does not download them.
+#[lazy]
+fn invite_dialog(prefill: InvitePrefill) -> AnyView {
+    view! { <InviteDialog prefill/> }.into_any()
+}
+
+#[lazy]
+fn manage_dialog(row: UserRow) -> AnyView {
+    view! { <ManageDialog row/> }.into_any()
 }
 
 /// "Invited yesterday as Admin, Clinician — Room 3", as admins know it.

@@ -151,12 +151,17 @@ mod assets {
     }
 
     /// Per lazy page (by its route type's name in snake case), a `Link` header that preloads
-    /// its chunks of the wasm and their loader, from the list the site build wrote
+    /// its chunks of the wasm (the largest, within [`MAX_PRELOAD_HEADER_BYTES`]) and their loader, from the list the site build wrote
     /// (split.HASH.json). Chromium fetches them beside the main module instead of after it.
     /// One header per page, built once: Leptos' own way adds a `<link>` element per chunk to
     /// every page it renders. Empty for a site without chunks; a list that cannot be read
     /// only costs the preloads, so it is logged, not fatal.
     static PRELOADS: OnceLock<HashMap<String, http::HeaderValue>> = OnceLock::new();
+
+    /// A page needs up to a hundred chunks, most of them small. Proxies refuse answers whose
+    /// headers outgrow their buffer (nginx's is 4 KB by default), so the `Link` header
+    /// names the page's largest chunks only: about twenty, 70 to 87 % of the page's bytes.
+    pub const MAX_PRELOAD_HEADER_BYTES: usize = 2048;
 
     fn chunk_preloads(options: &LeptosOptions) -> &'static HashMap<String, http::HeaderValue> {
         #[derive(serde::Deserialize)]
@@ -176,17 +181,25 @@ mod assets {
                     return HashMap::new();
                 }
             };
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            let size = |chunk: &str| std::fs::metadata(dir.join(format!("{chunk}.wasm"))).map(|m| m.len()).unwrap_or(0);
             manifest
                 .preloads
                 .into_iter()
-                .filter_map(|(split, chunks)| {
+                .filter_map(|(split, mut chunks)| {
                     let page = page_of_split(&split)?.to_string();
-                    let links = chunks
-                        .iter()
-                        .map(|chunk| format!("</{pkg}/{chunk}.wasm>; rel=preload; as=fetch; type=\"application/wasm\"; crossorigin"))
-                        .chain([format!("</{pkg}/{}>; rel=modulepreload", manifest.loader)])
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    // The page's own chunk first, then the largest it depends on, as many as
+                    // fit the header's budget; the loader fetches the rest.
+                    let (own, shared) = chunks.split_first_mut()?;
+                    shared.sort_by_key(|chunk| std::cmp::Reverse(size(chunk)));
+                    let mut links = format!("</{pkg}/{}>; rel=modulepreload", manifest.loader);
+                    for chunk in std::iter::once(&*own).chain(shared.iter()) {
+                        let link = format!(", </{pkg}/{chunk}.wasm>; rel=preload; as=fetch; type=\"application/wasm\"; crossorigin");
+                        if links.len() + link.len() > MAX_PRELOAD_HEADER_BYTES {
+                            break;
+                        }
+                        links.push_str(&link);
+                    }
                     Some((page, http::HeaderValue::from_str(&links).ok()?))
                 })
                 .collect()

@@ -31,7 +31,6 @@ mkdir -p "$stage/split"
 wasm="target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
 # Every page is a lazy route (app/src/lib.rs): wasm-split cuts the wasm into the main
 # module (the framework and what every page shares) and chunks the pages load on demand.
-build_hash=$( (sha256sum < "$wasm"; wasm-bindgen --version; cargo install --list | grep -A1 '^wasm_split_cli_support ') | sha256sum | cut -c1-20)
 wasm-split-cli "$wasm" "$stage/split" --out-name beckon --target web
 wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle --out-dir "$stage" --out-name beckon \
   "$stage/split/beckon.wasm"
@@ -50,7 +49,11 @@ if [ "$wasm_kind" = optimised ]; then
   # unchanged module skips it. Two at a time: the machines have two cores.
   cache=target/wasm-opt-cache
   mkdir -p "$cache"
-  export wasm_opt flags cache
+  # One build at a time uses the cache: each keeps only the modules it used.
+  exec 9>"$cache/.lock"
+  flock 9
+  used=$(mktemp "$cache/used.XXXXXX")
+  export wasm_opt flags cache used
   version=$("$wasm_opt" --version)
   export version
   ls "$stage"/*.wasm | xargs -P 2 -I{} sh -c '
@@ -63,12 +66,18 @@ if [ "$wasm_kind" = optimised ]; then
       mv "$1.opt" "$cache/$key.wasm"
     fi
     cp "$cache/$key.wasm" "$1"
-    echo "$key" >> "$cache/used.new"
+    echo "$key" >> "$used"
   ' sh {}
-  # Keep only what this build used.
-  for f in "$cache"/*.wasm; do grep -q "$(basename "$f" .wasm)" "$cache/used.new" || rm -f "$f"; done
-  rm -f "$cache/used.new"
+  for f in "$cache"/*.wasm; do
+    [ -e "$f" ] || continue
+    grep -qx "$(basename "$f" .wasm)" "$used" || rm -f "$f"
+  done
+  rm -f "$used"
+  flock -u 9
 fi
+# Named by what is served, after every step that changes it: the chunks, the loader and the
+# main module's glue as they are now (the names the next steps write in follow from these).
+build_hash=$(cat "$stage"/*.wasm "$stage/__wasm_split.js" "$stage/beckon.js" | sha256sum | cut -c1-20)
 node scripts/split-names.mjs "$stage" "$build_hash"
 cat style/*.css > "$stage/beckon.css"
 

@@ -22,20 +22,25 @@ const raw = statSync(join(pkg, mains[0])).size;
 // A site built without chunks has one page size: the main module's.
 const manifests = files.filter((f) => /^split\.[0-9a-f]+\.json$/.test(f));
 if (manifests.length > 1) refuse(`expected at most one split.*.json in ${pkg}, found ${manifests.length}`);
-// Splits named `__{route}_view_view_{n}` are pages (lazy routes); the others are parts a
-// page loads when they are first used (a dialog), not on its first visit.
-const splits = manifests.length
-  ? Object.entries(JSON.parse(readFileSync(join(pkg, manifests[0]), "utf8")).preloads).map(([split, stems]) => ({
-      page: split.match(/^__(.+)_view_view_\d+$/)?.[1],
-      name: split.replace(/^__/, "").replace(/_\d+$/, ""),
+// The manifest's pages are lazy routes; its other parts a page loads when they are first
+// used (a dialog), not on its first visit.
+const manifest = manifests.length ? JSON.parse(readFileSync(join(pkg, manifests[0]), "utf8")) : null;
+const splits = manifest
+  ? Object.entries(manifest.preloads).map(([split, stems]) => ({
+      page: manifest.pages.includes(split),
+      name: split.replace(/^__/, "").replace(/_view_view_\d+$/, "").replace(/_\d+$/, ""),
       bytes: main + stems.reduce((sum, stem) => sum + gzipBytes(`${stem}.wasm`), 0),
     }))
   : [];
-const pages = manifests.length ? splits.filter((s) => s.page) : [{ page: "every page", bytes: main }];
+const pages = manifest ? splits.filter((s) => s.page) : [{ name: "every page", bytes: main }];
+if (pages.length === 0) refuse(`${manifests[0]} names no pages`);
+for (const budget of [mainBudget, pageBudget]) {
+  if (!Number.isFinite(Number(budget)) || budget === "") refuse(`a budget must be a number of bytes, not ${JSON.stringify(budget)}`);
+}
 pages.sort((a, b) => b.bytes - a.bytes);
 
 console.log(`size budget: main wasm module ${main} bytes gzipped (${raw} raw), budget ${mainBudget}`);
-for (const { page, bytes } of pages) console.log(`size budget:   first visit to ${page}: ${bytes} bytes gzipped with its chunks`);
+for (const { name, bytes } of pages) console.log(`size budget:   first visit to ${name}: ${bytes} bytes gzipped with its chunks`);
 for (const { name, bytes } of splits.filter((s) => !s.page)) {
   console.log(`size budget:   ${name}, loaded when first used: ${bytes - main} bytes gzipped beyond the main module`);
 }
@@ -44,8 +49,8 @@ if (main > Number(mainBudget)) {
   console.error(`size budget: the main wasm module is ${main} bytes gzipped (${raw} raw), over the budget of ${mainBudget}`);
   over = true;
 }
-for (const { page, bytes } of pages.filter((p) => p.bytes > Number(pageBudget))) {
-  console.error(`size budget: a first visit to ${page} downloads ${bytes} bytes of wasm gzipped, over the budget of ${pageBudget}`);
+for (const { name, bytes } of pages.filter((p) => p.bytes > Number(pageBudget))) {
+  console.error(`size budget: a first visit to ${name} downloads ${bytes} bytes of wasm gzipped, over the budget of ${pageBudget}`);
   over = true;
 }
 if (over) process.exit(1);

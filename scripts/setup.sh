@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Beckon need, skipping whatever is already there.
 # Only package registries are used (crates.io, npm, Debian).
-#   scripts/setup.sh build         the wasm target and wasm-bindgen (for make run)
+#   scripts/setup.sh build         the wasm target, wasm-bindgen and wasm-split (for make run)
 #   scripts/setup.sh test          also Chromium, the test servers' packages, PostgreSQL
 #   scripts/setup.sh postgres-bin  prints the folder of PostgreSQL's programs (installing them)
 set -euo pipefail

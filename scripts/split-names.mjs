@@ -2,11 +2,12 @@
 //   node scripts/split-names.mjs STAGE_DIR BUILD_HASH
 // STAGE_DIR holds what wasm-split and wasm-bindgen wrote: beckon.js (the main module's
 // glue), beckon_bg.wasm, __wasm_split.js (the loader of the page chunks) and the chunks.
-// BUILD_HASH is derived from the compiled wasm and the tools' versions, so every name
-// below changes whenever any content can: the server caches these files for a year.
+// BUILD_HASH is derived from these files as they will be served (after wasm-opt), so every
+// name below changes whenever any content does: the server caches them for a year.
 // Afterwards: beckon.js imports __wasm_split.BUILD_HASH.js, which imports beckon.js and
-// fetches X.BUILD_HASH.wasm; split.BUILD_HASH.json tells the server, per lazy page, the chunks to
-// preload ({ "loader": file, "preloads": { page: [chunk stems] } }).
+// fetches X.BUILD_HASH.wasm; split.BUILD_HASH.json tells the server and the size check, per
+// lazy part, the chunks it needs, and which parts are pages
+// ({ "loader": file, "pages": [split], "preloads": { split: [chunk stems, its own first] } }).
 import { readFileSync, writeFileSync, renameSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -48,6 +49,7 @@ const chunkDecl = /const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetc
 for (const m of text.matchAll(chunkDecl)) {
   chunkDeps.set(m[1], { stem: m[2], deps: list(m[3]) });
 }
+expectAll("chunk", chunkDeps.size, /^const __chunk_\d+ = /gm);
 const pageDecl = /export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([A-Za-z0-9_.]+)\.wasm"[^]*?\n, \[([^\]]*)\]\)\);/g;
 const preloads = {};
 for (const m of text.matchAll(pageDecl)) {
@@ -66,14 +68,27 @@ for (const m of text.matchAll(pageDecl)) {
   }
   preloads[m[1]] = [m[2], ...[...seen].map((c) => chunkDeps.get(c).stem).sort()];
 }
+expectAll("lazy part", Object.keys(preloads).length, /^export const __wasm_split_load_/gm);
 if (Object.keys(preloads).length === 0) {
   console.error("split-names: the loader declares no pages");
   process.exit(1);
 }
+// Leptos names a lazy route's view `__{Route}_View`, a lazy function by its own name; the
+// server and the size check read which splits are pages from here.
+const pages = Object.keys(preloads).filter((split) => /^__.+_view_view_\d+$/.test(split)).sort();
 
 writeFileSync(join(stage, "__wasm_split.js"), text);
 renameSync(join(stage, "__wasm_split.js"), join(stage, loader));
-writeFileSync(join(stage, `split.${hash}.json`), JSON.stringify({ loader, preloads }, null, 1) + "\n");
+writeFileSync(join(stage, `split.${hash}.json`), JSON.stringify({ loader, pages, preloads }, null, 1) + "\n");
+
+// A declaration the patterns above did not read would silently lose its chunks.
+function expectAll(what, read, declarations) {
+  const declared = [...text.matchAll(declarations)].length;
+  if (read !== declared) {
+    console.error(`split-names: read ${read} ${what} declarations of the ${declared} in the loader`);
+    process.exit(1);
+  }
+}
 
 function list(s) {
   return s.split(",").map((d) => d.trim()).filter(Boolean);

@@ -90,7 +90,7 @@ mod lazy_pages {
 
                 fn view(_this: Self) -> AnyView {
                     #[cfg(feature = "ssr")]
-                    crate::assets::preload_chunks_of(stringify!($route));
+                    crate::assets::preload_lazy_page();
                     view! { <$page/> }.into_any()
                 }
             }
@@ -150,7 +150,7 @@ mod assets {
         href(options, "css")
     }
 
-    /// Per lazy page (by its route type's name in snake case), a `Link` header that preloads
+    /// Per lazy page (by the name of its split), a `Link` header that preloads
     /// its chunks of the wasm (the largest, within [`MAX_PRELOAD_HEADER_BYTES`]) and their loader, from the list the site build wrote
     /// (split.HASH.json). Chromium fetches them beside the main module instead of after it.
     /// One header per page, built once: Leptos' own way adds a `<link>` element per chunk to
@@ -160,13 +160,14 @@ mod assets {
 
     /// A page needs up to a hundred chunks, most of them small. Proxies refuse answers whose
     /// headers outgrow their buffer (nginx's is 4 KB by default), so the `Link` header
-    /// names the page's largest chunks only: about twenty, 70 to 87 % of the page's bytes.
+    /// names the page's largest chunks only: about eighteen, two thirds to five sixths of its bytes.
     pub const MAX_PRELOAD_HEADER_BYTES: usize = 2048;
 
     fn chunk_preloads(options: &LeptosOptions) -> &'static HashMap<String, http::HeaderValue> {
         #[derive(serde::Deserialize)]
         struct Manifest {
             loader: String,
+            pages: Vec<String>,
             preloads: HashMap<String, Vec<String>>,
         }
         PRELOADS.get_or_init(|| {
@@ -186,8 +187,8 @@ mod assets {
             manifest
                 .preloads
                 .into_iter()
+                .filter(|(split, _)| manifest.pages.contains(split))
                 .filter_map(|(split, mut chunks)| {
-                    let page = page_of_split(&split)?.to_string();
                     // The page's own chunk first, then the largest it depends on, as many as
                     // fit the header's budget; the loader fetches the rest.
                     let (own, shared) = chunks.split_first_mut()?;
@@ -200,37 +201,26 @@ mod assets {
                         }
                         links.push_str(&link);
                     }
-                    Some((page, http::HeaderValue::from_str(&links).ok()?))
+                    Some((split, http::HeaderValue::from_str(&links).ok()?))
                 })
                 .collect()
         })
     }
 
-    /// Adds the preloads of `route`'s chunks to the response being rendered. The list is
+    /// Adds the preloads of the lazy page being rendered to its response. Leptos' lazy view
+    /// of a page notes its split's name in the render's context as it starts; the list is
     /// read by [`BootScripts`], which the document head renders before any page.
-    pub fn preload_chunks_of(route: &str) {
-        let (Some(preloads), Some(response)) = (PRELOADS.get(), use_context::<leptos_axum::ResponseOptions>()) else {
+    pub fn preload_lazy_page() {
+        let (Some(preloads), Some(response), Some(rendered)) =
+            (PRELOADS.get(), use_context::<leptos_axum::ResponseOptions>(), use_context::<leptos::PrefetchLazyFn>())
+        else {
             return;
         };
-        if let Some(links) = preloads.get(&snake_case(route)) {
-            response.append_header(http::header::LINK, links.clone());
-        }
-    }
-
-    /// Leptos names a lazy route's split `__{route in snake case}_view_{hash of the call site}`.
-    fn page_of_split(split: &str) -> Option<&str> {
-        Some(split.strip_prefix("__")?.rsplit_once("_view_")?.0)
-    }
-
-    fn snake_case(name: &str) -> String {
-        let mut snake = String::with_capacity(name.len() + 4);
-        for (i, c) in name.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                snake.push('_');
+        for split in rendered.0.read_value().iter() {
+            if let Some(links) = preloads.get(*split) {
+                response.append_header(http::header::LINK, links.clone());
             }
-            snake.extend(c.to_lowercase());
         }
-        snake
     }
 
     /// Preloads the script and the wasm and starts hydration, under the page's nonce.
@@ -243,18 +233,6 @@ mod assets {
             <link rel="modulepreload" href=js.clone()/>
             <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
             <script type="module" nonce=leptos::nonce::use_nonce()>{boot}</script>
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn a_lazy_page_finds_its_split_by_its_route_name() {
-            assert_eq!(page_of_split("__sign_in_view_view_4216339211392176871"), Some(snake_case("SignInView").as_str()));
-            assert_eq!(page_of_split("__delivery_log_view_view_42"), Some(snake_case("DeliveryLogView").as_str()));
-            assert_eq!(page_of_split("chunk_11"), None);
         }
     }
 }

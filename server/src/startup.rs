@@ -116,9 +116,22 @@ pub fn asset_names(bin_dir: &std::path::Path) -> Result<Vec<String>, String> {
 /// (a site built for another profile, or none): they would load nothing and say nothing.
 pub fn check_site(config: &Config) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot tell where this binary is: {e}"))?;
-    let names = asset_names(exe.parent().unwrap_or(std::path::Path::new(".")))?;
+    check_site_for(config, exe.parent().unwrap_or(std::path::Path::new(".")))
+}
+
+/// [`check_site`] for a binary in `bin_dir`.
+pub fn check_site_for(config: &Config, bin_dir: &std::path::Path) -> Result<(), String> {
+    let names = asset_names(bin_dir)?;
     let pkg = config.site_root.join("pkg");
-    let missing: Vec<&String> = names.iter().filter(|name| !pkg.join(name).is_file()).collect();
+    let mut missing: Vec<String> = names.iter().filter(|name| !pkg.join(name).is_file()).cloned().collect();
+    // The chunks the site's chunk list names (an empty list is a stub site's: nothing to check).
+    if let Some(list) = names.iter().find(|n| n.ends_with(".json")).map(|n| pkg.join(n)) {
+        let text = std::fs::read_to_string(&list).unwrap_or_default();
+        if !text.trim().is_empty() {
+            let chunks = listed_chunks(&text).ok_or_else(|| format!("{} is not the chunk list the site build writes; build the site again", list.display()))?;
+            missing.extend(chunks.into_iter().filter(|chunk| !pkg.join(chunk).is_file()));
+        }
+    }
     if missing.is_empty() {
         return Ok(());
     }
@@ -126,8 +139,15 @@ pub fn check_site(config: &Config) -> Result<(), String> {
         "{} has no {}, the assets this binary was built with: build its site with the same profile (`make run` for a debug build, \
          `make release` for a release one, which writes target/site-release) or point BECKON_SITE_ROOT at that site",
         pkg.display(),
-        missing.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        missing.join(", ")
     ))
+}
+
+/// Every chunk file a chunk list (split.HASH.json) names, once.
+fn listed_chunks(list: &str) -> Option<std::collections::BTreeSet<String>> {
+    let list: serde_json::Value = serde_json::from_str(list).ok()?;
+    let parts = list.get("preloads")?.as_object()?;
+    Some(parts.values().filter_map(|chunks| chunks.as_array()).flatten().filter_map(|chunk| chunk.as_str()).map(|chunk| format!("{chunk}.wasm")).collect())
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

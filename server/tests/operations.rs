@@ -275,6 +275,21 @@ fn a_site_without_the_assets_of_this_build_is_refused_at_start() {
     assert!(refusal.contains("beckon.css") && !refusal.contains("beckon.js"), "names only what is missing: {refusal}");
     std::fs::write(pkg.join("beckon.css"), "x").unwrap();
     assert_eq!(server::startup::check_site(&config), Ok(()));
+
+    // A split site: the chunks its list names must be there too.
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::fs::write(bin_dir.path().join("hash.txt"), "js: 1a\nwasm: 2b\ncss: 3c\nsplit: 4d\n").unwrap();
+    for name in ["beckon.1a.js", "beckon.2b.wasm", "beckon.3c.css", "__wasm_split.4d.js", "chunk_1.4d.wasm"] {
+        std::fs::write(pkg.join(name), "x").unwrap();
+    }
+    let list = r#"{"loader": "__wasm_split.4d.js", "pages": ["__users_view_view_1"], "preloads": {"__users_view_view_1": ["split___users_view_view_1.4d", "chunk_1.4d"]}}"#;
+    std::fs::write(pkg.join("split.4d.json"), list).unwrap();
+    let refusal = server::startup::check_site_for(&config, bin_dir.path()).unwrap_err();
+    assert!(refusal.contains("split___users_view_view_1.4d.wasm") && !refusal.contains("chunk_1"), "names the missing chunk only: {refusal}");
+    std::fs::write(pkg.join("split___users_view_view_1.4d.wasm"), "x").unwrap();
+    assert_eq!(server::startup::check_site_for(&config, bin_dir.path()), Ok(()));
+    std::fs::write(pkg.join("split.4d.json"), "{}").unwrap();
+    assert!(server::startup::check_site_for(&config, bin_dir.path()).unwrap_err().contains("not the chunk list"));
 }
 
 #[test]
@@ -318,10 +333,10 @@ fn the_size_budget_check_refuses_a_main_module_or_a_page_over_its_budget_and_pas
     put("split___invite_view_view_42.aa.wasm.gz", 100);
     std::fs::write(
         pkg.path().join("split.0123456789abcdef0123.json"),
-        r#"{"loader": "__wasm_split.aa.js", "preloads": {
+        r#"{"loader": "__wasm_split.aa.js", "pages": ["__users_view_view_42", "__invite_view_view_42"], "preloads": {
             "__users_view_view_42": ["split___users_view_view_42.aa", "chunk_1.aa"],
             "__invite_view_view_42": ["split___invite_view_view_42.aa"],
-            "__invite_dialog_7": ["chunk_1.aa", "split___users_view_view_42.aa"]}}"#,
+            "invite_dialog_7": ["chunk_1.aa", "split___users_view_view_42.aa"]}}"#,
     )
     .unwrap();
     let over = run("1000", "1499");
@@ -333,6 +348,8 @@ fn the_size_budget_check_refuses_a_main_module_or_a_page_over_its_budget_and_pas
     let report = String::from_utf8_lossy(&within.stdout);
     assert!(report.contains("first visit to invite: 1100 bytes"), "{within:?}");
     assert!(report.contains("invite_dialog, loaded when first used: 500 bytes"), "{within:?}");
+
+    assert_eq!(run("1000", "many").status.code(), Some(2), "a budget that is not a number checks nothing");
 
     std::fs::remove_file(pkg.path().join("chunk_1.aa.wasm.gz")).unwrap();
     let missing = run("1000", "1500");

@@ -8,6 +8,8 @@ mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod site;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -132,7 +134,7 @@ mod assets {
                 })
                 .flatten()
                 .unwrap_or_default();
-            text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+            crate::site::parse_hashes(&text)
         })
     }
 
@@ -164,18 +166,12 @@ mod assets {
     pub const MAX_PRELOAD_HEADER_BYTES: usize = 2048;
 
     fn chunk_preloads(options: &LeptosOptions) -> &'static HashMap<String, http::HeaderValue> {
-        #[derive(serde::Deserialize)]
-        struct Manifest {
-            loader: String,
-            pages: Vec<String>,
-            preloads: HashMap<String, Vec<String>>,
-        }
         PRELOADS.get_or_init(|| {
             let Some(hash) = hashes(options).get("split") else { return HashMap::new() };
             let pkg = &options.site_pkg_dir;
-            let path = std::path::Path::new(options.site_root.as_ref()).join(pkg.as_ref()).join(format!("split.{hash}.json"));
+            let path = std::path::Path::new(options.site_root.as_ref()).join(pkg.as_ref()).join(crate::site::chunk_list_name(hash));
             let read = std::fs::read_to_string(&path).map_err(|e| e.to_string());
-            let manifest = match read.and_then(|text| serde_json::from_str::<Manifest>(&text).map_err(|e| e.to_string())) {
+            let manifest = match read.and_then(|text| crate::site::ChunkList::parse(&text)) {
                 Ok(manifest) => manifest,
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "the chunk list cannot be read: pages load their chunks without preloads");
@@ -217,8 +213,14 @@ mod assets {
             return;
         };
         for split in rendered.0.read_value().iter() {
-            if let Some(links) = preloads.get(*split) {
-                response.append_header(http::header::LINK, links.clone());
+            match preloads.get(*split) {
+                Some(links) => response.append_header(http::header::LINK, links.clone()),
+                // Split names carry a hash of where the page is declared in the source.
+                None if !preloads.is_empty() => {
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| tracing::warn!(split, "the site's chunk list does not know this page: it was built from other sources than this binary; build both again"));
+                }
+                None => {}
             }
         }
     }

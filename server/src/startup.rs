@@ -96,17 +96,17 @@ fn asset_hashes() -> Option<String> {
 /// serves: the hashed names of the hash.txt the site build wrote there, or the plain names
 /// of an unsplit build when there is none.
 pub fn asset_names(bin_dir: &std::path::Path) -> Result<Vec<String>, String> {
-    let Ok(hashes) = std::fs::read_to_string(bin_dir.join("hash.txt")) else {
+    let Ok(text) = std::fs::read_to_string(bin_dir.join("hash.txt")) else {
         return Ok(vec!["beckon.js".into(), "beckon_bg.wasm".into(), "beckon.css".into()]);
     };
-    let hash = |kind: &str| hashes.lines().find_map(|l| l.strip_prefix(&format!("{kind}: "))).map(str::trim).map(str::to_string);
-    match (hash("js"), hash("wasm"), hash("css"), hash("split")) {
+    let hashes = app::site::parse_hashes(&text);
+    match (hashes.get("js"), hashes.get("wasm"), hashes.get("css"), hashes.get("split")) {
         (Some(js), Some(wasm), Some(css), Some(split)) => Ok(vec![
             format!("beckon.{js}.js"),
             format!("beckon.{wasm}.wasm"),
             format!("beckon.{css}.css"),
-            format!("__wasm_split.{split}.js"),
-            format!("split.{split}.json"),
+            app::site::loader_name(split),
+            app::site::chunk_list_name(split),
         ]),
         _ => Err("hash.txt beside the binary is not one the site build writes; build the site again (make run or make release)".into()),
     }
@@ -128,8 +128,9 @@ pub fn check_site_for(config: &Config, bin_dir: &std::path::Path) -> Result<(), 
     if let Some(list) = names.iter().find(|n| n.ends_with(".json")).map(|n| pkg.join(n)) {
         let text = std::fs::read_to_string(&list).unwrap_or_default();
         if !text.trim().is_empty() {
-            let chunks = listed_chunks(&text).ok_or_else(|| format!("{} is not the chunk list the site build writes; build the site again", list.display()))?;
-            missing.extend(chunks.into_iter().filter(|chunk| !pkg.join(chunk).is_file()));
+            let chunks = app::site::ChunkList::parse(&text)
+                .map_err(|error| format!("{} is not the chunk list the site build writes ({error}); build the site again", list.display()))?;
+            missing.extend(chunks.chunk_files().into_iter().filter(|chunk| !pkg.join(chunk).is_file()));
         }
     }
     if missing.is_empty() {
@@ -141,13 +142,6 @@ pub fn check_site_for(config: &Config, bin_dir: &std::path::Path) -> Result<(), 
         pkg.display(),
         missing.join(", ")
     ))
-}
-
-/// Every chunk file a chunk list (split.HASH.json) names, once.
-fn listed_chunks(list: &str) -> Option<std::collections::BTreeSet<String>> {
-    let list: serde_json::Value = serde_json::from_str(list).ok()?;
-    let parts = list.get("preloads")?.as_object()?;
-    Some(parts.values().filter_map(|chunks| chunks.as_array()).flatten().filter_map(|chunk| chunk.as_str()).map(|chunk| format!("{chunk}.wasm")).collect())
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

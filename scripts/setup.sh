@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Beckon need, skipping whatever is already there.
 # Only package registries are used (crates.io, npm, Debian).
-#   scripts/setup.sh build         the wasm target, wasm-bindgen and wasm-split (for make run)
+#   scripts/setup.sh build         the wasm target, wasm-bindgen, wasm-split and zopfli (for make run)
 #   scripts/setup.sh test          also Chromium, the test servers' packages, PostgreSQL
 #   scripts/setup.sh postgres-bin  prints the folder of PostgreSQL's programs (installing them)
 set -euo pipefail
@@ -50,6 +50,12 @@ split_version=0.2.4
 if ! cargo install --list | grep -qx "wasm_split_cli_support v$split_version:"; then
   say "installing wasm-split $split_version"
   cargo install --locked wasm_split_cli_support --version "$split_version" --features build-binary
+fi
+
+# zopfli gzips the optimised wasm (scripts/build-site.sh).
+if ! command -v zopfli >/dev/null 2>&1; then
+  say "installing zopfli (it compresses the optimised wasm)"
+  apt_install zopfli
 fi
 
 if [ "$what" = test ]; then

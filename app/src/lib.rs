@@ -43,12 +43,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: the mark tells scripts and styles the page is live.
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "");
-        }
-    });
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Beckon".to_string() } else { format!("{page} · Beckon") }/>
         <Router>

@@ -256,7 +256,7 @@ export function watchForPageErrors(page: Page): string[] {
   return problems;
 }
 
-/** Resolves once the page has hydrated (the app marks <html> when its first effect runs). */
+/** Resolves once the page has hydrated, its lazy chunk included (the entry point marks <html>). */
 export async function hydrated(page: Page): Promise<void> {
   await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }

@@ -123,10 +123,26 @@ pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
         60..=1439 => plural(minutes / 60, "hour"),
         1440..=2879 => "yesterday".into(),
         2880..=10079 => plural(minutes / 1440, "day"),
-        _ => chrono::DateTime::from_timestamp_millis(then_ms)
-            .map(|d| format!("on {}", d.format("%Y-%m-%d")))
-            .unwrap_or_default(),
+        _ => format!("on {}", utc_date(then_ms)),
     }
+}
+
+/// The UTC calendar date of a moment, "2026-03-02". By arithmetic on days (the civil
+/// calendar's 400-year cycles of 146,097 days): a date library's formatter would be 5 KB of
+/// every people page's wasm for this one string.
+fn utc_date(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Days since 0000-03-01, so that a leap day falls at the end of its year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// "in 6 days", "in 3 hours", "in 12 minutes" or "now" for a future moment.
@@ -261,6 +277,20 @@ mod tests {
         let expired = subject(UserStatus::Expired, Some(InvitationState::Expired), &offering(&[Role::Owner]));
         assert_eq!(ensure_allowed(&hr, InvitationAction::Resend, &expired).unwrap_err().status_code(), 403);
         assert!(allowed_actions(&actor(&[Role::Member]), &subject(UserStatus::ProfileOnly, None, &[])).is_empty());
+    }
+
+    #[test]
+    fn dates_are_the_calendar_s() {
+        // Every day from 1900 to 2200 (leap days, century years, before 1970), and moments
+        // within a day, against the date library the server formats with.
+        let day = 86_400_000i64;
+        for n in -25_567..84_000 {
+            for ms in [n * day, n * day + day - 1, n * day + 43_200_123] {
+                let expected = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
+                assert_eq!(utc_date(ms), expected, "{ms}");
+            }
+        }
+        assert_eq!(relative_time(1_772_409_600_000, 1_772_409_600_000 + 30 * day), "on 2026-03-02");
     }
 
     #[test]

@@ -5,7 +5,6 @@ mod invite_dialog;
 mod manage_dialog;
 mod row_menu;
 
-use crate::api::{ActOnInvitation, RemoveInvitationRoles};
 use invite_dialog::InviteDialog;
 use leptos::prelude::*;
 use manage_dialog::ManageDialog;
@@ -13,6 +12,7 @@ pub use row_menu::RowMenu;
 use shared::invitations::relative_time;
 use shared::scopes::GrantView;
 use shared::status::UserStatus;
+use shared::error::AppError;
 use shared::views::UserRow;
 
 /// A message at the top of the page after an action.
@@ -30,48 +30,44 @@ pub struct InvitePrefill {
     pub scope_id: Option<String>,
 }
 
-/// The state the people pages share: the banner, the list's refresh, the open dialogs and
-/// the two server actions behind the menu.
+/// The state the people pages share: the banner, the list's refresh and the open dialogs.
 #[derive(Clone, Copy)]
 pub struct PeopleActions {
     pub banner: RwSignal<Option<Banner>>,
     pub refresh: RwSignal<u32>,
     pub inviting: RwSignal<Option<InvitePrefill>>,
     pub managing: RwSignal<Option<UserRow>>,
-    pub act: ServerAction<ActOnInvitation>,
-    pub remove_roles: ServerAction<RemoveInvitationRoles>,
 }
 
 impl PeopleActions {
-    /// Creates the state, provides it to the page, and has every finished action say what
-    /// happened and reload the list.
+    /// Creates the state and provides it to the page.
     pub fn provide() -> PeopleActions {
         let actions = PeopleActions {
             banner: RwSignal::new(None),
             refresh: RwSignal::new(0),
             inviting: RwSignal::new(None),
             managing: RwSignal::new(None),
-            act: ServerAction::new(),
-            remove_roles: ServerAction::new(),
         };
         provide_context(actions);
-        for value in [actions.act.value(), actions.remove_roles.value()] {
-            Effect::new(move |_| {
-                if let Some(result) = value.get() {
-                    match result {
-                        Ok(text) => actions.say(true, text),
-                        Err(error) => actions.say(false, error.to_string()),
-                    }
-                    actions.managing.set(None);
-                    actions.refresh.update(|n| *n += 1);
-                }
-            });
-        }
         actions
     }
 
     pub fn say(&self, ok: bool, text: impl Into<String>) {
         self.banner.set(Some(Banner { ok, text: text.into() }));
+    }
+
+    /// Runs an action on an invitation (a server call), then says what happened, closes
+    /// "Manage invitation" and reloads the list. The callers are in the lazy parts (the
+    /// menu's items, the dialog), so a page's first visit does not carry the calls' code.
+    pub fn run(self, call: impl std::future::Future<Output = Result<String, AppError>> + 'static) {
+        leptos::task::spawn_local(async move {
+            match call.await {
+                Ok(text) => self.say(true, text),
+                Err(error) => self.say(false, error.to_string()),
+            }
+            self.managing.set(None);
+            self.refresh.update(|n| *n += 1);
+        });
     }
 }
 

@@ -2,7 +2,7 @@
 //! North"), each removable; removing them all cancels the invitation. Also offers a reminder.
 
 use super::PeopleActions;
-use crate::api::{ActOnInvitation, RemoveInvitationRoles};
+use crate::api::{act_on_invitation, remove_invitation_roles};
 use leptos::prelude::*;
 use shared::invitations::InvitationAction;
 use shared::scopes::Grant;
@@ -26,7 +26,7 @@ pub fn ManageDialog(row: UserRow) -> impl IntoView {
     };
     let user_id = row.user_id.clone();
     let remove = move |_| {
-        state.remove_roles.dispatch(RemoveInvitationRoles { user_id: user_id.clone(), grants: Grant::to_param(&selected.get_untracked()) });
+        state.run(remove_invitation_roles(user_id.clone(), Grant::to_param(&selected.get_untracked())));
         confirming.set(false);
     };
     let remind_user = row.user_id.clone();
@@ -45,7 +45,7 @@ pub fn ManageDialog(row: UserRow) -> impl IntoView {
                 <h2 id="manage-title">"Manage invitation"</h2>
                 <p class="muted">{format!("Invitation to {}", row.email)}</p>
                 <button type="button" on:click=move |_| {
-                    state.act.dispatch(ActOnInvitation { user_id: remind_user.clone(), action: InvitationAction::Remind.as_str().into() });
+                    state.run(act_on_invitation(remind_user.clone(), InvitationAction::Remind.as_str().into()));
                 }>"Send reminder"</button>
                 <fieldset class="roles">
                     <legend>"Roles"</legend>

@@ -2,30 +2,71 @@
 //! invitation (the server refuses the rest with the same rule), reachable by keyboard.
 
 use super::{InvitePrefill, PeopleActions};
-use crate::api::get_invitation_link;
+use crate::api::{act_on_invitation, get_invitation_link};
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
 use shared::views::{CurrentUser, UserRow};
 
 #[component]
 pub fn RowMenu(row: UserRow) -> impl IntoView {
-    let state = expect_context::<PeopleActions>();
     let viewer = use_context::<CurrentUser>().map(|u| u.authority).unwrap_or_default();
     let actions = allowed_actions(&viewer, &row.subject());
     let open = RwSignal::new(false);
-    let menu_ref = NodeRef::<leptos::html::Ul>::new();
     let button_ref = NodeRef::<leptos::html::Button>::new();
     let label = format!("Actions for {}", row.email);
     let menu_id = format!("menu-{}", row.user_id);
 
+    (!actions.is_empty()).then(move || {
+        let menu = OpenMenu { row, actions, menu_id: menu_id.clone(), open, button_ref };
+        view! {
+            <div class="row-menu">
+                <button
+                    type="button"
+                    class="menu-button"
+                    node_ref=button_ref
+                    aria-label=label
+                    aria-haspopup="menu"
+                    aria-controls=menu_id
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    "•••"
+                </button>
+                {move || open.get().then(|| Suspend::new(menu_items(menu.clone())))}
+            </div>
+        }
+    })
+}
+
+/// What the open menu needs from its button.
+#[derive(Clone)]
+struct OpenMenu {
+    row: UserRow,
+    actions: Vec<InvitationAction>,
+    menu_id: String,
+    open: RwSignal<bool>,
+    button_ref: NodeRef<leptos::html::Button>,
+}
+
+// The open menu, its keys and its actions are a chunk of the wasm of their own, loaded when
+// a menu is first opened: every row renders the button, none the menu.
+#[lazy]
+fn menu_items(menu: OpenMenu) -> AnyView {
+    view! { <MenuItems menu/> }.into_any()
+}
+
+#[component]
+fn MenuItems(menu: OpenMenu) -> impl IntoView {
+    let state = expect_context::<PeopleActions>();
+    let OpenMenu { row, actions, menu_id, open, button_ref } = menu;
+    let menu_ref = NodeRef::<leptos::html::Ul>::new();
+
     // Opening moves focus to the first item, so the keyboard lands in the menu.
     Effect::new(move |_| {
-        if open.get() {
-            if let Some(first) = menu_ref.get().and_then(|m| m.query_selector("[role=menuitem]").ok().flatten()) {
-                use leptos::wasm_bindgen::JsCast;
-                if let Ok(el) = first.dyn_into::<leptos::web_sys::HtmlElement>() {
-                    let _ = el.focus();
-                }
+        if let Some(first) = menu_ref.get().and_then(|m| m.query_selector("[role=menuitem]").ok().flatten()) {
+            use leptos::wasm_bindgen::JsCast;
+            if let Ok(el) = first.dyn_into::<leptos::web_sys::HtmlElement>() {
+                let _ = el.focus();
             }
         }
     });
@@ -71,49 +112,27 @@ pub fn RowMenu(row: UserRow) -> impl IntoView {
             InvitationAction::Cancel => {
                 let question = format!("Cancel the invitation to {}? Its link will stop working.", row.email);
                 if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {
-                    state.act.dispatch(crate::api::ActOnInvitation { user_id: row.user_id.clone(), action: action.as_str().into() });
+                    state.run(act_on_invitation(row.user_id.clone(), action.as_str().into()));
                 }
             }
-            _ => {
-                state.act.dispatch(crate::api::ActOnInvitation { user_id: row.user_id.clone(), action: action.as_str().into() });
-            }
+            _ => state.run(act_on_invitation(row.user_id.clone(), action.as_str().into())),
         }
     };
 
-    (!actions.is_empty()).then(move || {
-        let menu_id_for_button = menu_id.clone();
-        view! {
-            <div class="row-menu">
-                <button
-                    type="button"
-                    class="menu-button"
-                    node_ref=button_ref
-                    aria-label=label
-                    aria-haspopup="menu"
-                    aria-controls=menu_id_for_button
-                    aria-expanded=move || open.get().to_string()
-                    on:click=move |_| open.update(|o| *o = !*o)
-                >
-                    "•••"
-                </button>
-                <Show when=move || open.get()>
-                    <ul role="menu" id=menu_id.clone() class="menu" node_ref=menu_ref on:keydown=on_keydown>
-                        {actions.iter().map(|action| {
-                            let action = *action;
-                            let row = row.clone();
-                            view! {
-                                <li role="none">
-                                    <button type="button" role="menuitem" on:click=move |_| run(action, row.clone())>
-                                        {action.label()}
-                                    </button>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                </Show>
-            </div>
-        }
-    })
+    view! {
+        <ul role="menu" id=menu_id class="menu" node_ref=menu_ref on:keydown=on_keydown>
+            {actions.into_iter().map(|action| {
+                let row = row.clone();
+                view! {
+                    <li role="none">
+                        <button type="button" role="menuitem" on:click=move |_| run(action, row.clone())>
+                            {action.label()}
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
 }
 
 /// Asks the server for the current link and puts it on the clipboard.

@@ -142,8 +142,25 @@ mod assets {
         }
     }
 
-    pub fn stylesheet_href(options: &LeptosOptions) -> String {
-        href(options, "css")
+    /// What the document head names, worked out once per process like the names it holds.
+    struct Head {
+        stylesheet: String,
+        js: String,
+        wasm: String,
+        boot: String,
+    }
+
+    fn head(options: &LeptosOptions) -> &'static Head {
+        static HEAD: OnceLock<Head> = OnceLock::new();
+        HEAD.get_or_init(|| {
+            let (js, wasm) = (href(options, "js"), href(options, "wasm"));
+            let boot = format!("import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));");
+            Head { stylesheet: href(options, "css"), js, wasm, boot }
+        })
+    }
+
+    pub fn stylesheet_href(options: &LeptosOptions) -> &'static str {
+        &head(options).stylesheet
     }
 
     /// Per lazy page (by the name of its split), a `Link` header that preloads
@@ -223,12 +240,11 @@ mod assets {
     #[component]
     pub fn BootScripts(options: LeptosOptions) -> impl IntoView {
         chunk_preloads(&options);
-        let (js, wasm) = (href(&options, "js"), href(&options, "wasm"));
-        let boot = format!("import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));");
+        let Head { js, wasm, boot, .. } = head(&options);
         view! {
-            <link rel="modulepreload" href=js.clone()/>
-            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
-            <script type="module" nonce=leptos::nonce::use_nonce()>{boot}</script>
+            <link rel="modulepreload" href=js.as_str()/>
+            <link rel="preload" href=wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin=""/>
+            <script type="module" nonce=leptos::nonce::use_nonce()>{boot.as_str()}</script>
         }
     }
 }

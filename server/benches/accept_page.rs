@@ -36,6 +36,8 @@ use std::time::Duration;
 
 const LINKS: usize = 1_000;
 const CONNECTIONS: usize = 64;
+/// What `beckon serve` logs under load: warnings and errors, not a line per request.
+const SERVE_LOG: &str = "warn";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -46,6 +48,8 @@ async fn main() {
     app.clock.advance(chrono::Duration::milliseconds(behind));
     let links = seed(&app).await;
     if let Some(pages) = std::env::var("BENCH_INSTRUCTIONS").ok().and_then(|n| n.parse::<usize>().ok()) {
+        // As `beckon serve` logs in the load runs: its request spans are part of a page's cost.
+        server::ops::init_logging(SERVE_LOG, false);
         let minimal = minimal_router(app.state.clone());
         // Warmed first: the counted pages are the steady state, not the first statements prepared.
         for (label, router) in [("Beckon", app.router.clone()), ("minimal leptos_axum", minimal.clone())] {
@@ -184,7 +188,7 @@ fn serve(app: &TestApp, work: &std::path::Path) -> (Child, String) {
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BECKON_LOG", "warn")
+        .env("BECKON_LOG", SERVE_LOG)
         .env("BECKON_ADDR", "127.0.0.1:0")
         .env("BECKON_DATABASE_URL", app.config.database_url())
         .env("BECKON_DATA_DIR", &app.config.data_dir)

@@ -71,14 +71,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr);
-    if config.log_json {
-        logs.json().flatten_event(true).init();
-    } else {
-        logs.init();
-    }
+    server::ops::init_logging(&config.log_filter, config.log_json);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,

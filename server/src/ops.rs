@@ -13,10 +13,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// A worker that has not finished a pass for this long is taken for dead.
 const WORKER_SILENCE_MS: i64 = 60_000;
+
+/// Sends the process's log lines to stderr: JSON lines, or text coloured only for a terminal
+/// (a log file or journal would keep the escape codes, and colouring every field of every
+/// request span is a tenth of a link page's time).
+pub fn init_logging(filter: &str, json: bool) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
 
 /// Who may read `/metrics` on the listener it is served on.
 #[derive(Clone)]
@@ -95,26 +110,42 @@ fn request_id(headers: &HeaderMap) -> String {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+        .map_or_else(new_request_id, str::to_string)
 }
 
-/// Counts, times and logs every request, under a request id the response carries too.
-pub async fn observe(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+/// 32 hex digits: a random half drawn once per process, then a count of its requests.
+/// Unique like a random UUID, without asking the system for randomness on every request.
+fn new_request_id() -> String {
+    static PROCESS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let process = *PROCESS.get_or_init(rand::random);
+    format!("{process:016x}{:016x}", COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// [`observe`] as a middleware of its own (the operator's listener has no other).
+pub async fn observed(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    observe(&state, request, |request| next.run(request)).await
+}
+
+/// Counts, times and logs every request `inner` answers, under a request id the response
+/// carries too.
+pub async fn observe<Answer: std::future::Future<Output = Response>>(state: &AppState, request: Request<Body>, inner: impl FnOnce(Request<Body>) -> Answer) -> Response {
     let started = Instant::now();
     let id = request_id(request.headers());
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
-    let path = redacted_path(request.uri().path()).into_owned();
+    // Both share their text with the request (an `Arc`, `Bytes`): nothing is copied per request.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let uri = request.uri().clone();
+    let method = request.method().clone();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     // What the handler logs (an internal error's step, say) carries the request's id. At
     // error level so that it is there whenever an error line is, whatever BECKON_LOG says.
     let span = tracing::error_span!("request", request_id = %id, %route);
-    let mut response = next.run(request).instrument(span).await;
+    let mut response = inner(request).instrument(span).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    state.metrics.record_request(&route, &method, status, seconds);
-    tracing::info!(request_id = %id, %method, %route, %path, status, ms = seconds * 1000.0, "request");
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    state.metrics.record_request(route, method.as_str(), status, seconds);
+    tracing::info!(request_id = %id, %method, %route, path = %redacted_path(uri.path()), status, ms = seconds * 1000.0, "request");
+    if let Ok(value) = HeaderValue::try_from(id) {
         response.headers_mut().insert("x-request-id", value);
     }
     response

@@ -23,7 +23,8 @@ pub const SESSION_COOKIE: &str = "beckon_session";
 /// What every render and server function gets besides the state: the nonce the security
 /// layer put in this response's CSP, and page redirects that are real redirects.
 fn provide_request_context() {
-    if let Some(nonce) = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned()) {
+    // Read in place: `use_context` would clone every header and extension of the request.
+    if let Some(nonce) = with_context::<axum::http::request::Parts, _>(|p| p.extensions.get::<CspNonce>().cloned()).flatten() {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
     leptos_router::components::provide_server_redirect(redirect_page);
@@ -101,21 +102,41 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         Some(token) => ops::MetricsAccess::Token(token.clone()),
         None => ops::MetricsAccess::Closed,
     };
+    // Layers go on in groups through one `ServiceBuilder`: axum boxes each `layer` call's
+    // result again and clones every level for each request, so one call per group costs a
+    // page view a few boxes instead of a few per layer.
     router
         .merge(ops::routes(metrics))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
-        // Reads the answer's body, so it sits inside the compression.
-        .layer(axum::middleware::map_response(server_fn_error_status))
-        // Pages and server-function answers, compressed as they are sent (added before the
-        // assets, which this layer does not reach: they come compressed already).
-        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(
+            tower::ServiceBuilder::new()
+                // Pages and server-function answers, compressed as they are sent (added before
+                // the assets, which this layer does not reach: they come compressed already).
+                .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+                // Reads the answer's body, so it sits inside the compression.
+                .layer(axum::middleware::map_response(server_fn_error_status)),
+        )
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
-        .layer(sessions)
-        .layer(axum::extract::DefaultBodyLimit::max(shared::error::MAX_REQUEST_BYTES))
-        .layer(axum::middleware::from_fn_with_state(policy, security::layer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(Front { state: state.clone(), policy }, front))
+                .layer(sessions),
+        )
         .with_state(state)
+}
+
+#[derive(Clone)]
+struct Front {
+    state: AppState,
+    policy: Arc<SecurityPolicy>,
+}
+
+/// What every request passes first: observed (request id, log line, metrics), then guarded
+/// (cross-site refusals, the body limit, security headers). One middleware, not two: axum
+/// clones all a middleware wraps for each request it passes on.
+async fn front(axum::extract::State(front): axum::extract::State<Front>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    ops::observe(&front.state, request, |request| security::guard(&front.policy, request, |request| next.run(request))).await
 }
 
 /// A server function that failed before its body ran (arguments it could not read) is
@@ -137,7 +158,7 @@ async fn server_fn_error_status(response: axum::response::Response) -> axum::res
 
 /// The operator's own listener (BECKON_METRICS_ADDR): health, readiness and metrics, open.
 pub fn operations(state: AppState) -> Router {
-    ops::routes(ops::MetricsAccess::Open).layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe)).with_state(state)
+    ops::routes(ops::MetricsAccess::Open).layer(axum::middleware::from_fn_with_state(state.clone(), ops::observed)).with_state(state)
 }
 
 /// The most the test clock moves in one step: ten years.

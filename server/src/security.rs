@@ -1,10 +1,9 @@
-//! The one layer every request passes: it refuses cross-site state changes and bodies over
+//! The guard every request passes: it refuses cross-site state changes and bodies over
 //! the size limit, and puts the security headers, with a fresh CSP nonce, on every response.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use app::server::invitations::link::redacted_path;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -12,7 +11,6 @@ use rand::RngCore;
 use shared::error::MAX_REQUEST_BYTES;
 use shared::AppError;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 /// The nonce of this response's Content-Security-Policy; the page renders its scripts with it.
 #[derive(Clone, Debug)]
@@ -55,8 +53,8 @@ impl SecurityPolicy {
     /// made-up entry be taken for the real one.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let mut current = peer;
-        let entries: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
-        for entry in entries.into_iter().rev() {
+        let entries = headers.get_all(X_FORWARDED_FOR).iter().rev().filter_map(|v| v.to_str().ok()).flat_map(|v| v.rsplit(','));
+        for entry in entries {
             if !self.trusted_proxies.contains(&current) {
                 break;
             }
@@ -68,6 +66,8 @@ impl SecurityPolicy {
         current
     }
 }
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// One `X-Forwarded-For` entry: `ip`, `ip:port`, `[v6]` or `[v6]:port`.
 fn parse_forwarded_address(entry: &str) -> Option<IpAddr> {
@@ -154,15 +154,39 @@ async fn within_body_limit(request: Request<Body>) -> Result<Request<Body>, AppE
     }
 }
 
-fn content_security_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
-    )
+/// The Content-Security-Policy around a response's nonce.
+const CSP_BEFORE_NONCE: &str = "default-src 'self'; script-src 'self' 'nonce-";
+const CSP_AFTER_NONCE: &str = "' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+     connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The headers every response carries besides its CSP (and, over HTTPS, HSTS).
+const FIXED_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+    (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (HeaderName::from_static("permissions-policy"), HeaderValue::from_static("camera=(), microphone=(), geolocation=()")),
+];
+
+fn set_security_headers(headers: &mut HeaderMap, nonce: &str, https: bool) {
+    // A nonce is URL-safe base64, always a valid header value.
+    if let Ok(csp) = HeaderValue::try_from([CSP_BEFORE_NONCE, nonce, CSP_AFTER_NONCE].concat()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    for (name, value) in FIXED_HEADERS {
+        headers.insert(name, value);
+    }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
-pub async fn layer(State(policy): State<Arc<SecurityPolicy>>, request: Request<Body>, next: Next) -> Response {
+/// Refuses what [`SecurityPolicy`] refuses, passes the rest to `inner`, and puts the security
+/// headers on every answer.
+pub async fn guard<Answer: std::future::Future<Output = Response>>(policy: &SecurityPolicy, request: Request<Body>, inner: impl FnOnce(Request<Body>) -> Answer) -> Response {
     let nonce = new_nonce();
     let html = wants_html(request.headers());
     let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), &policy) {
@@ -177,28 +201,11 @@ pub async fn layer(State(policy): State<Arc<SecurityPolicy>>, request: Request<B
                     request.extensions_mut().insert(app::server::context::ClientIp(client));
                 }
                 request.extensions_mut().insert(CspNonce(nonce.clone()));
-                next.run(request).await
+                inner(request).await
             }
         }
     };
-    let headers = response.headers_mut();
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    };
-    set("content-security-policy", &content_security_policy(&nonce));
-    set("x-content-type-options", "nosniff");
-    set("referrer-policy", "same-origin");
-    set("cross-origin-opener-policy", "same-origin");
-    set("x-frame-options", "DENY");
-    set("permissions-policy", "camera=(), microphone=(), geolocation=()");
-    if policy.https {
-        set("strict-transport-security", "max-age=63072000; includeSubDomains");
-    }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    set_security_headers(response.headers_mut(), &nonce, policy.https);
     response
 }
 

@@ -11,17 +11,20 @@ use shared::views::{InvitationPage, OpenInvitation};
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
-    let params = use_params_map();
-    let link = move || params.read().get("link").unwrap_or_default();
-    let page = Resource::new(link, get_invitation);
+    // One link per visit (a link comes from an email and opens the page afresh), so the
+    // lookup runs once, and the page is one Suspend rather than a closure around one: Suspense
+    // then builds its contents once on the server, where a closure is called again for each
+    // pass it makes over the page (the link page's view was built twice per request).
+    let link = use_params_map().read_untracked().get("link").unwrap_or_default();
+    let page = OnceResource::new(get_invitation(link.clone()));
     view! {
         <Title text="Invitation"/>
         <main class="auth-card invitation">
             <Suspense>
-                {move || Suspend::new(async move {
+                {Suspend::new(async move {
                     match page.await {
-                        Ok(InvitationPage::Open(invitation)) => view! { <OpenInvitationView invitation link=link()/> }.into_any(),
-                        Ok(InvitationPage::Expired { account_name }) => view! { <ExpiredView account_name link=link()/> }.into_any(),
+                        Ok(InvitationPage::Open(invitation)) => view! { <OpenInvitationView invitation link/> }.into_any(),
+                        Ok(InvitationPage::Expired { account_name }) => view! { <ExpiredView account_name link/> }.into_any(),
                         Ok(InvitationPage::NoLongerValid) => {
                             set_status(410);
                             view! {

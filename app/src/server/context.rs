@@ -11,8 +11,15 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().step("AppState in the request context")
 }
 
+/// Reads the request's parts where they are: `use_context` (and `leptos_axum::extract`)
+/// would clone them, every header and extension, on each call.
+fn with_parts<R>(read: impl FnOnce(&http::request::Parts) -> R) -> Option<R> {
+    with_context::<http::request::Parts, _>(read)
+}
+
+/// The request's session, as the session layer put it among the request's extensions.
 pub async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>().await.step("session from the request")
+    with_parts(|parts| parts.extensions.get::<Session>().cloned()).flatten().step("session from the request")
 }
 
 /// The state and the signed-in actor of this request, or `Unauthenticated`.
@@ -29,20 +36,20 @@ pub struct ClientIp(pub IpAddr);
 
 /// The client's address, when the server recorded it.
 pub fn client_ip() -> Option<IpAddr> {
-    let parts = use_context::<http::request::Parts>()?;
-    parts
-        .extensions
-        .get::<ClientIp>()
-        .map(|c| c.0)
-        .or_else(|| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+    with_parts(|parts| {
+        parts
+            .extensions
+            .get::<ClientIp>()
+            .map(|c| c.0)
+            .or_else(|| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+    })
+    .flatten()
 }
 
 /// Whether the request is a plain HTML form post (no JavaScript), which is answered with a
 /// redirect rather than a status code.
 fn is_plain_form_post() -> bool {
-    use_context::<http::request::Parts>()
-        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false)
+    with_parts(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))).unwrap_or(false)
 }
 
 /// Gives an error its HTTP status for API clients, then passes the result on.

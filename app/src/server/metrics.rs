@@ -18,11 +18,19 @@ struct Latency {
     sum: f64,
 }
 
+/// One route's answers and their latency.
+#[derive(Default)]
+struct RouteStats {
+    /// (method, status) → requests, in that order.
+    answers: Vec<(String, u16, u64)>,
+    latency: Latency,
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (route, method, status) → requests.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Latency>>,
+    /// By route. Only a route, method or status seen for the first time allocates: this
+    /// is counted on every request.
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     sent: AtomicU64,
     deferred: AtomicU64,
     failed: AtomicU64,
@@ -32,17 +40,21 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn record_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((route.to_string(), method.to_string(), status)).or_default() += 1;
+        let Ok(mut routes) = self.routes.lock() else { return };
+        let stats = match routes.get_mut(route) {
+            Some(stats) => stats,
+            None => routes.entry(route.to_string()).or_default(),
+        };
+        match stats.answers.binary_search_by(|(m, s, _)| (m.as_str(), *s).cmp(&(method, status))) {
+            Ok(i) => stats.answers[i].2 += 1,
+            Err(i) => stats.answers.insert(i, (method.to_string(), status, 1)),
         }
-        if let Ok(mut latency) = self.latency.lock() {
-            let entry = latency.entry(route.to_string()).or_default();
-            if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
-                entry.counts[i] += 1;
-            }
-            entry.count += 1;
-            entry.sum += seconds;
+        let latency = &mut stats.latency;
+        if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            latency.counts[i] += 1;
         }
+        latency.count += 1;
+        latency.sum += seconds;
     }
 
     pub fn record_deliveries(&self, sent: usize, deferred: usize, failed: usize) {
@@ -65,15 +77,18 @@ impl Metrics {
         let label = |value: &str| value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
         let _ = writeln!(out, "# HELP beckon_http_requests_total Requests answered, by route, method and status.");
         let _ = writeln!(out, "# TYPE beckon_http_requests_total counter");
-        if let Ok(requests) = self.requests.lock() {
-            for ((route, method, status), count) in requests.iter() {
-                let _ = writeln!(out, "beckon_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}", label(route), label(method));
+        let routes = self.routes.lock();
+        if let Ok(routes) = &routes {
+            for (route, stats) in routes.iter() {
+                for (method, status, count) in &stats.answers {
+                    let _ = writeln!(out, "beckon_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}", label(route), label(method));
+                }
             }
         }
         let _ = writeln!(out, "# HELP beckon_http_request_duration_seconds Time to answer a request, by route.");
         let _ = writeln!(out, "# TYPE beckon_http_request_duration_seconds histogram");
-        if let Ok(latency) = self.latency.lock() {
-            for (route, l) in latency.iter() {
+        if let Ok(routes) = &routes {
+            for (route, RouteStats { latency: l, .. }) in routes.iter() {
                 let route = label(route);
                 let mut cumulative = 0;
                 for (bound, count) in BUCKETS.iter().zip(l.counts) {
@@ -103,13 +118,18 @@ mod tests {
         metrics.record_request("/users", "GET", 200, 0.004);
         metrics.record_request("/users", "GET", 200, 0.3);
         metrics.record_request("/api/sign_in", "POST", 422, 0.09);
+        metrics.record_request("/users", "GET", 304, 0.001);
+        metrics.record_request("/users", "HEAD", 200, 0.001);
         metrics.record_deliveries(3, 1, 0);
         let mut text = String::new();
         metrics.render(&mut text);
-        assert!(text.contains("beckon_http_requests_total{route=\"/users\",method=\"GET\",status=\"200\"} 2"), "{text}");
-        assert!(text.contains("beckon_http_request_duration_seconds_bucket{route=\"/users\",le=\"0.005\"} 1"), "{text}");
-        assert!(text.contains("beckon_http_request_duration_seconds_bucket{route=\"/users\",le=\"0.5\"} 2"), "{text}");
-        assert!(text.contains("beckon_http_request_duration_seconds_count{route=\"/users\"} 2"), "{text}");
+        let users = [("GET", 200, 2), ("GET", 304, 1), ("HEAD", 200, 1)].map(|(method, status, n)| format!("beckon_http_requests_total{{route=\"/users\",method=\"{method}\",status=\"{status}\"}} {n}\n"));
+        assert!(text.contains(&users.concat()), "one line per method and status, in order: {text}");
+        assert!(text.contains("beckon_http_requests_total{route=\"/api/sign_in\",method=\"POST\",status=\"422\"} 1"), "{text}");
+        assert!(text.contains("beckon_http_request_duration_seconds_bucket{route=\"/users\",le=\"0.001\"} 2"), "{text}");
+        assert!(text.contains("beckon_http_request_duration_seconds_bucket{route=\"/users\",le=\"0.005\"} 3"), "{text}");
+        assert!(text.contains("beckon_http_request_duration_seconds_bucket{route=\"/users\",le=\"0.5\"} 4"), "{text}");
+        assert!(text.contains("beckon_http_request_duration_seconds_count{route=\"/users\"} 4"), "{text}");
         assert!(text.contains("beckon_deliveries_total{outcome=\"sent\"} 3"), "{text}");
     }
 }

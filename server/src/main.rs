@@ -60,6 +60,7 @@ enum AdminCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    server::without_transparent_huge_pages();
     let cli = Cli::parse();
     if let Some(Command::Precompress { dir }) = &cli.command {
         return precompress(dir);

@@ -70,7 +70,9 @@ impl Db {
         let engine = Engine::of_url(url)?;
         let options = AnyConnectOptions::from_str(url).map_err(DbError::Connect)?.disable_statement_logging();
         let pool = match engine {
-            Engine::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(move |conn, _meta| {
+            // A connection to a file this process opened cannot be dropped by a server, so it is
+            // not pinged on every acquire (a round trip to the connection's thread per page).
+            Engine::Sqlite => AnyPoolOptions::new().max_connections(8).test_before_acquire(false).after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers proceed while one writer commits; the busy timeout
                     // makes a second writer wait instead of failing at once. Reads through a

@@ -139,8 +139,14 @@ async fn an_invitation_with_roles_in_two_places_is_accepted_and_both_are_held() 
     let page = app::server::users::list(&app.state, &owner, UsersQuery { search: "nia".into(), ..Default::default() }).await.unwrap();
     let offered: Vec<String> = page.rows[0].invitation.as_ref().unwrap().offered.iter().map(|g| g.label()).collect();
     assert_eq!(offered, vec!["Admin — Waiting area North", "Clinician — Meeting room 3"]);
+    // The link page reads the invitation and its roles in one statement: both roles, once each.
+    let segment = link_segment(&app, &owner, "nia@example.com").await;
+    match accept::open(&app.state, &segment, None, None).await.unwrap() {
+        shared::views::InvitationPage::Open(open) => assert_eq!(open.offered.iter().map(|g| g.label()).collect::<Vec<_>>(), offered),
+        other => panic!("the link is open: {other:?}"),
+    }
 
-    accept::accept(&app.state, &link_segment(&app, &owner, "nia@example.com").await, new_user(), None, None).await.unwrap();
+    accept::accept(&app.state, &segment, new_user(), None, None).await.unwrap();
     let nia = app.actor_for(&user_id_of(&app.state, "nia@example.com").await).await;
     assert_eq!(nia.authority.administered, vec![p.north_waiting.clone()], "Admin in the waiting area, a member of the room");
     let held: Vec<String> = app::server::users::list(&app.state, &owner, UsersQuery { search: "nia".into(), ..Default::default() }).await.unwrap().rows[0]

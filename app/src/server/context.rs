@@ -8,7 +8,17 @@ use std::net::{IpAddr, SocketAddr};
 use tower_sessions::Session;
 
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().step("AppState in the request context")
+    if let Some(state) = use_context::<AppState>() {
+        return Ok(state);
+    }
+    // A page's data can still be loading when its client goes away: the request's reactive
+    // owner is dropped, and with it every context, the request's own parts included. That is
+    // the client's doing, not a fault; a state missing from a live request is one.
+    if with_parts(|_| ()).is_none() {
+        tracing::debug!("request abandoned before its data loaded");
+        return Err(AppError::Internal);
+    }
+    None.step("AppState in the request context")
 }
 
 /// Reads the request's parts where they are: `use_context` (and `leptos_axum::extract`)

@@ -62,21 +62,27 @@ async fn resolve(state: &AppState, conn: &mut sqlx::AnyConnection, segment: &str
     let Some((id, token)) = link::parse(segment) else {
         return Ok(Resolved::Shown(InvitationPage::NotValid));
     };
-    let Some(record) = store::for_link(conn, id).await.step("invitations::for_link")? else {
-        return Ok(Resolved::Shown(InvitationPage::NotValid));
+    let record = store::for_link(conn, id).await.step("invitations::for_link")?;
+    Ok(classify(state, id, token, record))
+}
+
+/// What the link with `id` and `token` leads to, given the invitation read for `id`.
+fn classify(state: &AppState, id: &str, token: &str, record: Option<LinkRecord>) -> Resolved {
+    let Some(record) = record else {
+        return Resolved::Shown(InvitationPage::NotValid);
     };
     match state.link_key.check(id, record.invitation.link_version, token) {
-        TokenMatch::Forged => return Ok(Resolved::Shown(InvitationPage::NotValid)),
-        TokenMatch::Superseded => return Ok(Resolved::Shown(InvitationPage::NoLongerValid)),
+        TokenMatch::Forged => return Resolved::Shown(InvitationPage::NotValid),
+        TokenMatch::Superseded => return Resolved::Shown(InvitationPage::NoLongerValid),
         TokenMatch::Current => {}
     }
     let page = match record.invitation.state_at(state.clock.now_ms()) {
-        InvitationState::Pending => return Ok(Resolved::Open(Box::new(record))),
+        InvitationState::Pending => return Resolved::Open(Box::new(record)),
         InvitationState::Accepted => InvitationPage::AlreadyAccepted,
         InvitationState::Cancelled => InvitationPage::NoLongerValid,
         InvitationState::Expired => InvitationPage::Expired { account_name: record.account_name },
     };
-    Ok(Resolved::Shown(page))
+    Resolved::Shown(page)
 }
 
 fn refusal(page: InvitationPage) -> AppError {
@@ -95,15 +101,24 @@ fn refusal(page: InvitationPage) -> AppError {
 pub async fn open(state: &AppState, segment: &str, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<InvitationPage, AppError> {
     let now = state.clock.now_ms();
     check_lookups(state, ip, now)?;
-    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    let record = match resolve(state, &mut conn, segment).await? {
-        Resolved::Open(record) => *record,
-        Resolved::Shown(page) => {
-            count_failed_lookup(state, ip, &page);
-            return Ok(page);
-        }
+    let shown = |page: InvitationPage| {
+        count_failed_lookup(state, ip, &page);
+        Ok(page)
     };
-    let offered = notify::offered(&mut conn, &record.invitation).await?;
+    let Some((id, token)) = link::parse(segment) else {
+        return shown(InvitationPage::NotValid);
+    };
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    // The roles come with the invitation: one statement per view, whatever the link holds.
+    let (record, offers) = match store::for_link_with_offers(&mut conn, id).await.step("invitations::for_link_with_offers")? {
+        Some((record, offers)) => (Some(record), offers),
+        None => (None, Vec::new()),
+    };
+    let record = match classify(state, id, token, record) {
+        Resolved::Open(record) => *record,
+        Resolved::Shown(page) => return shown(page),
+    };
+    let offered = notify::offered_as_read(&mut conn, &record.invitation, offers).await?;
     let invitation = record.invitation;
     Ok(InvitationPage::Open(OpenInvitation {
         account_name: record.account_name,

@@ -8,7 +8,8 @@ use crate::server::grants::RoleNames;
 use crate::server::mail::outbox::{self, NewMessage};
 use crate::server::mail::templates::{self, InvitationEmail};
 use crate::server::store::invitations::InvitationRecord;
-use crate::server::store::{scopes, Conn};
+use crate::server::store::scopes::{self, GrantRow};
+use crate::server::store::Conn;
 use crate::server::AppState;
 use shared::mail::MessageKind;
 use shared::scopes::GrantView;
@@ -60,6 +61,11 @@ pub async fn invitation(
 /// The roles an invitation offers as the invitee reads them ("Admin", "Clinician — Room 3").
 pub async fn offered(conn: &mut Conn, invitation: &InvitationRecord) -> Result<Vec<GrantView>, AppError> {
     let rows = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?;
+    offered_as_read(conn, invitation, rows).await
+}
+
+/// [`offered`] from the invitation's rows as already read (with the link, on its page).
+pub async fn offered_as_read(conn: &mut Conn, invitation: &InvitationRecord, rows: Vec<GrantRow>) -> Result<Vec<GrantView>, AppError> {
     // The account's own role names are read only when the invitation offers one of them
     // (every view of an invitation link comes here).
     let names = if rows.iter().any(|r| matches!(RoleKey::parse_stored(&r.role), Some(RoleKey::Custom(_)))) {

@@ -1,6 +1,6 @@
 use super::scopes::GrantRow;
 use super::Conn;
-use shared::scopes::{Grant, ScopeKind};
+use shared::scopes::Grant;
 use shared::status::{InvitationState, StoredInvitationState, StoredUserStatus};
 use shared::RoleKey;
 
@@ -94,60 +94,49 @@ pub struct LinkRecord {
     pub inviter_name: Option<String>,
 }
 
-/// The invitation, its account, invitee and inviter, as [`LinkRecord`] reads them (the SQL
-/// is put together once per process: every view of a link runs it).
-fn link_select() -> &'static str {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let columns = COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
-        format!(
-            "SELECT {columns}, a.name AS account_name, u.email AS invitee_email, u.status AS invitee_status, inviter.name AS inviter_name \
-             FROM invitations i JOIN accounts a ON a.id = i.account_id JOIN users u ON u.id = i.user_id \
-             LEFT JOIN users inviter ON inviter.id = i.invited_by"
+/// The statement [`LinkRecord`] is read by: the invitation `$1`, its account, invitee and
+/// inviter, and with `offers` one row per role it offers, in [`GrantRow`]'s columns (a LEFT
+/// JOIN: one row with none when it offers none). Put together once per process by each caller.
+fn link_sql(offers: bool) -> String {
+    let columns = COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+    let (offer_columns, offer_joins) = if offers {
+        (
+            ", r.invitation_id AS owner_id, r.scope_id, r.role, s.name AS scope_name, s.kind AS scope_kind",
+            " LEFT JOIN invitation_roles r ON r.invitation_id = i.id LEFT JOIN scopes s ON s.id = r.scope_id",
         )
-    });
-    &SQL
+    } else {
+        ("", "")
+    };
+    format!(
+        "SELECT {columns}, a.name AS account_name, u.email AS invitee_email, u.status AS invitee_status, inviter.name AS inviter_name{offer_columns} \
+         FROM invitations i JOIN accounts a ON a.id = i.account_id JOIN users u ON u.id = i.user_id \
+         LEFT JOIN users inviter ON inviter.id = i.invited_by{offer_joins} WHERE i.id = $1"
+    )
 }
 
 pub async fn for_link(conn: &mut Conn, id: &str) -> sqlx::Result<Option<LinkRecord>> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("{} WHERE i.id = $1", link_select()));
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| link_sql(false));
     sqlx::query_as(&SQL).bind(id).fetch_optional(conn).await
-}
-
-/// One row of [`for_link_with_offers`]: the link's record, and one role it offers (none on
-/// the only row of an invitation that offers none).
-#[derive(sqlx::FromRow)]
-struct LinkOfferRow {
-    #[sqlx(flatten)]
-    record: LinkRecord,
-    offer_scope_id: Option<String>,
-    offer_role: Option<String>,
-    offer_scope_name: Option<String>,
-    offer_scope_kind: Option<String>,
 }
 
 /// [`for_link`] and the roles the invitation offers ([`super::scopes::offered_by`]), in one
 /// statement: every view of a link needs both, and each statement is a round trip to the
 /// database (on SQLite, to the connection's thread and back).
 pub async fn for_link_with_offers(conn: &mut Conn, id: &str) -> sqlx::Result<Option<(LinkRecord, Vec<GrantRow>)>> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        link_select().replacen(
-            " FROM invitations i ",
-            ", r.scope_id AS offer_scope_id, r.role AS offer_role, s.name AS offer_scope_name, s.kind AS offer_scope_kind \
-             FROM invitations i LEFT JOIN invitation_roles r ON r.invitation_id = i.id LEFT JOIN scopes s ON s.id = r.scope_id ",
-            1,
-        ) + " WHERE i.id = $1"
-    });
-    let rows: Vec<LinkOfferRow> = sqlx::query_as(&SQL).bind(id).fetch_all(conn).await?;
+    use sqlx::{FromRow, Row};
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| link_sql(true));
+    let rows = sqlx::query(&SQL).bind(id).fetch_all(conn).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let record = LinkRecord::from_row(first)?;
     let mut offers = Vec::with_capacity(rows.len());
-    let mut record = None;
-    for row in rows {
-        if let (Some(scope_id), Some(role), Some(scope_name), Some(kind)) = (row.offer_scope_id, row.offer_role, row.offer_scope_name, row.offer_scope_kind) {
-            let scope_kind = ScopeKind::try_from(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            offers.push(GrantRow { owner_id: row.record.invitation.id.clone(), scope_id, role, scope_name, scope_kind });
+    for row in &rows {
+        if row.try_get::<Option<String>, _>("scope_id")?.is_some() {
+            offers.push(GrantRow::from_row(row)?);
         }
-        record.get_or_insert(row.record);
     }
-    Ok(record.map(|record| (record, offers)))
+    Ok(Some((record, offers)))
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<InvitationRecord>> {

@@ -44,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Title formatter=|page: String| if page.is_empty() { "Beckon".to_string() } else { format!("{page} · Beckon") }/>
+        <Title formatter=document_title/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view={Lazy::<HomeView>::new()} ssr=SsrMode::Async/>
@@ -62,6 +62,18 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// "Ada Lovelace · Beckon": the title of every page. On the server it is escaped here, since
+/// leptos_meta writes the title into the head as it is: a person's or a place's name holding
+/// `</title><meta http-equiv="refresh" …>` would otherwise become elements of the admin's
+/// page. The browser sets the title as text (`document.title`), so it gets the plain words.
+fn document_title(page: String) -> String {
+    let title = if page.is_empty() { "Beckon".to_string() } else { format!("{page} · Beckon") };
+    #[cfg(feature = "ssr")]
+    return shared::html::escape(&title);
+    #[cfg(not(feature = "ssr"))]
+    title
 }
 
 /// Every page is its own chunk of the wasm (Leptos' lazy routes, split by the site build):

@@ -128,7 +128,8 @@ fn refusal(error: AppError, html: bool) -> Response {
     if html {
         let body = format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Request refused · Beckon</title></head>\
-             <body><main><h1>Request refused</h1><p>{error}</p><p><a href=\"/\">Go to Beckon</a></p></main></body></html>"
+             <body><main><h1>Request refused</h1><p>{}</p><p><a href=\"/\">Go to Beckon</a></p></main></body></html>",
+            shared::html::escape(&error.to_string())
         );
         (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
     } else {

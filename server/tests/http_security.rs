@@ -104,7 +104,7 @@ async fn a_plain_form_post_from_another_site_gets_a_readable_page() {
         .unwrap();
     let response = app.send(request).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(body_text(response).await.contains("did not come from Beckon's own pages"));
+    assert!(body_text(response).await.contains(&shared::html::escape(&shared::AppError::CrossSite.to_string())), "the refusal, as HTML text");
 }
 
 #[tokio::test]
@@ -436,4 +436,59 @@ async fn a_page_rendered_while_another_application_starts_gets_its_answer() {
         pages += 1;
     }
     builder.join().unwrap();
+}
+
+/// The `<head>` of a rendered page.
+fn head_of(html: &str) -> &str {
+    let start = html.find("<head>").expect("a head");
+    &html[start..start + html[start..].find("</head>").expect("the head ends")]
+}
+
+/// Names that try to close the title and add elements to the admin's page.
+const HOSTILE_NAMES: [&str; 2] = [
+    r#"Eve</title><meta http-equiv="refresh" content="0;url=http://evil.example/">"#,
+    r#"Mallory & "Co" 'Ltd' <script>alert(1)</script>"#,
+];
+
+/// Asserts `html`'s head holds exactly one title, saying `name` as text, and no element made
+/// from the name.
+fn assert_title_is_text(html: &str, name: &str) {
+    let head = head_of(html);
+    assert_eq!(head.matches("<title>").count(), 1, "one title:\n{head}");
+    assert_eq!(head.matches("</title>").count(), 1, "one title:\n{head}");
+    assert!(!head.contains("<meta http-equiv") && !head.contains("<script>alert"), "an element from the name:\n{head}");
+    let title = &head[head.find("<title>").unwrap() + 7..head.find("</title>").unwrap()];
+    assert_eq!(title, format!("{} · Beckon", shared::html::escape(name)), "the name as text");
+}
+
+#[tokio::test]
+async fn markup_in_a_person_or_place_name_stays_text_in_the_page_head() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    for (i, name) in HOSTILE_NAMES.into_iter().enumerate() {
+        // An invitee chooses the name as they accept.
+        let email = format!("eve{i}@example.com");
+        let request = app::server::invitations::service::InviteRequest {
+            addresses: email.clone(),
+            grants: app.account_grants(&[shared::Role::Member]),
+            message: None,
+            send_despite_typos: true,
+        };
+        app::server::invitations::service::invite(&app.state, &owner, request).await.unwrap();
+        let eve = user_id_of(&app.state, &email).await;
+        let link = app::server::invitations::service::copy_link(&app.state, &owner, &eve).await.unwrap();
+        let input = app::server::invitations::accept::AcceptInput { name: name.into(), password: "analytical engine 1843".into(), password_confirmation: "analytical engine 1843".into() };
+        app::server::invitations::accept::accept(&app.state, link.rsplit('/').next().unwrap(), input, None, None).await.unwrap();
+        let page = app.get(&format!("/users/{eve}"), Some(&cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_title_is_text(&body_text(page).await, name);
+
+        // An admin names a place.
+        let place = app.create_place(shared::scopes::ScopeKind::OrganisationalUnit, &format!("Unit {i}"), None).await;
+        app::server::scopes::rename(&app.state, &owner, &place, name).await.unwrap();
+        let page = app.get(&format!("/organisation/{place}"), Some(&cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_title_is_text(&body_text(page).await, name);
+    }
 }

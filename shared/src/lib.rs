@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod error;
+pub mod html;
 pub mod invitations;
 pub mod mail;
 pub mod messages;

@@ -5,11 +5,20 @@ use crate::{messages, AppError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `raw` trimmed, when it has 1 to `max` characters and no control characters.
+/// `raw` trimmed, when it has 1 to `max` characters and none that could disguise it.
 fn clean(raw: &str, max: usize) -> Option<String> {
     let name = raw.trim();
-    let fits = !name.is_empty() && name.chars().count() <= max && !name.chars().any(char::is_control);
+    let fits = !name.is_empty() && name.chars().count() <= max && !name.chars().any(disguises);
     fits.then(|| name.to_string())
+}
+
+/// Characters no name needs and that change how the text around them reads: control
+/// characters (new lines, escapes), the direction overrides and isolates that make the text
+/// after them read backwards, line and paragraph separators, and the invisible ones
+/// that make two different names look alike (joiners stay: scripts and emoji need them).
+fn disguises(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{2060}' | '\u{FEFF}')
 }
 
 macro_rules! name_type {
@@ -87,7 +96,7 @@ mod tests {
     #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(PersonName::parse("  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
-        for bad in ["", "   ", "Ada\nLovelace", &"x".repeat(101)] {
+        for bad in ["", "   ", "Ada\nLovelace", &"x".repeat(101), "Eve\u{202E}gpj.exe", "Ad\u{200B}a", "Ada\u{2028}Lovelace"] {
             assert_eq!(PersonName::parse(bad), Err(AppError::Validation(messages::NAME_REQUIRED.into())), "{bad:?}");
         }
         assert!(PersonName::parse(&"é".repeat(100)).is_ok(), "characters, not bytes");

@@ -26,20 +26,7 @@ pub struct InvitationEmail {
     pub expires_at: DateTime<Utc>,
 }
 
-pub fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use shared::html::escape;
 
 /// Subject lines are single lines whatever a name contains.
 fn one_line(value: &str) -> String {

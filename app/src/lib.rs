@@ -1,13 +1,13 @@
 #![recursion_limit = "256"]
-//! Beckon's user interface and its server functions. With feature `ssr` it also holds
-//! the services those functions call (`server`).
+//! Beckon's user interface (`pages`) and its server functions (`server_fns`). With feature
+//! `ssr` it also holds the services those functions call (`services`).
 
-pub mod api;
+pub mod server_fns;
 mod components;
 mod pages;
 
 #[cfg(feature = "ssr")]
-pub mod server;
+pub mod services;
 #[cfg(feature = "ssr")]
 pub mod site;
 

@@ -19,9 +19,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use app::server::invitations::accept;
-use app::server::invitations::service::{invite, InviteRequest};
-use app::server::AppState;
+use app::services::invitations::accept;
+use app::services::invitations::service::{invite, InviteRequest};
+use app::services::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
@@ -135,7 +135,7 @@ async fn seed(app: &TestApp) -> Vec<String> {
     let paths: Vec<String> = rows
         .iter()
         .map(|(id, version)| {
-            let url = app::server::invitations::link::url(ORIGIN, id, &app.state.link_key.token(id, *version));
+            let url = app::services::invitations::link::url(ORIGIN, id, &app.state.link_key.token(id, *version));
             url.strip_prefix(ORIGIN).unwrap().to_string()
         })
         .collect();

@@ -6,8 +6,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use app::server::mail::transport::{TlsMode, Transport};
-use app::server::mail::worker::{dispatch_pending, DeliveryConfig};
+use app::services::mail::transport::{TlsMode, Transport};
+use app::services::mail::worker::{dispatch_pending, DeliveryConfig};
 use common::smtp_sink::{SinkOptions, SmtpSink};
 use common::TestApp;
 use std::time::Instant;

@@ -10,8 +10,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use app::server::db::Engine;
-use app::server::store::user_list::{self, ListFilter, Start};
+use app::services::db::Engine;
+use app::services::store::user_list::{self, ListFilter, Start};
 use common::{body_text, TestApp, OWNER_EMAIL};
 use shared::status::UserStatus;
 use shared::views::{PageCursor, RowAt, UsersQuery, UsersSort};
@@ -69,7 +69,7 @@ async fn main() {
         ("by name, page 1,000 of 100, by Next", UsersQuery { page: 1000, size: 100, ..Default::default() }),
         ("search \"smith\", page 50 of 50, by Next", UsersQuery { search: "smith".into(), page: 50, size: 50, ..Default::default() }),
     ] {
-        let search = app::server::store::users::folded(&query.search);
+        let search = app::services::store::users::folded(&query.search);
         let mut filter = filter_for(engine, &account, now, &query, &search);
         filter.limit = 1;
         let before = i64::from(query.page - 1) * i64::from(query.size) - 1;
@@ -86,7 +86,7 @@ async fn main() {
     );
     println!("{:<46} {:>7} {:>7} {:>11} {:>10} {:>8}", "view", "p50", "p95", "count p95", "page p95", "matches");
     for (label, query) in &cases {
-        let search = app::server::store::users::folded(&query.search);
+        let search = app::services::store::users::folded(&query.search);
         let mut conn = app.state.db.pool.acquire().await.unwrap();
         let (mut times, mut counting, mut paging) = (Vec::new(), Vec::new(), Vec::new());
         let (mut matches, mut cap) = (0, 0);
@@ -123,7 +123,7 @@ async fn main() {
 
     println!("\nplans");
     for (label, query) in &cases {
-        let search = app::server::store::users::folded(&query.search);
+        let search = app::services::store::users::folded(&query.search);
         let mut conn = app.state.db.pool.acquire().await.unwrap();
         let filter = filter_for(engine, &account, now, query, &search);
         let start = start_of(&mut conn, &filter, query).await;
@@ -168,7 +168,7 @@ fn filter_for<'a>(engine: Engine, account: &'a str, now: i64, query: &UsersQuery
 
 /// Where the page starts: after the row the cursor names (looked up as the server does),
 /// or by the page number.
-async fn start_of(conn: &mut app::server::store::Conn, filter: &ListFilter<'_>, query: &UsersQuery) -> Start {
+async fn start_of(conn: &mut app::services::store::Conn, filter: &ListFilter<'_>, query: &UsersQuery) -> Start {
     match &query.cursor {
         PageCursor::After(at) => Start::After(user_list::key_of(conn, filter, at).await.unwrap().expect("the cursor's user")),
         _ => Start::Offset(i64::from(query.page.max(1) - 1) * i64::from(query.size)),
@@ -180,7 +180,7 @@ async fn queries_at_once(app: &Arc<TestApp>, account: &str, now: i64, engine: En
     let task = || {
         let (app, account, query) = (app.clone(), account.to_string(), query.clone());
         async move {
-            let search = app::server::store::users::folded(&query.search);
+            let search = app::services::store::users::folded(&query.search);
             let mut conn = app.state.db.pool.acquire().await.unwrap();
             let mut times = Vec::with_capacity(REQUESTS_EACH);
             for _ in 0..REQUESTS_EACH {
@@ -253,7 +253,7 @@ async fn seed(app: &TestApp) {
             let id = uuid::Uuid::new_v4().to_string();
             let name = format!("{} {}", FIRST[n % FIRST.len()], LAST[(n / FIRST.len()) % LAST.len()]);
             let email = format!("{}.{}{n}@example{}.com", FIRST[n % FIRST.len()].to_lowercase(), LAST[(n / 7) % LAST.len()].to_lowercase().replace('\'', ""), n % 13);
-            let folded = app::server::store::users::folded(&name);
+            let folded = app::services::store::users::folded(&name);
             let created = now - 400 * day + (n as i64) * 60_000;
             let pending = n % (USERS / PENDING) == 0;
             let (status, invited_at, expires_at) = if pending {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use app::server::mail::transport::{SmtpPassword, SmtpSettings, TlsMode};
+pub use app::services::mail::transport::{SmtpPassword, SmtpSettings, TlsMode};
 
 /// Where `make run` and `make release` put the site of a debug and of a release build: one
 /// site per profile, so neither serves the other's asset names.
@@ -169,7 +169,7 @@ impl Config {
             smtp,
             mail_from,
             mail_max_attempts: source.parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
-            sqlite_mmap_mb: source.parsed("BECKON_SQLITE_MMAP_MB", app::server::db::DEFAULT_SQLITE_MMAP_MB)?,
+            sqlite_mmap_mb: source.parsed("BECKON_SQLITE_MMAP_MB", app::services::db::DEFAULT_SQLITE_MMAP_MB)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),
             secret_key: var("BECKON_SECRET_KEY"),
@@ -186,7 +186,7 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| app::server::Db::sqlite_url(&self.data_dir.join("beckon.db")))
+        self.database_url.clone().unwrap_or_else(|| app::services::Db::sqlite_url(&self.data_dir.join("beckon.db")))
     }
 
     /// The configuration as it may be printed at start: no secrets, credentials masked.
@@ -299,9 +299,9 @@ mod tests {
     #[tokio::test]
     async fn each_sqlite_connection_maps_what_the_setting_says() {
         let dir = tempfile::tempdir().unwrap();
-        let url = app::server::Db::sqlite_url(&dir.path().join("beckon.db"));
+        let url = app::services::Db::sqlite_url(&dir.path().join("beckon.db"));
         for (mb, bytes) in [(0u64, 0i64), (16, 16 << 20)] {
-            let db = app::server::Db::connect_mapping(&url, mb).await.unwrap();
+            let db = app::services::Db::connect_mapping(&url, mb).await.unwrap();
             let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&db.pool).await.unwrap();
             assert_eq!(mapped, bytes, "BECKON_SQLITE_MMAP_MB={mb}");
         }

@@ -1,5 +1,5 @@
 #![recursion_limit = "256"]
-use app::server::accounts::{self, OwnerSetup};
+use app::services::accounts::{self, OwnerSetup};
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use server::startup;

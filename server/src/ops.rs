@@ -3,8 +3,8 @@
 //! text), and one log line per request with a request id.
 
 use tracing::Instrument;
-use app::server::invitations::link::redacted_path;
-use app::server::AppState;
+use app::services::invitations::link::redacted_path;
+use app::services::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -83,7 +83,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap, access: Metr
 
 /// The queue as the database holds it: the same for every process.
 async fn outbox_gauges(state: &AppState, out: &mut String) -> sqlx::Result<()> {
-    use app::server::mail::outbox;
+    use app::services::mail::outbox;
     let mut conn = state.db.pool.acquire().await?;
     let depth = outbox::depth_by_state(&mut conn).await?;
     let _ = writeln!(out, "# HELP beckon_outbox_messages Messages in the outbox, by state.");

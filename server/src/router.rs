@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::ops;
 use crate::security::{self, CspNonce, SecurityPolicy};
-use app::server::{AppState, ManualClock};
+use app::services::{AppState, ManualClock};
 use app::{shell, App};
 use axum::http::HeaderValue;
 use axum::Router;

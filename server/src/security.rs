@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use app::server::invitations::link::redacted_path;
+use app::services::invitations::link::redacted_path;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
@@ -199,7 +199,7 @@ pub async fn guard<Answer: std::future::Future<Output = Response>>(policy: &Secu
             Ok(mut request) => {
                 if let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {
                     let client = policy.client_ip(peer, request.headers());
-                    request.extensions_mut().insert(app::server::context::ClientIp(client));
+                    request.extensions_mut().insert(app::services::context::ClientIp(client));
                 }
                 request.extensions_mut().insert(CspNonce(nonce.clone()));
                 inner(request).await

@@ -1,6 +1,6 @@
 //! Sessions live in the database, whichever engine it is, so any process serves any request.
 
-use app::server::db::Engine;
+use app::services::db::Engine;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tower_sessions::session::{Id, Record};

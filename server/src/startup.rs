@@ -2,10 +2,10 @@
 
 use crate::config::Config;
 use crate::router;
-use app::server::invitations::link::LinkKey;
-use app::server::mail::transport::Transport;
-use app::server::mail::worker::DeliveryConfig;
-use app::server::{AppState, AppStateParts, AuthSettings, Clock, Db, ManualClock, SystemClock};
+use app::services::invitations::link::LinkKey;
+use app::services::mail::transport::Transport;
+use app::services::mail::worker::DeliveryConfig;
+use app::services::{AppState, AppStateParts, AuthSettings, Clock, Db, ManualClock, SystemClock};
 use leptos::config::LeptosOptions;
 use crate::sessions::SessionStore;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ pub enum StartError {
     #[error("cannot create the data directory {0}: {1}")]
     DataDir(String, std::io::Error),
     #[error(transparent)]
-    Db(#[from] app::server::db::DbError),
+    Db(#[from] app::services::db::DbError),
     #[error("cannot open the session store: {0}")]
     Sessions(#[from] sqlx::Error),
     #[error(transparent)]
@@ -53,7 +53,7 @@ pub fn delivery_config(config: &Config) -> DeliveryConfig {
 impl Application {
     /// Starts the delivery worker in this process; it stops when `shutdown` resolves.
     pub fn spawn_delivery_worker(&self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
-        let worker = app::server::mail::worker::run(self.state.clone(), self.transport.clone(), self.delivery.clone(), shutdown);
+        let worker = app::services::mail::worker::run(self.state.clone(), self.transport.clone(), self.delivery.clone(), shutdown);
         tokio::spawn(worker)
     }
 }
@@ -70,7 +70,7 @@ impl Application {
             loop {
                 every.tick().await;
                 state.local_limits.prune(state.clock.now_ms());
-                match app::server::rate_limit::prune(&state.db.pool, state.clock.now_ms()).await {
+                match app::services::rate_limit::prune(&state.db.pool, state.clock.now_ms()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(counters = n, "pruned spent rate-limit counters"),
                     Err(error) => tracing::warn!(?error, "could not prune rate-limit counters"),

@@ -2,9 +2,9 @@
 
 mod common;
 
-use app::server::accounts::{create_owner, setup_open, OwnerSetup};
-use app::server::auth::{verify_credentials, WRONG_CREDENTIALS};
-use app::server::checkpoints::points;
+use app::services::accounts::{create_owner, setup_open, OwnerSetup};
+use app::services::auth::{verify_credentials, WRONG_CREDENTIALS};
+use app::services::checkpoints::points;
 use common::*;
 use shared::AppError;
 
@@ -58,7 +58,7 @@ async fn two_setups_that_both_found_none_create_exactly_one_owner() {
     let mut results = vec![first.await.unwrap(), second.await.unwrap()];
     results.sort_by_key(|r| r.is_err());
     assert!(results[0].is_ok(), "{results:?}");
-    assert_eq!(results[1].as_ref().unwrap_err(), &AppError::InvalidState(app::server::accounts::ALREADY_SET_UP.into()), "the loser is told, as a conflict");
+    assert_eq!(results[1].as_ref().unwrap_err(), &AppError::InvalidState(app::services::accounts::ALREADY_SET_UP.into()), "the loser is told, as a conflict");
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
     let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!((users, accounts), (1, 1), "nothing of the loser is left");
@@ -197,7 +197,7 @@ async fn ipv6_clients_are_limited_by_their_64() {
 
 #[tokio::test]
 async fn spent_rate_limit_counters_are_pruned_and_live_ones_kept() {
-    use app::server::rate_limit::{self, LONGEST_WINDOW};
+    use app::services::rate_limit::{self, LONGEST_WINDOW};
     let app = TestApp::with_owner().await;
     let pool = &app.state.db.pool;
     for n in 0..3 {

@@ -77,7 +77,7 @@ async fn the_csp_nonce_is_fresh_per_response_and_on_every_script() {
 async fn a_server_function_call_from_another_site_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let form = "account_name=Evil&owner_name=Eve&email=eve%40evil.example&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase";
-    let path = <app::api::SetupOwner as server_fn::ServerFn>::PATH;
+    let path = <app::server_fns::SetupOwner as server_fn::ServerFn>::PATH;
 
     for origin in [Some("https://evil.example"), Some("null"), None] {
         let refused = app.call(path, form, origin, None).await;
@@ -86,11 +86,11 @@ async fn a_server_function_call_from_another_site_is_refused_and_changes_nothing
         let body = body_text(refused).await;
         assert!(body.contains("CrossSite"), "{body}");
     }
-    assert!(app::server::accounts::setup_open(&app.state).await.unwrap(), "nothing was created");
+    assert!(app::services::accounts::setup_open(&app.state).await.unwrap(), "nothing was created");
 
     let accepted = app.call(path, form, Some(ORIGIN), None).await;
     assert!(accepted.status().is_success(), "{}", accepted.status());
-    assert!(!app::server::accounts::setup_open(&app.state).await.unwrap());
+    assert!(!app::services::accounts::setup_open(&app.state).await.unwrap());
 }
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn sign_in_replaces_a_planted_session_and_sets_a_safe_cookie() {
 async fn signing_out_ends_the_session_on_the_server() {
     let app = TestApp::with_owner().await;
     let cookie = app.sign_in(OWNER_EMAIL).await;
-    let sign_out = <app::api::SignOut as server_fn::ServerFn>::PATH;
+    let sign_out = <app::server_fns::SignOut as server_fn::ServerFn>::PATH;
     assert!(app.call(sign_out, "", Some(ORIGIN), Some(&cookie)).await.status().is_success());
     // Replaying the old cookie does not bring the session back.
     let replay = app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie)).await;
@@ -169,7 +169,7 @@ async fn changing_the_password_ends_every_session_of_that_user() {
     let app = TestApp::with_owner().await;
     let here = app.sign_in(OWNER_EMAIL).await;
     let elsewhere = app.sign_in(OWNER_EMAIL).await;
-    let change = <app::api::ChangePassword as server_fn::ServerFn>::PATH;
+    let change = <app::server_fns::ChangePassword as server_fn::ServerFn>::PATH;
     let form = format!(
         "current_password={}&new_password=another+fine+passphrase&new_password_confirmation=another+fine+passphrase",
         PASSWORD.replace(' ', "+")
@@ -254,11 +254,11 @@ async fn too_many_sign_in_attempts_answer_429_to_a_script() {
 async fn the_sixth_send_of_an_invitation_within_the_hour_is_refused_through_the_router() {
     let app = TestApp::with_owner().await;
     let owner = app.sign_in(OWNER_EMAIL).await;
-    let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
+    let invite = <app::server_fns::InvitePeople as server_fn::ServerFn>::PATH;
     let invited = app.call(invite, &app.invite_form("ada@example.com", shared::Role::Member), Some(ORIGIN), Some(&owner)).await;
     assert_eq!(invited.status(), StatusCode::OK, "{}", body_text(invited).await);
     let ada: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
-    let act = <app::api::ActOnInvitation as server_fn::ServerFn>::PATH;
+    let act = <app::server_fns::ActOnInvitation as server_fn::ServerFn>::PATH;
     let resend = format!("user_id={ada}&action=resend");
     for _ in 0..4 {
         assert_eq!(app.call(act, &resend, Some(ORIGIN), Some(&owner)).await.status(), StatusCode::OK);
@@ -309,10 +309,10 @@ async fn no_link_token_reaches_the_log() {
 
     let app = TestApp::with_owner().await;
     let owner = app.sign_in(OWNER_EMAIL).await;
-    let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
+    let invite = <app::server_fns::InvitePeople as server_fn::ServerFn>::PATH;
     app.call(invite, &app.invite_form("ada@example.com", shared::Role::Member), Some(ORIGIN), Some(&owner)).await;
     let ada = user_id_of(&app.state, "ada@example.com").await;
-    let copied = app.call(<app::api::GetInvitationLink as server_fn::ServerFn>::PATH, &format!("user_id={ada}"), Some(ORIGIN), Some(&owner)).await;
+    let copied = app.call(<app::server_fns::GetInvitationLink as server_fn::ServerFn>::PATH, &format!("user_id={ada}"), Some(ORIGIN), Some(&owner)).await;
     let link: String = serde_json::from_str(&body_text(copied).await).unwrap();
     let segment = link.rsplit('/').next().unwrap().to_string();
     let token = segment.split_once('.').unwrap().1.to_string();
@@ -321,7 +321,7 @@ async fn no_link_token_reaches_the_log() {
     // A forged cross-site post to the link's own address is refused, and logged.
     let refused = app.call(&format!("/invite/{segment}"), "name=x", Some("https://evil.example"), None).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let accept = <app::api::AcceptInvitation as server_fn::ServerFn>::PATH;
+    let accept = <app::server_fns::AcceptInvitation as server_fn::ServerFn>::PATH;
     let form = format!("link={segment}&name=Ada&password=short&password_confirmation=short");
     assert_eq!(app.call(accept, &form, Some(ORIGIN), None).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let form = format!("link={segment}&name=Ada&password=analytical+engine+1843&password_confirmation=analytical+engine+1843");
@@ -365,7 +365,7 @@ async fn an_oversized_body_is_refused_with_413_and_a_clear_message() {
 #[tokio::test]
 async fn a_malformed_call_gets_no_library_error_text() {
     let app = TestApp::with_owner().await;
-    let invite = <app::api::InvitePeople as server_fn::ServerFn>::PATH;
+    let invite = <app::server_fns::InvitePeople as server_fn::ServerFn>::PATH;
     for (path, form) in [(sign_in_path(), ""), (sign_in_path(), "email=only"), (invite, "addresses=a&roles=&message=&send_despite_typos=maybe")] {
         let response = app.call(path, form, Some(ORIGIN), None).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form}");
@@ -386,7 +386,7 @@ async fn a_malformed_call_gets_no_library_error_text() {
 async fn the_test_clock_moves_only_by_a_sane_number_of_hours() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
-    let clock = app::server::ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
+    let clock = app::services::ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
     let application = server::startup::build_with_test_clock(&config, clock.clone(), Some(clock.clone())).await.unwrap();
     let post = |hours: &str| {
         Request::post("/__test/clock")
@@ -395,7 +395,7 @@ async fn the_test_clock_moves_only_by_a_sane_number_of_hours() {
             .body(Body::from(format!("hours={hours}")))
             .unwrap()
     };
-    use app::server::Clock;
+    use app::services::Clock;
     let start = clock.now_ms();
     for bad in ["-1", "1e300", "NaN", "inf", "99999999999999999999", "two"] {
         let response = tower::ServiceExt::oneshot(application.router.clone(), post(bad)).await.unwrap();
@@ -469,24 +469,24 @@ async fn markup_in_a_person_or_place_name_stays_text_in_the_page_head() {
     for (i, name) in HOSTILE_NAMES.into_iter().enumerate() {
         // An invitee chooses the name as they accept.
         let email = format!("eve{i}@example.com");
-        let request = app::server::invitations::service::InviteRequest {
+        let request = app::services::invitations::service::InviteRequest {
             addresses: email.clone(),
             grants: app.account_grants(&[shared::Role::Member]),
             message: None,
             send_despite_typos: true,
         };
-        app::server::invitations::service::invite(&app.state, &owner, request).await.unwrap();
+        app::services::invitations::service::invite(&app.state, &owner, request).await.unwrap();
         let eve = user_id_of(&app.state, &email).await;
-        let link = app::server::invitations::service::copy_link(&app.state, &owner, &eve).await.unwrap();
-        let input = app::server::invitations::accept::AcceptInput { name: name.into(), password: "analytical engine 1843".into(), password_confirmation: "analytical engine 1843".into() };
-        app::server::invitations::accept::accept(&app.state, link.rsplit('/').next().unwrap(), input, None, None).await.unwrap();
+        let link = app::services::invitations::service::copy_link(&app.state, &owner, &eve).await.unwrap();
+        let input = app::services::invitations::accept::AcceptInput { name: name.into(), password: "analytical engine 1843".into(), password_confirmation: "analytical engine 1843".into() };
+        app::services::invitations::accept::accept(&app.state, link.rsplit('/').next().unwrap(), input, None, None).await.unwrap();
         let page = app.get(&format!("/users/{eve}"), Some(&cookie)).await;
         assert_eq!(page.status(), StatusCode::OK);
         assert_title_is_text(&body_text(page).await, name);
 
         // An admin names a place.
         let place = app.create_place(shared::scopes::ScopeKind::OrganisationalUnit, &format!("Unit {i}"), None).await;
-        app::server::scopes::rename(&app.state, &owner, &place, name).await.unwrap();
+        app::services::scopes::rename(&app.state, &owner, &place, name).await.unwrap();
         let page = app.get(&format!("/organisation/{place}"), Some(&cookie)).await;
         assert_eq!(page.status(), StatusCode::OK);
         assert_title_is_text(&body_text(page).await, name);

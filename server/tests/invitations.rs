@@ -3,14 +3,14 @@
 
 mod common;
 
-use app::server::invitations::accept::{self, AcceptInput};
-use app::server::invitations::service::{self, InviteRequest};
-use app::server::Actor;
+use app::services::invitations::accept::{self, AcceptInput};
+use app::services::invitations::service::{self, InviteRequest};
+use app::services::Actor;
 use common::*;
 use shared::invitations::{allowed_actions, InvitationAction, ALL_ACTIONS};
 use shared::status::UserStatus;
 use shared::views::{InvitationPage, UserRow, UsersQuery};
-use app::server::checkpoints::points;
+use app::services::checkpoints::points;
 use shared::permissions::Denied;
 use shared::{AppError, Role};
 
@@ -31,7 +31,7 @@ async fn user_id_of(app: &TestApp, email: &str) -> String {
 }
 
 async fn row_of(app: &TestApp, actor: &Actor, email: &str) -> UserRow {
-    let page = app::server::users::list(&app.state, actor, UsersQuery { search: email.into(), ..Default::default() }).await.unwrap();
+    let page = app::services::users::list(&app.state, actor, UsersQuery { search: email.into(), ..Default::default() }).await.unwrap();
     page.rows.into_iter().find(|r| r.email == email).expect("listed")
 }
 
@@ -72,7 +72,7 @@ async fn invite_creates_an_invited_user_with_the_roles_offered() {
     let (app, owner, _ada, link) = with_invitation().await;
     assert!(link.starts_with("http://127.0.0.1:3000/invite/"), "{link}");
     assert_eq!(status_of(&app, &owner, "ada@example.com").await, UserStatus::Invited);
-    let page = app::server::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    let page = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
     let row = page.rows.iter().find(|r| r.email == "ada@example.com").unwrap();
     assert_eq!(labels(&row.invitation.as_ref().unwrap().offered), vec!["Admin", "HR"]);
     assert!(row.held.is_empty(), "nothing held before accepting");
@@ -90,13 +90,13 @@ async fn the_database_holds_no_usable_link() {
     // Queued emails hold a placeholder; the worker puts the link in at send time.
     let bodies: Vec<String> = sqlx::query_scalar("SELECT text_body || html_body FROM outbox").fetch_all(&app.state.db.pool).await.unwrap();
     assert_eq!(bodies.len(), 2);
-    assert!(bodies.iter().all(|b| b.contains(app::server::mail::templates::LINK_PLACEHOLDER)));
+    assert!(bodies.iter().all(|b| b.contains(app::services::mail::templates::LINK_PLACEHOLDER)));
     // Every column of every table…
     let dump = common::dump_database(&app.state).await;
     assert!(dump.iter().any(|row| row.starts_with("invitations")) && dump.iter().any(|row| row.starts_with("tower_sessions")), "the dump covers every table");
     assert!(dump.iter().all(|row| !row.contains(token)), "no token in any table");
     // …and, on SQLite, the database files themselves, write-ahead log included.
-    if app.state.db.engine() != app::server::db::Engine::Sqlite {
+    if app.state.db.engine() != app::services::db::Engine::Sqlite {
         return;
     }
     let mut files = 0;
@@ -217,8 +217,8 @@ async fn resend_keeps_the_link_and_resets_expiry() {
 #[tokio::test]
 async fn resend_issues_a_new_link_when_the_account_says_so() {
     let (app, owner, ada, link) = with_invitation().await;
-    let settings = app::server::invitations::settings::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::DEFAULT, resend_rotates_link: true };
-    app::server::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
+    let settings = app::services::invitations::settings::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::DEFAULT, resend_rotates_link: true };
+    app::services::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     let new_link = service::copy_link(&app.state, &owner, &ada).await.unwrap();
     assert_ne!(new_link, link);
@@ -304,7 +304,7 @@ async fn accepting_activates_the_user_with_the_roles_and_is_single_use() {
     assert_eq!(audit_count(&app, "invitation.accepted").await, 1);
 }
 
-fn spawn_accept(state: &app::server::AppState, segment: &str) -> tokio::task::JoinHandle<Result<app::server::auth::Credentials, AppError>> {
+fn spawn_accept(state: &app::services::AppState, segment: &str) -> tokio::task::JoinHandle<Result<app::services::auth::Credentials, AppError>> {
     let (state, segment) = (state.clone(), segment.to_string());
     tokio::spawn(async move { accept::accept(&state, &segment, new_user_input(), None, None).await })
 }
@@ -452,15 +452,15 @@ async fn the_users_list_filters_searches_sorts_and_pages() {
     let owner = owner(&app).await;
     let many: Vec<String> = (0..30).map(|i| format!("person{i:02}@example.com")).collect();
     service::invite(&app.state, &owner, request(&app, &many.join(","), &[Role::Member])).await.unwrap();
-    let invited = app::server::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Invited), ..Default::default() }).await.unwrap();
+    let invited = app::services::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Invited), ..Default::default() }).await.unwrap();
     assert_eq!((invited.total, invited.page_count, invited.rows.len()), (30, 2, 25));
-    let second = app::server::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Invited), page: 2, ..Default::default() }).await.unwrap();
+    let second = app::services::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Invited), page: 2, ..Default::default() }).await.unwrap();
     assert_eq!(second.rows.len(), 5);
-    let found = app::server::users::list(&app.state, &owner, UsersQuery { search: "PERSON07".into(), ..Default::default() }).await.unwrap();
+    let found = app::services::users::list(&app.state, &owner, UsersQuery { search: "PERSON07".into(), ..Default::default() }).await.unwrap();
     assert_eq!(found.rows.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(), vec!["person07@example.com"]);
-    let wildcard = app::server::users::list(&app.state, &owner, UsersQuery { search: "%".into(), ..Default::default() }).await.unwrap();
+    let wildcard = app::services::users::list(&app.state, &owner, UsersQuery { search: "%".into(), ..Default::default() }).await.unwrap();
     assert_eq!(wildcard.total, 0, "LIKE wildcards are taken literally");
-    let by_email_desc = app::server::users::list(
+    let by_email_desc = app::services::users::list(
         &app.state,
         &owner,
         UsersQuery { sort: shared::views::UsersSort::Email, descending: true, ..Default::default() },
@@ -469,7 +469,7 @@ async fn the_users_list_filters_searches_sorts_and_pages() {
     .unwrap();
     assert_eq!(by_email_desc.rows[0].email, "person29@example.com");
     app.clock.advance(chrono::Duration::days(8));
-    let expired = app::server::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Expired), ..Default::default() }).await.unwrap();
+    let expired = app::services::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Expired), ..Default::default() }).await.unwrap();
     assert_eq!(expired.total, 30);
 }
 
@@ -508,7 +508,7 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
     service::invite(&app.state, &owner, request(&app, &many.join(","), &[Role::Member])).await.unwrap();
     let mut conn = app.state.db.pool.acquire().await.unwrap();
     for (i, name) in ["Zed Quist", "aaron berg", "Mia Kent", "Bea Lopez"].into_iter().enumerate() {
-        let user = app::server::store::users::NewUser {
+        let user = app::services::store::users::NewUser {
             id: &uuid::Uuid::new_v4().to_string(),
             account_id: &owner.account_id,
             email: &format!("a{i}@keyset.example"),
@@ -516,10 +516,10 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
             status: shared::status::StoredUserStatus::Active,
             password_hash: None,
         };
-        app::server::store::users::insert(&mut conn, user, app.clock_ms()).await.unwrap();
+        app::services::store::users::insert(&mut conn, user, app.clock_ms()).await.unwrap();
     }
     drop(conn);
-    let list = |query: UsersQuery| app::server::users::list(&app.state, &owner, query);
+    let list = |query: UsersQuery| app::services::users::list(&app.state, &owner, query);
     let everyone = list(UsersQuery { size: 100, ..Default::default() }).await.unwrap().rows;
     assert_eq!(everyone.len(), 61);
     let statuses: std::collections::HashSet<UserStatus> = everyone.iter().map(|r| r.status).collect();
@@ -597,7 +597,7 @@ async fn a_cursor_naming_someone_outside_the_readers_places_is_ignored() {
     }
     let outside = app.add_active_user("m@elsewhere.example", "member").await;
     let admin = actor_for(&app, &admin_id).await;
-    let list = |cursor| app::server::users::list(&app.state, &admin, UsersQuery { sort: shared::views::UsersSort::Email, page: 2, cursor, ..Default::default() });
+    let list = |cursor| app::services::users::list(&app.state, &admin, UsersQuery { sort: shared::views::UsersSort::Email, page: 2, cursor, ..Default::default() });
     let emails = |page: shared::views::UsersPage| page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>();
     let mine = list(PageCursor::None).await.unwrap();
     assert_eq!(emails(mine.clone()), vec!["a@north.example", "admin@north.example", "z@north.example"]);
@@ -614,20 +614,20 @@ async fn a_search_matching_more_than_the_count_cap_pages_by_walking_the_list() {
     use shared::views::{PageCursor, RowAt, UsersSort};
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    let cap = app::server::store::user_list::SEARCH_COUNT_CAP as usize;
+    let cap = app::services::store::user_list::SEARCH_COUNT_CAP as usize;
     let mut tx = app.state.db.pool.begin().await.unwrap();
     let mut ids = std::collections::HashMap::new();
     for i in 0..cap + 60 {
         let (id, email) = (uuid::Uuid::new_v4().to_string(), format!("w{i:04}@walking.example"));
         let name = format!("Walker {:04}", (i * 7919) % (cap + 60));
-        let user = app::server::store::users::NewUser { id: &id, account_id: &owner.account_id, email: &email, name: &name, status: shared::status::StoredUserStatus::Active, password_hash: None };
-        app::server::store::users::insert(&mut tx, user, app.clock_ms()).await.unwrap();
+        let user = app::services::store::users::NewUser { id: &id, account_id: &owner.account_id, email: &email, name: &name, status: shared::status::StoredUserStatus::Active, password_hash: None };
+        app::services::store::users::insert(&mut tx, user, app.clock_ms()).await.unwrap();
         ids.insert(email, id);
     }
     tx.commit().await.unwrap();
     for (sort, descending) in [(UsersSort::Name, false), (UsersSort::Email, true)] {
         let query = UsersQuery { search: "walk".into(), sort, descending, size: 25, ..Default::default() };
-        let first = app::server::users::list(&app.state, &owner, query.clone()).await.unwrap();
+        let first = app::services::users::list(&app.state, &owner, query.clone()).await.unwrap();
         assert!(first.total_capped, "more than {cap} matches: counting stopped");
         let mut expected: Vec<(String, String)> = ids.keys().map(|email| {
             let i: usize = email[1..5].parse().unwrap();
@@ -641,9 +641,9 @@ async fn a_search_matching_more_than_the_count_cap_pages_by_walking_the_list() {
         assert_eq!(first.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), expected[..25]);
         for at in [24, 500, 1030] {
             let row = RowAt { user_id: ids[&expected[at]].clone(), status: None };
-            let next = app::server::users::list(&app.state, &owner, UsersQuery { page: 2, cursor: PageCursor::After(row.clone()), ..query.clone() }).await.unwrap();
+            let next = app::services::users::list(&app.state, &owner, UsersQuery { page: 2, cursor: PageCursor::After(row.clone()), ..query.clone() }).await.unwrap();
             assert_eq!(next.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), expected[at + 1..(at + 26).min(expected.len())], "{sort:?}: Next after {at}");
-            let previous = app::server::users::list(&app.state, &owner, UsersQuery { page: 3, cursor: PageCursor::Before(row), ..query.clone() }).await.unwrap();
+            let previous = app::services::users::list(&app.state, &owner, UsersQuery { page: 3, cursor: PageCursor::Before(row), ..query.clone() }).await.unwrap();
             // Fewer rows before it than a page: the first page instead.
             let before = if at >= 25 { &expected[at - 25..at] } else { &expected[..25] };
             assert_eq!(previous.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), before, "{sort:?}: Previous before {at}");
@@ -747,11 +747,11 @@ async fn sends_to_one_address_are_counted_across_cancel_invite_again_and_retries
     // A failed message retried by hand is one more email to that mailbox.
     let first: String = sqlx::query_scalar("SELECT id FROM outbox ORDER BY id LIMIT 1").fetch_one(&app.state.db.pool).await.unwrap();
     sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&first).execute(&app.state.db.pool).await.unwrap();
-    app::server::mail::log::retry(&app.state, &owner, &first).await.unwrap();
+    app::services::mail::log::retry(&app.state, &owner, &first).await.unwrap();
     let second: String = sqlx::query_scalar("SELECT id FROM outbox WHERE id <> $1 ORDER BY id LIMIT 1").bind(&first).fetch_one(&app.state.db.pool).await.unwrap();
     sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&second).execute(&app.state.db.pool).await.unwrap();
     let before = common::dump_database(&app.state).await;
-    let refused = app::server::mail::log::retry(&app.state, &owner, &second).await.unwrap_err();
+    let refused = app::services::mail::log::retry(&app.state, &owner, &second).await.unwrap_err();
     assert!(refused.to_string().starts_with("ada@example.com was sent 5 emails in the last hour"), "{refused}");
     assert_eq!(common::dump_database(&app.state).await, before, "the refused retry changed nothing");
     // Cancelling and inviting again does not start a new count either.
@@ -779,7 +779,7 @@ async fn addresses_and_names_match_whatever_their_case_on_every_engine() {
     let found = |search: &'static str| {
         let (app, owner) = (&app, &owner);
         async move {
-            let page = app::server::users::list(&app.state, owner, UsersQuery { search: search.into(), ..Default::default() }).await.unwrap();
+            let page = app::services::users::list(&app.state, owner, UsersQuery { search: search.into(), ..Default::default() }).await.unwrap();
             page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>()
         }
     };
@@ -787,13 +787,13 @@ async fn addresses_and_names_match_whatever_their_case_on_every_engine() {
     assert_eq!(found("émile zo").await, vec!["zoë@example.com"]);
     assert_eq!(found("ÜNÏCODE@").await, vec!["ünïcode@example.com"], "an address in any case");
     assert_eq!(found("ZOË").await, vec!["zoë@example.com"]);
-    let signed_in = app::server::auth::verify_credentials(&app.state, "ZOË@Example.Com", "analytical engine 1843".into(), None).await;
+    let signed_in = app::services::auth::verify_credentials(&app.state, "ZOË@Example.Com", "analytical engine 1843".into(), None).await;
     assert!(signed_in.is_ok(), "signing in with the address in any case: {signed_in:?}");
 }
 
 #[tokio::test]
 async fn an_address_trying_made_up_links_is_refused_after_the_limit_while_working_links_are_never_counted() {
-    use app::server::invitations::accept::FAILED_LOOKUPS_PER_IP;
+    use app::services::invitations::accept::FAILED_LOOKUPS_PER_IP;
     let (app, _owner, _ada, link) = with_invitation().await;
     let working = link_segment(&link);
     let counters = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rate_limits").fetch_one(&app.state.db.pool).await.unwrap() };

@@ -3,11 +3,11 @@
 
 mod common;
 
-use app::server::checkpoints::points;
-use app::server::mail::outbox;
-use app::server::mail::transport::Transport;
-use app::server::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
-use app::server::Actor;
+use app::services::checkpoints::points;
+use app::services::mail::outbox;
+use app::services::mail::transport::Transport;
+use app::services::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
+use app::services::Actor;
 use common::smtp_sink::{header, SmtpSink};
 use common::*;
 use std::collections::HashSet;
@@ -37,8 +37,8 @@ async fn a_message_arrives_with_the_right_headers_and_both_parts() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    app::server::mail::log::save_sender_settings(&app.state, &owner, "Acme Support", "support@acme.example", "help@acme.example").await.unwrap();
-    app::server::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
+    app::services::mail::log::save_sender_settings(&app.state, &owner, "Acme Support", "support@acme.example", "help@acme.example").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
 
     let report = dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
     assert_eq!(report, DeliveryReport { sent: 1, deferred: 0, failed: 0 });
@@ -62,16 +62,16 @@ async fn an_invitation_email_carries_the_link_in_both_parts() {
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    let request = app::server::invitations::service::InviteRequest {
+    let request = app::services::invitations::service::InviteRequest {
         addresses: "ada@example.com".into(),
         grants: app.account_grants(&[shared::Role::Admin]),
         message: Some("See you <soon>".into()),
         send_despite_typos: false,
     };
-    app::server::invitations::service::invite(&app.state, &owner, request).await.unwrap();
+    app::services::invitations::service::invite(&app.state, &owner, request).await.unwrap();
     dispatch(&app, &Transport::smtp(&sink.settings()).unwrap()).await;
     let ada: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
-    let link = app::server::invitations::service::copy_link(&app.state, &owner, &ada).await.unwrap();
+    let link = app::services::invitations::service::copy_link(&app.state, &owner, &ada).await.unwrap();
     let message = sink.messages().remove(0);
     let unfolded = message.replace("=\r\n", "").replace("=3D", "=");
     assert_eq!(unfolded.matches(&link).count(), 4, "text part once; HTML button, and the visible link with its href");
@@ -173,7 +173,7 @@ async fn messages_claimed_by_a_worker_that_died_are_sent_by_another_once_its_lea
 
 #[tokio::test]
 async fn a_worker_restarted_on_its_machine_takes_back_its_earlier_runs_messages_at_once() {
-    use app::server::mail::worker::{take_back_abandoned, WorkerId};
+    use app::services::mail::worker::{take_back_abandoned, WorkerId};
     let sink = SmtpSink::start();
     let app = TestApp::with_owner().await;
     app.queue_test_emails(30).await;
@@ -235,7 +235,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
 async fn without_smtp_messages_become_readable_eml_files() {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
-    app::server::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let report = dispatch(&app, &Transport::files(dir.path().join("mail"))).await;
     assert_eq!(report.sent, 1);
@@ -252,18 +252,18 @@ async fn a_failed_message_can_be_retried_by_hand_and_the_log_filters() {
     let app = TestApp::with_owner().await;
     let owner = owner(&app).await;
     let transport = Transport::smtp(&sink.settings()).unwrap();
-    app::server::mail::log::send_test(&app.state, &owner, "bob@example.com").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "bob@example.com").await.unwrap();
     dispatch(&app, &transport).await;
-    app::server::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "ada@example.com").await.unwrap();
     sink.answer("550");
     dispatch(&app, &transport).await;
-    app::server::mail::log::send_test(&app.state, &owner, "ann@example.com").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "ann@example.com").await.unwrap();
     use shared::mail::DeliveryState::{Failed, Queued, Sent};
     let log = |state, recipient: &'static str| {
         let (app, owner) = (&app, &owner);
         async move {
             let query = shared::mail::DeliveryQuery { state, recipient: recipient.into(), message: None };
-            let rows = app::server::mail::log::recent(&app.state, owner, &query).await.unwrap().rows;
+            let rows = app::services::mail::log::recent(&app.state, owner, &query).await.unwrap().rows;
             rows.into_iter().map(|r| r.recipient).collect::<Vec<_>>()
         }
     };
@@ -275,14 +275,14 @@ async fn a_failed_message_can_be_retried_by_hand_and_the_log_filters() {
     assert_eq!(log(Some(Sent), "ada").await, Vec::<String>::new(), "both filters at once");
 
     let failed = shared::mail::DeliveryQuery { state: Some(Failed), recipient: "ada".into(), message: None };
-    let id = app::server::mail::log::recent(&app.state, &owner, &failed).await.unwrap().rows[0].id.clone();
-    let one = app::server::mail::log::recent(&app.state, &owner, &shared::mail::DeliveryQuery::message(&id)).await.unwrap().rows;
+    let id = app::services::mail::log::recent(&app.state, &owner, &failed).await.unwrap().rows[0].id.clone();
+    let one = app::services::mail::log::recent(&app.state, &owner, &shared::mail::DeliveryQuery::message(&id)).await.unwrap().rows;
     assert_eq!(one.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()], "the link from a Users row shows that message alone");
-    app::server::mail::log::retry(&app.state, &owner, &id).await.unwrap();
-    assert!(app::server::mail::log::retry(&app.state, &owner, &id).await.is_err(), "only a failed message is retried");
+    app::services::mail::log::retry(&app.state, &owner, &id).await.unwrap();
+    assert!(app::services::mail::log::retry(&app.state, &owner, &id).await.is_err(), "only a failed message is retried");
     sink.answer("ok");
     dispatch(&app, &transport).await;
-    let row = app::server::mail::log::message(&app.state, &owner, &id).await.unwrap();
+    let row = app::services::mail::log::message(&app.state, &owner, &id).await.unwrap();
     assert_eq!(row.state, Sent);
     let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'email.retried'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(audited, 1);

@@ -3,8 +3,8 @@
 
 mod common;
 
-use app::server::mail::transport::{Transport, TlsMode, WRONG_CREDENTIALS};
-use app::server::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
+use app::services::mail::transport::{Transport, TlsMode, WRONG_CREDENTIALS};
+use app::services::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
 use common::smtp_sink::{SinkOptions, SmtpSink};
 use common::*;
 use shared::mail::DeliveryState;
@@ -30,11 +30,11 @@ async fn outbox(app: &TestApp) -> Vec<(String, i64, Option<String>)> {
 
 async fn send_test_email(app: &TestApp) -> String {
     let owner = app.owner().await;
-    app::server::mail::log::send_test(&app.state, &owner, "it@example.com").await.unwrap()
+    app::services::mail::log::send_test(&app.state, &owner, "it@example.com").await.unwrap()
 }
 
 async fn test_email_row(app: &TestApp, id: &str) -> shared::mail::DeliveryRow {
-    app::server::mail::log::message(&app.state, &app.owner().await, id).await.unwrap()
+    app::services::mail::log::message(&app.state, &app.owner().await, id).await.unwrap()
 }
 
 #[tokio::test]
@@ -67,15 +67,15 @@ async fn a_wrong_password_is_said_plainly_and_held_mail_goes_out_once_it_is_fixe
     let app = TestApp::with_owner().await;
     let test_email = send_test_email(&app).await;
     let owner = app.owner().await;
-    let invite = app::server::invitations::service::InviteRequest {
+    let invite = app::services::invitations::service::InviteRequest {
         addresses: "ada@example.com".into(),
         grants: app.account_grants(&[shared::Role::Member]),
         message: None,
         send_despite_typos: false,
     };
-    app::server::invitations::service::invite(&app.state, &owner, invite).await.unwrap();
+    app::services::invitations::service::invite(&app.state, &owner, invite).await.unwrap();
     let mut wrong = sink.signed_in_settings(Some(sink.certs().ca()));
-    wrong.password = Some(app::server::mail::transport::SmtpPassword::new("not the password".into()));
+    wrong.password = Some(app::services::mail::transport::SmtpPassword::new("not the password".into()));
     dispatch(&app, &Transport::smtp(&wrong).unwrap()).await;
 
     // The test email shows the problem at once; the invitation waits without using up attempts.
@@ -84,7 +84,7 @@ async fn a_wrong_password_is_said_plainly_and_held_mail_goes_out_once_it_is_fixe
     let invitation: (String, i64, Option<String>) =
         sqlx::query_as("SELECT state, attempts, last_reply FROM outbox WHERE kind = 'invitation'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(invitation, ("deferred".into(), 0, Some(WRONG_CREDENTIALS.into())));
-    let settings = app::server::mail::log::sender_settings(&app.state, &owner).await.unwrap();
+    let settings = app::services::mail::log::sender_settings(&app.state, &owner).await.unwrap();
     assert_eq!(settings.problem.map(|p| p.text), Some(WRONG_CREDENTIALS.to_string()), "Settings → Outgoing email shows it");
     assert!(sink.commands().iter().all(|c| c == "AUTH tls"), "nothing but the refused login: {:?}", sink.commands());
 
@@ -93,7 +93,7 @@ async fn a_wrong_password_is_said_plainly_and_held_mail_goes_out_once_it_is_fixe
     let fixed = Transport::smtp(&sink.signed_in_settings(Some(sink.certs().ca()))).unwrap();
     assert_eq!(dispatch(&app, &fixed).await.sent, 1);
     assert_eq!(sink.messages().len(), 1);
-    assert!(app::server::mail::log::sender_settings(&app.state, &owner).await.unwrap().problem.is_none(), "the problem is cleared");
+    assert!(app::services::mail::log::sender_settings(&app.state, &owner).await.unwrap().problem.is_none(), "the problem is cleared");
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@
 
 mod common;
 
-use app::server::mail::transport::{TlsMode, Transport};
-use app::server::mail::worker::{dispatch_pending, DeliveryConfig};
+use app::services::mail::transport::{TlsMode, Transport};
+use app::services::mail::worker::{dispatch_pending, DeliveryConfig};
 use common::smtp_sink::{SinkOptions, SmtpSink};
 use common::*;
 

@@ -118,7 +118,7 @@ async fn two_servers_and_two_workers_share_sessions_limits_and_the_outbox() {
     assert_eq!(post_form(servers[0], "/api/sign_in", wrong, PUBLIC_URL, None).await.status, 429);
 
     // 2,000 people invited through both servers, then each resent through the other one.
-    let db = app::server::Db::connect(&database).await.unwrap();
+    let db = app::services::Db::connect(&database).await.unwrap();
     let scope: String = sqlx::query_scalar("SELECT id FROM scopes WHERE kind = 'account'").fetch_one(&db.pool).await.unwrap();
     let emails: Vec<String> = (0..PEOPLE).map(|i| format!("person{i:04}@example.com")).collect();
     for (i, batch) in emails.chunks(500).enumerate() {

@@ -31,7 +31,7 @@ async fn readyz_waits_for_the_worker_and_fails_without_the_database() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "no delivery pass yet");
     assert_eq!(body_text(response).await, r#"{"database":"ok","migrations":"ok","worker":"failing"}"#);
 
-    use app::server::Clock;
+    use app::services::Clock;
     app.state.metrics.worker_finished_pass(app.clock.now_ms());
     let response = app.get("/readyz", None).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -56,8 +56,8 @@ async fn metrics_are_not_served_on_the_public_listener_without_a_token() {
 async fn metrics_behind_a_token_count_requests_deliveries_and_the_queue() {
     let app = app_with(|c| c.metrics_token = Some("scrape-me-7".into())).await;
     let owner = app.owner().await;
-    app::server::mail::log::send_test(&app.state, &owner, "it@example.com").await.unwrap();
-    app::server::mail::log::send_test(&app.state, &owner, "other@example.com").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "it@example.com").await.unwrap();
+    app::services::mail::log::send_test(&app.state, &owner, "other@example.com").await.unwrap();
     app.get("/signin", None).await;
     app.call(sign_in_path(), "email=x%40example.com&password=wrong+password&next=%2F", Some(ORIGIN), None).await;
 
@@ -80,8 +80,8 @@ async fn metrics_behind_a_token_count_requests_deliveries_and_the_queue() {
     assert!(text.contains("beckon_outbox_oldest_waiting_seconds 0"), "{text}");
 
     // After a delivery pass the queue is empty and this process counted what it sent.
-    let transport = app::server::mail::transport::Transport::files(app.config.mail_dir());
-    app::server::mail::worker::dispatch_pending(&app.state, &transport, &Default::default()).await.unwrap();
+    let transport = app::services::mail::transport::Transport::files(app.config.mail_dir());
+    app::services::mail::worker::dispatch_pending(&app.state, &transport, &Default::default()).await.unwrap();
     let text = body_text(app.send(scrape(Some("scrape-me-7"))).await).await;
     assert!(text.contains(r#"beckon_outbox_messages{state="sent"} 2"#), "{text}");
     assert!(text.contains(r#"beckon_deliveries_total{outcome="sent"} 2"#), "{text}");
@@ -176,7 +176,7 @@ async fn an_error_while_a_page_loads_its_data_is_logged_with_the_request_id() {
     let captured = LogCapture::start(|sink| tracing_subscriber::fmt().json().with_writer(move || CapturedLog(sink.clone())).finish());
     let app = TestApp::with_owner().await;
     let cookie = app.sign_in(OWNER_EMAIL).await;
-    let drop = if app.state.db.engine() == app::server::db::Engine::Sqlite { "DROP TABLE outbox" } else { "DROP TABLE outbox CASCADE" };
+    let drop = if app.state.db.engine() == app::services::db::Engine::Sqlite { "DROP TABLE outbox" } else { "DROP TABLE outbox CASCADE" };
     sqlx::query(drop).execute(&app.state.db.pool).await.unwrap();
     let response = app.get("/deliveries", Some(&cookie)).await;
     let id = response.headers()["x-request-id"].to_str().unwrap().to_string();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use app::server::invitations::service::{self, InviteRequest};
+use app::services::invitations::service::{self, InviteRequest};
 use axum::http::StatusCode;
 use common::*;
 use shared::scopes::{Grant, ScopeKind};
@@ -117,7 +117,7 @@ async fn fixture(kind: Kind) -> Fixture {
     let south = app.create_place(ScopeKind::OrganisationalUnit, "South", None).await;
     let spare = app.create_place(ScopeKind::MeetingRoom, "Spare room", Some(&south)).await;
     let archived = app.create_place(ScopeKind::MeetingRoom, "Old room", Some(&south)).await;
-    app::server::scopes::archive(&app.state, &owner, &archived).await.unwrap();
+    app::services::scopes::archive(&app.state, &owner, &archived).await.unwrap();
     let target_place = if kind == Kind::ScopeAdminInside { north_waiting.clone() } else { south.clone() };
 
     let mut targets = HashMap::new();
@@ -134,10 +134,10 @@ async fn fixture(kind: Kind) -> Fixture {
         .await
         .unwrap();
     let curator = app.add_active_user("curator-target@example.com", "curator").await;
-    app::server::roles::create(&app.state, &owner, "Clinician").await.unwrap();
+    app::services::roles::create(&app.state, &owner, "Clinician").await.unwrap();
     let custom_role: String = sqlx::query_scalar("SELECT id FROM custom_roles").fetch_one(&app.state.db.pool).await.unwrap();
-    let message = app::server::mail::log::send_test(&app.state, &owner, "log@example.com").await.unwrap();
-    let failed_message = app::server::mail::log::send_test(&app.state, &owner, "bounce@example.com").await.unwrap();
+    let message = app::services::mail::log::send_test(&app.state, &owner, "log@example.com").await.unwrap();
+    let failed_message = app::services::mail::log::send_test(&app.state, &owner, "bounce@example.com").await.unwrap();
     sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&failed_message).execute(&app.state.db.pool).await.unwrap();
 
     let actor_email = "actor@example.com";
@@ -154,7 +154,7 @@ async fn fixture(kind: Kind) -> Fixture {
             };
             let id = app.add_active_user_with(actor_email, &grants).await;
             if kind == Kind::CuratorWithPeople {
-                app::server::users::set_people_permission(&app.state, &owner, &id, true).await.unwrap();
+                app::services::users::set_people_permission(&app.state, &owner, &id, true).await.unwrap();
             }
             Some(app.sign_in(actor_email).await)
         }

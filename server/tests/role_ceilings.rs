@@ -4,8 +4,8 @@
 
 mod common;
 
-use app::server::invitations::service::{self, InviteRequest};
-use app::server::Actor;
+use app::services::invitations::service::{self, InviteRequest};
+use app::services::Actor;
 use common::*;
 use shared::invitations::InvitationAction;
 use shared::status::UserStatus;
@@ -142,7 +142,7 @@ async fn invite_people_offers_only_grantable_roles() {
     let app = TestApp::with_owner().await;
     app.add_active_user("hr@example.com", "hr").await;
     let hr = app.actor_for(&user_id_of(&app.state, "hr@example.com").await).await;
-    let options = app::server::roles::invite_options(&app.state, &hr).await.unwrap();
+    let options = app::services::roles::invite_options(&app.state, &hr).await.unwrap();
     let account = &options.places[0];
     let offered: Vec<shared::RoleKey> = account.roles.iter().map(|r| r.key.clone()).collect();
     assert_eq!(offered, [Role::Hr, Role::Curator, Role::Member].map(shared::RoleKey::Builtin).to_vec());

@@ -3,9 +3,9 @@
 
 mod common;
 
-use app::server::invitations::accept::{self, AcceptInput};
-use app::server::invitations::service::{self, InviteRequest};
-use app::server::{scopes, Actor};
+use app::services::invitations::accept::{self, AcceptInput};
+use app::services::invitations::service::{self, InviteRequest};
+use app::services::{scopes, Actor};
 use common::*;
 use shared::invitations::InvitationAction;
 use shared::permissions::Denied;
@@ -28,7 +28,7 @@ async fn link_segment(app: &TestApp, owner: &Actor, email: &str) -> String {
 }
 
 async fn listed(app: &TestApp, actor: &Actor, query: UsersQuery) -> Vec<String> {
-    let page = app::server::users::list(&app.state, actor, query).await.unwrap();
+    let page = app::services::users::list(&app.state, actor, query).await.unwrap();
     page.rows.into_iter().map(|r| r.email).collect()
 }
 
@@ -132,11 +132,11 @@ async fn an_invitation_with_roles_in_two_places_is_accepted_and_both_are_held() 
     let app = TestApp::with_owner().await;
     let owner = app.owner().await;
     let p = places(&app).await;
-    app::server::roles::create(&app.state, &owner, "Clinician").await.unwrap();
+    app::services::roles::create(&app.state, &owner, "Clinician").await.unwrap();
     let clinician: String = sqlx::query_scalar("SELECT id FROM custom_roles").fetch_one(&app.state.db.pool).await.unwrap();
     let grants = vec![Grant::new(&p.north_waiting, Role::Admin), Grant::new(&p.north_room, RoleKey::Custom(clinician))];
     service::invite(&app.state, &owner, invite("nia@example.com", grants)).await.unwrap();
-    let page = app::server::users::list(&app.state, &owner, UsersQuery { search: "nia".into(), ..Default::default() }).await.unwrap();
+    let page = app::services::users::list(&app.state, &owner, UsersQuery { search: "nia".into(), ..Default::default() }).await.unwrap();
     let offered: Vec<String> = page.rows[0].invitation.as_ref().unwrap().offered.iter().map(|g| g.label()).collect();
     assert_eq!(offered, vec!["Admin — Waiting area North", "Clinician — Meeting room 3"]);
     // The link page reads the invitation and its roles in one statement: both roles, once each.
@@ -149,7 +149,7 @@ async fn an_invitation_with_roles_in_two_places_is_accepted_and_both_are_held() 
     accept::accept(&app.state, &segment, new_user(), None, None).await.unwrap();
     let nia = app.actor_for(&user_id_of(&app.state, "nia@example.com").await).await;
     assert_eq!(nia.authority.administered, vec![p.north_waiting.clone()], "Admin in the waiting area, a member of the room");
-    let held: Vec<String> = app::server::users::list(&app.state, &owner, UsersQuery { search: "nia".into(), ..Default::default() }).await.unwrap().rows[0]
+    let held: Vec<String> = app::services::users::list(&app.state, &owner, UsersQuery { search: "nia".into(), ..Default::default() }).await.unwrap().rows[0]
         .held
         .iter()
         .map(|g| g.label())
@@ -192,11 +192,11 @@ async fn a_scope_administrator_sees_and_acts_on_the_people_of_their_places_only(
     assert_eq!(seen, vec!["in@example.com", "wanda@example.com"], "only the people of their places");
     // How an email went (and the mail server's reply) is the Delivery log's, Owner and Admin only.
     let email_of = |page: shared::views::UsersPage| page.rows.into_iter().find(|r| r.email == "in@example.com").and_then(|r| r.invitation).map(|i| i.latest_email.is_some());
-    let as_wanda = app::server::users::list(&app.state, &wanda, UsersQuery::default()).await.unwrap();
-    let as_owner = app::server::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    let as_wanda = app::services::users::list(&app.state, &wanda, UsersQuery::default()).await.unwrap();
+    let as_owner = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
     assert_eq!((email_of(as_wanda), email_of(as_owner)), (Some(false), Some(true)));
     assert_eq!(listed(&app, &owner, UsersQuery { scope: Some(p.south.clone()), ..Default::default() }).await, vec!["out@example.com"]);
-    let refused = app::server::users::list(&app.state, &wanda, UsersQuery { scope: Some(p.south.clone()), ..Default::default() }).await.unwrap_err();
+    let refused = app::services::users::list(&app.state, &wanda, UsersQuery { scope: Some(p.south.clone()), ..Default::default() }).await.unwrap_err();
     assert_eq!(refused, AppError::Forbidden(Denied::OutsideYourScopes));
 
     // Inside: resend and cancel. Outside, and account-wide: refused, nothing changed.
@@ -230,9 +230,9 @@ async fn a_curator_manages_invitations_only_with_the_people_permission() {
     let cora = app.actor_for(&curator_id).await;
     let refused = service::invite(&app.state, &cora, invite("x@example.com", app.account_grants(&[Role::Member]))).await.unwrap_err();
     assert_eq!(refused, AppError::Forbidden(Denied::NotPermitted));
-    assert!(app::server::users::list(&app.state, &cora, UsersQuery::default()).await.is_err());
+    assert!(app::services::users::list(&app.state, &cora, UsersQuery::default()).await.is_err());
 
-    let said = app::server::users::set_people_permission(&app.state, &owner, &curator_id, true).await.unwrap();
+    let said = app::services::users::set_people_permission(&app.state, &owner, &curator_id, true).await.unwrap();
     assert!(said.contains("now has the People permission"), "{said}");
     let cora = app.actor_for(&curator_id).await;
     service::invite(&app.state, &cora, invite("x@example.com", app.account_grants(&[Role::Curator]))).await.unwrap();
@@ -241,9 +241,9 @@ async fn a_curator_manages_invitations_only_with_the_people_permission() {
     // Only an Owner or Admin gives it, and only to a Curator.
     let hr_id = app.add_active_user("hr@example.com", "hr").await;
     let hr = app.actor_for(&hr_id).await;
-    assert_eq!(app::server::users::set_people_permission(&app.state, &hr, &curator_id, false).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
-    assert!(matches!(app::server::users::set_people_permission(&app.state, &owner, &hr_id, true).await, Err(AppError::InvalidState(_))));
-    let detail = app::server::users::detail(&app.state, &owner, &curator_id).await.unwrap();
+    assert_eq!(app::services::users::set_people_permission(&app.state, &hr, &curator_id, false).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
+    assert!(matches!(app::services::users::set_people_permission(&app.state, &owner, &hr_id, true).await, Err(AppError::InvalidState(_))));
+    let detail = app::services::users::detail(&app.state, &owner, &curator_id).await.unwrap();
     assert!(detail.people && detail.is_curator && detail.can_grant_people);
 }
 
@@ -252,17 +252,17 @@ async fn the_accounts_own_roles_are_named_once_offered_anywhere_and_removed_only
     let app = TestApp::with_owner().await;
     let owner = app.owner().await;
     let p = places(&app).await;
-    app::server::roles::create(&app.state, &owner, "Clinician").await.unwrap();
-    assert_eq!(app::server::roles::create(&app.state, &owner, "CLINICIAN").await.unwrap_err().to_string(), "The account already has a role of that name.");
-    assert_eq!(app::server::roles::create(&app.state, &owner, "hr").await.unwrap_err().to_string(), shared::messages::ROLE_NAME_BUILT_IN);
-    let roles = app::server::roles::list(&app.state, &owner).await.unwrap();
+    app::services::roles::create(&app.state, &owner, "Clinician").await.unwrap();
+    assert_eq!(app::services::roles::create(&app.state, &owner, "CLINICIAN").await.unwrap_err().to_string(), "The account already has a role of that name.");
+    assert_eq!(app::services::roles::create(&app.state, &owner, "hr").await.unwrap_err().to_string(), shared::messages::ROLE_NAME_BUILT_IN);
+    let roles = app::services::roles::list(&app.state, &owner).await.unwrap();
     let clinician = roles[0].id.clone();
     service::invite(&app.state, &owner, invite("nia@example.com", vec![Grant::new(&p.north_room, RoleKey::Custom(clinician.clone()))])).await.unwrap();
-    assert_eq!(app::server::roles::list(&app.state, &owner).await.unwrap()[0].in_use, 1);
-    let refused = app::server::roles::remove(&app.state, &owner, &clinician).await.unwrap_err();
+    assert_eq!(app::services::roles::list(&app.state, &owner).await.unwrap()[0].in_use, 1);
+    let refused = app::services::roles::remove(&app.state, &owner, &clinician).await.unwrap_err();
     assert!(refused.to_string().contains("Remove it from them first"), "{refused}");
-    app::server::roles::rename(&app.state, &owner, &clinician, "Physician").await.unwrap();
-    let page = app::server::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    app::services::roles::rename(&app.state, &owner, &clinician, "Physician").await.unwrap();
+    let page = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
     let nia = page.rows.iter().find(|r| r.email == "nia@example.com").unwrap();
     assert_eq!(nia.invitation.as_ref().unwrap().offered[0].label(), "Physician — Meeting room 3");
     // An own role confers membership, not administration.
@@ -270,9 +270,9 @@ async fn the_accounts_own_roles_are_named_once_offered_anywhere_and_removed_only
     let nia = app.actor_for(&user_id_of(&app.state, "nia@example.com").await).await;
     assert!(!nia.authority.is_administrator());
     // A role nobody holds or is offered can go.
-    app::server::roles::create(&app.state, &owner, "Receptionist").await.unwrap();
-    let receptionist = app::server::roles::list(&app.state, &owner).await.unwrap().into_iter().find(|r| r.name == "Receptionist").unwrap();
-    app::server::roles::remove(&app.state, &owner, &receptionist.id).await.unwrap();
+    app::services::roles::create(&app.state, &owner, "Receptionist").await.unwrap();
+    let receptionist = app::services::roles::list(&app.state, &owner).await.unwrap().into_iter().find(|r| r.name == "Receptionist").unwrap();
+    app::services::roles::remove(&app.state, &owner, &receptionist.id).await.unwrap();
     assert!(matches!(service::invite(&app.state, &owner, invite("z@example.com", vec![Grant::new(&p.south, RoleKey::Custom(receptionist.id))])).await, Err(AppError::Validation(_))));
 }
 
@@ -283,6 +283,6 @@ async fn owner_is_an_account_wide_role_only() {
     let p = places(&app).await;
     let refused = service::invite(&app.state, &owner, invite("x@example.com", vec![Grant::new(&p.south, Role::Owner)])).await.unwrap_err();
     assert_eq!(refused, AppError::Validation("Owner is an account-wide role; it cannot be given in South.".into()));
-    let status = app::server::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap().rows.iter().filter(|r| r.status == UserStatus::Invited).count();
+    let status = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap().rows.iter().filter(|r| r.status == UserStatus::Invited).count();
     assert_eq!(status, 0, "nothing written");
 }

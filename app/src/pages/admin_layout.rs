@@ -1,4 +1,4 @@
-use crate::api::{get_current_user, SignOut};
+use crate::server_fns::{get_current_user, SignOut};
 use crate::components::{set_status, ErrorBanner, LiveClock};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};

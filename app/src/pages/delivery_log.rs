@@ -1,7 +1,7 @@
 //! `/deliveries`: recent outgoing messages with their state, attempts and the mail
 //! server's last reply; filter by state and recipient (in the URL); retry a failed one.
 
-use crate::api::{list_deliveries, RetryDelivery};
+use crate::server_fns::{list_deliveries, RetryDelivery};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,4 +1,4 @@
-use crate::api::{get_current_user, get_setup_state};
+use crate::server_fns::{get_current_user, get_setup_state};
 use crate::components::ErrorBanner;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;

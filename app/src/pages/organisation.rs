@@ -1,7 +1,7 @@
 //! `/organisation`: the account's organisational units, waiting areas and meeting rooms as a
 //! tree, with search; creating, archiving and restoring them.
 
-use crate::api::{list_scopes, ArchiveScope, CreateScope, RestoreScope};
+use crate::server_fns::{list_scopes, ArchiveScope, CreateScope, RestoreScope};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -4,7 +4,7 @@
 //! here starts with this place chosen.
 
 use super::organisation::depth_class;
-use crate::api::{get_scope, ArchiveScope, RenameScope, RestoreScope};
+use crate::server_fns::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use crate::pages::people::{invitation_line_with_expiry, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use leptos::prelude::*;

@@ -1,4 +1,4 @@
-use crate::api::ChangePassword;
+use crate::server_fns::ChangePassword;
 use crate::components::ActionError;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,6 +1,6 @@
 //! Settings → Invitations: expiry period and what "Resend" does.
 
-use crate::api::{get_invitation_settings, SaveInvitationSettings};
+use crate::server_fns::{get_invitation_settings, SaveInvitationSettings};
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
 use leptos::prelude::*;
 use shared::invitations::ExpiryDays;

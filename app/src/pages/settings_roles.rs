@@ -1,7 +1,7 @@
 //! Settings → Roles: the account's own role names ("Clinician", "Receptionist"). They can be
 //! offered in any place and grant membership, not administration.
 
-use crate::api::{list_custom_roles, CreateCustomRole, RemoveCustomRole, RenameCustomRole};
+use crate::server_fns::{list_custom_roles, CreateCustomRole, RemoveCustomRole, RenameCustomRole};
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
 use leptos::prelude::*;
 use shared::names::RoleName;

@@ -1,4 +1,4 @@
-use crate::api::{get_setup_state, SetupOwner};
+use crate::server_fns::{get_setup_state, SetupOwner};
 use crate::components::{set_status, ActionError, ErrorBanner};
 use leptos::prelude::*;
 use leptos_meta::Title;

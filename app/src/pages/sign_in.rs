@@ -1,4 +1,4 @@
-use crate::api::{get_setup_state, SignIn};
+use crate::server_fns::{get_setup_state, SignIn};
 use crate::components::{ActionError, SuccessBanner};
 use leptos::prelude::*;
 use leptos_meta::Title;

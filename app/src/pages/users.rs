@@ -2,7 +2,7 @@
 //! from a "•••" menu per row, and "Invite people". Filter, place, search, sort and page
 //! live in the URL. A scope administrator sees the people of their places only.
 
-use crate::api::{list_scopes, list_users};
+use crate::server_fns::{list_scopes, list_users};
 use crate::components::{set_status, ErrorBanner, LiveClock};
 use crate::pages::admin_layout::UsersNavigation;
 use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};

@@ -4,12 +4,12 @@
 pub mod http;
 pub mod smtp_sink;
 
-use app::server::accounts::{create_owner, OwnerSetup};
-use app::server::store::{memberships, new_id, scopes, users};
+use app::services::accounts::{create_owner, OwnerSetup};
+use app::services::store::{memberships, new_id, scopes, users};
 use shared::scopes::{Grant, ScopeKind};
 use shared::status::StoredUserStatus;
 use shared::{Role, RoleKey};
-use app::server::{AppState, ManualClock};
+use app::services::{AppState, ManualClock};
 use axum::body::Body;
 use axum::http::{header, Request, Response};
 use server::startup;
@@ -37,7 +37,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         addr: "127.0.0.1:3000".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         database_url: None,
-        sqlite_mmap_mb: app::server::db::DEFAULT_SQLITE_MMAP_MB,
+        sqlite_mmap_mb: app::services::db::DEFAULT_SQLITE_MMAP_MB,
         public_url: ORIGIN.into(),
         public_url_explicit: true,
         site_root: dir.join("site"),
@@ -122,7 +122,7 @@ impl TestApp {
 
     /// Adds an active user holding `grants`; returns their id.
     pub async fn add_active_user_with(&self, email: &str, grants: &[Grant]) -> String {
-        let hash = app::server::passwords::hash(PASSWORD.into()).await.unwrap();
+        let hash = app::services::passwords::hash(PASSWORD.into()).await.unwrap();
         let mut conn = self.state.db.pool.acquire().await.unwrap();
         let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&mut *conn).await.unwrap();
         let id = new_id();
@@ -142,7 +142,7 @@ impl TestApp {
     /// Creates a place as the owner; `parent` `None` puts it in the account.
     pub async fn create_place(&self, kind: ScopeKind, name: &str, parent: Option<&str>) -> String {
         let owner = self.owner().await;
-        app::server::scopes::create(&self.state, &owner, kind, name, parent).await.expect("place created")
+        app::services::scopes::create(&self.state, &owner, kind, name, parent).await.expect("place created")
     }
 
     /// Grants `role` in `scope`.
@@ -152,7 +152,7 @@ impl TestApp {
 
     /// Queues `n` test emails in one transaction, as a bulk action would.
     pub async fn queue_test_emails(&self, n: usize) {
-        use app::server::mail::outbox::{enqueue, NewMessage};
+        use app::services::mail::outbox::{enqueue, NewMessage};
         let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&self.state.db.pool).await.unwrap();
         let mut tx = self.state.db.write_tx().await.unwrap();
         for i in 0..n {
@@ -162,7 +162,7 @@ impl TestApp {
                 kind: shared::mail::MessageKind::TestEmail,
                 recipient: &to,
                 invitation_id: None,
-                rendered: app::server::mail::templates::test_email("Acme", "Olive"),
+                rendered: app::services::mail::templates::test_email("Acme", "Olive"),
             };
             enqueue(&mut tx, message, self.clock_ms()).await.unwrap();
         }
@@ -170,23 +170,23 @@ impl TestApp {
     }
 
     /// The actor a request signed in as `user_id` would carry.
-    pub async fn actor_for(&self, user_id: &str) -> app::server::Actor {
+    pub async fn actor_for(&self, user_id: &str) -> app::services::Actor {
         let session = tower_sessions::Session::new(None, Arc::new(self.session_store.clone()), None);
         let mut conn = self.state.db.pool.acquire().await.unwrap();
         let user = users::get(&mut conn, user_id).await.unwrap().unwrap();
         drop(conn);
-        let credentials = app::server::auth::Credentials { user_id: user.id, auth_version: user.auth_version };
-        app::server::auth::begin_session(&self.state, &session, &credentials).await.unwrap();
-        app::server::auth::require_actor(&self.state, &session).await.unwrap()
+        let credentials = app::services::auth::Credentials { user_id: user.id, auth_version: user.auth_version };
+        app::services::auth::begin_session(&self.state, &session, &credentials).await.unwrap();
+        app::services::auth::require_actor(&self.state, &session).await.unwrap()
     }
 
-    pub async fn owner(&self) -> app::server::Actor {
+    pub async fn owner(&self) -> app::services::Actor {
         let id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(OWNER_EMAIL).fetch_one(&self.state.db.pool).await.unwrap();
         self.actor_for(&id).await
     }
 
     pub fn clock_ms(&self) -> i64 {
-        use app::server::Clock;
+        use app::services::Clock;
         self.clock.now_ms()
     }
 
@@ -232,14 +232,14 @@ impl TestApp {
 }
 
 pub fn sign_in_path() -> &'static str {
-    <app::api::SignIn as server_fn::ServerFn>::PATH
+    <app::server_fns::SignIn as server_fn::ServerFn>::PATH
 }
 
 /// The Users page's query, all defaults.
 pub const LIST_USERS_FORM: &str = "query=";
 
 pub fn list_users_path() -> &'static str {
-    <app::api::ListUsers as server_fn::ServerFn>::PATH
+    <app::server_fns::ListUsers as server_fn::ServerFn>::PATH
 }
 
 pub fn session_cookie(response: &Response<Body>) -> Option<String> {
@@ -260,7 +260,7 @@ pub async fn body_text(response: Response<Body>) -> String {
 /// Every row of every table, every column as text (`table | column=value | …`), to prove
 /// what a request changed or left alone, and what the database holds.
 pub async fn dump_database(state: &AppState) -> Vec<String> {
-    use app::server::db::Engine;
+    use app::services::db::Engine;
     use sqlx::Row;
     let sqlite = state.db.engine() == Engine::Sqlite;
     let tables: Vec<String> = if sqlite {
@@ -356,9 +356,9 @@ impl Gates {
         self.gates.lock().unwrap().get(point).cloned().unwrap_or_else(|| panic!("gate {point} was never closed"))
     }
 
-    pub fn checkpoints(&self) -> app::server::checkpoints::Checkpoints {
+    pub fn checkpoints(&self) -> app::services::checkpoints::Checkpoints {
         let gates = self.gates.clone();
-        app::server::checkpoints::Checkpoints::new(move |point| {
+        app::services::checkpoints::Checkpoints::new(move |point| {
             let gate = gates.lock().unwrap().get(point).cloned();
             Box::pin(async move {
                 if let Some(gate) = gate {

@@ -2,7 +2,7 @@
 //! plain, or with STARTTLS or implicit TLS under certificates made for the test, and with a
 //! required login.
 
-use app::server::mail::transport::{SmtpPassword, SmtpSettings, TlsMode};
+use app::services::mail::transport::{SmtpPassword, SmtpSettings, TlsMode};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,7 @@
 //! the places and roles this admin may offer are there to choose.
 
 use super::{InvitePrefill, PeopleActions};
-use crate::api::{get_invite_options, InvitePeople};
+use crate::server_fns::{get_invite_options, InvitePeople};
 use leptos::prelude::*;
 use shared::invitations::{split_addresses, MAX_INVITES_PER_BATCH};
 use shared::scopes::{Grant, ScopeKind};

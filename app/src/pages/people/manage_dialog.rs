@@ -2,7 +2,7 @@
 //! North"), each removable; removing them all cancels the invitation. Also offers a reminder.
 
 use super::PeopleActions;
-use crate::api::{act_on_invitation, remove_invitation_roles};
+use crate::server_fns::{act_on_invitation, remove_invitation_roles};
 use leptos::prelude::*;
 use shared::invitations::InvitationAction;
 use shared::scopes::Grant;

@@ -2,7 +2,7 @@
 //! invitation (the server refuses the rest with the same rule), reachable by keyboard.
 
 use super::{InvitePrefill, PeopleActions};
-use crate::api::{act_on_invitation, get_invitation_link};
+use crate::server_fns::{act_on_invitation, get_invitation_link};
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
 use shared::views::{CurrentUser, UserRow};

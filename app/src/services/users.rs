@@ -79,7 +79,7 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
     let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.step("scopes::memberships_of")?)?;
     let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.step("scopes::offered_by")?)?;
     let mut emails = match actor.can(Permission::ViewDeliveryLog) {
-        true => crate::server::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
+        true => crate::services::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
         false => Default::default(),
     };
     Ok(listed

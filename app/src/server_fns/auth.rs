@@ -5,7 +5,7 @@ use shared::views::{CurrentUser, SetupState};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{accounts, auth, context, users};
+use crate::services::{accounts, auth, context, users};
 
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {

@@ -5,7 +5,7 @@ use shared::views::{ScopeDetail, ScopeTree};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{context, scopes};
+use crate::services::{context, scopes};
 #[cfg(feature = "ssr")]
 use shared::scopes::ScopeKind;
 

@@ -3,7 +3,7 @@
 
 pub mod log;
 /// The outbox's SQL lives with the rest in `store`.
-pub use crate::server::store::outbox;
+pub use crate::services::store::outbox;
 pub mod templates;
 pub mod transport;
 pub mod worker;

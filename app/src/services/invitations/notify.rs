@@ -3,14 +3,14 @@
 //! the delivery worker (`outbox_signal`) after committing.
 
 use shared::RoleKey;
-use crate::server::error::Step;
-use crate::server::grants::RoleNames;
-use crate::server::mail::outbox::{self, NewMessage};
-use crate::server::mail::templates::{self, InvitationEmail};
-use crate::server::store::invitations::InvitationRecord;
-use crate::server::store::scopes::{self, GrantRow};
-use crate::server::store::Conn;
-use crate::server::AppState;
+use crate::services::error::Step;
+use crate::services::grants::RoleNames;
+use crate::services::mail::outbox::{self, NewMessage};
+use crate::services::mail::templates::{self, InvitationEmail};
+use crate::services::store::invitations::InvitationRecord;
+use crate::services::store::scopes::{self, GrantRow};
+use crate::services::store::Conn;
+use crate::services::AppState;
 use shared::mail::MessageKind;
 use shared::scopes::GrantView;
 use shared::{AppError, Email};

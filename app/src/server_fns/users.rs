@@ -5,7 +5,7 @@ use shared::views::{UserDetail, UsersPage};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{context, users};
+use crate::services::{context, users};
 #[cfg(feature = "ssr")]
 use shared::views::UsersQuery;
 

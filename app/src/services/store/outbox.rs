@@ -1,10 +1,10 @@
 //! The outbox table: messages are queued here inside the transaction of the change that
 //! causes them; the delivery worker claims, sends and settles them.
 
-pub use crate::server::mail::templates::RenderedEmail;
-use crate::server::db::Db;
-use crate::server::rate_limit::{self, Limit};
-use crate::server::store::{new_id, Conn};
+pub use crate::services::mail::templates::RenderedEmail;
+use crate::services::db::Db;
+use crate::services::rate_limit::{self, Limit};
+use crate::services::store::{new_id, Conn};
 use shared::mail::{DeliveryState, LatestEmail, MessageKind};
 use shared::{AppError, Email};
 use std::time::Duration;
@@ -98,8 +98,8 @@ pub async fn claim(db: &Db, worker: &str, now_ms: i64, lease_until: i64, limit: 
     // SQLite runs the statement under its one write lock; PostgreSQL skips rows another
     // worker has locked, so several workers never wait on each other.
     let lock = match db.engine() {
-        crate::server::db::Engine::Sqlite => "",
-        crate::server::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        crate::services::db::Engine::Sqlite => "",
+        crate::services::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
     };
     sqlx::query_as(&format!(
         "UPDATE outbox SET state = '{sending}', lease_until = $1, leased_by = $4, attempts = attempts + 1, updated_at = $2 \
@@ -196,7 +196,7 @@ pub async fn latest_for_invitations(conn: &mut Conn, account_id: &str, invitatio
     let sql = format!(
         "SELECT invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at FROM outbox \
          WHERE account_id = $1 AND invitation_id IN ({}) AND kind IN ('{}', '{}') ORDER BY created_at, id",
-        crate::server::store::placeholders(2, invitation_ids.len()),
+        crate::services::store::placeholders(2, invitation_ids.len()),
         MessageKind::Invitation.as_str(),
         MessageKind::Reminder.as_str(),
     );

@@ -3,13 +3,13 @@
 
 use super::link::{self, TokenMatch};
 use super::notify;
-use crate::server::audit::{self, AuditEvent};
-use crate::server::auth::Credentials;
-use crate::server::error::Step;
-use crate::server::rate_limit::{self, Limit};
-use crate::server::store::invitations::{self as store, LinkRecord};
-use crate::server::store::{accounts, memberships, users};
-use crate::server::{passwords, Actor, AppState};
+use crate::services::audit::{self, AuditEvent};
+use crate::services::auth::Credentials;
+use crate::services::error::Step;
+use crate::services::rate_limit::{self, Limit};
+use crate::services::store::invitations::{self as store, LinkRecord};
+use crate::services::store::{accounts, memberships, users};
+use crate::services::{passwords, Actor, AppState};
 use shared::names::PersonName;
 use shared::password::NewPassword;
 use shared::status::{InvitationState, StoredUserStatus};
@@ -177,7 +177,7 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
         Some((name, passwords::hash(password.into_inner()).await?))
     };
 
-    state.checkpoints.reach(crate::server::checkpoints::points::ACCEPT_BEFORE_CLAIM).await;
+    state.checkpoints.reach(crate::services::checkpoints::points::ACCEPT_BEFORE_CLAIM).await;
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     if !store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.step("invitations::claim_acceptance")? {
         // Someone else got there first (another accept, a cancel, a new link), or it just expired.

@@ -3,15 +3,15 @@
 //! email (outbox) and its audit line in one transaction.
 
 use super::{link, notify};
-use crate::server::audit::{self, AuditEvent};
-use crate::server::checkpoints::points;
-use crate::server::error::Step;
-use crate::server::grants::RoleNames;
-use crate::server::mail::outbox;
-use crate::server::store::invitations::{self as store, InvitationRecord, NewInvitation};
-use crate::server::store::users::{self, UserRecord};
-use crate::server::store::{accounts, memberships, new_id, scopes, Conn};
-use crate::server::{Actor, AppState};
+use crate::services::audit::{self, AuditEvent};
+use crate::services::checkpoints::points;
+use crate::services::error::Step;
+use crate::services::grants::RoleNames;
+use crate::services::mail::outbox;
+use crate::services::store::invitations::{self as store, InvitationRecord, NewInvitation};
+use crate::services::store::users::{self, UserRecord};
+use crate::services::store::{accounts, memberships, new_id, scopes, Conn};
+use crate::services::{Actor, AppState};
 use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
 use shared::permissions::Permission;
 use shared::scopes::{Grant, ScopeKind};

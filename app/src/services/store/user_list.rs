@@ -16,7 +16,7 @@
 
 use super::invitations::expired_sql;
 use super::Conn;
-use crate::server::db::Engine;
+use crate::services::db::Engine;
 use shared::scopes::ScopeKind;
 use shared::status::{StoredInvitationState, StoredUserStatus, UserStatus};
 use shared::views::{RowAt, UsersSort};

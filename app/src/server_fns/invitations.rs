@@ -5,7 +5,7 @@ use shared::views::{InvitationPage, InvitationSettings, InviteOptions, InviteOut
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{auth, context, invitations, roles};
+use crate::services::{auth, context, invitations, roles};
 #[cfg(feature = "ssr")]
 use shared::invitations::ExpiryDays;
 #[cfg(feature = "ssr")]

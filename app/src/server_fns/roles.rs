@@ -5,7 +5,7 @@ use shared::views::CustomRole;
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{context, roles};
+use crate::services::{context, roles};
 
 #[server(endpoint = "list_custom_roles")]
 pub async fn list_custom_roles() -> Result<Vec<CustomRole>, AppError> {

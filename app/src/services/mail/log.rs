@@ -3,10 +3,10 @@
 
 use super::outbox::{self, LoggedMessage, NewMessage};
 use super::templates;
-use crate::server::audit::{self, AuditEvent};
-use crate::server::error::Step;
-use crate::server::store::Conn;
-use crate::server::{Actor, AppState};
+use crate::services::audit::{self, AuditEvent};
+use crate::services::error::Step;
+use crate::services::store::Conn;
+use crate::services::{Actor, AppState};
 use shared::mail::{DeliveryLog, DeliveryQuery, DeliveryRow, DeliveryState, MessageKind, SenderSettings, TransportProblem};
 use shared::permissions::Permission;
 use shared::{AppError, Email};
@@ -119,7 +119,7 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
     let to = Email::parse(to).map_err(|e| AppError::Validation(e.to_string()))?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let account = crate::server::store::accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
+    let account = crate::services::store::accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let message = NewMessage {
         account_id: &actor.account_id,
         kind: MessageKind::TestEmail,

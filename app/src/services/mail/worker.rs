@@ -5,8 +5,8 @@
 use super::outbox::{self, Claimed, Sender, Settlement};
 use super::templates;
 use super::transport::{Outcome, Outgoing, Transport};
-use crate::server::invitations::link;
-use crate::server::AppState;
+use crate::services::invitations::link;
+use crate::services::AppState;
 use futures::StreamExt;
 use shared::mail::{DeliveryState, MessageKind};
 use lettre::message::Mailbox;
@@ -153,7 +153,7 @@ async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, Strin
         return Ok((message.text_body.clone(), message.html_body.clone()));
     }
     let mut conn = state.db.pool.acquire().await.map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
-    let version = crate::server::store::invitations::link_version(&mut conn, invitation_id)
+    let version = crate::services::store::invitations::link_version(&mut conn, invitation_id)
         .await
         .map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
     let version = version.ok_or_else(|| Outcome::Permanent("the invitation no longer exists".into()))?;
@@ -189,7 +189,7 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
         }
     };
     if matches!(outcome, Outcome::Sent(_)) {
-        state.checkpoints.reach(crate::server::checkpoints::points::DELIVERY_SENT).await;
+        state.checkpoints.reach(crate::services::checkpoints::points::DELIVERY_SENT).await;
     }
     let now = clock.now_ms();
     let settlement = |state, reply, next_attempt_at, refund_attempt| Settlement { state, reply, next_attempt_at, refund_attempt };

@@ -7,7 +7,7 @@ use shared::mail::DeliveryQuery;
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::server::{context, mail};
+use crate::services::{context, mail};
 
 #[server(endpoint = "get_sender_settings")]
 pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {

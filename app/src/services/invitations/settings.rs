@@ -1,9 +1,9 @@
 //! Settings → Invitations: expiry period and what "Resend" does.
 
-use crate::server::audit::{self, AuditEvent};
-use crate::server::error::Step;
-use crate::server::store::accounts;
-use crate::server::{Actor, AppState};
+use crate::services::audit::{self, AuditEvent};
+use crate::services::error::Step;
+use crate::services::store::accounts;
+use crate::services::{Actor, AppState};
 use shared::permissions::Permission;
 pub use shared::views::InvitationSettings;
 use shared::AppError;

@@ -2,9 +2,9 @@
 //! Beckon's user interface (`pages`) and its server functions (`server_fns`). With feature
 //! `ssr` it also holds the services those functions call (`services`).
 
-pub mod server_fns;
 mod components;
 mod pages;
+pub mod server_fns;
 
 #[cfg(feature = "ssr")]
 pub mod services;
@@ -241,7 +241,12 @@ mod assets {
                 // Split names carry a hash of where the page is declared in the source.
                 None if !preloads.is_empty() => {
                     static SAID: std::sync::Once = std::sync::Once::new();
-                    SAID.call_once(|| tracing::warn!(split, "the site's chunk list does not know this page: it was built from other sources than this binary; build both again"));
+                    SAID.call_once(|| {
+                        tracing::warn!(
+                            split,
+                            "the site's chunk list does not know this page: it was built from other sources than this binary; build both again"
+                        )
+                    });
                 }
                 None => {}
             }

@@ -130,7 +130,8 @@ async fn seed(app: &TestApp) -> Vec<String> {
         let request = InviteRequest { addresses, grants: grants.clone(), message: Some("Welcome aboard.".into()), send_despite_typos: true };
         invite(&app.state, &owner, request).await.expect("invited");
     }
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT id, link_version FROM invitations WHERE state = 'pending'").fetch_all(&app.state.db.pool).await.unwrap();
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, link_version FROM invitations WHERE state = 'pending'").fetch_all(&app.state.db.pool).await.unwrap();
     assert_eq!(rows.len(), LINKS);
     let paths: Vec<String> = rows
         .iter()

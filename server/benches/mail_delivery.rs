@@ -20,7 +20,11 @@ async fn main() {
     for encrypted in [false, true] {
         for pool_size in [1u32, 8] {
             let sink = if encrypted {
-                SmtpSink::start_with(SinkOptions { tls: Some(TlsMode::StartTls), require_starttls: true, login: Some(("beckon".into(), "relay pass 42".into())) })
+                SmtpSink::start_with(SinkOptions {
+                    tls: Some(TlsMode::StartTls),
+                    require_starttls: true,
+                    login: Some(("beckon".into(), "relay pass 42".into())),
+                })
             } else {
                 SmtpSink::start()
             };

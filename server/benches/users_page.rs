@@ -25,12 +25,30 @@ const ADMINS: usize = 4;
 const REQUESTS_EACH: usize = 50;
 
 const FIRST: [&str; 24] = [
-    "Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal", "Lena", "Marta", "Nils", "Olga", "Pavel",
-    "Quinn", "Rosa", "Søren", "Tariq", "Ulla", "Víctor", "Wen", "Yusuf",
+    "Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal", "Lena", "Marta", "Nils", "Olga", "Pavel", "Quinn", "Rosa",
+    "Søren", "Tariq", "Ulla", "Víctor", "Wen", "Yusuf",
 ];
 const LAST: [&str; 20] = [
-    "Smith", "Okafor", "Müller", "Rossi", "Nakamura", "García", "Kowalski", "Dubois", "Lindqvist", "Haddad", "Novak", "Silva", "Brown",
-    "Jansen", "Petrov", "Kaya", "Moreau", "O'Neill", "Schmidt", "Ivanova",
+    "Smith",
+    "Okafor",
+    "Müller",
+    "Rossi",
+    "Nakamura",
+    "García",
+    "Kowalski",
+    "Dubois",
+    "Lindqvist",
+    "Haddad",
+    "Novak",
+    "Silva",
+    "Brown",
+    "Jansen",
+    "Petrov",
+    "Kaya",
+    "Moreau",
+    "O'Neill",
+    "Schmidt",
+    "Ivanova",
 ];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +73,10 @@ async fn main() {
             "Invited + search \"ros\" + invited desc, 50",
             UsersQuery { status: Some(UserStatus::Invited), search: "ros".into(), sort: UsersSort::Invited, descending: true, size: 50, ..Default::default() },
         ),
-        ("Active + search \"müller\" + email desc, 50", UsersQuery { status: Some(UserStatus::Active), search: "müller".into(), sort: UsersSort::Email, descending: true, size: 50, ..Default::default() }),
+        (
+            "Active + search \"müller\" + email desc, 50",
+            UsersQuery { status: Some(UserStatus::Active), search: "müller".into(), sort: UsersSort::Email, descending: true, size: 50, ..Default::default() },
+        ),
         ("by status, page 40 of 50", UsersQuery { sort: UsersSort::Status, page: 40, size: 50, ..Default::default() }),
         ("search \"ad\" (2 letters), 50", UsersQuery { search: "ad".into(), size: 50, ..Default::default() }),
         ("by name, page 1,000 of 100", UsersQuery { page: 1000, size: 100, ..Default::default() }),
@@ -252,7 +273,8 @@ async fn seed(app: &TestApp) {
         for &n in chunk {
             let id = uuid::Uuid::new_v4().to_string();
             let name = format!("{} {}", FIRST[n % FIRST.len()], LAST[(n / FIRST.len()) % LAST.len()]);
-            let email = format!("{}.{}{n}@example{}.com", FIRST[n % FIRST.len()].to_lowercase(), LAST[(n / 7) % LAST.len()].to_lowercase().replace('\'', ""), n % 13);
+            let email =
+                format!("{}.{}{n}@example{}.com", FIRST[n % FIRST.len()].to_lowercase(), LAST[(n / 7) % LAST.len()].to_lowercase().replace('\'', ""), n % 13);
             let folded = app::services::store::users::folded(&name);
             let created = now - 400 * day + (n as i64) * 60_000;
             let pending = n % (USERS / PENDING) == 0;

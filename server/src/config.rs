@@ -81,7 +81,7 @@ impl Config {
     pub fn from_source(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let source = Source(lookup);
         let var = |name: &str| source.var(name);
-        
+
         let addr: SocketAddr = source.parsed("BECKON_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
         let data_dir = PathBuf::from(var("BECKON_DATA_DIR").unwrap_or_else(|| "data".into()));
         let public_url_explicit = var("BECKON_PUBLIC_URL").is_some();
@@ -281,7 +281,8 @@ mod tests {
 
     #[test]
     fn a_password_never_crosses_the_network_in_plain_smtp() {
-        let remote = [("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
+        let remote =
+            [("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
         let refused = config(&remote).err().expect("refused");
         assert!(refused.to_string().contains("unencrypted"), "{refused}");
         let local = [("BECKON_SMTP_HOST", "127.0.0.1"), ("BECKON_SMTP_TLS", "none"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret")];
@@ -318,7 +319,12 @@ mod tests {
 
     #[test]
     fn the_smtp_password_is_never_printed() {
-        let settings = [("BECKON_SMTP_HOST", "mail.example.com"), ("BECKON_SMTP_USERNAME", "beckon"), ("BECKON_SMTP_PASSWORD", "s3cret-pass"), ("BECKON_SMTP_CA_FILE", "/etc/beckon/ca.pem")];
+        let settings = [
+            ("BECKON_SMTP_HOST", "mail.example.com"),
+            ("BECKON_SMTP_USERNAME", "beckon"),
+            ("BECKON_SMTP_PASSWORD", "s3cret-pass"),
+            ("BECKON_SMTP_CA_FILE", "/etc/beckon/ca.pem"),
+        ];
         let config = config(&settings).unwrap();
         let smtp = config.smtp.as_ref().unwrap();
         assert_eq!((smtp.port, smtp.tls), (587, TlsMode::StartTls), "STARTTLS on 587 by default");

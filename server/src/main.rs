@@ -189,12 +189,9 @@ fn read_password() -> Result<(String, String), String> {
 async fn create_admin(config: Config, email: String, name: String, account_name: String) -> Result<(), String> {
     let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
     let (password, password_confirmation) = read_password()?;
-    let owner = accounts::create_owner(
-        &application.state,
-        OwnerSetup { account_name, owner_name: name, email, password, password_confirmation },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let owner = accounts::create_owner(&application.state, OwnerSetup { account_name, owner_name: name, email, password, password_confirmation })
+        .await
+        .map_err(|e| e.to_string())?;
     println!("Created the account and its owner {}. Sign in at {}/signin", owner.email, config.public_url);
     Ok(())
 }

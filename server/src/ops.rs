@@ -2,7 +2,6 @@
 //! database reachable, migrations applied, delivery worker alive), `/metrics` (Prometheus
 //! text), and one log line per request with a request id.
 
-use tracing::Instrument;
 use app::services::invitations::link::redacted_path;
 use app::services::AppState;
 use axum::body::Body;
@@ -14,6 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use std::fmt::Write;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// A worker that has not finished a pass for this long is taken for dead.
 const WORKER_SILENCE_MS: i64 = 60_000;
@@ -126,7 +126,11 @@ pub async fn observed(State(state): State<AppState>, request: Request<Body>, nex
 
 /// Counts, times and logs every request `inner` answers, under a request id the response
 /// carries too.
-pub async fn observe<Answer: std::future::Future<Output = Response>>(state: &AppState, request: Request<Body>, inner: impl FnOnce(Request<Body>) -> Answer) -> Response {
+pub async fn observe<Answer: std::future::Future<Output = Response>>(
+    state: &AppState,
+    request: Request<Body>,
+    inner: impl FnOnce(Request<Body>) -> Answer,
+) -> Response {
     let started = Instant::now();
     let id = request_id(request.headers());
     // Both share their text with the request (an `Arc`, `Bytes`): nothing is copied per request.

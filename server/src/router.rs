@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::ops;
 use crate::security::{self, CspNonce, SecurityPolicy};
+use crate::sessions::SessionStore;
 use app::services::{AppState, ManualClock};
 use app::{shell, App};
 use axum::http::HeaderValue;
@@ -15,7 +16,6 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
-use crate::sessions::SessionStore;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub const SESSION_COOKIE: &str = "beckon_session";
@@ -118,11 +118,7 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         )
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::middleware::from_fn_with_state(Front { state: state.clone(), policy }, front))
-                .layer(sessions),
-        )
+        .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(Front { state: state.clone(), policy }, front)).layer(sessions))
         .with_state(state)
 }
 
@@ -135,7 +131,11 @@ struct Front {
 /// What every request passes first: observed (request id, log line, metrics), then guarded
 /// (cross-site refusals, the body limit, security headers). One middleware, not two: axum
 /// clones all a middleware wraps for each request it passes on.
-async fn front(axum::extract::State(front): axum::extract::State<Front>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn front(
+    axum::extract::State(front): axum::extract::State<Front>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     ops::observe(&front.state, request, |request| security::guard(&front.policy, request, |request| next.run(request))).await
 }
 

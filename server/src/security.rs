@@ -1,10 +1,10 @@
 //! The guard every request passes: it refuses cross-site state changes and bodies over
 //! the size limit, and puts the security headers, with a fresh CSP nonce, on every response.
 
+use app::services::invitations::link::redacted_path;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use app::services::invitations::link::redacted_path;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
@@ -187,7 +187,11 @@ fn set_security_headers(headers: &mut HeaderMap, nonce: &str, https: bool) {
 
 /// Refuses what [`SecurityPolicy`] refuses, passes the rest to `inner`, and puts the security
 /// headers on every answer.
-pub async fn guard<Answer: std::future::Future<Output = Response>>(policy: &SecurityPolicy, request: Request<Body>, inner: impl FnOnce(Request<Body>) -> Answer) -> Response {
+pub async fn guard<Answer: std::future::Future<Output = Response>>(
+    policy: &SecurityPolicy,
+    request: Request<Body>,
+    inner: impl FnOnce(Request<Body>) -> Answer,
+) -> Response {
     let nonce = new_nonce();
     let html = wants_html(request.headers());
     let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), &policy) {

@@ -2,12 +2,12 @@
 
 use crate::config::Config;
 use crate::router;
+use crate::sessions::SessionStore;
 use app::services::invitations::link::LinkKey;
 use app::services::mail::transport::Transport;
 use app::services::mail::worker::DeliveryConfig;
 use app::services::{AppState, AppStateParts, AuthSettings, Clock, Db, ManualClock, SystemClock};
 use leptos::config::LeptosOptions;
-use crate::sessions::SessionStore;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]

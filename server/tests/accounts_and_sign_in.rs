@@ -15,18 +15,14 @@ async fn setup_creates_the_account_and_an_active_owner() {
     let owner = create_owner(&app.state, owner_setup()).await.unwrap();
     assert!(!setup_open(&app.state).await.unwrap());
 
-    let (status, name, roles): (String, String, String) = sqlx::query_as(
-        "SELECT u.status, u.name, m.role FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.id = $1",
-    )
-    .bind(&owner.user_id)
-    .fetch_one(&app.state.db.pool)
-    .await
-    .unwrap();
+    let (status, name, roles): (String, String, String) =
+        sqlx::query_as("SELECT u.status, u.name, m.role FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.id = $1")
+            .bind(&owner.user_id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
     assert_eq!((status.as_str(), name.as_str(), roles.as_str()), ("active", "Olive Owner", "owner"));
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'account.created'")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'account.created'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(audited, 1);
 }
 
@@ -138,12 +134,9 @@ async fn failures_from_one_address_are_limited_across_emails() {
 async fn every_sign_in_attempt_runs_exactly_one_password_verification() {
     let app = TestApp::with_owner().await;
     let count = || app.state.passwords.verifications();
-    for (email, password) in [
-        (OWNER_EMAIL, "a wrong password"),
-        ("nobody@example.com", "a wrong password"),
-        ("not an address", "a wrong password"),
-        (OWNER_EMAIL, PASSWORD),
-    ] {
+    for (email, password) in
+        [(OWNER_EMAIL, "a wrong password"), ("nobody@example.com", "a wrong password"), ("not an address", "a wrong password"), (OWNER_EMAIL, PASSWORD)]
+    {
         let before = count();
         let _ = verify_credentials(&app.state, email, password.into(), None).await;
         assert_eq!(count() - before, 1, "{email}: one verification, so the time taken tells nothing");

@@ -170,19 +170,15 @@ async fn changing_the_password_ends_every_session_of_that_user() {
     let here = app.sign_in(OWNER_EMAIL).await;
     let elsewhere = app.sign_in(OWNER_EMAIL).await;
     let change = <app::server_fns::ChangePassword as server_fn::ServerFn>::PATH;
-    let form = format!(
-        "current_password={}&new_password=another+fine+passphrase&new_password_confirmation=another+fine+passphrase",
-        PASSWORD.replace(' ', "+")
-    );
+    let form =
+        format!("current_password={}&new_password=another+fine+passphrase&new_password_confirmation=another+fine+passphrase", PASSWORD.replace(' ', "+"));
     let response = app.call(change, &form, Some(ORIGIN), Some(&here)).await;
     assert!(response.status().is_success(), "{}", response.status());
     for cookie in [&here, &elsewhere] {
         assert_eq!(app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(cookie)).await.status(), StatusCode::UNAUTHORIZED);
     }
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.password_changed'")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.password_changed'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(audited, 1);
 }
 
@@ -445,10 +441,8 @@ fn head_of(html: &str) -> &str {
 }
 
 /// Names that try to close the title and add elements to the admin's page.
-const HOSTILE_NAMES: [&str; 2] = [
-    r#"Eve</title><meta http-equiv="refresh" content="0;url=http://evil.example/">"#,
-    r#"Mallory & "Co" 'Ltd' <script>alert(1)</script>"#,
-];
+const HOSTILE_NAMES: [&str; 2] =
+    [r#"Eve</title><meta http-equiv="refresh" content="0;url=http://evil.example/">"#, r#"Mallory & "Co" 'Ltd' <script>alert(1)</script>"#];
 
 /// Asserts `html`'s head holds exactly one title, saying `name` as text, and no element made
 /// from the name.
@@ -478,7 +472,11 @@ async fn markup_in_a_person_or_place_name_stays_text_in_the_page_head() {
         app::services::invitations::service::invite(&app.state, &owner, request).await.unwrap();
         let eve = user_id_of(&app.state, &email).await;
         let link = app::services::invitations::service::copy_link(&app.state, &owner, &eve).await.unwrap();
-        let input = app::services::invitations::accept::AcceptInput { name: name.into(), password: "analytical engine 1843".into(), password_confirmation: "analytical engine 1843".into() };
+        let input = app::services::invitations::accept::AcceptInput {
+            name: name.into(),
+            password: "analytical engine 1843".into(),
+            password_confirmation: "analytical engine 1843".into(),
+        };
         app::services::invitations::accept::accept(&app.state, link.rsplit('/').next().unwrap(), input, None, None).await.unwrap();
         let page = app.get(&format!("/users/{eve}"), Some(&cookie)).await;
         assert_eq!(page.status(), StatusCode::OK);

@@ -3,15 +3,15 @@
 
 mod common;
 
+use app::services::checkpoints::points;
 use app::services::invitations::accept::{self, AcceptInput};
 use app::services::invitations::service::{self, InviteRequest};
 use app::services::Actor;
 use common::*;
 use shared::invitations::{allowed_actions, InvitationAction, ALL_ACTIONS};
+use shared::permissions::Denied;
 use shared::status::UserStatus;
 use shared::views::{InvitationPage, UserRow, UsersQuery};
-use app::services::checkpoints::points;
-use shared::permissions::Denied;
 use shared::{AppError, Role};
 
 async fn owner(app: &TestApp) -> Actor {
@@ -120,7 +120,8 @@ async fn a_batch_is_validated_whole_and_written_whole() {
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(users, 1, "nothing half-written");
 
-    let outcome = service::invite(&app.state, &owner, request(&app, "a@example.com\nb@example.com; A@Example.com c@example.com", &[Role::Member])).await.unwrap();
+    let outcome =
+        service::invite(&app.state, &owner, request(&app, "a@example.com\nb@example.com; A@Example.com c@example.com", &[Role::Member])).await.unwrap();
     assert_eq!(outcome.invited.len(), 3, "duplicates folded: {outcome:?}");
     let again = service::invite(&app.state, &owner, request(&app, "a@example.com, owner@example.com, d@example.com", &[Role::Owner])).await.unwrap();
     assert_eq!(again.invited, vec!["d@example.com".to_string()]);
@@ -142,7 +143,8 @@ async fn likely_typos_stop_the_batch_until_confirmed() {
     assert!(warned.invited.is_empty());
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(users, 1, "nothing sent before confirmation");
-    let sent = service::invite(&app.state, &owner, InviteRequest { send_despite_typos: true, ..request(&app, "jhon@gmial.com", &[Role::Member]) }).await.unwrap();
+    let sent =
+        service::invite(&app.state, &owner, InviteRequest { send_despite_typos: true, ..request(&app, "jhon@gmial.com", &[Role::Member]) }).await.unwrap();
     assert_eq!(sent.invited, vec!["jhon@gmial.com".to_string()]);
 }
 
@@ -157,7 +159,10 @@ async fn only_owners_invite_owners_and_members_invite_nobody() {
         service::invite(&app.state, &admin, request(&app, "x@example.com", &[Role::Owner])).await.unwrap_err(),
         AppError::Forbidden(Denied::AboveYourRole { role: Role::Owner })
     );
-    assert_eq!(service::invite(&app.state, &member, request(&app, "x@example.com", &[Role::Member])).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
+    assert_eq!(
+        service::invite(&app.state, &member, request(&app, "x@example.com", &[Role::Member])).await.unwrap_err(),
+        AppError::Forbidden(Denied::NotPermitted)
+    );
     service::invite(&app.state, &admin, request(&app, "x@example.com", &[Role::Admin])).await.unwrap();
     let x = user_id_of(&app, "x@example.com").await;
     assert_eq!(service::act(&app.state, &member, &x, InvitationAction::Resend).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
@@ -217,7 +222,8 @@ async fn resend_keeps_the_link_and_resets_expiry() {
 #[tokio::test]
 async fn resend_issues_a_new_link_when_the_account_says_so() {
     let (app, owner, ada, link) = with_invitation().await;
-    let settings = app::services::invitations::settings::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::DEFAULT, resend_rotates_link: true };
+    let settings =
+        app::services::invitations::settings::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::DEFAULT, resend_rotates_link: true };
     app::services::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     let new_link = service::copy_link(&app.state, &owner, &ada).await.unwrap();
@@ -402,9 +408,15 @@ async fn an_active_user_is_invited_into_more_roles_and_accepts_only_when_signed_
     assert!(matches!(accept::open(&app.state, &segment, None, None).await.unwrap(), InvitationPage::Open(open) if open.existing_user), "not consumed");
 
     let grace_actor = actor_for(&app, &grace).await;
-    accept::accept(&app.state, &segment, AcceptInput { name: String::new(), password: String::new(), password_confirmation: String::new() }, Some(&grace_actor), None)
-        .await
-        .unwrap();
+    accept::accept(
+        &app.state,
+        &segment,
+        AcceptInput { name: String::new(), password: String::new(), password_confirmation: String::new() },
+        Some(&grace_actor),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(actor_for(&app, &grace).await.authority.account_roles, vec![Role::Hr, Role::Member]);
     let all = service::invite(&app.state, &owner, request(&app, "grace@example.com", &[Role::Member, Role::Hr])).await.unwrap();
     assert_eq!(all.skipped, vec![("grace@example.com".to_string(), "already holds these roles".to_string())]);
@@ -460,13 +472,10 @@ async fn the_users_list_filters_searches_sorts_and_pages() {
     assert_eq!(found.rows.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(), vec!["person07@example.com"]);
     let wildcard = app::services::users::list(&app.state, &owner, UsersQuery { search: "%".into(), ..Default::default() }).await.unwrap();
     assert_eq!(wildcard.total, 0, "LIKE wildcards are taken literally");
-    let by_email_desc = app::services::users::list(
-        &app.state,
-        &owner,
-        UsersQuery { sort: shared::views::UsersSort::Email, descending: true, ..Default::default() },
-    )
-    .await
-    .unwrap();
+    let by_email_desc =
+        app::services::users::list(&app.state, &owner, UsersQuery { sort: shared::views::UsersSort::Email, descending: true, ..Default::default() })
+            .await
+            .unwrap();
     assert_eq!(by_email_desc.rows[0].email, "person29@example.com");
     app.clock.advance(chrono::Duration::days(8));
     let expired = app::services::users::list(&app.state, &owner, UsersQuery { status: Some(UserStatus::Expired), ..Default::default() }).await.unwrap();
@@ -533,7 +542,8 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
     for (search, step) in [("", 1), ("keyset", 5), ("ke", 5)] {
         for sort in UsersSort::ALL {
             for descending in [false, true] {
-                let mut expected: Vec<UserRow> = everyone.iter().filter(|r| format!("{} {}", r.name.to_lowercase(), r.email).contains(search)).cloned().collect();
+                let mut expected: Vec<UserRow> =
+                    everyone.iter().filter(|r| format!("{} {}", r.name.to_lowercase(), r.email).contains(search)).cloned().collect();
                 expected.sort_by_key(|row| expected_key(row, sort));
                 if descending {
                     expected.reverse();
@@ -581,7 +591,8 @@ async fn previous_and_next_walk_every_order_both_ways_and_agree_with_typed_page_
     let mut expected: Vec<UserRow> = now_listed.clone();
     expected.sort_by_key(|row| expected_key(row, UsersSort::Status));
     let at = expected_key(&last, UsersSort::Status);
-    let after: Vec<String> = expected.iter().filter(|r| r.user_id != last.user_id && expected_key(r, UsersSort::Status) > at).take(25).map(|r| r.email.clone()).collect();
+    let after: Vec<String> =
+        expected.iter().filter(|r| r.user_id != last.user_id && expected_key(r, UsersSort::Status) > at).take(25).map(|r| r.email.clone()).collect();
     assert_eq!(emails(&list(next).await.unwrap().rows), after);
 }
 
@@ -597,7 +608,8 @@ async fn a_cursor_naming_someone_outside_the_readers_places_is_ignored() {
     }
     let outside = app.add_active_user("m@elsewhere.example", "member").await;
     let admin = actor_for(&app, &admin_id).await;
-    let list = |cursor| app::services::users::list(&app.state, &admin, UsersQuery { sort: shared::views::UsersSort::Email, page: 2, cursor, ..Default::default() });
+    let list =
+        |cursor| app::services::users::list(&app.state, &admin, UsersQuery { sort: shared::views::UsersSort::Email, page: 2, cursor, ..Default::default() });
     let emails = |page: shared::views::UsersPage| page.rows.into_iter().map(|r| r.email).collect::<Vec<_>>();
     let mine = list(PageCursor::None).await.unwrap();
     assert_eq!(emails(mine.clone()), vec!["a@north.example", "admin@north.example", "z@north.example"]);
@@ -620,7 +632,14 @@ async fn a_search_matching_more_than_the_count_cap_pages_by_walking_the_list() {
     for i in 0..cap + 60 {
         let (id, email) = (uuid::Uuid::new_v4().to_string(), format!("w{i:04}@walking.example"));
         let name = format!("Walker {:04}", (i * 7919) % (cap + 60));
-        let user = app::services::store::users::NewUser { id: &id, account_id: &owner.account_id, email: &email, name: &name, status: shared::status::StoredUserStatus::Active, password_hash: None };
+        let user = app::services::store::users::NewUser {
+            id: &id,
+            account_id: &owner.account_id,
+            email: &email,
+            name: &name,
+            status: shared::status::StoredUserStatus::Active,
+            password_hash: None,
+        };
         app::services::store::users::insert(&mut tx, user, app.clock_ms()).await.unwrap();
         ids.insert(email, id);
     }
@@ -629,11 +648,17 @@ async fn a_search_matching_more_than_the_count_cap_pages_by_walking_the_list() {
         let query = UsersQuery { search: "walk".into(), sort, descending, size: 25, ..Default::default() };
         let first = app::services::users::list(&app.state, &owner, query.clone()).await.unwrap();
         assert!(first.total_capped, "more than {cap} matches: counting stopped");
-        let mut expected: Vec<(String, String)> = ids.keys().map(|email| {
-            let i: usize = email[1..5].parse().unwrap();
-            (format!("walker {:04}", (i * 7919) % (cap + 60)), email.clone())
-        }).collect();
-        expected.sort_by(|a, b| match sort { UsersSort::Email => a.1.cmp(&b.1), _ => a.cmp(b) });
+        let mut expected: Vec<(String, String)> = ids
+            .keys()
+            .map(|email| {
+                let i: usize = email[1..5].parse().unwrap();
+                (format!("walker {:04}", (i * 7919) % (cap + 60)), email.clone())
+            })
+            .collect();
+        expected.sort_by(|a, b| match sort {
+            UsersSort::Email => a.1.cmp(&b.1),
+            _ => a.cmp(b),
+        });
         if descending {
             expected.reverse();
         }
@@ -641,9 +666,15 @@ async fn a_search_matching_more_than_the_count_cap_pages_by_walking_the_list() {
         assert_eq!(first.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), expected[..25]);
         for at in [24, 500, 1030] {
             let row = RowAt { user_id: ids[&expected[at]].clone(), status: None };
-            let next = app::services::users::list(&app.state, &owner, UsersQuery { page: 2, cursor: PageCursor::After(row.clone()), ..query.clone() }).await.unwrap();
-            assert_eq!(next.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), expected[at + 1..(at + 26).min(expected.len())], "{sort:?}: Next after {at}");
-            let previous = app::services::users::list(&app.state, &owner, UsersQuery { page: 3, cursor: PageCursor::Before(row), ..query.clone() }).await.unwrap();
+            let next =
+                app::services::users::list(&app.state, &owner, UsersQuery { page: 2, cursor: PageCursor::After(row.clone()), ..query.clone() }).await.unwrap();
+            assert_eq!(
+                next.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(),
+                expected[at + 1..(at + 26).min(expected.len())],
+                "{sort:?}: Next after {at}"
+            );
+            let previous =
+                app::services::users::list(&app.state, &owner, UsersQuery { page: 3, cursor: PageCursor::Before(row), ..query.clone() }).await.unwrap();
             // Fewer rows before it than a page: the first page instead.
             let before = if at >= 25 { &expected[at - 25..at] } else { &expected[..25] };
             assert_eq!(previous.rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>(), before, "{sort:?}: Previous before {at}");
@@ -660,10 +691,8 @@ async fn an_expired_link_can_ask_the_inviter_for_a_new_invitation() {
     app.clock.advance(chrono::Duration::days(8));
     let said = accept::request_new(&app.state, &segment, None).await.unwrap();
     assert!(said.contains("Olive Owner"), "{said}");
-    let (to, subject): (String, String) = sqlx::query_as("SELECT recipient, subject FROM outbox WHERE kind = 'invitation_requested'")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let (to, subject): (String, String) =
+        sqlx::query_as("SELECT recipient, subject FROM outbox WHERE kind = 'invitation_requested'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(to, OWNER_EMAIL);
     assert_eq!(subject, "ada@example.com asks for a new invitation to Acme");
     // The inviter's link opens the Users page filtered to that person, as the page reads it.
@@ -748,7 +777,8 @@ async fn sends_to_one_address_are_counted_across_cancel_invite_again_and_retries
     let first: String = sqlx::query_scalar("SELECT id FROM outbox ORDER BY id LIMIT 1").fetch_one(&app.state.db.pool).await.unwrap();
     sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&first).execute(&app.state.db.pool).await.unwrap();
     app::services::mail::log::retry(&app.state, &owner, &first).await.unwrap();
-    let second: String = sqlx::query_scalar("SELECT id FROM outbox WHERE id <> $1 ORDER BY id LIMIT 1").bind(&first).fetch_one(&app.state.db.pool).await.unwrap();
+    let second: String =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE id <> $1 ORDER BY id LIMIT 1").bind(&first).fetch_one(&app.state.db.pool).await.unwrap();
     sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&second).execute(&app.state.db.pool).await.unwrap();
     let before = common::dump_database(&app.state).await;
     let refused = app::services::mail::log::retry(&app.state, &owner, &second).await.unwrap_err();

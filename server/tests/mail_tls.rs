@@ -3,7 +3,7 @@
 
 mod common;
 
-use app::services::mail::transport::{Transport, TlsMode, WRONG_CREDENTIALS};
+use app::services::mail::transport::{TlsMode, Transport, WRONG_CREDENTIALS};
 use app::services::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};
 use common::smtp_sink::{SinkOptions, SmtpSink};
 use common::*;

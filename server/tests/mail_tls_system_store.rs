@@ -12,7 +12,8 @@ use common::*;
 
 #[tokio::test]
 async fn an_authority_in_the_systems_trust_store_is_trusted_without_a_ca_file() {
-    let sink = SmtpSink::start_with(SinkOptions { tls: Some(TlsMode::StartTls), require_starttls: true, login: Some(("beckon".into(), "relay pass 42".into())) });
+    let sink =
+        SmtpSink::start_with(SinkOptions { tls: Some(TlsMode::StartTls), require_starttls: true, login: Some(("beckon".into(), "relay pass 42".into())) });
     // The only test in this binary, so nothing else reads the variable meanwhile.
     std::env::set_var("SSL_CERT_FILE", sink.certs().ca());
     let app = TestApp::with_owner().await;

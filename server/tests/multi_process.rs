@@ -93,7 +93,8 @@ async fn two_servers_and_two_workers_share_sessions_limits_and_the_outbox() {
     .collect();
     stub_site(dir.path());
 
-    let mut create = beckon(&env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut create =
+        beckon(&env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     assert!(create.wait().unwrap().success(), "beckon admin create");
     let (a, a_addr) = serve(&env);
@@ -132,7 +133,8 @@ async fn two_servers_and_two_workers_share_sessions_limits_and_the_outbox() {
         let (chunk, servers, cookie) = (chunk.to_vec(), [servers[0].to_string(), servers[1].to_string()], cookie.clone());
         resends.spawn(async move {
             for (i, id) in chunk.iter().enumerate() {
-                let answer = post_form(&servers[(lane + i) % 2], "/api/act_on_invitation", &format!("user_id={id}&action=resend"), PUBLIC_URL, Some(&cookie)).await;
+                let answer =
+                    post_form(&servers[(lane + i) % 2], "/api/act_on_invitation", &format!("user_id={id}&action=resend"), PUBLIC_URL, Some(&cookie)).await;
                 assert_eq!(answer.status, 200, "{}", answer.body);
             }
         });

@@ -123,7 +123,8 @@ async fn fixture(kind: Kind) -> Fixture {
     let mut targets = HashMap::new();
     for key in TARGETS {
         let email = format!("{}@example.com", key.replace('_', "-"));
-        let request = InviteRequest { addresses: email.clone(), grants: vec![Grant::new(&target_place, Role::Member)], message: None, send_despite_typos: false };
+        let request =
+            InviteRequest { addresses: email.clone(), grants: vec![Grant::new(&target_place, Role::Member)], message: None, send_despite_typos: false };
         service::invite(&app.state, &owner, request).await.unwrap();
         targets.insert(key, user_id_of(&app.state, &email).await);
     }
@@ -173,12 +174,24 @@ fn rows() -> Vec<Row> {
     vec![
         Row { name: "get_current_user", rule: Rule::Public, form: |_| String::new() },
         Row { name: "get_setup_state", rule: Rule::Public, form: |_| String::new() },
-        Row { name: "setup_owner", rule: Rule::Public, form: |_| "account_name=X&owner_name=Y&email=z%40example.com&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase".into() },
+        Row {
+            name: "setup_owner",
+            rule: Rule::Public,
+            form: |_| "account_name=X&owner_name=Y&email=z%40example.com&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase".into(),
+        },
         Row { name: "sign_in", rule: Rule::Public, form: |_| "email=nobody%40example.com&password=not+it+at+all&next=%2F".into() },
         Row { name: "get_invitation", rule: Rule::Public, form: |_| "link=00000000-0000-0000-0000-000000000000.forged".into() },
-        Row { name: "accept_invitation", rule: Rule::Public, form: |_| "link=00000000-0000-0000-0000-000000000000.forged&name=X&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase".into() },
+        Row {
+            name: "accept_invitation",
+            rule: Rule::Public,
+            form: |_| "link=00000000-0000-0000-0000-000000000000.forged&name=X&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase".into(),
+        },
         Row { name: "request_new_invitation", rule: Rule::Public, form: |_| "link=00000000-0000-0000-0000-000000000000.forged".into() },
-        Row { name: "change_password", rule: Rule::SignedIn, form: |_| "current_password=not+the+password&new_password=another+fine+passphrase&new_password_confirmation=another+fine+passphrase".into() },
+        Row {
+            name: "change_password",
+            rule: Rule::SignedIn,
+            form: |_| "current_password=not+the+password&new_password=another+fine+passphrase&new_password_confirmation=another+fine+passphrase".into(),
+        },
         Row { name: "list_users", rule: Rule::ViewsPeople, form: |_| "query=".into() },
         Row { name: "get_invite_options", rule: Rule::ViewsPeople, form: |_| String::new() },
         Row { name: "list_scopes", rule: Rule::ViewsPeople, form: |_| "search=&kind=&archived=".into() },
@@ -194,7 +207,11 @@ fn rows() -> Vec<Row> {
         Row { name: "act_on_invitation", rule: Rule::ReachesTarget, form: |f| format!("user_id={}&action=send_new", f.target("send_new")) },
         Row { name: "act_on_invitation", rule: Rule::ReachesTarget, form: |f| format!("user_id={}&action=cancel", f.target("cancel")) },
         Row { name: "get_invitation_link", rule: Rule::ReachesTarget, form: |f| format!("user_id={}", f.target("copy")) },
-        Row { name: "remove_invitation_roles", rule: Rule::ReachesTarget, form: |f| format!("user_id={}&grants={}", f.target("remove_roles"), f.grants(Role::Member)) },
+        Row {
+            name: "remove_invitation_roles",
+            rule: Rule::ReachesTarget,
+            form: |f| format!("user_id={}&grants={}", f.target("remove_roles"), f.grants(Role::Member)),
+        },
         Row { name: "set_people_permission", rule: Rule::AccountAdmins, form: |f| format!("user_id={}&people=on", f.curator) },
         Row { name: "get_invitation_settings", rule: Rule::AccountAdmins, form: |_| String::new() },
         Row { name: "save_invitation_settings", rule: Rule::AccountAdmins, form: |_| "expiry_days=14".into() },
@@ -254,15 +271,39 @@ async fn every_server_function_refuses_everyone_it_must_and_changes_nothing_when
 #[tokio::test]
 async fn an_allowed_call_does_what_it_says_for_a_scope_administrator_in_their_place() {
     let f = fixture(Kind::ScopeAdminInside).await;
-    let invite = f.app.call("/api/invite_people", &format!("addresses=new-person%40example.com&grants={}&message=&send_despite_typos=false", f.grants(Role::Admin)), Some(ORIGIN), f.cookie.as_deref()).await;
+    let invite = f
+        .app
+        .call(
+            "/api/invite_people",
+            &format!("addresses=new-person%40example.com&grants={}&message=&send_despite_typos=false", f.grants(Role::Admin)),
+            Some(ORIGIN),
+            f.cookie.as_deref(),
+        )
+        .await;
     assert_eq!(invite.status(), StatusCode::OK, "{}", body_text(invite).await);
     let cancel = f.app.call("/api/act_on_invitation", &format!("user_id={}&action=cancel", f.target("cancel")), Some(ORIGIN), f.cookie.as_deref()).await;
     assert_eq!(cancel.status(), StatusCode::OK);
     // Owner is never a role of a place, and the account's own roles are out of their reach.
     let owner_here = shared::url::encode_component(&Grant::to_param(&[Grant::new(&f.north_waiting, RoleKey::Builtin(Role::Owner))]));
-    let refused = f.app.call("/api/invite_people", &format!("addresses=boss%40example.com&grants={owner_here}&message=&send_despite_typos=false"), Some(ORIGIN), f.cookie.as_deref()).await;
+    let refused = f
+        .app
+        .call(
+            "/api/invite_people",
+            &format!("addresses=boss%40example.com&grants={owner_here}&message=&send_despite_typos=false"),
+            Some(ORIGIN),
+            f.cookie.as_deref(),
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let account_wide = shared::url::encode_component(&Grant::to_param(&[Grant::new(&f.account_scope, Role::Member)]));
-    let refused = f.app.call("/api/invite_people", &format!("addresses=x%40example.com&grants={account_wide}&message=&send_despite_typos=false"), Some(ORIGIN), f.cookie.as_deref()).await;
+    let refused = f
+        .app
+        .call(
+            "/api/invite_people",
+            &format!("addresses=x%40example.com&grants={account_wide}&message=&send_despite_typos=false"),
+            Some(ORIGIN),
+            f.cookie.as_deref(),
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

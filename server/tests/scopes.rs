@@ -162,7 +162,9 @@ async fn managing_an_invitation_removes_the_role_in_one_place_and_keeps_the_othe
     let app = TestApp::with_owner().await;
     let owner = app.owner().await;
     let p = places(&app).await;
-    service::invite(&app.state, &owner, invite("nia@example.com", vec![Grant::new(&p.north_waiting, Role::Admin), Grant::new(&p.south, Role::Member)])).await.unwrap();
+    service::invite(&app.state, &owner, invite("nia@example.com", vec![Grant::new(&p.north_waiting, Role::Admin), Grant::new(&p.south, Role::Member)]))
+        .await
+        .unwrap();
     let nia = user_id_of(&app.state, "nia@example.com").await;
     let banner = service::remove_grants(&app.state, &owner, &nia, vec![Grant::new(&p.north_waiting, Role::Admin)]).await.unwrap();
     assert_eq!(banner, "Removed Admin from the invitation to nia@example.com.");
@@ -191,7 +193,9 @@ async fn a_scope_administrator_sees_and_acts_on_the_people_of_their_places_only(
     seen.sort();
     assert_eq!(seen, vec!["in@example.com", "wanda@example.com"], "only the people of their places");
     // How an email went (and the mail server's reply) is the Delivery log's, Owner and Admin only.
-    let email_of = |page: shared::views::UsersPage| page.rows.into_iter().find(|r| r.email == "in@example.com").and_then(|r| r.invitation).map(|i| i.latest_email.is_some());
+    let email_of = |page: shared::views::UsersPage| {
+        page.rows.into_iter().find(|r| r.email == "in@example.com").and_then(|r| r.invitation).map(|i| i.latest_email.is_some())
+    };
     let as_wanda = app::services::users::list(&app.state, &wanda, UsersQuery::default()).await.unwrap();
     let as_owner = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
     assert_eq!((email_of(as_wanda), email_of(as_owner)), (Some(false), Some(true)));
@@ -273,7 +277,10 @@ async fn the_accounts_own_roles_are_named_once_offered_anywhere_and_removed_only
     app::services::roles::create(&app.state, &owner, "Receptionist").await.unwrap();
     let receptionist = app::services::roles::list(&app.state, &owner).await.unwrap().into_iter().find(|r| r.name == "Receptionist").unwrap();
     app::services::roles::remove(&app.state, &owner, &receptionist.id).await.unwrap();
-    assert!(matches!(service::invite(&app.state, &owner, invite("z@example.com", vec![Grant::new(&p.south, RoleKey::Custom(receptionist.id))])).await, Err(AppError::Validation(_))));
+    assert!(matches!(
+        service::invite(&app.state, &owner, invite("z@example.com", vec![Grant::new(&p.south, RoleKey::Custom(receptionist.id))])).await,
+        Err(AppError::Validation(_))
+    ));
 }
 
 #[tokio::test]
@@ -283,6 +290,7 @@ async fn owner_is_an_account_wide_role_only() {
     let p = places(&app).await;
     let refused = service::invite(&app.state, &owner, invite("x@example.com", vec![Grant::new(&p.south, Role::Owner)])).await.unwrap_err();
     assert_eq!(refused, AppError::Validation("Owner is an account-wide role; it cannot be given in South.".into()));
-    let status = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap().rows.iter().filter(|r| r.status == UserStatus::Invited).count();
+    let status =
+        app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap().rows.iter().filter(|r| r.status == UserStatus::Invited).count();
     assert_eq!(status, 0, "nothing written");
 }

@@ -23,7 +23,10 @@ mod tests {
 
     #[test]
     fn markup_becomes_text() {
-        assert_eq!(escape(r#"Eve</title><meta http-equiv="refresh"> & 'co'"#), "Eve&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot;&gt; &amp; &#39;co&#39;");
+        assert_eq!(
+            escape(r#"Eve</title><meta http-equiv="refresh"> & 'co'"#),
+            "Eve&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot;&gt; &amp; &#39;co&#39;"
+        );
         assert_eq!(escape("Zoë"), "Zoë");
     }
 }

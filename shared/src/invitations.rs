@@ -261,7 +261,10 @@ mod tests {
         let owner = actor(&[Role::Owner]);
         let more = offering(&[Role::Hr]);
         assert_eq!(allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Pending), &more)).len(), 5);
-        assert_eq!(allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Expired), &more)), vec![InvitationAction::SendNew, InvitationAction::Cancel]);
+        assert_eq!(
+            allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Expired), &more)),
+            vec![InvitationAction::SendNew, InvitationAction::Cancel]
+        );
     }
 
     #[test]

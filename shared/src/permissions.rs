@@ -227,13 +227,20 @@ mod tests {
         assert_eq!(actor(&[Role::Admin]).grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member]);
         assert_eq!(actor(&[Role::Hr]).grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Hr, Role::Curator, Role::Member]);
         assert_eq!(actor(&[Role::Member, Role::Hr]).grantable_in(ACCOUNT, ScopeKind::Account), vec![Role::Hr, Role::Curator, Role::Member]);
-        assert_eq!(actor(&[Role::Owner]).grantable_in(NORTH, ScopeKind::WaitingArea), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member], "Owner is account-wide only");
+        assert_eq!(
+            actor(&[Role::Owner]).grantable_in(NORTH, ScopeKind::WaitingArea),
+            vec![Role::Admin, Role::Hr, Role::Curator, Role::Member],
+            "Owner is account-wide only"
+        );
     }
 
     #[test]
     fn an_invitation_offering_a_higher_role_is_out_of_reach() {
         let hr = actor(&[Role::Hr]);
-        assert_eq!(hr.may_act_on(&[in_account(Role::Member), in_account(Role::Owner), in_account(Role::Admin)]), Err(Denied::AboveYourRole { role: Role::Owner }));
+        assert_eq!(
+            hr.may_act_on(&[in_account(Role::Member), in_account(Role::Owner), in_account(Role::Admin)]),
+            Err(Denied::AboveYourRole { role: Role::Owner })
+        );
         assert_eq!(actor(&[Role::Admin]).may_act_on(&[in_account(Role::Admin), in_account(Role::Hr)]), Ok(()));
         assert_eq!(actor(&[Role::Owner]).may_act_on(&Role::ALL.map(in_account)), Ok(()));
         assert_eq!(hr.may_act_on(&[Grant::new(NORTH, Role::Admin)]), Err(Denied::AboveYourRole { role: Role::Admin }), "the ceiling holds in places too");

@@ -144,7 +144,12 @@ mod tests {
 
     #[test]
     fn long_role_lists_read_compactly() {
-        let view = |role: Role| GrantView { grant: Grant { scope_id: "s".into(), role: role.into() }, role_label: role.label().into(), scope_name: "Acme".into(), scope_kind: ScopeKind::Account };
+        let view = |role: Role| GrantView {
+            grant: Grant { scope_id: "s".into(), role: role.into() },
+            role_label: role.label().into(),
+            scope_name: "Acme".into(),
+            scope_kind: ScopeKind::Account,
+        };
         let grants = [view(Role::Admin), view(Role::Hr), view(Role::Curator), view(Role::Member)];
         assert_eq!(GrantView::compact(&grants, 2), "Admin, HR +2 more");
         assert_eq!(GrantView::compact(&grants[..2], 2), "Admin, HR");

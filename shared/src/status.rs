@@ -143,7 +143,11 @@ mod tests {
         assert_eq!(InvitationState::of(StoredInvitationState::Accepted, 1000, 5000), InvitationState::Accepted);
         assert_eq!(UserStatus::of(StoredUserStatus::Invited, Some(1000), 999), UserStatus::Invited);
         assert_eq!(UserStatus::of(StoredUserStatus::Invited, Some(1000), 1000), UserStatus::Expired);
-        assert_eq!(UserStatus::of(StoredUserStatus::Active, Some(1000), 1000), UserStatus::Active, "an active user's expired extra invitation leaves them active");
+        assert_eq!(
+            UserStatus::of(StoredUserStatus::Active, Some(1000), 1000),
+            UserStatus::Active,
+            "an active user's expired extra invitation leaves them active"
+        );
     }
 
     #[test]

@@ -55,10 +55,7 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 /// `target` when it is a path on this site, otherwise `/`.
 pub fn local_path_or_root(target: &str) -> &str {
-    let is_local = target.starts_with('/')
-        && !target.starts_with("//")
-        && !target.contains('\\')
-        && !target.chars().any(|c| c.is_control());
+    let is_local = target.starts_with('/') && !target.starts_with("//") && !target.contains('\\') && !target.chars().any(|c| c.is_control());
     if is_local {
         target
     } else {

@@ -274,7 +274,6 @@ impl UsersSort {
     }
 }
 
-
 /// One page of the Users list, with the server's clock so relative times agree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersPage {
@@ -298,7 +297,9 @@ pub struct SetupState {
 pub enum InvitationPage {
     /// The link is live: who invites whom, into what, as what.
     Open(OpenInvitation),
-    Expired { account_name: String },
+    Expired {
+        account_name: String,
+    },
     /// Cancelled, or replaced by a newer link.
     NoLongerValid,
     AlreadyAccepted,
@@ -477,7 +478,10 @@ mod tests {
         let by_status = UsersQuery { sort: UsersSort::Status, ..Default::default() };
         let href = by_status.next_page(1, &row("c0", UserStatus::Expired)).href();
         assert_eq!(href, "/users?sort=status&page=2&after=c0.expired");
-        assert_eq!(UsersQuery::from_query_string(href.trim_start_matches("/users?")).cursor, PageCursor::After(RowAt { user_id: "c0".into(), status: Some(UserStatus::Expired) }));
+        assert_eq!(
+            UsersQuery::from_query_string(href.trim_start_matches("/users?")).cursor,
+            PageCursor::After(RowAt { user_id: "c0".into(), status: Some(UserStatus::Expired) })
+        );
         assert_eq!(UsersQuery::from_query_string("after=c0.bogus").cursor, PageCursor::None);
     }
 }

@@ -1,5 +1,5 @@
-use crate::server_fns::{get_current_user, SignOut};
 use crate::components::{set_status, ErrorBanner, LiveClock};
+use crate::server_fns::{get_current_user, SignOut};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;

@@ -1,8 +1,8 @@
 //! `/deliveries`: recent outgoing messages with their state, attempts and the mail
 //! server's last reply; filter by state and recipient (in the URL); retry a failed one.
 
-use crate::server_fns::{list_deliveries, RetryDelivery};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
+use crate::server_fns::{list_deliveries, RetryDelivery};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};

@@ -1,5 +1,5 @@
-use crate::server_fns::{get_current_user, get_setup_state};
 use crate::components::ErrorBanner;
+use crate::server_fns::{get_current_user, get_setup_state};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use shared::scopes::GrantView;

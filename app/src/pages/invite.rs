@@ -1,8 +1,8 @@
 //! `/invite/{id}.{token}`: what an invitee sees. Opening it changes nothing; only the
 //! form's POST accepts. Works as a plain form without JavaScript.
 
-use crate::server_fns::{get_invitation, AcceptInvitation, RequestNewInvitation};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
+use crate::server_fns::{get_invitation, AcceptInvitation, RequestNewInvitation};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

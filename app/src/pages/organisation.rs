@@ -1,8 +1,8 @@
 //! `/organisation`: the account's organisational units, waiting areas and meeting rooms as a
 //! tree, with search; creating, archiving and restoring them.
 
-use crate::server_fns::{list_scopes, ArchiveScope, CreateScope, RestoreScope};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
+use crate::server_fns::{list_scopes, ArchiveScope, CreateScope, RestoreScope};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};

@@ -9,10 +9,10 @@ use invite_dialog::InviteDialog;
 use leptos::prelude::*;
 use manage_dialog::ManageDialog;
 pub use row_menu::RowMenu;
+use shared::error::AppError;
 use shared::invitations::relative_time;
 use shared::scopes::GrantView;
 use shared::status::UserStatus;
-use shared::error::AppError;
 use shared::views::UserRow;
 
 /// A message at the top of the page after an action.
@@ -42,12 +42,7 @@ pub struct PeopleActions {
 impl PeopleActions {
     /// Creates the state and provides it to the page.
     pub fn provide() -> PeopleActions {
-        let actions = PeopleActions {
-            banner: RwSignal::new(None),
-            refresh: RwSignal::new(0),
-            inviting: RwSignal::new(None),
-            managing: RwSignal::new(None),
-        };
+        let actions = PeopleActions { banner: RwSignal::new(None), refresh: RwSignal::new(0), inviting: RwSignal::new(None), managing: RwSignal::new(None) };
         provide_context(actions);
         actions
     }

@@ -4,9 +4,9 @@
 //! here starts with this place chosen.
 
 use super::organisation::depth_class;
-use crate::server_fns::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use crate::pages::people::{invitation_line_with_expiry, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
+use crate::server_fns::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,13 +1,13 @@
-use crate::server_fns::ChangePassword;
+use super::settings_email::OutgoingEmailSection;
+use super::settings_invitations::InvitationSettingsSection;
+use super::settings_roles::RolesSection;
 use crate::components::ActionError;
+use crate::server_fns::ChangePassword;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use shared::permissions::Permission;
 use shared::scopes::GrantView;
 use shared::views::CurrentUser;
-use super::settings_email::OutgoingEmailSection;
-use super::settings_invitations::InvitationSettingsSection;
-use super::settings_roles::RolesSection;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {

@@ -1,8 +1,8 @@
 //! Settings → Outgoing email: who messages come from, and a test email whose delivery the
 //! page follows until the outcome is known.
 
-use crate::server_fns::{get_delivery, get_sender_settings, SaveSenderSettings, SendTestEmail};
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
+use crate::server_fns::{get_delivery, get_sender_settings, SaveSenderSettings, SendTestEmail};
 use leptos::prelude::*;
 use shared::mail::DeliveryRow;
 

@@ -1,7 +1,7 @@
 //! Settings → Invitations: expiry period and what "Resend" does.
 
-use crate::server_fns::{get_invitation_settings, SaveInvitationSettings};
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
+use crate::server_fns::{get_invitation_settings, SaveInvitationSettings};
 use leptos::prelude::*;
 use shared::invitations::ExpiryDays;
 

@@ -1,8 +1,8 @@
 //! Settings → Roles: the account's own role names ("Clinician", "Receptionist"). They can be
 //! offered in any place and grant membership, not administration.
 
-use crate::server_fns::{list_custom_roles, CreateCustomRole, RemoveCustomRole, RenameCustomRole};
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
+use crate::server_fns::{list_custom_roles, CreateCustomRole, RemoveCustomRole, RenameCustomRole};
 use leptos::prelude::*;
 use shared::names::RoleName;
 
@@ -11,10 +11,7 @@ pub fn RolesSection() -> impl IntoView {
     let create = ServerAction::<CreateCustomRole>::new();
     let rename = ServerAction::<RenameCustomRole>::new();
     let remove = ServerAction::<RemoveCustomRole>::new();
-    let roles = Resource::new(
-        move || (create.version().get(), rename.version().get(), remove.version().get()),
-        |_| list_custom_roles(),
-    );
+    let roles = Resource::new(move || (create.version().get(), rename.version().get(), remove.version().get()), |_| list_custom_roles());
     // The last thing that happened, whichever form it came from.
     let outcome = RwSignal::new(None::<Result<String, shared::AppError>>);
     for value in [create.value(), rename.value(), remove.value()] {

@@ -1,5 +1,5 @@
-use crate::server_fns::{get_setup_state, SetupOwner};
 use crate::components::{set_status, ActionError, ErrorBanner};
+use crate::server_fns::{get_setup_state, SetupOwner};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,5 +1,5 @@
-use crate::server_fns::{get_setup_state, SignIn};
 use crate::components::{ActionError, SuccessBanner};
+use crate::server_fns::{get_setup_state, SignIn};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

@@ -1,9 +1,9 @@
 //! `/users/{id}`: one person: status, roles by place, their open invitation with its menu,
 //! and, for a Curator, the People permission.
 
-use crate::server_fns::{get_user, SetPeoplePermission};
 use crate::components::{set_status, ErrorBanner};
 use crate::pages::people::{invitation_line_with_expiry, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
+use crate::server_fns::{get_user, SetPeoplePermission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

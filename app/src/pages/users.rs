@@ -2,10 +2,10 @@
 //! from a "•••" menu per row, and "Invite people". Filter, place, search, sort and page
 //! live in the URL. A scope administrator sees the people of their places only.
 
-use crate::server_fns::{list_scopes, list_users};
 use crate::components::{set_status, ErrorBanner, LiveClock};
 use crate::pages::admin_layout::UsersNavigation;
 use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
+use crate::server_fns::{list_scopes, list_users};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -29,10 +29,7 @@ pub fn UsersPage() -> impl IntoView {
     let actions = PeopleActions::provide();
     // "Users" in the header while already here: the list again, fresh.
     let reloads = use_context::<UsersNavigation>().map(|n| n.0);
-    let users = Resource::new(
-        move || (query.get().to_query_string(), actions.refresh.get(), reloads.map(|r| r.get())),
-        |(query, _, _)| list_users(query),
-    );
+    let users = Resource::new(move || (query.get().to_query_string(), actions.refresh.get(), reloads.map(|r| r.get())), |(query, _, _)| list_users(query));
     view! {
         <Title text="Users"/>
         <div class="page-header">
@@ -100,7 +97,14 @@ fn Filters() -> impl IntoView {
             let apply = apply.clone();
             // Only the last keystroke of a pause searches; each one replaces the history entry.
             // Gone (the page was left meanwhile): nothing to search.
-            set_timeout(move || if typed.try_get_value() == Some(mine) { apply(true) }, SEARCH_PAUSE);
+            set_timeout(
+                move || {
+                    if typed.try_get_value() == Some(mine) {
+                        apply(true)
+                    }
+                },
+                SEARCH_PAUSE,
+            );
         }
     };
     let on_change = {

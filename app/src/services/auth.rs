@@ -145,13 +145,7 @@ pub async fn require_actor(state: &AppState, session: &Session) -> Result<Actor,
 
 /// Replaces the actor's password. Every session of the user, this one included, ends:
 /// the stored `auth_version` moves on and sessions carrying the old one are refused.
-pub async fn change_password(
-    state: &AppState,
-    actor: &Actor,
-    current_password: String,
-    new_password: String,
-    confirmation: String,
-) -> Result<(), AppError> {
+pub async fn change_password(state: &AppState, actor: &Actor, current_password: String, new_password: String, confirmation: String) -> Result<(), AppError> {
     let now = state.clock.now_ms();
     // The current password is guessed against the same limit as sign-in, counted first.
     let key = email_key(&actor.email);

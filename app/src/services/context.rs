@@ -47,11 +47,7 @@ pub struct ClientIp(pub IpAddr);
 /// The client's address, when the server recorded it.
 pub fn client_ip() -> Option<IpAddr> {
     with_parts(|parts| {
-        parts
-            .extensions
-            .get::<ClientIp>()
-            .map(|c| c.0)
-            .or_else(|| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        parts.extensions.get::<ClientIp>().map(|c| c.0).or_else(|| parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
     })
     .flatten()
 }

@@ -123,7 +123,8 @@ mod tests {
         metrics.record_deliveries(3, 1, 0);
         let mut text = String::new();
         metrics.render(&mut text);
-        let users = [("GET", 200, 2), ("GET", 304, 1), ("HEAD", 200, 1)].map(|(method, status, n)| format!("beckon_http_requests_total{{route=\"/users\",method=\"{method}\",status=\"{status}\"}} {n}\n"));
+        let users = [("GET", 200, 2), ("GET", 304, 1), ("HEAD", 200, 1)]
+            .map(|(method, status, n)| format!("beckon_http_requests_total{{route=\"/users\",method=\"{method}\",status=\"{status}\"}} {n}\n"));
         assert!(text.contains(&users.concat()), "one line per method and status, in order: {text}");
         assert!(text.contains("beckon_http_requests_total{route=\"/api/sign_in\",method=\"POST\",status=\"422\"} 1"), "{text}");
         assert!(text.contains("beckon_http_request_duration_seconds_bucket{route=\"/users\",le=\"0.001\"} 2"), "{text}");

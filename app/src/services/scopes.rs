@@ -59,9 +59,7 @@ async fn all_nodes(conn: &mut Conn, account_id: &str) -> Result<(String, Vec<Sco
 fn subtree(nodes: &[ScopeNode], id: &str) -> Vec<String> {
     let Some(start) = nodes.iter().position(|n| n.id == id) else { return Vec::new() };
     let depth = nodes[start].depth;
-    std::iter::once(nodes[start].id.clone())
-        .chain(nodes[start + 1..].iter().take_while(|n| n.depth > depth).map(|n| n.id.clone()))
-        .collect()
+    std::iter::once(nodes[start].id.clone()).chain(nodes[start + 1..].iter().take_while(|n| n.depth > depth).map(|n| n.id.clone())).collect()
 }
 
 fn require_reach(actor: &Actor, scope_id: &str) -> Result<(), AppError> {

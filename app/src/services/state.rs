@@ -1,6 +1,6 @@
 use super::checkpoints::Checkpoints;
-use super::metrics::Metrics;
 use super::invitations::link::LinkKey;
+use super::metrics::Metrics;
 use super::passwords::Passwords;
 use super::{Clock, Db};
 use leptos::config::LeptosOptions;

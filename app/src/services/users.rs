@@ -66,7 +66,14 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
         listed = user_list::rows(&mut conn, &filter, &by_number(page), counted).await.step("user_list::rows")?;
     }
     let rows = rows(&mut conn, actor, listed, now).await?;
-    Ok(UsersPage { rows, total: u64::from(total), total_capped, page, page_count: if total_capped { page_count.max(page.saturating_add(1)) } else { page_count }, now_ms: now })
+    Ok(UsersPage {
+        rows,
+        total: u64::from(total),
+        total_capped,
+        page,
+        page_count: if total_capped { page_count.max(page.saturating_add(1)) } else { page_count },
+        now_ms: now,
+    })
 }
 
 /// The listed users with their roles held and offered, by place, and (for those who may

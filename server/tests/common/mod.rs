@@ -6,14 +6,14 @@ pub mod smtp_sink;
 
 use app::services::accounts::{create_owner, OwnerSetup};
 use app::services::store::{memberships, new_id, scopes, users};
-use shared::scopes::{Grant, ScopeKind};
-use shared::status::StoredUserStatus;
-use shared::{Role, RoleKey};
 use app::services::{AppState, ManualClock};
 use axum::body::Body;
 use axum::http::{header, Request, Response};
 use server::startup;
 use server::Config;
+use shared::scopes::{Grant, ScopeKind};
+use shared::status::StoredUserStatus;
+use shared::{Role, RoleKey};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -211,9 +211,7 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated page does.
     pub async fn call(&self, path: &str, form: &str, origin: Option<&str>, cookie: Option<&str>) -> Response<Body> {
-        let mut builder = Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json");
+        let mut builder = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::ACCEPT, "application/json");
         if let Some(origin) = origin {
             builder = builder.header(header::ORIGIN, origin);
         }

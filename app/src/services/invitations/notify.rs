@@ -2,7 +2,6 @@
 //! transaction so a change and its email commit together (or not at all). Callers wake
 //! the delivery worker (`outbox_signal`) after committing.
 
-use shared::RoleKey;
 use crate::services::error::Step;
 use crate::services::grants::RoleNames;
 use crate::services::mail::outbox::{self, NewMessage};
@@ -13,6 +12,7 @@ use crate::services::store::Conn;
 use crate::services::AppState;
 use shared::mail::MessageKind;
 use shared::scopes::GrantView;
+use shared::RoleKey;
 use shared::{AppError, Email};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -94,8 +94,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
         return Err(AppError::Validation(format!("Keep the personal message under {MAX_MESSAGE_CHARS} characters.")));
     }
     if !request.send_despite_typos {
-        let typo_warnings: Vec<(String, String)> =
-            emails.iter().filter_map(|e| typos::suggestion(e).map(|s| (e.to_string(), s))).collect();
+        let typo_warnings: Vec<(String, String)> = emails.iter().filter_map(|e| typos::suggestion(e).map(|s| (e.to_string(), s))).collect();
         if !typo_warnings.is_empty() {
             return Ok(InviteOutcome { typo_warnings, ..Default::default() });
         }
@@ -214,14 +213,8 @@ async fn replace_expired(tx: &mut Conn, actor: &Actor, expired: Option<Invitatio
 }
 
 async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
-    let event = AuditEvent {
-        account_id: &actor.account_id,
-        actor_user_id: Some(&actor.user_id),
-        action,
-        target_type: "invitation",
-        target_id: invitation_id,
-        details,
-    };
+    let event =
+        AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "invitation", target_id: invitation_id, details };
     audit::record(tx, event, now).await.step("audit::record")
 }
 
@@ -303,20 +296,19 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
         InvitationAction::Resend => {
             let rotate = account.resend_rotates_link != 0;
             let banner = if rotate {
-                format!("Invitation resent to {who} with a new link; earlier links no longer work. It expires {}.", shared::invitations::time_until(new_expiry, now))
+                format!(
+                    "Invitation resent to {who} with a new link; earlier links no longer work. It expires {}.",
+                    shared::invitations::time_until(new_expiry, now)
+                )
             } else {
                 format!("Invitation resent to {who}. It now expires {}.", shared::invitations::time_until(new_expiry, now))
             };
             (notify::Wording::Invitation, rotate, Some(new_expiry), "invitation.resent", banner)
         }
         InvitationAction::Remind => (notify::Wording::Reminder, false, None, "invitation.reminded", format!("Reminder sent to {who}.")),
-        InvitationAction::SendNew => (
-            notify::Wording::Invitation,
-            true,
-            Some(new_expiry),
-            "invitation.reissued",
-            format!("New invitation sent to {who}. Earlier links no longer work."),
-        ),
+        InvitationAction::SendNew => {
+            (notify::Wording::Invitation, true, Some(new_expiry), "invitation.reissued", format!("New invitation sent to {who}. Earlier links no longer work."))
+        }
         InvitationAction::Cancel => {
             cancel_target(&mut tx, &target, &invitation, actor, now).await?;
             record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
@@ -377,7 +369,8 @@ pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grant
     let who = display_name(&target.user);
     let banner = if remaining.is_empty() {
         cancel_target(&mut tx, &target, &invitation, actor, now).await?;
-        record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }), now).await?;
+        record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }), now)
+            .await?;
         format!("All roles removed: the invitation to {who} is cancelled.")
     } else {
         let names = RoleNames::load(&mut tx, &actor.account_id).await?;

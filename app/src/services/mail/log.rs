@@ -28,7 +28,15 @@ fn row(message: LoggedMessage) -> DeliveryRow {
     }
 }
 
-async fn record(conn: &mut Conn, actor: &Actor, action: &str, target_type: &str, target_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+async fn record(
+    conn: &mut Conn,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: serde_json::Value,
+    now: i64,
+) -> Result<(), AppError> {
     let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type, target_id, details };
     audit::record(conn, event, now).await.step("audit::record")
 }

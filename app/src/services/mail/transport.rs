@@ -160,9 +160,9 @@ impl SmtpPool {
             Some(rustls::Error::InvalidCertificate(C::UnknownIssuer)) => {
                 Outcome::Misconfigured(format!("The SMTP server's certificate is not trusted (issuer unknown). {fix}"))
             }
-            Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => Outcome::Misconfigured(format!(
-                "The SMTP server's certificate is not for {host}. Check BECKON_SMTP_HOST or fix the server's certificate."
-            )),
+            Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
+                Outcome::Misconfigured(format!("The SMTP server's certificate is not for {host}. Check BECKON_SMTP_HOST or fix the server's certificate."))
+            }
             Some(rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. })) => {
                 Outcome::Misconfigured("The SMTP server's certificate has expired. Renew the server's certificate.".into())
             }

@@ -8,9 +8,9 @@ use super::transport::{Outcome, Outgoing, Transport};
 use crate::services::invitations::link;
 use crate::services::AppState;
 use futures::StreamExt;
-use shared::mail::{DeliveryState, MessageKind};
 use lettre::message::Mailbox;
 use rand::Rng;
+use shared::mail::{DeliveryState, MessageKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,10 +158,7 @@ async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, Strin
         .map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
     let version = version.ok_or_else(|| Outcome::Permanent("the invitation no longer exists".into()))?;
     let url = link::url(&state.public_url, invitation_id, &state.link_key.token(invitation_id, version));
-    Ok((
-        message.text_body.replace(templates::LINK_PLACEHOLDER, &url),
-        message.html_body.replace(templates::LINK_PLACEHOLDER, &templates::escape(&url)),
-    ))
+    Ok((message.text_body.replace(templates::LINK_PLACEHOLDER, &url), message.html_body.replace(templates::LINK_PLACEHOLDER, &templates::escape(&url))))
 }
 
 /// Sends one message and records how it went; returns the state it was left in.
@@ -219,7 +216,9 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
         Outcome::Sent(_) => tracing::debug!(message_id = %message.id, "message sent"),
         Outcome::Transient(reply) => tracing::warn!(message_id = %message.id, attempts = message.attempts, reply = %reply, "delivery deferred"),
         Outcome::Permanent(reply) => tracing::warn!(message_id = %message.id, reply = %reply, "delivery failed"),
-        Outcome::Misconfigured(reply) => tracing::error!(message_id = %message.id, reply = %reply, "the mail server needs the operator: nothing is sent until it is fixed"),
+        Outcome::Misconfigured(reply) => {
+            tracing::error!(message_id = %message.id, reply = %reply, "the mail server needs the operator: nothing is sent until it is fixed")
+        }
     }
     settled_as
 }

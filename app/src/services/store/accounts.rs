@@ -14,20 +14,11 @@ pub async fn count(conn: &mut Conn) -> sqlx::Result<i64> {
 }
 
 pub async fn insert(conn: &mut Conn, id: &str, name: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(name)
-        .bind(now_ms)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)").bind(id).bind(name).bind(now_ms).execute(conn).await.map(|_| ())
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<AccountRecord>> {
-    sqlx::query_as("SELECT id, name, invitation_expiry_days, resend_rotates_link FROM accounts WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as("SELECT id, name, invitation_expiry_days, resend_rotates_link FROM accounts WHERE id = $1").bind(id).fetch_optional(conn).await
 }
 
 /// Claims the one installation this database holds; `false` when another set-up did first.

@@ -46,10 +46,5 @@ pub async fn rename(conn: &mut Conn, account_id: &str, id: &str, name: &str) -> 
 }
 
 pub async fn delete(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<bool> {
-    sqlx::query("DELETE FROM custom_roles WHERE account_id = $1 AND id = $2")
-        .bind(account_id)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
+    sqlx::query("DELETE FROM custom_roles WHERE account_id = $1 AND id = $2").bind(account_id).bind(id).execute(conn).await.map(|r| r.rows_affected() == 1)
 }

@@ -32,8 +32,7 @@ impl InvitationRecord {
     }
 }
 
-const COLUMNS: &str =
-    "id, account_id, user_id, invited_by, state, link_version, personal_message, created_at, expires_at, last_sent_at, send_count";
+const COLUMNS: &str = "id, account_id, user_id, invited_by, state, link_version, personal_message, created_at, expires_at, last_sent_at, send_count";
 
 pub struct NewInvitation<'a> {
     pub id: &'a str,
@@ -154,10 +153,8 @@ pub async fn pending_for_user(conn: &mut Conn, user_id: &str) -> sqlx::Result<Op
 
 /// The roles an invitation offers, by place.
 pub async fn grants(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<Grant>> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT scope_id, role FROM invitation_roles WHERE invitation_id = $1")
-        .bind(invitation_id)
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT scope_id, role FROM invitation_roles WHERE invitation_id = $1").bind(invitation_id).fetch_all(conn).await?;
     let mut grants = rows
         .into_iter()
         .map(|(scope_id, role)| RoleKey::try_from(role).map(|role| Grant { scope_id, role }).map_err(|e| sqlx::Error::Decode(Box::new(e))))

@@ -1,8 +1,8 @@
 //! The outbox table: messages are queued here inside the transaction of the change that
 //! causes them; the delivery worker claims, sends and settles them.
 
-pub use crate::services::mail::templates::RenderedEmail;
 use crate::services::db::Db;
+pub use crate::services::mail::templates::RenderedEmail;
 use crate::services::rate_limit::{self, Limit};
 use crate::services::store::{new_id, Conn};
 use shared::mail::{DeliveryState, LatestEmail, MessageKind};
@@ -28,11 +28,7 @@ pub async fn spend_send_budget(conn: &mut Conn, account_id: &str, recipient: &Em
 
 /// Why a message was not sent, after the address: "was sent 5 emails in the last hour: …".
 pub fn budget_spent(retry_after_secs: u64) -> String {
-    format!(
-        "was sent {} emails in the last hour: you can send it again in {}",
-        SENDS_PER_RECIPIENT.max,
-        shared::error::wait_phrase(retry_after_secs)
-    )
+    format!("was sent {} emails in the last hour: you can send it again in {}", SENDS_PER_RECIPIENT.max, shared::error::wait_phrase(retry_after_secs))
 }
 
 /// [`spend_send_budget`], refusing the message when the budget is spent.
@@ -188,7 +184,11 @@ pub struct LoggedMessage {
 const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at";
 
 /// The latest invitation or reminder email of each of `invitation_ids`, by invitation id.
-pub async fn latest_for_invitations(conn: &mut Conn, account_id: &str, invitation_ids: &[String]) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
+pub async fn latest_for_invitations(
+    conn: &mut Conn,
+    account_id: &str,
+    invitation_ids: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
     let mut latest = std::collections::HashMap::new();
     if invitation_ids.is_empty() {
         return Ok(latest);
@@ -238,11 +238,7 @@ pub async fn recent(conn: &mut Conn, account_id: &str, filter: &LogFilter<'_>, l
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<LoggedMessage>> {
-    sqlx::query_as(&format!("SELECT {LOG_COLUMNS} FROM outbox WHERE account_id = $1 AND id = $2"))
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!("SELECT {LOG_COLUMNS} FROM outbox WHERE account_id = $1 AND id = $2")).bind(account_id).bind(id).fetch_optional(conn).await
 }
 
 /// Puts a failed message back in the queue, with a fresh set of attempts.
@@ -302,15 +298,13 @@ pub async fn record_transport_problem(db: &Db, problem: &str, now_ms: i64) -> sq
 
 /// Forgets the recorded problem once a message went out (a no-op when there is none).
 pub async fn clear_transport_problem(db: &Db) -> sqlx::Result<()> {
-    sqlx::query("UPDATE mail_status SET problem = NULL, problem_at = NULL WHERE problem IS NOT NULL")
-        .execute(&db.pool)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE mail_status SET problem = NULL, problem_at = NULL WHERE problem IS NOT NULL").execute(&db.pool).await.map(|_| ())
 }
 
 /// The last recorded problem and when it was met.
 pub async fn transport_problem(conn: &mut Conn) -> sqlx::Result<Option<(String, i64)>> {
-    let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as("SELECT problem, problem_at FROM mail_status WHERE singleton = 1").fetch_optional(conn).await?;
+    let row: Option<(Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT problem, problem_at FROM mail_status WHERE singleton = 1").fetch_optional(conn).await?;
     Ok(row.and_then(|(problem, at)| problem.zip(at)))
 }
 

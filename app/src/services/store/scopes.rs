@@ -37,28 +37,17 @@ pub async fn insert(conn: &mut Conn, scope: NewScope<'_>, now_ms: i64) -> sqlx::
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<ScopeRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 AND id = $2"))
-        .bind(account_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 AND id = $2")).bind(account_id).bind(id).fetch_optional(conn).await
 }
 
 /// Every scope of the account, the account's own included.
 pub async fn all(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<ScopeRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 ORDER BY lower(name), id"))
-        .bind(account_id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 ORDER BY lower(name), id")).bind(account_id).fetch_all(conn).await
 }
 
 /// The account's own scope, where account-wide roles are held.
 pub async fn account_scope_id(conn: &mut Conn, account_id: &str) -> sqlx::Result<String> {
-    sqlx::query_scalar("SELECT id FROM scopes WHERE account_id = $1 AND kind = $2")
-        .bind(account_id)
-        .bind(ScopeKind::Account.as_str())
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar("SELECT id FROM scopes WHERE account_id = $1 AND kind = $2").bind(account_id).bind(ScopeKind::Account.as_str()).fetch_one(conn).await
 }
 
 pub async fn rename(conn: &mut Conn, id: &str, name: &str) -> sqlx::Result<()> {

@@ -305,7 +305,15 @@ fn count_sql(filter: &ListFilter<'_>, status: Option<UserStatus>, cap: i64) -> S
 
 /// One segment's rows in reading order: forward (the list's order) or backward from a key.
 /// The page is found from the index alone; only its own rows are then read.
-fn segment_sql(filter: &ListFilter<'_>, status: Option<UserStatus>, reading: Reading, from_key: Option<&SortKey>, forward: bool, limit: i64, offset: i64) -> Sql {
+fn segment_sql(
+    filter: &ListFilter<'_>,
+    status: Option<UserStatus>,
+    reading: Reading,
+    from_key: Option<&SortKey>,
+    forward: bool,
+    limit: i64,
+    offset: i64,
+) -> Sql {
     let mut page = Sql::default();
     let Matching { with, from, mut conditions } = matching(filter, status, reading, &mut page);
     let ascending = forward != filter.descending;
@@ -411,10 +419,8 @@ pub async fn key_of(conn: &mut Conn, filter: &ListFilter<'_>, at: &RowAt) -> sql
     let mut sql = Sql::default();
     let Matching { with, from, mut conditions } = matching(filter, None, Reading::Walk, &mut sql);
     conditions.push(format!("u.id = {}", sql.param(Bind::Text(at.user_id.clone()))));
-    sql.text = format!(
-        "{with}SELECT u.status, u.pending_expires_at, u.sort_name, u.email, COALESCE(u.invited_at, 0) FROM {from} WHERE {}",
-        conditions.join(" AND ")
-    );
+    sql.text =
+        format!("{with}SELECT u.status, u.pending_expires_at, u.sort_name, u.email, COALESCE(u.invited_at, 0) FROM {from} WHERE {}", conditions.join(" AND "));
     let row: Option<(String, Option<i64>, String, String, i64)> =
         sqlx::query_as_with(&sql.text, sql.arguments()?).persistent(prepared(filter)).fetch_optional(conn).await?;
     let Some((stored, pending_expires_at, sort_name, email, invited)) = row else { return Ok(None) };

@@ -51,18 +51,12 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now_ms: i64) -> sqlx::Re
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<UserRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
 /// Users with this (normalised) email in any account.
 pub async fn find_by_email(conn: &mut Conn, email: &str) -> sqlx::Result<Vec<UserRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at"))
-        .bind(email)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at")).bind(email).fetch_all(conn).await
 }
 
 /// Stores a new password hash and moves `auth_version` on, which ends every session
@@ -82,21 +76,11 @@ pub async fn set_password(conn: &mut Conn, id: &str, password_hash: &str, now_ms
 
 /// The user with this (normalised) email in the account.
 pub async fn find_in_account(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Result<Option<UserRecord>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 AND email = $2"))
-        .bind(account_id)
-        .bind(email)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 AND email = $2")).bind(account_id).bind(email).fetch_optional(conn).await
 }
 
 pub async fn set_status(conn: &mut Conn, id: &str, status: StoredUserStatus, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status.as_str())
-        .bind(now_ms)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3").bind(status.as_str()).bind(now_ms).bind(id).execute(conn).await.map(|_| ())
 }
 
 /// A new user's first sign-in details, set when they accept their invitation.
@@ -105,15 +89,15 @@ pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str
         "UPDATE users SET status = $1, name = $2, password_hash = $3, updated_at = $4, name_folded = $6, \
            sort_name = CASE WHEN $6 = '' THEN email ELSE $6 END WHERE id = $5",
     )
-        .bind(StoredUserStatus::Active.as_str())
-        .bind(name)
-        .bind(password_hash)
-        .bind(now_ms)
-        .bind(id)
-        .bind(folded(name))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    .bind(StoredUserStatus::Active.as_str())
+    .bind(name)
+    .bind(password_hash)
+    .bind(now_ms)
+    .bind(id)
+    .bind(folded(name))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// A name as search and sorting compare it (the `name_folded` column).

@@ -1,12 +1,12 @@
 # The two promises: `make run` and `make test` install what is missing, build, and go.
-.PHONY: run test build site site-test size-budget server setup setup-test unit e2e release clean
+.PHONY: run test build site site-test size-budget server setup setup-test lint unit e2e release clean
 
 run: setup site server
 	target/debug/beckon serve
 
 # `cargo test` builds target/debug/beckon too (the integration tests run it), with the same
 # features as the tests: a separate `cargo build -p server` would compile half the stack again.
-test: setup-test site-test size-budget unit e2e
+test: setup-test lint site-test size-budget unit e2e
 
 setup:
 	@scripts/setup.sh build
@@ -16,6 +16,13 @@ setup-test:
 
 site:
 	scripts/build-site.sh
+
+# The formatting and the lints (Cargo.toml's [workspace.lints], clippy.toml), for the server
+# build and for the browser's, whose code differs by feature.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p frontend --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 # The debug binary's site with the size-optimised wasm that ships: the browser tests run
 # it, and its size is held to the budget.

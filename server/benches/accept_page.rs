@@ -15,6 +15,7 @@
 //! through the minimal app instead, in two functions callgrind can count apart (instructions
 //! are repeatable where request rates are not; bench/README.md has the command).
 //! Needs Debian's `wrk` (`apt-get install wrk`). Not a test: it prints figures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -44,7 +45,7 @@ async fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let app = TestApp::with_owner().await;
     // The spawned server runs on the system clock: move the test clock there before inviting.
-    let behind = chrono::Utc::now().timestamp_millis() - app.clock_ms();
+    let behind = app::services::Clock::now_ms(&app::services::SystemClock) - app.clock_ms();
     app.clock.advance(chrono::Duration::milliseconds(behind));
     let links = seed(&app).await;
     if let Some(pages) = std::env::var("BENCH_INSTRUCTIONS").ok().and_then(|n| n.parse::<usize>().ok()) {

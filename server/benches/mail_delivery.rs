@@ -2,6 +2,7 @@
 //! (aiosmtpd), in plain SMTP and over STARTTLS with a login, with SMTP pools of 1 and 8
 //! connections. Not a test: it prints figures.
 //!     cargo bench -p server --bench mail_delivery
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 #[path = "../tests/common/mod.rs"]
 mod common;

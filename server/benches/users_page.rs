@@ -6,6 +6,7 @@
 //!     scripts/with-postgres.sh cargo bench -p server --bench users_page   (PostgreSQL)
 //!     cargo bench -p server --bench users_page -- --keep DIR    (also leaves the seeded
 //!         SQLite account in DIR for `BECKON_DATA_DIR=DIR beckon serve`; see bench/README.md)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -280,7 +281,7 @@ async fn seed(app: &TestApp) {
             let pending = n % (USERS / PENDING) == 0;
             let (status, invited_at, expires_at) = if pending {
                 let invited = now - ((n * 7919) % (40 * day as usize)) as i64;
-                let expired = (n / (USERS / PENDING)) % (PENDING / EXPIRED) == 0;
+                let expired = (n / (USERS / PENDING)).is_multiple_of(PENDING / EXPIRED);
                 let expires = if expired { now - day } else { now + 14 * day };
                 ("invited", invited.to_string(), expires.to_string())
             } else {

@@ -194,7 +194,7 @@ pub async fn guard<Answer: std::future::Future<Output = Response>>(
 ) -> Response {
     let nonce = new_nonce();
     let html = wants_html(request.headers());
-    let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), &policy) {
+    let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), policy) {
         tracing::warn!(method = %request.method(), path = %redacted_path(request.uri().path()), "refused a cross-site state-changing request");
         refusal(AppError::CrossSite, html)
     } else {

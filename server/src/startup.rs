@@ -166,7 +166,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         db,
         clock,
         public_url: config.public_url.clone(),
-        link_key: LinkKey::new(link_key),
+        link_key: LinkKey::new(&link_key).map_err(|_| crate::keys::KeyError::Malformed("the secret key".into()))?,
         outbox_signal: Arc::new(tokio::sync::Notify::new()),
         mail_from: config.mail_from.clone(),
         mail_transport: config.mail_transport(),

@@ -1,4 +1,5 @@
 //! The set-up and sign-in services against a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The security baseline, through the real router: headers, CSRF by Origin, 401/403,
 //! session hygiene.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! operating system's trust store. This file is a test binary of its own: it points the
 //! system store (SSL_CERT_FILE, as an operator's `update-ca-certificates` would fill it) at the
 //! test's authority, which no other test must see.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 mod common;
 

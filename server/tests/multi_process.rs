@@ -4,6 +4,7 @@
 //! both servers in turn reach the mail server exactly once each. Runs beside the throwaway
 //! PostgreSQL server of `scripts/with-postgres.sh` (BECKON_TEST_POSTGRES); on SQLite alone
 //! there is nothing to share, and it says so.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 mod common;
 

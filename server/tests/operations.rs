@@ -1,5 +1,6 @@
 //! For the people who run Beckon: health, readiness, metrics, request logs, and what goes
 //! over the wire (compression).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
 mod common;
 

@@ -63,6 +63,12 @@ pub fn local_path_or_root(target: &str) -> &str {
     }
 }
 
+/// Whether `text` looks like one of our ids (a UUID) where an address carries one; anything
+/// else in that place is ignored.
+pub fn is_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 36 && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,10 +93,4 @@ mod tests {
     fn encode_keeps_paths_readable() {
         assert_eq!(encode_component("/users?q=a b&x=1"), "/users%3Fq%3Da%20b%26x%3D1");
     }
-}
-
-/// Whether `text` looks like one of our ids (a UUID) where an address carries one; anything
-/// else in that place is ignored.
-pub fn is_id(text: &str) -> bool {
-    !text.is_empty() && text.len() <= 36 && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }

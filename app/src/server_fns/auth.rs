@@ -9,79 +9,65 @@ use crate::services::{accounts, auth, context, users};
 
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            let session = context::session().await?;
-            match auth::actor(&state, &session).await? {
-                Some(actor) => Ok(Some(users::current(&state, &actor).await?)),
-                None => Ok(None),
-            }
+    context::as_visitor(|state| async move {
+        let session = context::session().await?;
+        match auth::actor(&state, &session).await? {
+            Some(actor) => Ok(Some(users::current(&state, &actor).await?)),
+            None => Ok(None),
         }
-        .await,
-    )
+    })
+    .await
 }
 
 #[server(endpoint = "get_setup_state")]
 pub async fn get_setup_state() -> Result<SetupState, AppError> {
-    context::respond(async { Ok(SetupState { open: accounts::setup_open(&context::state()?).await? }) }.await)
+    context::as_visitor(|state| async move { Ok(SetupState { open: accounts::setup_open(&state).await? }) }).await
 }
 
 #[server(endpoint = "setup_owner")]
 pub async fn setup_owner(account_name: String, owner_name: String, email: String, password: String, password_confirmation: String) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            let session = context::session().await?;
-            let owner = accounts::create_owner(&state, accounts::OwnerSetup { account_name, owner_name, email, password, password_confirmation }).await?;
-            let credentials = auth::Credentials { user_id: owner.user_id, auth_version: 0 };
-            auth::begin_session(&state, &session, &credentials).await?;
-            leptos_axum::redirect("/users");
-            Ok(())
-        }
-        .await,
-    )
+    context::as_visitor(|state| async move {
+        let session = context::session().await?;
+        let owner = accounts::create_owner(&state, accounts::OwnerSetup { account_name, owner_name, email, password, password_confirmation }).await?;
+        let credentials = auth::Credentials { user_id: owner.user_id, auth_version: 0 };
+        auth::begin_session(&state, &session, &credentials).await?;
+        leptos_axum::redirect("/users");
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            let session = context::session().await?;
-            let credentials = auth::verify_credentials(&state, &email, password, context::client_ip()).await?;
-            auth::begin_session(&state, &session, &credentials).await?;
-            leptos_axum::redirect(shared::url::local_path_or_root(&next));
-            Ok(())
-        }
-        .await,
-    )
+    context::as_visitor(|state| async move {
+        let session = context::session().await?;
+        let credentials = auth::verify_credentials(&state, &email, password, context::client_ip()).await?;
+        auth::begin_session(&state, &session, &credentials).await?;
+        leptos_axum::redirect(shared::url::local_path_or_root(&next));
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    context::respond(
-        async {
-            auth::end_session(&context::session().await?).await?;
-            leptos_axum::redirect("/signin");
-            Ok(())
-        }
-        .await,
-    )
+    context::as_visitor(|_state| async move {
+        auth::end_session(&context::session().await?).await?;
+        leptos_axum::redirect("/signin");
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String, new_password_confirmation: String) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            let session = context::session().await?;
-            let actor = auth::require_actor(&state, &session).await?;
-            auth::change_password(&state, &actor, current_password, new_password, new_password_confirmation).await?;
-            auth::end_session(&session).await?;
-            leptos_axum::redirect("/signin?password_changed=1");
-            Ok(())
-        }
-        .await,
-    )
+    context::as_visitor(|state| async move {
+        let session = context::session().await?;
+        let actor = auth::require_actor(&state, &session).await?;
+        auth::change_password(&state, &actor, current_password, new_password, new_password_confirmation).await?;
+        auth::end_session(&session).await?;
+        leptos_axum::redirect("/signin?password_changed=1");
+        Ok(())
+    })
+    .await
 }

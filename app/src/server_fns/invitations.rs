@@ -20,96 +20,60 @@ fn parse_grants(raw: &str) -> Result<Vec<Grant>, AppError> {
 /// The places and roles "Invite people" may offer the signed-in admin.
 #[server(endpoint = "get_invite_options")]
 pub async fn get_invite_options() -> Result<InviteOptions, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            roles::invite_options(&state, &actor).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { roles::invite_options(&state, &actor).await }).await
 }
 
 #[server(endpoint = "invite_people")]
 pub async fn invite_people(addresses: String, grants: String, message: String, send_despite_typos: bool) -> Result<InviteOutcome, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            let request = invitations::service::InviteRequest { addresses, grants: parse_grants(&grants)?, message: Some(message), send_despite_typos };
-            invitations::service::invite(&state, &actor, request).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move {
+        let request = invitations::service::InviteRequest { addresses, grants: parse_grants(&grants)?, message: Some(message), send_despite_typos };
+        invitations::service::invite(&state, &actor, request).await
+    })
+    .await
 }
 
 /// Resend, remind, send new, cancel. Returns the confirmation banner.
 #[server(endpoint = "act_on_invitation")]
 pub async fn act_on_invitation(user_id: String, action: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            let action = shared::invitations::InvitationAction::parse(&action).ok_or_else(|| AppError::Validation("Unknown action.".into()))?;
-            invitations::service::act(&state, &actor, &user_id, action).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move {
+        let action = shared::invitations::InvitationAction::parse(&action).ok_or_else(|| AppError::Validation("Unknown action.".into()))?;
+        invitations::service::act(&state, &actor, &user_id, action).await
+    })
+    .await
 }
 
 #[server(endpoint = "get_invitation_link")]
 pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            invitations::service::copy_link(&state, &actor, &user_id).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { invitations::service::copy_link(&state, &actor, &user_id).await }).await
 }
 
 #[server(endpoint = "remove_invitation_roles")]
 pub async fn remove_invitation_roles(user_id: String, grants: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            invitations::service::remove_grants(&state, &actor, &user_id, parse_grants(&grants)?).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { invitations::service::remove_grants(&state, &actor, &user_id, parse_grants(&grants)?).await }).await
 }
 
 #[server(endpoint = "get_invitation_settings")]
 pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            invitations::settings::get(&state, &actor).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { invitations::settings::get(&state, &actor).await }).await
 }
 
 #[server(endpoint = "save_invitation_settings")]
 pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: Option<String>) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            let settings = InvitationSettings { expiry_days: ExpiryDays::parse(&expiry_days)?, resend_rotates_link: resend_rotates_link.is_some() };
-            invitations::settings::update(&state, &actor, settings).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move {
+        let settings = InvitationSettings { expiry_days: ExpiryDays::parse(&expiry_days)?, resend_rotates_link: resend_rotates_link.is_some() };
+        invitations::settings::update(&state, &actor, settings).await
+    })
+    .await
 }
 
 /// What an invitation link shows. Never changes anything.
 #[server(endpoint = "get_invitation")]
 pub async fn get_invitation(link: String) -> Result<InvitationPage, AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            let viewer = auth::actor(&state, &context::session().await?).await?;
-            invitations::accept::open(&state, &link, viewer.as_ref(), context::client_ip()).await
-        }
-        .await,
-    )
+    context::as_visitor(|state| async move {
+        let viewer = auth::actor(&state, &context::session().await?).await?;
+        invitations::accept::open(&state, &link, viewer.as_ref(), context::client_ip()).await
+    })
+    .await
 }
 
 /// Accepts an invitation. A new user sends a name and password; an existing user is
@@ -123,37 +87,28 @@ pub async fn accept_invitation(
     password_confirmation: Option<String>,
     email: Option<String>,
 ) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            let session = context::session().await?;
-            let password = password.unwrap_or_default();
-            let viewer = match email {
-                Some(email) => {
-                    let credentials = auth::verify_credentials(&state, &email, password.clone(), context::client_ip()).await?;
-                    auth::begin_session(&state, &session, &credentials).await?;
-                    auth::actor(&state, &session).await?
-                }
-                None => auth::actor(&state, &session).await?,
-            };
-            let input =
-                invitations::accept::AcceptInput { name: name.unwrap_or_default(), password, password_confirmation: password_confirmation.unwrap_or_default() };
-            let credentials = invitations::accept::accept(&state, &link, input, viewer.as_ref(), context::client_ip()).await?;
-            auth::begin_session(&state, &session, &credentials).await?;
-            leptos_axum::redirect("/");
-            Ok(())
-        }
-        .await,
-    )
+    context::as_visitor(|state| async move {
+        let session = context::session().await?;
+        let password = password.unwrap_or_default();
+        let viewer = match email {
+            Some(email) => {
+                let credentials = auth::verify_credentials(&state, &email, password.clone(), context::client_ip()).await?;
+                auth::begin_session(&state, &session, &credentials).await?;
+                auth::actor(&state, &session).await?
+            }
+            None => auth::actor(&state, &session).await?,
+        };
+        let input =
+            invitations::accept::AcceptInput { name: name.unwrap_or_default(), password, password_confirmation: password_confirmation.unwrap_or_default() };
+        let credentials = invitations::accept::accept(&state, &link, input, viewer.as_ref(), context::client_ip()).await?;
+        auth::begin_session(&state, &session, &credentials).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "request_new_invitation")]
 pub async fn request_new_invitation(link: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let state = context::state()?;
-            invitations::accept::request_new(&state, &link, context::client_ip()).await
-        }
-        .await,
-    )
+    context::as_visitor(|state| async move { invitations::accept::request_new(&state, &link, context::client_ip()).await }).await
 }

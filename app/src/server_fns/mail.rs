@@ -11,67 +11,31 @@ use crate::services::{context, mail};
 
 #[server(endpoint = "get_sender_settings")]
 pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            mail::log::sender_settings(&state, &actor).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { mail::log::sender_settings(&state, &actor).await }).await
 }
 
 #[server(endpoint = "save_sender_settings")]
 pub async fn save_sender_settings(sender_name: String, sender_address: String, reply_to: String) -> Result<(), AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            mail::log::save_sender_settings(&state, &actor, &sender_name, &sender_address, &reply_to).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { mail::log::save_sender_settings(&state, &actor, &sender_name, &sender_address, &reply_to).await }).await
 }
 
 /// Queues a test email; returns its id so the page can follow its delivery.
 #[server(endpoint = "send_test_email")]
 pub async fn send_test_email(to: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            mail::log::send_test(&state, &actor, &to).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { mail::log::send_test(&state, &actor, &to).await }).await
 }
 
 #[server(endpoint = "get_delivery")]
 pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            mail::log::message(&state, &actor, &id).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { mail::log::message(&state, &actor, &id).await }).await
 }
 
 #[server(endpoint = "list_deliveries")]
 pub async fn list_deliveries(query: String) -> Result<DeliveryLog, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            mail::log::recent(&state, &actor, &DeliveryQuery::from_query_string(&query)).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { mail::log::recent(&state, &actor, &DeliveryQuery::from_query_string(&query)).await }).await
 }
 
 #[server(endpoint = "retry_delivery")]
 pub async fn retry_delivery(id: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            mail::log::retry(&state, &actor, &id).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { mail::log::retry(&state, &actor, &id).await }).await
 }

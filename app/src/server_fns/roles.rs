@@ -9,44 +9,20 @@ use crate::services::{context, roles};
 
 #[server(endpoint = "list_custom_roles")]
 pub async fn list_custom_roles() -> Result<Vec<CustomRole>, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            roles::list(&state, &actor).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { roles::list(&state, &actor).await }).await
 }
 
 #[server(endpoint = "create_custom_role")]
 pub async fn create_custom_role(name: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            roles::create(&state, &actor, &name).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { roles::create(&state, &actor, &name).await }).await
 }
 
 #[server(endpoint = "rename_custom_role")]
 pub async fn rename_custom_role(role_id: String, name: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            roles::rename(&state, &actor, &role_id, &name).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { roles::rename(&state, &actor, &role_id, &name).await }).await
 }
 
 #[server(endpoint = "remove_custom_role")]
 pub async fn remove_custom_role(role_id: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            roles::remove(&state, &actor, &role_id).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { roles::remove(&state, &actor, &role_id).await }).await
 }

@@ -12,34 +12,16 @@ use shared::views::UsersQuery;
 /// The Users page as its address asks for it (`UsersQuery::to_query_string`).
 #[server(endpoint = "list_users")]
 pub async fn list_users(query: String) -> Result<UsersPage, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            users::list(&state, &actor, UsersQuery::from_query_string(&query)).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { users::list(&state, &actor, UsersQuery::from_query_string(&query)).await }).await
 }
 
 #[server(endpoint = "get_user")]
 pub async fn get_user(user_id: String) -> Result<UserDetail, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            users::detail(&state, &actor, &user_id).await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { users::detail(&state, &actor, &user_id).await }).await
 }
 
 /// Gives a Curator the People permission (`people` = "on") or takes it back (anything else).
 #[server(endpoint = "set_people_permission")]
 pub async fn set_people_permission(user_id: String, people: String) -> Result<String, AppError> {
-    context::respond(
-        async {
-            let (state, actor) = context::signed_in().await?;
-            users::set_people_permission(&state, &actor, &user_id, people == "on").await
-        }
-        .await,
-    )
+    context::as_signed_in(|state, actor| async move { users::set_people_permission(&state, &actor, &user_id, people == "on").await }).await
 }

@@ -32,8 +32,34 @@ pub async fn session() -> Result<Session, AppError> {
     with_parts(|parts| parts.extensions.get::<Session>().cloned()).flatten().step("session from the request")
 }
 
+/// What a server function does for the signed-in person of its request: `work` gets the
+/// state and the actor (no one signed in: 401), and a refusal gets its HTTP status.
+pub async fn as_signed_in<T, Work>(work: impl FnOnce(AppState, super::Actor) -> Work) -> Result<T, AppError>
+where
+    Work: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match signed_in().await {
+        Ok((state, actor)) => work(state, actor).await,
+        Err(error) => Err(error),
+    };
+    respond(result)
+}
+
+/// What a server function does for whoever calls it (signing in, an invitation link):
+/// `work` gets the state, and a refusal gets its HTTP status.
+pub async fn as_visitor<T, Work>(work: impl FnOnce(AppState) -> Work) -> Result<T, AppError>
+where
+    Work: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match state() {
+        Ok(state) => work(state).await,
+        Err(error) => Err(error),
+    };
+    respond(result)
+}
+
 /// The state and the signed-in actor of this request, or `Unauthenticated`.
-pub async fn signed_in() -> Result<(AppState, super::Actor), AppError> {
+async fn signed_in() -> Result<(AppState, super::Actor), AppError> {
     let state = state()?;
     let actor = super::auth::require_actor(&state, &session().await?).await?;
     Ok((state, actor))
@@ -59,7 +85,7 @@ fn is_plain_form_post() -> bool {
 }
 
 /// Gives an error its HTTP status for API clients, then passes the result on.
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
         if !is_plain_form_post() {
             if let (Some(res), Ok(code)) = (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(error.status_code())) {

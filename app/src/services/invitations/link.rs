@@ -8,9 +8,9 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The server's secret key for links. Its Debug output never shows the key.
+/// The server's secret key for links, ready to sign. Its Debug output never shows the key.
 #[derive(Clone)]
-pub struct LinkKey(Vec<u8>);
+pub struct LinkKey(HmacSha256);
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28,12 +28,14 @@ pub enum TokenMatch {
 }
 
 impl LinkKey {
-    pub fn new(key: Vec<u8>) -> LinkKey {
-        LinkKey(key)
+    /// The key of `key`'s bytes (HMAC takes keys of any length, so only a key that does not
+    /// exist is refused).
+    pub fn new(key: &[u8]) -> Result<LinkKey, hmac::digest::InvalidLength> {
+        HmacSha256::new_from_slice(key).map(LinkKey)
     }
 
     fn mac(&self, invitation_id: &str, link_version: i64) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        let mut mac = self.0.clone();
         mac.update(invitation_id.as_bytes());
         mac.update(b"\x00");
         mac.update(&link_version.to_be_bytes());
@@ -98,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_new_version_supersedes_every_earlier_link() {
-        let key = LinkKey::new(vec![7; 32]);
+        let key = LinkKey::new(&[7; 32]).unwrap();
         let v1 = key.token(ID, 1);
         let v2 = key.token(ID, 2);
         assert_ne!(v1, v2);
@@ -109,9 +111,9 @@ mod tests {
 
     #[test]
     fn another_key_or_id_or_an_altered_token_is_forged() {
-        let key = LinkKey::new(vec![7; 32]);
+        let key = LinkKey::new(&[7; 32]).unwrap();
         let token = key.token(ID, 1);
-        assert_eq!(LinkKey::new(vec![8; 32]).check(ID, 1, &token), TokenMatch::Forged);
+        assert_eq!(LinkKey::new(&[8; 32]).unwrap().check(ID, 1, &token), TokenMatch::Forged);
         assert_eq!(key.check("7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e50", 1, &token), TokenMatch::Forged);
         let mut altered = token.clone();
         altered.replace_range(0..1, if token.starts_with('A') { "B" } else { "A" });
@@ -121,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_logged_path_keeps_the_invitation_but_not_its_token() {
-        let token = LinkKey::new(vec![7; 32]).token(ID, 1);
+        let token = LinkKey::new(&[7; 32]).unwrap().token(ID, 1);
         let path = format!("/invite/{ID}.{token}");
         assert_eq!(redacted_path(&path), format!("/invite/{ID}.…"));
         assert_eq!(redacted_path(&format!("/invite/{ID}.{token}/x")), format!("/invite/{ID}.…/x"));

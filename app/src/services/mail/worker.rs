@@ -226,7 +226,7 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
 /// When this process started (first asked), on the system clock: part of its [`WorkerId`].
 fn process_started_ms() -> i64 {
     static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *STARTED.get_or_init(|| chrono::Utc::now().timestamp_millis())
+    *STARTED.get_or_init(|| crate::services::Clock::now_ms(&crate::services::SystemClock))
 }
 
 /// Sends everything due now, batch after batch, and returns what happened. Tests call it

@@ -314,10 +314,21 @@ async fn no_link_token_reaches_the_log() {
     let segment = link.rsplit('/').next().unwrap().to_string();
     let token = segment.split_once('.').unwrap().1.to_string();
 
-    assert_eq!(app.get(&format!("/invite/{segment}"), None).await.status(), StatusCode::OK);
+    let (id, _) = segment.split_once('.').unwrap();
+    // Every spelling of the link's address opens it, and none may write its token down.
+    for path in [
+        format!("/invite/{segment}"),
+        format!("/invite/{id}%2E{token}"),
+        format!("/invite/{id}%2e{token}?utm_source=mail"),
+        format!("/invite/{segment}?{token}"),
+    ] {
+        assert_eq!(app.get(&path, None).await.status(), StatusCode::OK, "{path}");
+    }
     // A forged cross-site post to the link's own address is refused, and logged.
-    let refused = app.call(&format!("/invite/{segment}"), "name=x", Some("https://evil.example"), None).await;
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    for path in [format!("/invite/{segment}"), format!("/invite/{id}%2E{token}")] {
+        let refused = app.call(&path, "name=x", Some("https://evil.example"), None).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
     let accept = <app::server_fns::AcceptInvitation as server_fn::ServerFn>::PATH;
     let form = format!("link={segment}&name=Ada&password=short&password_confirmation=short");
     assert_eq!(app.call(accept, &form, Some(ORIGIN), None).await.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -295,3 +295,32 @@ async fn owner_is_an_account_wide_role_only() {
         app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap().rows.iter().filter(|r| r.status == UserStatus::Invited).count();
     assert_eq!(status, 0, "nothing written");
 }
+
+#[tokio::test]
+async fn restoring_a_place_never_brings_back_one_archived_on_its_own_before() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let north = app.create_place(ScopeKind::OrganisationalUnit, "North", None).await;
+    let ward = app.create_place(ScopeKind::OrganisationalUnit, "Ward", Some(&north)).await;
+    let room = app.create_place(ScopeKind::MeetingRoom, "Room", Some(&north)).await;
+    app.add_active_user_with("ward.admin@example.com", &[TestApp::grant(&ward, Role::Admin)]).await;
+    let cookie = app.sign_in("ward.admin@example.com").await;
+    let users_page = || app.call(list_users_path(), LIST_USERS_FORM, Some(ORIGIN), Some(&cookie));
+    assert_eq!(users_page().await.status(), 200, "Ward's administrator has the Users page");
+
+    // Archiving Ward is how its administrator loses their power there.
+    scopes::archive(&app.state, &owner, &ward).await.unwrap();
+    assert_eq!(users_page().await.status(), 403);
+    assert_eq!(scopes::archive(&app.state, &owner, &ward).await.unwrap_err(), AppError::InvalidState("Ward is archived already.".into()));
+    // North is archived and restored later: with the room archived with it, not Ward.
+    assert_eq!(scopes::archive(&app.state, &owner, &north).await.unwrap(), "North and the 1 places inside it are archived.");
+    scopes::restore(&app.state, &owner, &north).await.unwrap();
+    let tree = scopes::tree(&app.state, &owner, scopes::TreeQuery { include_archived: true, ..Default::default() }).await.unwrap();
+    let archived = |id: &str| tree.nodes.iter().find(|n| n.id == id).unwrap().archived;
+    assert!(!archived(&north) && !archived(&room), "restored with North");
+    assert!(archived(&ward), "Ward was archived on its own, before");
+    assert_eq!(users_page().await.status(), 403, "Ward's administrator stays without power");
+    // Restoring Ward itself is what gives it back.
+    scopes::restore(&app.state, &owner, &ward).await.unwrap();
+    assert_eq!(users_page().await.status(), 200);
+}

@@ -234,24 +234,29 @@ pub async fn archive(state: &AppState, actor: &Actor, id: &str) -> Result<String
             if open == 1 { "it" } else { "them" }
         )));
     }
-    store::set_archived(&mut tx, &affected, Some(now)).await.step("scopes::set_archived")?;
-    record(&mut tx, actor, "scope.archived", id, serde_json::json!({ "name": scope.name, "with_places_inside": affected.len() - 1 }), now).await?;
+    if scope.archived_at.is_some() {
+        return Err(AppError::InvalidState(format!("{} is archived already.", scope.name)));
+    }
+    let archived = store::archive(&mut tx, &affected, &new_id(), now).await.step("scopes::archive")?;
+    record(&mut tx, actor, "scope.archived", id, serde_json::json!({ "name": scope.name, "with_places_inside": archived - 1 }), now).await?;
     tx.commit().await.step("commit")?;
-    Ok(match affected.len() {
+    Ok(match archived {
         1 => format!("{} is archived.", scope.name),
         n => format!("{} and the {} places inside it are archived.", scope.name, n - 1),
     })
 }
 
-/// Brings an archived place back, with the places inside it that were archived with it.
+/// Brings an archived place back, with the places inside it that were archived with it (by
+/// the same archiving): a place archived on its own before stays archived, since archiving is
+/// how a place's administrators lose their power there.
 pub async fn restore(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageScopes)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let scope = place(&mut tx, actor, id).await?;
-    let Some(archived_at) = scope.archived_at else {
+    if scope.archived_at.is_none() {
         return Err(AppError::InvalidState(format!("{} is not archived.", scope.name)));
-    };
+    }
     if let Some(parent) = &scope.parent_id {
         let parent = store::get(&mut tx, &actor.account_id, parent).await.step("scopes::get")?.step("scopes::get: the row must exist")?;
         if parent.archived_at.is_some() {
@@ -260,9 +265,14 @@ pub async fn restore(state: &AppState, actor: &Actor, id: &str) -> Result<String
     }
     let (_, nodes) = all_nodes(&mut tx, &actor.account_id).await?;
     let records = store::all(&mut tx, &actor.account_id).await.step("scopes::all")?;
-    let archived_with: Vec<String> =
-        subtree(&nodes, id).into_iter().filter(|sid| records.iter().any(|r| &r.id == sid && r.archived_at == Some(archived_at))).collect();
-    store::set_archived(&mut tx, &archived_with, None).await.map_err(name_taken)?;
+    // Places archived before the archiving had an id carry only its time.
+    let same_archiving = |r: &ScopeRecord| match (&scope.archive_id, &r.archive_id) {
+        (Some(this), Some(theirs)) => this == theirs,
+        (None, None) => r.archived_at == scope.archived_at,
+        _ => false,
+    };
+    let archived_with: Vec<String> = subtree(&nodes, id).into_iter().filter(|sid| records.iter().any(|r| &r.id == sid && same_archiving(r))).collect();
+    store::restore(&mut tx, &archived_with).await.map_err(name_taken)?;
     record(&mut tx, actor, "scope.restored", id, serde_json::json!({ "name": scope.name }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("{} is restored.", scope.name))

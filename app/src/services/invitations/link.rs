@@ -66,21 +66,20 @@ pub fn url(public_url: &str, invitation_id: &str, token: &str) -> String {
     format!("{public_url}/invite/{invitation_id}.{token}")
 }
 
-/// `path` fit for a log line: an invitation link's token is cut off
-/// (`/invite/{id}.…`), since whoever reads the log must not be able to accept it.
+/// `path` fit for a log line: whatever follows `/invite/` is cut off after the invitation's
+/// id (`/invite/{id}.…`), since whoever reads the log must not be able to accept it. The path
+/// is read as decoded first, so no spelling of it (`%2E` for the dot, `%69` for a letter of
+/// the route) carries a token past this.
 pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.find("/invite/") {
-        Some(start) => {
-            let segment_start = start + "/invite/".len();
-            let segment = &path[segment_start..];
-            let end = segment.find('/').map(|i| segment_start + i).unwrap_or(path.len());
-            match path[segment_start..end].find('.') {
-                Some(dot) => format!("{}.…{}", &path[..segment_start + dot], &path[end..]).into(),
-                None => path.into(),
-            }
-        }
-        None => path.into(),
-    }
+    const ROUTE: &str = "/invite/";
+    let decoded = if path.contains('%') { shared::url::decode_component(path).into() } else { std::borrow::Cow::Borrowed(path) };
+    let Some(start) = decoded.find(ROUTE).map(|at| at + ROUTE.len()) else {
+        return decoded;
+    };
+    let rest = &decoded[start..];
+    let end = rest.find('/').unwrap_or(rest.len());
+    let kept = rest.get(..36).filter(|id| shared::url::is_id(id)).map_or(String::new(), |id| format!("{id}."));
+    format!("{}{kept}…{}", &decoded[..start], &rest[end..]).into()
 }
 
 /// Splits the last path segment of a link into (invitation id, token).
@@ -128,6 +127,12 @@ mod tests {
         assert_eq!(redacted_path(&path), format!("/invite/{ID}.…"));
         assert_eq!(redacted_path(&format!("/invite/{ID}.{token}/x")), format!("/invite/{ID}.…/x"));
         assert_eq!(redacted_path("/api/sign_in"), "/api/sign_in");
+        for spelling in
+            [format!("/invite/{ID}%2E{token}"), format!("/invite/{ID}%2e{token}"), format!("/%69nvite/{ID}.{token}"), format!("/invite/{ID}{token}")]
+        {
+            assert_eq!(redacted_path(&spelling), format!("/invite/{ID}.…"), "{spelling}");
+        }
+        assert_eq!(redacted_path(&format!("/invite/x{token}")), "/invite/…");
     }
 
     #[test]

@@ -11,9 +11,11 @@ pub struct ScopeRecord {
     pub name: String,
     pub parent_id: Option<String>,
     pub archived_at: Option<i64>,
+    /// The archiving that put it away (see [`archive`]).
+    pub archive_id: Option<String>,
 }
 
-const COLUMNS: &str = "id, account_id, kind, name, parent_id, archived_at";
+const COLUMNS: &str = "id, account_id, kind, name, parent_id, archived_at, archive_id";
 
 pub struct NewScope<'a> {
     pub id: &'a str,
@@ -54,10 +56,26 @@ pub async fn rename(conn: &mut Conn, id: &str, name: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE scopes SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await.map(|_| ())
 }
 
-/// Archives (`Some(at)`) or restores (`None`) the scopes `ids`.
-pub async fn set_archived(conn: &mut Conn, ids: &[String], at: Option<i64>) -> sqlx::Result<()> {
+/// Archives those of the scopes `ids` that are live, as the archiving `archive_id`; the ones
+/// archived already keep their own archiving. Returns how many it archived.
+pub async fn archive(conn: &mut Conn, ids: &[String], archive_id: &str, at: i64) -> sqlx::Result<u64> {
+    let mut archived = 0;
     for id in ids {
-        sqlx::query("UPDATE scopes SET archived_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *conn).await?;
+        let done = sqlx::query("UPDATE scopes SET archived_at = $1, archive_id = $2 WHERE id = $3 AND archived_at IS NULL")
+            .bind(at)
+            .bind(archive_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        archived += done.rows_affected();
+    }
+    Ok(archived)
+}
+
+/// Brings the scopes `ids` back.
+pub async fn restore(conn: &mut Conn, ids: &[String]) -> sqlx::Result<()> {
+    for id in ids {
+        sqlx::query("UPDATE scopes SET archived_at = NULL, archive_id = NULL WHERE id = $1").bind(id).execute(&mut *conn).await?;
     }
     Ok(())
 }

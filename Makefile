@@ -39,11 +39,11 @@ server:
 build: setup site server
 
 # Unit and integration tests of every crate on real SQLite files, then the integration
-# tests again on a throwaway PostgreSQL server.
+# tests again on a throwaway PostgreSQL server, with those that need it (ignored on SQLite).
 # The second run selects the same packages as the first, so nothing is compiled again.
 unit:
 	cargo test --workspace
-	scripts/with-postgres.sh cargo test --workspace --test '*'
+	scripts/with-postgres.sh cargo test --workspace --test '*' -- --include-ignored
 
 # The Playwright suite in Debian's Chromium on SQLite (each worker starts its own server),
 # then its PostgreSQL smoke test beside a throwaway PostgreSQL server.

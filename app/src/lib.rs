@@ -51,6 +51,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view={Lazy::<SetupView>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view={Lazy::<SignInView>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:link") view={Lazy::<InviteView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/reset/:link") view={Lazy::<ResetPasswordView>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view={Lazy::<UsersView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/:id") view={Lazy::<UserView>::new()} ssr=SsrMode::Async/>
@@ -110,6 +112,8 @@ mod lazy_pages {
         SetupView => SetupPage,
         SignInView => SignInPage,
         InviteView => InvitePage,
+        ForgotPasswordView => ForgotPasswordPage,
+        ResetPasswordView => ResetPasswordPage,
         UsersView => UsersPage,
         UserView => UserPage,
         OrganisationView => OrganisationPage,

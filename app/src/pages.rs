@@ -2,12 +2,14 @@
 
 mod admin_layout;
 mod delivery_log;
+mod forgot_password;
 mod home;
 mod invite;
 mod not_found;
 mod organisation;
 mod people;
 mod place;
+mod reset_password;
 mod settings;
 mod settings_email;
 mod settings_invitations;
@@ -19,11 +21,13 @@ mod users;
 
 pub use admin_layout::AdminLayout;
 pub use delivery_log::DeliveryLogPage;
+pub use forgot_password::ForgotPasswordPage;
 pub use home::Home;
 pub use invite::InvitePage;
 pub use not_found::NotFound;
 pub use organisation::OrganisationPage;
 pub use place::PlacePage;
+pub use reset_password::ResetPasswordPage;
 pub use settings::SettingsPage;
 pub use setup::SetupPage;
 pub use sign_in::SignInPage;

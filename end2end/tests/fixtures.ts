@@ -77,6 +77,13 @@ export function inviteLink(message: string): string {
   return match[0];
 }
 
+/** The password reset link in a message. */
+export function resetLink(message: string): string {
+  const match = /https?:\/\/[^\s"<>]+\/reset\/[0-9a-f-]{36}\.[A-Za-z0-9_-]+/.exec(message);
+  if (!match) throw new Error(`no reset link in:\n${message}`);
+  return match[0];
+}
+
 /** Starts the built server on port 0 and reads the bound address from its output. */
 export async function startBeckon(options: { withOwner: boolean; testClock?: boolean; env?: Record<string, string> }): Promise<Beckon> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'beckon-e2e-'));

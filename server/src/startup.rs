@@ -170,7 +170,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         outbox_signal: Arc::new(tokio::sync::Notify::new()),
         mail_from: config.mail_from.clone(),
         mail_transport: config.mail_transport(),
-        auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute },
+        auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute, ..AuthSettings::default() },
         passwords: Default::default(),
         checkpoints: Default::default(),
         set_up: Default::default(),

@@ -9,10 +9,12 @@ pub enum MessageKind {
     Reminder,
     InvitationRequested,
     TestEmail,
+    PasswordReset,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [MessageKind::Invitation, MessageKind::Reminder, MessageKind::InvitationRequested, MessageKind::TestEmail];
+    pub const ALL: [MessageKind; 5] =
+        [MessageKind::Invitation, MessageKind::Reminder, MessageKind::InvitationRequested, MessageKind::TestEmail, MessageKind::PasswordReset];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -20,6 +22,7 @@ impl MessageKind {
             MessageKind::Reminder => "reminder",
             MessageKind::InvitationRequested => "invitation_requested",
             MessageKind::TestEmail => "test_email",
+            MessageKind::PasswordReset => "password_reset",
         }
     }
 
@@ -33,6 +36,7 @@ impl MessageKind {
             MessageKind::Reminder => "Reminder",
             MessageKind::InvitationRequested => "New invitation requested",
             MessageKind::TestEmail => "Test email",
+            MessageKind::PasswordReset => "Password reset",
         }
     }
 }

@@ -20,6 +20,8 @@ pub const ACCEPT_RETRY: &str = "This invitation could not be accepted. Try again
 pub const REQUEST_ONLY_WHEN_EXPIRED: &str = "Only an expired invitation can be renewed this way.";
 pub const REQUEST_ALREADY_SENT: &str = "Your request was already sent. The person who invited you will send a new invitation.";
 pub const INVITER_UNREACHABLE: &str = "The person who invited you can no longer be reached. Ask them for a new invitation.";
+pub const RESET_LINK_EXPIRED: &str = "This link has expired. Ask for a new one from the sign-in page.";
+pub const RESET_LINK_USED: &str = "This link was used already, or the password was changed since. Ask for a new one from the sign-in page if you need it.";
 // Written out, not formatted, so it can be a constant; `ExpiryDays` holds the same bounds.
 pub const EXPIRY_RANGE: &str = "The expiry period must be between 1 and 90 days.";
 pub const EXPIRY_NOT_A_NUMBER: &str = "The expiry period must be a whole number of days.";
@@ -46,6 +48,8 @@ pub fn is_known(message: &str) -> bool {
         REQUEST_ONLY_WHEN_EXPIRED,
         REQUEST_ALREADY_SENT,
         INVITER_UNREACHABLE,
+        RESET_LINK_EXPIRED,
+        RESET_LINK_USED,
         EXPIRY_RANGE,
         EXPIRY_NOT_A_NUMBER,
     ]

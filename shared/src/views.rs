@@ -307,6 +307,21 @@ pub enum InvitationPage {
     NotValid,
 }
 
+/// What a password reset link shows its visitor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetPage {
+    /// The link is live: the person it is for chooses a new password.
+    Open {
+        email: String,
+        account_name: String,
+    },
+    Expired,
+    /// Used already, or the password changed since.
+    NoLongerValid,
+    /// Not one of ours (or altered): nothing about anyone is shown.
+    NotValid,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenInvitation {
     pub account_name: String,

@@ -38,6 +38,7 @@ pub fn SignInPage() -> impl IntoView {
                                 {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                             </button>
                         </ActionForm>
+                        <p><a href="/forgot-password">"Forgot your password?"</a></p>
                     </main>
                 }
                 .into_any()

@@ -1,11 +1,11 @@
 //! Set-up, sign-in, sign-out and password change.
 
 use leptos::prelude::*;
-use shared::views::{CurrentUser, SetupState};
+use shared::views::{CurrentUser, ResetPage, SetupState};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::services::{accounts, auth, context, users};
+use crate::services::{accounts, auth, context, password_reset, users};
 
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
@@ -67,6 +67,32 @@ pub async fn change_password(current_password: String, new_password: String, new
         auth::change_password(&state, &actor, current_password, new_password, new_password_confirmation).await?;
         auth::end_session(&session).await?;
         leptos_axum::redirect("/signin?password_changed=1");
+        Ok(())
+    })
+    .await
+}
+
+/// "Forgot your password?": sends a link to choose a new one, if the address belongs to an
+/// active person; the answer is the same either way.
+#[server(endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<String, AppError> {
+    context::as_visitor(|state| async move { password_reset::request(&state, &email, context::client_ip()).await }).await
+}
+
+/// What a password reset link shows. Never changes anything.
+#[server(endpoint = "get_password_reset")]
+pub async fn get_password_reset(link: String) -> Result<ResetPage, AppError> {
+    context::as_visitor(|state| async move { password_reset::open(&state, &link).await }).await
+}
+
+/// Sets a new password from a reset link and signs the person in.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(link: String, password: String, password_confirmation: String) -> Result<(), AppError> {
+    context::as_visitor(|state| async move {
+        let session = context::session().await?;
+        let credentials = password_reset::complete(&state, &link, password, password_confirmation, context::client_ip()).await?;
+        auth::begin_session(&state, &session, &credentials).await?;
+        leptos_axum::redirect("/");
         Ok(())
     })
     .await

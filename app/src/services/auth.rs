@@ -1,8 +1,9 @@
 //! Sign-in, and the session that carries it.
 
+use super::checkpoints::points;
 use super::error::Step;
 use super::rate_limit::{self, Limit};
-use super::store::{accounts, memberships, scopes, users};
+use super::store::{accounts, memberships, scopes, users, Conn};
 use super::{passwords, Actor, AppState};
 use serde::{Deserialize, Serialize};
 use shared::password::NewPassword;
@@ -15,8 +16,16 @@ use tower_sessions::Session;
 /// The one message for any wrong email/password combination: it does not say which.
 pub use shared::messages::WRONG_CREDENTIALS;
 
-pub const SIGN_IN_PER_EMAIL: Limit = Limit::per(10, Duration::from_secs(15 * 60));
-pub const SIGN_IN_PER_IP: Limit = Limit::per(50, Duration::from_secs(15 * 60));
+/// Wrong passwords for one address from one client: that client is stopped there.
+pub const FAILURES_PER_EMAIL_AND_CLIENT: Limit = Limit::per(10, Duration::from_secs(15 * 60));
+/// Wrong passwords from one client, whatever the addresses.
+pub const FAILURES_PER_CLIENT: Limit = Limit::per(50, Duration::from_secs(15 * 60));
+/// Wrong passwords for one address from every client together: past this, each attempt for
+/// it waits [`AuthSettings::slowed_attempt`](super::AuthSettings) first. None is refused for
+/// it, so nobody can keep a person out of their console by failing from elsewhere.
+pub const FAILURES_PER_EMAIL_BEFORE_SLOWING: Limit = Limit::per(10, Duration::from_secs(15 * 60));
+/// Guesses at the current password when changing it, per person.
+pub const PASSWORD_CHANGE_FAILURES: Limit = Limit::per(10, Duration::from_secs(15 * 60));
 
 const SESSION_USER: &str = "user";
 const LAST_SEEN_GRANULARITY_MS: i64 = 60_000;
@@ -38,30 +47,57 @@ pub struct Credentials {
     pub auth_version: i64,
 }
 
+/// The counters of sign-in attempts: for one address from one client, from one client, and
+/// for one address from anywhere. A client with no known address counts as one client.
+struct SignInCounters {
+    email_and_client: Option<String>,
+    client: Option<String>,
+    email: Option<String>,
+}
+
+impl SignInCounters {
+    fn new(email: Option<&Email>, ip: Option<IpAddr>) -> SignInCounters {
+        let client = ip.map_or_else(|| "unknown".to_string(), rate_limit::client_key);
+        SignInCounters {
+            email_and_client: email.map(|e| format!("signin:email-client:{e}:{client}")),
+            client: ip.map(|_| format!("signin:ip:{client}")),
+            email: email.map(|e| email_key(e.as_str())),
+        }
+    }
+}
+
 fn email_key(email: &str) -> String {
     format!("signin:email:{email}")
 }
 
-fn ip_key(ip: IpAddr) -> String {
-    format!("signin:ip:{}", rate_limit::client_key(ip))
-}
-
-/// Checks an email and password. Every attempt is counted per email and per client
-/// address before the password is checked, in one statement each, so a burst of parallel
-/// guesses cannot outrun the limit; once over it an attempt is refused even with the right
-/// password. A success takes its counts back: only failures stay counted (a room of people
-/// behind one address signing in is not a flood). Each attempt runs exactly one password
-/// verification, whether or not the address has an account.
+/// Checks an email and password. Every attempt is counted before the password is checked,
+/// in one statement per counter, so a burst of parallel guesses cannot outrun a limit:
+/// - from one client, for one address, the 11th attempt within 15 minutes is refused,
+///   right password or not;
+/// - from one client, whatever the addresses, the 51st;
+/// - for one address, from every client together, each attempt past the 10th waits
+///   [`AuthSettings::slowed_attempt`](super::AuthSettings) (a second) and is never refused:
+///   failing from elsewhere cannot lock a person out.
+///
+/// A success takes its counts back: only failures count (a room of people behind one address
+/// signing in is not a flood). Each attempt runs exactly one password verification, whether
+/// or not the address has an account.
 pub async fn verify_credentials(state: &AppState, email: &str, password: String, ip: Option<IpAddr>) -> Result<Credentials, AppError> {
     let now = state.clock.now_ms();
     let email = Email::parse(email).ok();
-    let ip_key = ip.map(ip_key);
-    let email_key = email.as_ref().map(|e| email_key(e.as_str()));
-    if let Some(key) = &ip_key {
-        rate_limit::consume(&state.db.pool, key, SIGN_IN_PER_IP, now).await?;
+    let counters = SignInCounters::new(email.as_ref(), ip);
+    state.checkpoints.reach(points::SIGN_IN_BEFORE_COUNT).await;
+    if let Some(key) = &counters.client {
+        rate_limit::consume(&state.db.pool, key, FAILURES_PER_CLIENT, now).await?;
     }
-    if let Some(key) = &email_key {
-        rate_limit::consume(&state.db.pool, key, SIGN_IN_PER_EMAIL, now).await?;
+    if let Some(key) = &counters.email_and_client {
+        rate_limit::consume(&state.db.pool, key, FAILURES_PER_EMAIL_AND_CLIENT, now).await?;
+    }
+    if let Some(key) = &counters.email {
+        if rate_limit::count_past(&state.db.pool, key, FAILURES_PER_EMAIL_BEFORE_SLOWING, now).await? {
+            state.checkpoints.reach(points::SIGN_IN_SLOWED).await;
+            tokio::time::sleep(state.auth.slowed_attempt).await;
+        }
     }
 
     let candidate = match &email {
@@ -76,16 +112,23 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
     let verified = state.passwords.verify(password, stored_hash).await?;
     match candidate.filter(|_| verified) {
         Some(user) => {
-            if let Some(key) = &email_key {
+            for key in [&counters.email_and_client, &counters.email].into_iter().flatten() {
                 rate_limit::clear(&state.db.pool, key).await?;
             }
-            if let Some(key) = &ip_key {
-                rate_limit::refund(&state.db.pool, key, SIGN_IN_PER_IP, now).await?;
+            if let Some(key) = &counters.client {
+                rate_limit::refund(&state.db.pool, key, FAILURES_PER_CLIENT, now).await?;
             }
             Ok(Credentials { user_id: user.id, auth_version: user.auth_version })
         }
         None => Err(AppError::Validation(WRONG_CREDENTIALS.into())),
     }
+}
+
+/// Forgets every failed sign-in counted for `email`, from any client (its password was
+/// just reset by someone who proved they hold the mailbox).
+pub async fn forget_failures(conn: &mut Conn, email: &Email) -> Result<(), AppError> {
+    rate_limit::clear(&mut *conn, &email_key(email.as_str())).await?;
+    rate_limit::clear_prefix(&mut *conn, &format!("signin:email-client:{email}:")).await
 }
 
 /// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
@@ -147,16 +190,16 @@ pub async fn require_actor(state: &AppState, session: &Session) -> Result<Actor,
 /// the stored `auth_version` moves on and sessions carrying the old one are refused.
 pub async fn change_password(state: &AppState, actor: &Actor, current_password: String, new_password: String, confirmation: String) -> Result<(), AppError> {
     let now = state.clock.now_ms();
-    // The current password is guessed against the same limit as sign-in, counted first.
-    let key = email_key(&actor.email);
-    rate_limit::consume(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
+    // Guesses at the current password are limited like sign-in's, counted first.
+    let key = format!("password-change:{}", actor.user_id);
+    rate_limit::consume(&state.db.pool, &key, PASSWORD_CHANGE_FAILURES, now).await?;
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let user = users::get(&mut conn, &actor.user_id).await.step("users::get")?.ok_or(AppError::Unauthenticated)?;
     drop(conn);
     if !state.passwords.verify(current_password, user.password_hash).await? {
         return Err(AppError::Validation(shared::messages::CURRENT_PASSWORD_WRONG.into()));
     }
-    rate_limit::refund(&state.db.pool, &key, SIGN_IN_PER_EMAIL, now).await?;
+    rate_limit::refund(&state.db.pool, &key, PASSWORD_CHANGE_FAILURES, now).await?;
     let new_password = NewPassword::parse(new_password, &confirmation, &actor.email)?;
     let hash = passwords::hash(new_password.into_inner()).await?;
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;

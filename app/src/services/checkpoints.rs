@@ -32,6 +32,10 @@ pub mod points {
     pub const ACT_BEFORE_BEGIN: &str = "act.before_begin";
     /// A set-up has checked that none exists yet and is about to write the owner.
     pub const SETUP_BEFORE_WRITE: &str = "setup.before_write";
+    /// A sign-in attempt is about to be counted.
+    pub const SIGN_IN_BEFORE_COUNT: &str = "sign_in.before_count";
+    /// A sign-in attempt for an address that failed too often from everywhere is being slowed.
+    pub const SIGN_IN_SLOWED: &str = "sign_in.slowed";
     /// The mail server accepted a message; the outbox does not know it yet.
     pub const DELIVERY_SENT: &str = "delivery.sent";
 }

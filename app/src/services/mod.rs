@@ -13,6 +13,7 @@ pub mod grants;
 pub mod invitations;
 pub mod mail;
 pub mod metrics;
+pub mod password_reset;
 pub mod passwords;
 pub mod rate_limit;
 pub mod roles;

@@ -153,6 +153,18 @@ pub async fn clear<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &
     store::delete(db, key).await.step("rate_limits::delete")
 }
 
+/// Deletes every counter whose key starts with `prefix`.
+pub async fn clear_prefix<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, prefix: &str) -> Result<(), AppError> {
+    store::delete_prefix(db, prefix).await.step("rate_limits::delete_prefix")
+}
+
+/// Counts one use of `key` and says whether that went over the limit, refusing nothing: for
+/// a limit past which attempts are slowed rather than stopped.
+pub async fn count_past<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<bool, AppError> {
+    let (hits, _) = hit(db, key, limit, now_ms).await?;
+    Ok(hits > limit.max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

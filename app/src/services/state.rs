@@ -14,11 +14,18 @@ pub struct AuthSettings {
     pub idle_timeout: Duration,
     /// A session ends this long after sign-in, used or not.
     pub absolute_timeout: Duration,
+    /// How long a sign-in attempt waits once its address has failed too often from everywhere
+    /// (`auth::FAILURES_PER_EMAIL_BEFORE_SLOWING`).
+    pub slowed_attempt: Duration,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        AuthSettings { idle_timeout: Duration::from_secs(8 * 3600), absolute_timeout: Duration::from_secs(7 * 24 * 3600) }
+        AuthSettings {
+            idle_timeout: Duration::from_secs(8 * 3600),
+            absolute_timeout: Duration::from_secs(7 * 24 * 3600),
+            slowed_attempt: Duration::from_secs(1),
+        }
     }
 }
 

@@ -162,6 +162,7 @@ impl TestApp {
                 kind: shared::mail::MessageKind::TestEmail,
                 recipient: &to,
                 invitation_id: None,
+                password_reset_id: None,
                 rendered: app::services::mail::templates::test_email("Acme", "Olive"),
             };
             enqueue(&mut tx, message, self.clock_ms()).await.unwrap();

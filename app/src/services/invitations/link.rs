@@ -46,6 +46,29 @@ impl LinkKey {
         URL_SAFE_NO_PAD.encode(self.mac(invitation_id, link_version).finalize().into_bytes())
     }
 
+    /// A MAC for another kind of link than an invitation's, named by `purpose` so that no
+    /// token of one kind is ever a token of another.
+    fn purpose_mac(&self, purpose: &str, id: &str, version: i64) -> HmacSha256 {
+        let mut mac = self.0.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\x00");
+        mac.update(id.as_bytes());
+        mac.update(b"\x00");
+        mac.update(&version.to_be_bytes());
+        mac
+    }
+
+    /// The token of the password reset `reset_id`, made while the person's auth_version was
+    /// `auth_version`.
+    pub fn reset_token(&self, reset_id: &str, auth_version: i64) -> String {
+        URL_SAFE_NO_PAD.encode(self.purpose_mac(RESET, reset_id, auth_version).finalize().into_bytes())
+    }
+
+    /// Whether `token` is the reset's, compared in constant time.
+    pub fn reset_token_matches(&self, reset_id: &str, auth_version: i64, token: &str) -> bool {
+        URL_SAFE_NO_PAD.decode(token).is_ok_and(|bytes| self.purpose_mac(RESET, reset_id, auth_version).verify_slice(&bytes).is_ok())
+    }
+
     /// Compares in constant time against the current version, then earlier ones.
     pub fn check(&self, invitation_id: &str, current_version: i64, token: &str) -> TokenMatch {
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
@@ -62,18 +85,27 @@ impl LinkKey {
     }
 }
 
+const RESET: &str = "password-reset";
+
 pub fn url(public_url: &str, invitation_id: &str, token: &str) -> String {
-    format!("{public_url}/invite/{invitation_id}.{token}")
+    format!("{public_url}{INVITE_ROUTE}{invitation_id}.{token}")
 }
 
-/// `path` fit for a log line: whatever follows `/invite/` is cut off after the invitation's
-/// id (`/invite/{id}.…`), since whoever reads the log must not be able to accept it. The path
-/// is read as decoded first, so no spelling of it (`%2E` for the dot, `%69` for a letter of
-/// the route) carries a token past this.
+/// A password reset link: `{public_url}/reset/{reset_id}.{token}`.
+pub fn reset_url(public_url: &str, reset_id: &str, token: &str) -> String {
+    format!("{public_url}{RESET_ROUTE}{reset_id}.{token}")
+}
+
+const INVITE_ROUTE: &str = "/invite/";
+const RESET_ROUTE: &str = "/reset/";
+
+/// `path` fit for a log line: whatever follows `/invite/` or `/reset/` is cut off after the
+/// link's id (`/invite/{id}.…`), since whoever reads the log must not be able to use it. The
+/// path is read as decoded first, so no spelling of it (`%2E` for the dot, `%69` for a letter
+/// of the route) carries a token past this.
 pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
-    const ROUTE: &str = "/invite/";
     let decoded = if path.contains('%') { shared::url::decode_component(path).into() } else { std::borrow::Cow::Borrowed(path) };
-    let Some(start) = decoded.find(ROUTE).map(|at| at + ROUTE.len()) else {
+    let Some(start) = [INVITE_ROUTE, RESET_ROUTE].iter().filter_map(|route| decoded.find(route).map(|at| at + route.len())).min() else {
         return decoded;
     };
     let rest = &decoded[start..];
@@ -133,6 +165,17 @@ mod tests {
             assert_eq!(redacted_path(&spelling), format!("/invite/{ID}.…"), "{spelling}");
         }
         assert_eq!(redacted_path(&format!("/invite/x{token}")), "/invite/…");
+        assert_eq!(redacted_path(&format!("/reset/{ID}.{token}")), format!("/reset/{ID}.…"));
+    }
+
+    #[test]
+    fn a_reset_token_is_no_invitation_token_and_dies_with_the_password() {
+        let key = LinkKey::new(&[7; 32]).unwrap();
+        let token = key.reset_token(ID, 3);
+        assert!(key.reset_token_matches(ID, 3, &token));
+        assert!(!key.reset_token_matches(ID, 4, &token), "the password changed since");
+        assert_ne!(key.check(ID, 3, &token), TokenMatch::Current, "not an invitation's");
+        assert!(!key.reset_token_matches(ID, 3, &key.token(ID, 3)));
     }
 
     #[test]

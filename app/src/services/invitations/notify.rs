@@ -54,7 +54,8 @@ pub async fn invitation(
         Wording::Invitation => (MessageKind::Invitation, templates::invitation(&email)),
         Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
     };
-    let message = NewMessage { account_id: &invitation.account_id, kind, recipient: invitee, invitation_id: Some(&invitation.id), rendered };
+    let message =
+        NewMessage { account_id: &invitation.account_id, kind, recipient: invitee, invitation_id: Some(&invitation.id), password_reset_id: None, rendered };
     queue(conn, message, now_ms).await
 }
 
@@ -106,6 +107,7 @@ pub async fn new_invitation_requested(
         kind: MessageKind::InvitationRequested,
         recipient: inviter,
         invitation_id: Some(&invitation.id),
+        password_reset_id: None,
         rendered: templates::invitation_requested(&email),
     };
     queue(conn, message, now_ms).await

@@ -43,7 +43,7 @@ async fn record(
 
 pub async fn recent(state: &AppState, actor: &Actor, query: &DeliveryQuery) -> Result<DeliveryLog, AppError> {
     actor.require(Permission::ViewDeliveryLog)?;
-    let pattern = format!("%{}%", query.recipient.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = format!("%{}%", crate::services::store::like_literal(&query.recipient.trim().to_lowercase()));
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let filter = outbox::LogFilter {
         state: query.state.map(|s| s.as_str()).unwrap_or(""),
@@ -133,6 +133,7 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
         kind: MessageKind::TestEmail,
         recipient: &to,
         invitation_id: None,
+        password_reset_id: None,
         rendered: templates::test_email(&account.name, &actor.name),
     };
     let id = outbox::enqueue(&mut tx, message, now).await.step("outbox::enqueue")?;

@@ -122,6 +122,25 @@ pub fn invitation_requested(email: &InvitationEmail) -> RenderedEmail {
     RenderedEmail { html: layout(&subject, &html), subject, text }
 }
 
+/// "Forgot your password?": the link that lets a person choose a new one. `link` is
+/// `LINK_PLACEHOLDER` when queued.
+pub fn password_reset(account_name: &str, person_name: &str, email: &str, link: &str, minutes: i64) -> RenderedEmail {
+    let subject = one_line(&format!("Choose a new password for {account_name} on Beckon"));
+    let greeting = if person_name.trim().is_empty() { "Hello,".to_string() } else { format!("Hello {person_name},") };
+    let line = format!("Someone (we hope you) asked for a new password for {email} on {account_name}.");
+    let after = format!("The link works once, for {minutes} minutes. If you did not ask for it, ignore this email: your password stays as it is.");
+    let text = format!("{greeting}\n\n{line}\n\nChoose a new password:\n{link}\n\n{after}\n");
+    let html = format!(
+        "<p>{}</p><p>{}</p>{}<p style=\"color:#5b6475;font-size:14px\">Or open this link: <a href=\"{3}\">{3}</a></p><p style=\"color:#5b6475;font-size:14px\">{4}</p>",
+        escape(&greeting),
+        escape(&line),
+        button(link, "Choose a new password"),
+        escape(link),
+        escape(&after)
+    );
+    RenderedEmail { html: layout(&subject, &html), subject, text }
+}
+
 pub fn test_email(account_name: &str, sent_by: &str) -> RenderedEmail {
     let subject = one_line(&format!("Test email from Beckon ({account_name})"));
     let line = format!("{sent_by} sent this test from Settings → Outgoing email. If you can read it, email from {account_name} reaches this mailbox.");

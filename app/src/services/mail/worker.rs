@@ -143,21 +143,30 @@ fn mailbox(name: Option<&str>, address: &str) -> Option<Mailbox> {
     Some(Mailbox::new(name.map(|n| n.replace(['\r', '\n'], " ")).filter(|n| !n.trim().is_empty()), address))
 }
 
-/// Puts the invitation's current link where the template left its placeholder. The link is
-/// made here, at send time, so the outbox never holds a usable link.
+/// Puts the current link of what the message is about (an invitation, a password reset)
+/// where the template left its placeholder. The link is made here, at send time, so the
+/// outbox never holds a usable link.
 async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, String), Outcome> {
-    let Some(invitation_id) = &message.invitation_id else {
-        return Ok((message.text_body.clone(), message.html_body.clone()));
-    };
+    let unchanged = || Ok((message.text_body.clone(), message.html_body.clone()));
     if !message.text_body.contains(templates::LINK_PLACEHOLDER) && !message.html_body.contains(templates::LINK_PLACEHOLDER) {
-        return Ok((message.text_body.clone(), message.html_body.clone()));
+        return unchanged();
     }
-    let mut conn = state.db.pool.acquire().await.map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
-    let version = crate::services::store::invitations::link_version(&mut conn, invitation_id)
-        .await
-        .map_err(|e| Outcome::Transient(format!("cannot read the invitation: {e}")))?;
-    let version = version.ok_or_else(|| Outcome::Permanent("the invitation no longer exists".into()))?;
-    let url = link::url(&state.public_url, invitation_id, &state.link_key.token(invitation_id, version));
+    let unreadable = |e: sqlx::Error| Outcome::Transient(format!("cannot read what the message links to: {e}"));
+    let url = match (&message.invitation_id, &message.password_reset_id) {
+        (Some(invitation_id), _) => {
+            let mut conn = state.db.pool.acquire().await.map_err(unreadable)?;
+            let version = crate::services::store::invitations::link_version(&mut conn, invitation_id).await.map_err(unreadable)?;
+            let version = version.ok_or_else(|| Outcome::Permanent("the invitation no longer exists".into()))?;
+            link::url(&state.public_url, invitation_id, &state.link_key.token(invitation_id, version))
+        }
+        (None, Some(reset_id)) => {
+            let mut conn = state.db.pool.acquire().await.map_err(unreadable)?;
+            let reset = crate::services::store::password_resets::get(&mut conn, reset_id).await.map_err(unreadable)?;
+            let reset = reset.ok_or_else(|| Outcome::Permanent("the password reset no longer exists".into()))?;
+            link::reset_url(&state.public_url, reset_id, &state.link_key.reset_token(reset_id, reset.auth_version))
+        }
+        (None, None) => return unchanged(),
+    };
     Ok((message.text_body.replace(templates::LINK_PLACEHOLDER, &url), message.html_body.replace(templates::LINK_PLACEHOLDER, &templates::escape(&url))))
 }
 

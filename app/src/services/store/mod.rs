@@ -7,6 +7,7 @@ pub mod custom_roles;
 pub mod invitations;
 pub mod memberships;
 pub mod outbox;
+pub mod password_resets;
 pub mod rate_limits;
 pub mod scopes;
 pub mod user_list;
@@ -21,6 +22,12 @@ pub fn new_id() -> String {
 /// `$from, $from+1, …`: `count` numbered parameters for an `IN (…)` list.
 pub fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `text` as a LIKE pattern matches it literally (with `ESCAPE '\'`): its `\`, `%` and `_`
+/// escaped.
+pub fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Whether `error` is a unique constraint refusing a duplicate.

@@ -44,6 +44,8 @@ pub struct NewMessage<'a> {
     pub kind: MessageKind,
     pub recipient: &'a Email,
     pub invitation_id: Option<&'a str>,
+    /// The password reset whose link the message carries (see `mail::worker`).
+    pub password_reset_id: Option<&'a str>,
     pub rendered: RenderedEmail,
 }
 
@@ -52,8 +54,8 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     let id = new_id();
     sqlx::query(
         "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
-                             next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9)",
+                             next_attempt_at, created_at, updated_at, password_reset_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9, $11)",
     )
     .bind(&id)
     .bind(message.account_id)
@@ -65,6 +67,7 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     .bind(message.invitation_id)
     .bind(now_ms)
     .bind(DeliveryState::Queued.as_str())
+    .bind(message.password_reset_id)
     .execute(conn)
     .await?;
     Ok(id)
@@ -84,6 +87,7 @@ pub struct Claimed {
     pub attempts: i64,
     pub created_at: i64,
     pub invitation_id: Option<String>,
+    pub password_reset_id: Option<String>,
 }
 
 /// Takes up to `limit` due messages (queued, deferred and due, or sending with a lapsed
@@ -102,7 +106,7 @@ pub async fn claim(db: &Db, worker: &str, now_ms: i64, lease_until: i64, limit: 
          WHERE id IN (SELECT id FROM outbox \
                       WHERE (state IN ('{queued}', '{deferred}') AND next_attempt_at <= $2) OR (state = '{sending}' AND lease_until <= $2) \
                       ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
-         RETURNING id, account_id, kind, recipient, subject, text_body, html_body, attempts, created_at, invitation_id",
+         RETURNING id, account_id, kind, recipient, subject, text_body, html_body, attempts, created_at, invitation_id, password_reset_id",
         sending = DeliveryState::Sending.as_str(),
         queued = DeliveryState::Queued.as_str(),
         deferred = DeliveryState::Deferred.as_str(),

@@ -42,3 +42,9 @@ pub async fn delete_started_before<'c>(db: impl sqlx::Executor<'c, Database = An
 pub async fn delete<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(db).await.map(|_| ())
 }
+
+/// Deletes the counters whose key starts with `prefix`.
+pub async fn delete_prefix<'c>(db: impl sqlx::Executor<'c, Database = Any>, prefix: &str) -> sqlx::Result<()> {
+    let pattern = format!("{}%", super::like_literal(prefix));
+    sqlx::query("DELETE FROM rate_limits WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).execute(db).await.map(|_| ())
+}

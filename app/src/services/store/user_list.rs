@@ -191,7 +191,7 @@ fn matching(filter: &ListFilter<'_>, status: Option<UserStatus>, reading: Readin
             from = "users_search s CROSS JOIN users u INDEXED BY users_by_search_doc_filters ON u.search_doc = s.rowid".into();
             conditions.push(format!("s.users_search MATCH {phrase}"));
         } else {
-            let escaped = filter.search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = super::like_literal(filter.search);
             let pattern = sql.param(Bind::Text(format!("%{escaped}%")));
             conditions.push(format!("(u.name_folded || ' ' || u.email) LIKE {pattern} ESCAPE '\\'"));
         }

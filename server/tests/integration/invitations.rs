@@ -1,8 +1,7 @@
 //! The invitation lifecycle through its services, on a real SQLite file: every action in
 //! every state, expiry at its boundary, links, and races.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use app::services::checkpoints::points;
 use app::services::invitations::accept::{self, AcceptInput};

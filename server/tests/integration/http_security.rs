@@ -1,8 +1,7 @@
 //! The security baseline, through the real router: headers, CSRF by Origin, 401/403,
 //! session hygiene.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

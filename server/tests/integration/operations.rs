@@ -1,8 +1,7 @@
 //! For the people who run Beckon: health, readiness, metrics, request logs, and what goes
 //! over the wire (compression).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -1,8 +1,7 @@
 //! Mail through the relays operators run: a real SMTP server (aiosmtpd) speaking STARTTLS or
 //! implicit TLS under a private certificate authority made for the test, with a login.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use app::services::mail::transport::{TlsMode, Transport, WRONG_CREDENTIALS};
 use app::services::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryReport};

@@ -1,9 +1,8 @@
 //! Role ceilings through the services: every invitation action × every actor × an
 //! invitation offering each role. Allowed calls succeed; refused ones fail with a
 //! permission error and leave the database exactly as it was.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use app::services::invitations::service::{self, InviteRequest};
 use app::services::Actor;

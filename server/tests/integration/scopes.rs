@@ -1,8 +1,7 @@
 //! Places (organisational units, waiting areas, meeting rooms), the account's own roles,
 //! scope administrators and the People permission, through the services on a real SQLite file.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use app::services::invitations::accept::{self, AcceptInput};
 use app::services::invitations::service::{self, InviteRequest};

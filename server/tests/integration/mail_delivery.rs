@@ -1,8 +1,7 @@
 //! Email delivery against a real SMTP server (aiosmtpd) listening on loopback: what
 //! arrives, deferral and recovery, permanent failure, an outage, a crashed worker.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
 
-mod common;
+use crate::common;
 
 use app::services::checkpoints::points;
 use app::services::mail::outbox;

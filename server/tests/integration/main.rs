@@ -1,0 +1,19 @@
+//! Beckon's integration tests, one binary for them all (each file of this folder a module):
+//! the stack is compiled and linked once instead of once per file. Each test builds its own
+//! application on a fresh database (SQLite, or PostgreSQL under `scripts/with-postgres.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is the test's answer
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts_and_sign_in;
+mod http_security;
+mod invitations;
+mod mail_delivery;
+mod mail_tls;
+mod multi_process;
+mod operations;
+mod password_reset;
+mod permission_matrix;
+mod role_ceilings;
+mod scopes;

@@ -18,6 +18,8 @@ pub enum InvitationAction {
     Manage,
     Cancel,
     InviteToActivate,
+    /// Grants the roles of an accepted invitation that waits for an administrator.
+    Confirm,
 }
 
 impl InvitationAction {
@@ -30,6 +32,7 @@ impl InvitationAction {
             InvitationAction::Manage => "Manage invitation",
             InvitationAction::Cancel => "Cancel invitation",
             InvitationAction::InviteToActivate => "Invite user to activate account",
+            InvitationAction::Confirm => "Confirm and grant the roles",
         }
     }
 
@@ -42,6 +45,7 @@ impl InvitationAction {
             InvitationAction::Manage => "manage",
             InvitationAction::Cancel => "cancel",
             InvitationAction::InviteToActivate => "invite_to_activate",
+            InvitationAction::Confirm => "confirm",
         }
     }
 
@@ -50,7 +54,8 @@ impl InvitationAction {
     }
 }
 
-pub const ALL_ACTIONS: [InvitationAction; 7] = [
+pub const ALL_ACTIONS: [InvitationAction; 8] = [
+    InvitationAction::Confirm,
     InvitationAction::Resend,
     InvitationAction::CopyLink,
     InvitationAction::Remind,
@@ -77,6 +82,7 @@ fn actions_for(subject: &Subject) -> Vec<InvitationAction> {
     use InvitationAction::*;
     match (subject.invitation, subject.status) {
         (Some(InvitationState::Pending), _) => vec![Resend, CopyLink, Remind, Manage, Cancel],
+        (Some(InvitationState::AwaitingConfirmation), _) => vec![Confirm, Cancel],
         (Some(InvitationState::Expired), _) => vec![SendNew, Cancel],
         (_, UserStatus::ProfileOnly) => vec![InviteToActivate],
         _ => vec![],
@@ -100,15 +106,16 @@ pub fn ensure_allowed(actor: &Authority, action: InvitationAction, subject: &Sub
     if actions_for(subject).contains(&action) {
         return Ok(());
     }
-    let why = match subject.status {
-        UserStatus::Expired => "This invitation has expired. Send a new invitation instead.",
-        UserStatus::Active if subject.invitation.is_none() => "This person has already accepted and is active.",
-        UserStatus::Deactivated => "This user is deactivated.",
-        UserStatus::ProfileOnly => "This user has no pending invitation.",
-        UserStatus::Active | UserStatus::Invited => match subject.invitation {
-            Some(InvitationState::Expired) => "This invitation has expired. Send a new invitation instead.",
-            _ => "That is not possible while the invitation is pending.",
-        },
+    let why = match (subject.invitation, subject.status) {
+        (Some(InvitationState::Expired), _) | (_, UserStatus::Expired) => "This invitation has expired. Send a new invitation instead.",
+        (Some(InvitationState::AwaitingConfirmation), _) | (_, UserStatus::AwaitingConfirmation) => {
+            "This invitation was accepted and waits for an administrator to confirm it."
+        }
+        (Some(InvitationState::Pending), _) if action == InvitationAction::Confirm => "Only an accepted invitation can be confirmed.",
+        (None, UserStatus::Active) => "This person has already accepted and is active.",
+        (_, UserStatus::Deactivated) => "This user is deactivated.",
+        (None, UserStatus::ProfileOnly) => "This user has no pending invitation.",
+        _ => "That is not possible while the invitation is pending.",
     };
     Err(AppError::InvalidState(why.into()))
 }

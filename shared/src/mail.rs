@@ -10,11 +10,18 @@ pub enum MessageKind {
     InvitationRequested,
     TestEmail,
     PasswordReset,
+    AccessConfirmed,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 5] =
-        [MessageKind::Invitation, MessageKind::Reminder, MessageKind::InvitationRequested, MessageKind::TestEmail, MessageKind::PasswordReset];
+    pub const ALL: [MessageKind; 6] = [
+        MessageKind::Invitation,
+        MessageKind::Reminder,
+        MessageKind::InvitationRequested,
+        MessageKind::TestEmail,
+        MessageKind::PasswordReset,
+        MessageKind::AccessConfirmed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -23,6 +30,7 @@ impl MessageKind {
             MessageKind::InvitationRequested => "invitation_requested",
             MessageKind::TestEmail => "test_email",
             MessageKind::PasswordReset => "password_reset",
+            MessageKind::AccessConfirmed => "access_confirmed",
         }
     }
 
@@ -37,6 +45,7 @@ impl MessageKind {
             MessageKind::InvitationRequested => "New invitation requested",
             MessageKind::TestEmail => "Test email",
             MessageKind::PasswordReset => "Password reset",
+            MessageKind::AccessConfirmed => "Access confirmed",
         }
     }
 }

@@ -15,6 +15,8 @@ pub const ROLE_NAME_BUILT_IN: &str = "That is the name of a built-in role. Choos
 pub const INVITATION_EXPIRED: &str = "This invitation has expired. Ask the person who invited you for a new one.";
 pub const INVITATION_ACCEPTED: &str = "This invitation has already been accepted. Sign in instead.";
 pub const INVITATION_NO_LONGER_VALID: &str = "This invitation is no longer valid.";
+pub const INVITATION_AWAITING: &str =
+    "You have accepted this invitation. An administrator must confirm it before you can sign in with it; you will get an email when they have.";
 pub const LINK_NOT_VALID: &str = "This link is not valid.";
 pub const ACCEPT_RETRY: &str = "This invitation could not be accepted. Try again.";
 pub const REQUEST_ONLY_WHEN_EXPIRED: &str = "Only an expired invitation can be renewed this way.";
@@ -43,6 +45,7 @@ pub fn is_known(message: &str) -> bool {
         INVITATION_EXPIRED,
         INVITATION_ACCEPTED,
         INVITATION_NO_LONGER_VALID,
+        INVITATION_AWAITING,
         LINK_NOT_VALID,
         ACCEPT_RETRY,
         REQUEST_ONLY_WHEN_EXPIRED,

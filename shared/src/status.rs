@@ -77,26 +77,37 @@ stored_enum!(
 );
 
 stored_enum!(
-    /// What a user is, as the Users page shows and filters it.
+    /// What a user is, as the Users page shows and filters it, in the Status order.
     UserStatus, "user status", {
         ProfileOnly => "profile_only",
         Invited => "invited",
+        AwaitingConfirmation => "awaiting_confirmation",
         Expired => "expired",
         Active => "active",
         Deactivated => "deactivated",
     }
 );
 
+/// What a user's status depends on of their open invitation (pending, or past its expiry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenInvitation {
+    pub expires_at_ms: i64,
+    /// They accepted it, and its roles wait for an administrator's confirmation.
+    pub awaiting_confirmation: bool,
+}
+
 impl UserStatus {
-    /// The status now of a user stored as `stored`, whose pending invitation (if any) expires
-    /// at `pending_expires_at_ms`: an invited user whose invitation has expired is Expired.
-    pub fn of(stored: StoredUserStatus, pending_expires_at_ms: Option<i64>, now_ms: i64) -> UserStatus {
-        match stored {
-            StoredUserStatus::Active => UserStatus::Active,
-            StoredUserStatus::Deactivated => UserStatus::Deactivated,
-            StoredUserStatus::ProfileOnly => UserStatus::ProfileOnly,
-            StoredUserStatus::Invited if pending_expires_at_ms.is_some_and(|at| is_expired(at, now_ms)) => UserStatus::Expired,
-            StoredUserStatus::Invited => UserStatus::Invited,
+    /// The status now of a user stored as `stored`, with their open invitation (if any): an
+    /// invited user whose invitation has expired is Expired; one who accepted it while its
+    /// inviter could no longer grant its roles is Awaiting confirmation until it expires.
+    pub fn of(stored: StoredUserStatus, open: Option<OpenInvitation>, now_ms: i64) -> UserStatus {
+        match (stored, open) {
+            (StoredUserStatus::Active, _) => UserStatus::Active,
+            (StoredUserStatus::Deactivated, _) => UserStatus::Deactivated,
+            (StoredUserStatus::ProfileOnly, _) => UserStatus::ProfileOnly,
+            (StoredUserStatus::Invited, Some(open)) if is_expired(open.expires_at_ms, now_ms) => UserStatus::Expired,
+            (StoredUserStatus::Invited, Some(open)) if open.awaiting_confirmation => UserStatus::AwaitingConfirmation,
+            (StoredUserStatus::Invited, _) => UserStatus::Invited,
         }
     }
 
@@ -104,6 +115,7 @@ impl UserStatus {
         match self {
             UserStatus::ProfileOnly => "Profile only",
             UserStatus::Invited => "Invited",
+            UserStatus::AwaitingConfirmation => "Awaiting confirmation",
             UserStatus::Expired => "Expired",
             UserStatus::Active => "Active",
             UserStatus::Deactivated => "Deactivated",
@@ -115,19 +127,47 @@ impl UserStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvitationState {
     Pending,
+    /// The invitee accepted, but its inviter could no longer grant every role it offers: an
+    /// administrator who can confirms it (or cancels it) before it expires.
+    AwaitingConfirmation,
     Accepted,
     Cancelled,
     Expired,
 }
 
 impl InvitationState {
-    /// The state at `now_ms` of an invitation stored as `stored`: pending past its expiry is expired.
-    pub fn of(stored: StoredInvitationState, expires_at_ms: i64, now_ms: i64) -> InvitationState {
+    /// The state at `now_ms` of an invitation stored as `stored` (`awaiting`: accepted, its
+    /// roles waiting for confirmation): pending past its expiry is expired, awaiting or not.
+    pub fn of(stored: StoredInvitationState, expires_at_ms: i64, awaiting: bool, now_ms: i64) -> InvitationState {
         match stored {
             StoredInvitationState::Accepted => InvitationState::Accepted,
             StoredInvitationState::Cancelled => InvitationState::Cancelled,
             StoredInvitationState::Pending if is_expired(expires_at_ms, now_ms) => InvitationState::Expired,
+            StoredInvitationState::Pending if awaiting => InvitationState::AwaitingConfirmation,
             StoredInvitationState::Pending => InvitationState::Pending,
+        }
+    }
+}
+
+stored_enum!(
+    /// Why an accepted invitation waits for an administrator: what its inviter could no
+    /// longer grant at the moment it was accepted. Stored with the invitation.
+    AwaitingReason, "awaiting reason", {
+        InviterGone => "inviter_gone",
+        InviterInactive => "inviter_inactive",
+        InviterLacksAuthority => "inviter_lacks_authority",
+        PlaceArchived => "place_archived",
+    }
+);
+
+impl AwaitingReason {
+    /// Why, for the administrator who may confirm it.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            AwaitingReason::InviterGone => "the person who invited them no longer has an account",
+            AwaitingReason::InviterInactive => "the person who invited them is no longer active",
+            AwaitingReason::InviterLacksAuthority => "the person who invited them can no longer grant every role it offers",
+            AwaitingReason::PlaceArchived => "a place it offers a role in is archived",
         }
     }
 }
@@ -138,16 +178,26 @@ mod tests {
 
     #[test]
     fn a_pending_invitation_expires_exactly_at_its_expiry() {
-        assert_eq!(InvitationState::of(StoredInvitationState::Pending, 1000, 999), InvitationState::Pending);
-        assert_eq!(InvitationState::of(StoredInvitationState::Pending, 1000, 1000), InvitationState::Expired);
-        assert_eq!(InvitationState::of(StoredInvitationState::Accepted, 1000, 5000), InvitationState::Accepted);
-        assert_eq!(UserStatus::of(StoredUserStatus::Invited, Some(1000), 999), UserStatus::Invited);
-        assert_eq!(UserStatus::of(StoredUserStatus::Invited, Some(1000), 1000), UserStatus::Expired);
-        assert_eq!(
-            UserStatus::of(StoredUserStatus::Active, Some(1000), 1000),
-            UserStatus::Active,
-            "an active user's expired extra invitation leaves them active"
-        );
+        let open = Some(OpenInvitation { expires_at_ms: 1000, awaiting_confirmation: false });
+        assert_eq!(InvitationState::of(StoredInvitationState::Pending, 1000, false, 999), InvitationState::Pending);
+        assert_eq!(InvitationState::of(StoredInvitationState::Pending, 1000, false, 1000), InvitationState::Expired);
+        assert_eq!(InvitationState::of(StoredInvitationState::Accepted, 1000, false, 5000), InvitationState::Accepted);
+        assert_eq!(UserStatus::of(StoredUserStatus::Invited, open, 999), UserStatus::Invited);
+        assert_eq!(UserStatus::of(StoredUserStatus::Invited, open, 1000), UserStatus::Expired);
+        assert_eq!(UserStatus::of(StoredUserStatus::Active, open, 1000), UserStatus::Active, "an active user's expired extra invitation leaves them active");
+    }
+
+    #[test]
+    fn an_accepted_invitation_awaiting_confirmation_still_expires() {
+        let open = Some(OpenInvitation { expires_at_ms: 1000, awaiting_confirmation: true });
+        assert_eq!(InvitationState::of(StoredInvitationState::Pending, 1000, true, 999), InvitationState::AwaitingConfirmation);
+        assert_eq!(InvitationState::of(StoredInvitationState::Pending, 1000, true, 1000), InvitationState::Expired);
+        assert_eq!(UserStatus::of(StoredUserStatus::Invited, open, 999), UserStatus::AwaitingConfirmation);
+        assert_eq!(UserStatus::of(StoredUserStatus::Invited, open, 1000), UserStatus::Expired);
+        assert_eq!(UserStatus::of(StoredUserStatus::Active, open, 999), UserStatus::Active, "an active person waits for more roles, active");
+        for reason in AwaitingReason::ALL {
+            assert_eq!(AwaitingReason::try_from(reason.as_str().to_string()), Ok(*reason));
+        }
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct InvitationSummary {
     pub offered: Vec<GrantView>,
     /// Its latest email (invitation or reminder) and how its delivery went.
     pub latest_email: Option<crate::mail::LatestEmail>,
+    /// Accepted, and waiting for an administrator to confirm its roles: since when, and why.
+    pub awaiting: Option<(i64, crate::status::AwaitingReason)>,
 }
 
 /// How the Users page is filtered, searched, sorted and paged; kept in the URL. The page
@@ -298,6 +300,10 @@ pub enum InvitationPage {
     /// The link is live: who invites whom, into what, as what.
     Open(OpenInvitation),
     Expired {
+        account_name: String,
+    },
+    /// Accepted, and waiting for an administrator to confirm the roles it offers.
+    AwaitingConfirmation {
         account_name: String,
     },
     /// Cancelled, or replaced by a newer link.

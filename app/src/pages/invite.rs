@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use shared::invitations::time_until;
 use shared::views::{InvitationPage, OpenInvitation};
+use shared::{messages, AppError};
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
@@ -32,11 +33,11 @@ pub fn InvitePage() -> impl IntoView {
                                 <p>"It was cancelled or replaced by a newer invitation. If you were sent a newer one, use the link in that email; otherwise ask the person who invited you."</p>
                             }.into_any()
                         }
-                        Ok(InvitationPage::AlreadyAccepted) => view! {
-                            <h1>"This invitation has already been accepted"</h1>
-                            <p>"Sign in with the account you created."</p>
-                            <p><a href="/signin" class="button primary">"Sign in"</a></p>
+                        Ok(InvitationPage::AwaitingConfirmation { account_name }) => view! {
+                            <h1>{format!("Waiting for {account_name}")}</h1>
+                            <p>{shared::messages::INVITATION_AWAITING}</p>
                         }.into_any(),
+                        Ok(InvitationPage::AlreadyAccepted) => view! { <AlreadyAccepted/> }.into_any(),
                         Ok(InvitationPage::NotValid) => {
                             set_status(404);
                             view! {
@@ -52,6 +53,15 @@ pub fn InvitePage() -> impl IntoView {
                 })}
             </Suspense>
         </main>
+    }
+}
+
+#[component]
+fn AlreadyAccepted() -> impl IntoView {
+    view! {
+        <h1>"This invitation has already been accepted"</h1>
+        <p>"Sign in with the account you created."</p>
+        <p><a href="/signin" class="button primary">"Sign in"</a></p>
     }
 }
 
@@ -95,13 +105,19 @@ fn OpenInvitationView(invitation: OpenInvitation, link: String) -> impl IntoView
         }
         .into_any()
     };
+    // Someone else accepted it a moment before (another browser, another tab): the page says
+    // so instead of the form and its expiry.
+    let taken = move || matches!(accept.value().get(), Some(Err(AppError::InvalidState(ref m))) if m == messages::INVITATION_ACCEPTED);
     view! {
-        <h1>{format!("Join {}", invitation.account_name)}</h1>
-        <p>{format!("{inviter} invited you ({}) to join {} as {roles}.", invitation.email, invitation.account_name)}</p>
-        {invitation.personal_message.clone().map(|m| view! { <blockquote class="personal-message">{m}</blockquote> })}
-        <p class="muted">{format!("This invitation expires {}.", time_until(invitation.expires_at_ms, invitation.now_ms))}</p>
-        <ActionError value=accept.value()/>
-        {form}
+        {move || taken().then(|| view! { <AlreadyAccepted/> })}
+        <div hidden=taken>
+            <h1>{format!("Join {}", invitation.account_name)}</h1>
+            <p>{format!("{inviter} invited you ({}) to join {} as {roles}.", invitation.email, invitation.account_name)}</p>
+            {invitation.personal_message.clone().map(|m| view! { <blockquote class="personal-message">{m}</blockquote> })}
+            <p class="muted">{format!("This invitation expires {}.", time_until(invitation.expires_at_ms, invitation.now_ms))}</p>
+            <ActionError value=accept.value()/>
+            {form}
+        </div>
     }
 }
 

@@ -98,10 +98,17 @@ fn manage_dialog(row: UserRow) -> AnyView {
     view! { <ManageDialog row/> }.into_any()
 }
 
-/// "Invited yesterday as Admin, Clinician — Room 3", as admins know it.
+/// "Invited yesterday as Admin, Clinician — Room 3", as admins know it; for an acceptance
+/// that waits for an administrator, since when and why.
 pub fn invitation_line(row: &UserRow, now: i64) -> Option<String> {
     let invitation = row.invitation.as_ref()?;
-    Some(format!("Invited {} as {}", relative_time(invitation.invited_at_ms, now), GrantView::list(&invitation.offered)))
+    let invited = format!("Invited {} as {}", relative_time(invitation.invited_at_ms, now), GrantView::list(&invitation.offered));
+    Some(match invitation.awaiting {
+        Some((since, reason)) if invitation.state == shared::status::InvitationState::AwaitingConfirmation => {
+            format!("{invited}; accepted {}, waiting for an administrator to confirm it: {}", relative_time(since, now), reason.explanation())
+        }
+        _ => invited,
+    })
 }
 
 /// The same with when it expires: "Invited yesterday as Admin; expires in 6 days".

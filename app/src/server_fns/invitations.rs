@@ -100,9 +100,14 @@ pub async fn accept_invitation(
         };
         let input =
             invitations::accept::AcceptInput { name: name.unwrap_or_default(), password, password_confirmation: password_confirmation.unwrap_or_default() };
-        let credentials = invitations::accept::accept(&state, &link, input, viewer.as_ref(), context::client_ip()).await?;
-        auth::begin_session(&state, &session, &credentials).await?;
-        leptos_axum::redirect("/");
+        match invitations::accept::accept(&state, &link, input, viewer.as_ref(), context::client_ip()).await? {
+            invitations::accept::Accepted::Active(credentials) => {
+                auth::begin_session(&state, &session, &credentials).await?;
+                leptos_axum::redirect("/");
+            }
+            // The link's page now says that an administrator must confirm it.
+            invitations::accept::Accepted::AwaitingConfirmation(_) => leptos_axum::redirect(&format!("/invite/{link}")),
+        }
         Ok(())
     })
     .await

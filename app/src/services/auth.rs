@@ -170,15 +170,21 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
         return Ok(None);
     };
     let account = accounts::get(&mut conn, &user.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
-    let account_scope_id = scopes::account_scope_id(&mut conn, &user.account_id).await.step("scopes::account_scope_id")?;
-    let held = memberships::roles_in(&mut conn, &user.id, &account_scope_id).await.step("memberships::roles_in")?;
-    let authority = Authority {
+    let authority = authority_of(&mut conn, &user).await?;
+    Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name: account.name, name: user.name, email: user.email, authority }))
+}
+
+/// What `user` holds now: the input of every permission check, read the same way for the
+/// person signed in and for the inviter of an invitation being accepted.
+pub async fn authority_of(conn: &mut Conn, user: &users::UserRecord) -> Result<Authority, AppError> {
+    let account_scope_id = scopes::account_scope_id(conn, &user.account_id).await.step("scopes::account_scope_id")?;
+    let held = memberships::roles_in(conn, &user.id, &account_scope_id).await.step("memberships::roles_in")?;
+    Ok(Authority {
         account_roles: held.iter().filter_map(|r| r.builtin()).collect(),
         people: user.people_permission != 0,
-        administered: scopes::administered_by(&mut conn, &user.id).await.step("scopes::administered_by")?,
+        administered: scopes::administered_by(conn, &user.id).await.step("scopes::administered_by")?,
         account_scope_id,
-    };
-    Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name: account.name, name: user.name, email: user.email, authority }))
+    })
 }
 
 /// The actor, or `Unauthenticated`.

@@ -26,6 +26,8 @@ impl Checkpoints {
 
 /// The points, named once so services and tests agree.
 pub mod points {
+    /// An accept has read the link's invitation and invitee, and goes on to check its form.
+    pub const ACCEPT_AFTER_RESOLVE: &str = "accept.after_resolve";
     /// An accept has verified its link and form, and is about to claim the invitation.
     pub const ACCEPT_BEFORE_CLAIM: &str = "accept.before_claim";
     /// An action on an invitation (resend, cancel, …) is about to open its transaction.

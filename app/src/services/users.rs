@@ -8,7 +8,7 @@ use super::store::user_list::{self, ListFilter, ListedUser, Start};
 use super::store::{scopes, users, Conn};
 use super::{Actor, AppState};
 use shared::permissions::{Denied, Permission};
-use shared::status::InvitationState;
+use shared::status::{AwaitingReason, InvitationState, StoredInvitationState};
 use shared::views::{CurrentUser, InvitationSummary, PageCursor, UserDetail, UserRow, UsersPage, UsersQuery, PAGE_SIZES};
 use shared::{AppError, Role};
 
@@ -89,25 +89,29 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
         true => crate::services::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
         false => Default::default(),
     };
-    Ok(listed
-        .into_iter()
-        .map(|u| {
-            let invitation = match (u.invitation_id, u.invited_at, u.last_sent_at, u.expires_at) {
-                (Some(invitation_id), Some(invited_at_ms), Some(last_sent_at_ms), Some(expires_at_ms)) => Some(InvitationSummary {
-                    state: if shared::status::is_expired(expires_at_ms, now) { InvitationState::Expired } else { InvitationState::Pending },
-                    offered: offered.remove(&invitation_id).unwrap_or_default(),
-                    latest_email: emails.remove(&invitation_id),
-                    invitation_id,
-                    invited_at_ms,
-                    last_sent_at_ms,
-                    expires_at_ms,
-                    send_count: u.send_count.unwrap_or(0),
-                }),
-                _ => None,
-            };
-            UserRow { status: u.status, held: held.remove(&u.id).unwrap_or_default(), user_id: u.id, name: u.name, email: u.email, invitation }
-        })
-        .collect())
+    let mut rows = Vec::with_capacity(listed.len());
+    for u in listed {
+        let awaiting = match (u.awaiting_since, u.awaiting_reason) {
+            (Some(since), Some(reason)) => Some((since, AwaitingReason::try_from(reason).step("AwaitingReason::try_from")?)),
+            _ => None,
+        };
+        let invitation = match (u.invitation_id, u.invited_at, u.last_sent_at, u.expires_at) {
+            (Some(invitation_id), Some(invited_at_ms), Some(last_sent_at_ms), Some(expires_at_ms)) => Some(InvitationSummary {
+                state: InvitationState::of(StoredInvitationState::Pending, expires_at_ms, awaiting.is_some(), now),
+                offered: offered.remove(&invitation_id).unwrap_or_default(),
+                latest_email: emails.remove(&invitation_id),
+                invitation_id,
+                invited_at_ms,
+                last_sent_at_ms,
+                expires_at_ms,
+                send_count: u.send_count.unwrap_or(0),
+                awaiting,
+            }),
+            _ => None,
+        };
+        rows.push(UserRow { status: u.status, held: held.remove(&u.id).unwrap_or_default(), user_id: u.id, name: u.name, email: u.email, invitation });
+    }
+    Ok(rows)
 }
 
 /// One user as the Users page would list them, if the actor may see them.

@@ -169,15 +169,45 @@ async fn only_owners_invite_owners_and_members_invite_nobody() {
     assert_eq!(service::copy_link(&app.state, &member, &x).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
 }
 
+/// The README's table: what each status offers in a row's menu, in menu order.
+fn readme_menu(status: UserStatus) -> Vec<InvitationAction> {
+    use InvitationAction::*;
+    match status {
+        UserStatus::Invited => vec![Resend, CopyLink, Remind, Manage, Cancel],
+        UserStatus::AwaitingConfirmation => vec![Confirm, Cancel],
+        UserStatus::Expired => vec![SendNew, Cancel],
+        UserStatus::ProfileOnly => vec![InviteToActivate],
+        UserStatus::Active | UserStatus::Deactivated => vec![],
+    }
+}
+
+/// An invitation to ada@example.com offering Admin and HR, sent by an Admin of the account;
+/// returns (app, owner, the inviter's id, ada's id, link).
+async fn invited_by_an_admin() -> (TestApp, Actor, String, String, String) {
+    let app = TestApp::with_owner().await;
+    let owner = owner(&app).await;
+    let inviter = app.add_active_user("inviter@example.com", "admin").await;
+    let admin = actor_for(&app, &inviter).await;
+    service::invite(&app.state, &admin, request(&app, "ada@example.com", &[Role::Admin, Role::Hr])).await.unwrap();
+    let ada = user_id_of(&app, "ada@example.com").await;
+    let link = service::copy_link(&app.state, &owner, &ada).await.unwrap();
+    (app, owner, inviter, ada, link)
+}
+
 #[tokio::test]
-async fn every_action_in_every_state_follows_the_shared_rule() {
-    // For each status, each action the rule refuses is refused by the service, and each it
-    // allows goes through.
-    for status in [UserStatus::Invited, UserStatus::Expired, UserStatus::ProfileOnly, UserStatus::Active] {
+async fn every_action_in_every_state_is_offered_and_allowed_as_the_readme_says() {
+    // For each status, the menu shows exactly the README's actions, the service does each of
+    // them, and refuses every other.
+    for status in [UserStatus::Invited, UserStatus::AwaitingConfirmation, UserStatus::Expired, UserStatus::ProfileOnly, UserStatus::Active] {
         for action in ALL_ACTIONS {
-            let (app, owner, ada, link) = with_invitation().await;
+            let (app, owner, inviter, ada, link) = invited_by_an_admin().await;
             match status {
                 UserStatus::Invited => {}
+                UserStatus::AwaitingConfirmation => {
+                    // The inviter loses the role that let them offer Admin, then Ada accepts.
+                    sqlx::query("DELETE FROM memberships WHERE user_id = $1").bind(&inviter).execute(&app.state.db.pool).await.unwrap();
+                    accept::accept(&app.state, &link_segment(&link), new_user_input(), None, None).await.unwrap();
+                }
                 UserStatus::Expired => app.clock.advance(chrono::Duration::days(8)),
                 UserStatus::ProfileOnly => {
                     service::act(&app.state, &owner, &ada, InvitationAction::Cancel).await.unwrap();
@@ -189,7 +219,7 @@ async fn every_action_in_every_state_follows_the_shared_rule() {
             }
             let row = row_of(&app, &owner, "ada@example.com").await;
             assert_eq!(row.status, status);
-            let allowed = allowed_actions(&owner.authority, &row.subject()).contains(&action);
+            assert_eq!(allowed_actions(&owner.authority, &row.subject()), readme_menu(status), "the menu of {status:?}");
             let result = match action {
                 InvitationAction::CopyLink => service::copy_link(&app.state, &owner, &ada).await.map(|_| ()),
                 InvitationAction::Manage => service::remove_grants(&app.state, &owner, &ada, app.account_grants(&[Role::Hr])).await.map(|_| ()),
@@ -200,8 +230,12 @@ async fn every_action_in_every_state_follows_the_shared_rule() {
             };
             // Inviting again is how an expired user gets a fresh invitation from the dialog too,
             // and how an active user is invited into a role they do not hold yet.
-            let expected = allowed || (action == InvitationAction::InviteToActivate && matches!(status, UserStatus::Expired | UserStatus::Active));
+            let expected = readme_menu(status).contains(&action)
+                || (action == InvitationAction::InviteToActivate && matches!(status, UserStatus::Expired | UserStatus::Active));
             assert_eq!(result.is_ok(), expected, "{action:?} on {status:?}: {result:?}");
+            if let (false, Err(error)) = (expected, &result) {
+                assert!(matches!(error, AppError::InvalidState(_)), "refused for the state, not the actor: {action:?} on {status:?}: {error:?}");
+            }
         }
     }
 }
@@ -298,7 +332,9 @@ async fn removing_some_roles_keeps_the_invitation_and_removing_all_cancels_it() 
 async fn accepting_activates_the_user_with_the_roles_and_is_single_use() {
     let (app, owner, ada, link) = with_invitation().await;
     let segment = link_segment(&link);
-    let credentials = accept::accept(&app.state, &segment, new_user_input(), None, None).await.unwrap();
+    let accept::Accepted::Active(credentials) = accept::accept(&app.state, &segment, new_user_input(), None, None).await.unwrap() else {
+        panic!("accepted with its roles");
+    };
     assert_eq!(credentials.user_id, ada);
     let actor = actor_for(&app, &ada).await;
     assert_eq!(actor.authority.account_roles, vec![Role::Admin, Role::Hr]);
@@ -310,7 +346,7 @@ async fn accepting_activates_the_user_with_the_roles_and_is_single_use() {
     assert_eq!(audit_count(&app, "invitation.accepted").await, 1);
 }
 
-fn spawn_accept(state: &app::services::AppState, segment: &str) -> tokio::task::JoinHandle<Result<app::services::auth::Credentials, AppError>> {
+fn spawn_accept(state: &app::services::AppState, segment: &str) -> tokio::task::JoinHandle<Result<accept::Accepted, AppError>> {
     let (state, segment) = (state.clone(), segment.to_string());
     tokio::spawn(async move { accept::accept(&state, &segment, new_user_input(), None, None).await })
 }

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod accept_recheck;
 mod accounts_and_sign_in;
 mod http_security;
 mod invitations;

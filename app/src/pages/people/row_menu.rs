@@ -109,6 +109,13 @@ fn MenuItems(menu: OpenMenu) -> impl IntoView {
             InvitationAction::CopyLink => copy_link(state, row.user_id.clone()),
             InvitationAction::Manage => state.managing.set(Some(row)),
             InvitationAction::InviteToActivate => state.inviting.set(Some(InvitePrefill { addresses: row.email.clone(), scope_id: None })),
+            InvitationAction::Confirm => {
+                let roles = row.invitation.as_ref().map(|i| shared::scopes::GrantView::list(&i.offered)).unwrap_or_default();
+                let question = format!("Confirm the invitation {} accepted, and grant {roles}?", row.email);
+                if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {
+                    state.run(act_on_invitation(row.user_id.clone(), action.as_str().into()));
+                }
+            }
             InvitationAction::Cancel => {
                 let question = format!("Cancel the invitation to {}? Its link will stop working.", row.email);
                 if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {

@@ -5,14 +5,18 @@ use super::link::{self, TokenMatch};
 use super::notify;
 use crate::services::audit::{self, AuditEvent};
 use crate::services::auth::Credentials;
+use crate::services::checkpoints::points;
+use crate::services::db::Engine;
 use crate::services::error::Step;
 use crate::services::rate_limit::{self, Limit};
+use crate::services::store::invitations::InvitationRecord;
 use crate::services::store::invitations::{self as store, LinkRecord};
-use crate::services::store::{accounts, memberships, users};
+use crate::services::store::{accounts, memberships, scopes, users, Conn};
 use crate::services::{passwords, Actor, AppState};
 use shared::names::PersonName;
 use shared::password::NewPassword;
-use shared::status::{InvitationState, StoredUserStatus};
+use shared::scopes::Grant;
+use shared::status::{AwaitingReason, InvitationState, StoredUserStatus};
 use shared::views::{InvitationPage, OpenInvitation};
 use shared::{messages, AppError, Email};
 use std::net::IpAddr;
@@ -78,6 +82,7 @@ fn classify(state: &AppState, id: &str, token: &str, record: Option<LinkRecord>)
     }
     let page = match record.invitation.state_at(state.clock.now_ms()) {
         InvitationState::Pending => return Resolved::Open(Box::new(record)),
+        InvitationState::AwaitingConfirmation => InvitationPage::AwaitingConfirmation { account_name: record.account_name },
         InvitationState::Accepted => InvitationPage::AlreadyAccepted,
         InvitationState::Cancelled => InvitationPage::NoLongerValid,
         InvitationState::Expired => InvitationPage::Expired { account_name: record.account_name },
@@ -90,6 +95,7 @@ fn refusal(page: InvitationPage) -> AppError {
         match page {
             InvitationPage::Expired { .. } => messages::INVITATION_EXPIRED,
             InvitationPage::AlreadyAccepted => messages::INVITATION_ACCEPTED,
+            InvitationPage::AwaitingConfirmation { .. } => messages::INVITATION_AWAITING,
             InvitationPage::NoLongerValid => messages::INVITATION_NO_LONGER_VALID,
             InvitationPage::NotValid | InvitationPage::Open(_) => messages::LINK_NOT_VALID,
         }
@@ -139,10 +145,21 @@ pub struct AcceptInput {
     pub password_confirmation: String,
 }
 
+/// How an acceptance ended.
+#[derive(Clone, Debug)]
+pub enum Accepted {
+    /// The invitee holds the roles; sign them in.
+    Active(Credentials),
+    /// Its inviter could no longer grant every role it offers: nothing was granted, and an
+    /// administrator who can must confirm it. A new invitee's name and password are kept.
+    AwaitingConfirmation(AwaitingReason),
+}
+
 /// Accepts the invitation: activates the user (new users set their name and password),
-/// grants the invitation's roles and marks it accepted, all at once. Returns who to sign in.
+/// grants the invitation's roles and marks it accepted, all at once, if its inviter may still
+/// grant every one of them; otherwise it waits for an administrator's confirmation.
 /// Each attempt is counted against the visitor's address first; a success takes it back.
-pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<Credentials, AppError> {
+pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, ip: Option<IpAddr>) -> Result<Accepted, AppError> {
     let now = state.clock.now_ms();
     if let Some(ip) = ip {
         rate_limit::consume(&state.db.pool, &accept_key(ip), FAILED_ACCEPTS_PER_IP, now).await?;
@@ -154,32 +171,42 @@ pub async fn accept(state: &AppState, segment: &str, input: AcceptInput, viewer:
     accepted
 }
 
-async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, now: i64) -> Result<Credentials, AppError> {
+async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer: Option<&Actor>, now: i64) -> Result<Accepted, AppError> {
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    let invitation = match resolve(state, &mut conn, segment).await? {
-        Resolved::Open(record) => record.invitation,
+    // The invitation and its invitee as one statement read them: whether the invitee is a new
+    // user is decided from the same moment as whether the invitation is open, so an accept
+    // that lost a race to another is told the invitation was accepted, not to sign in.
+    let record = match resolve(state, &mut conn, segment).await? {
+        Resolved::Open(record) => record,
         Resolved::Shown(page) => return Err(refusal(page)),
     };
-    rate_limit::consume(&state.db.pool, &format!("invite:accept:invitation:{}", invitation.id), ACCEPTS_PER_INVITATION, now).await?;
-    let invitee = users::get(&mut conn, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
     drop(conn);
+    state.checkpoints.reach(points::ACCEPT_AFTER_RESOLVE).await;
+    let invitation = record.invitation;
+    rate_limit::consume(&state.db.pool, &format!("invite:accept:invitation:{}", invitation.id), ACCEPTS_PER_INVITATION, now).await?;
 
-    let existing_user = invitee.is_active();
+    let existing_user = record.invitee_status == StoredUserStatus::Active;
     let new_password = if existing_user {
         // Bound to the invited address: only that user, signed in, may accept.
-        if viewer.map(|a| a.user_id.as_str()) != Some(invitee.id.as_str()) {
-            return Err(AppError::InvalidState(format!("Sign in as {} to accept this invitation.", invitee.email)));
+        if viewer.map(|a| a.user_id.as_str()) != Some(invitation.user_id.as_str()) {
+            return Err(AppError::InvalidState(format!("Sign in as {} to accept this invitation.", record.invitee_email)));
         }
         None
     } else {
         let name = PersonName::parse(&input.name)?;
-        let password = NewPassword::parse(input.password, &input.password_confirmation, &invitee.email)?;
+        let password = NewPassword::parse(input.password, &input.password_confirmation, &record.invitee_email)?;
         Some((name, passwords::hash(password.into_inner()).await?))
     };
 
-    state.checkpoints.reach(crate::services::checkpoints::points::ACCEPT_BEFORE_CLAIM).await;
+    state.checkpoints.reach(points::ACCEPT_BEFORE_CLAIM).await;
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    if !store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.step("invitations::claim_acceptance")? {
+    let offered = store::grants(&mut tx, &invitation.id).await.step("invitations::grants")?;
+    let awaiting = inviter_may_grant(&mut tx, state.db.engine(), &invitation, &offered).await?;
+    let claimed = match awaiting {
+        None => store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.step("invitations::claim_acceptance")?,
+        Some(reason) => store::claim_awaiting(&mut tx, &invitation.id, invitation.link_version, reason, now).await.step("invitations::claim_awaiting")?,
+    };
+    if !claimed {
         // Someone else got there first (another accept, a cancel, a new link), or it just expired.
         drop(tx);
         let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
@@ -188,24 +215,68 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
             Resolved::Open(_) => AppError::InvalidState(messages::ACCEPT_RETRY.into()),
         });
     }
-    if let Some((name, hash)) = &new_password {
-        users::activate(&mut tx, &invitee.id, name.as_str(), hash, now).await.step("users::activate")?;
-    }
-    for grant in store::grants(&mut tx, &invitation.id).await.step("invitations::grants")? {
-        memberships::grant(&mut tx, &invitee.id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
-    }
+    let details = serde_json::json!({ "email": record.invitee_email, "existing_user": existing_user });
+    let (action, outcome) = match awaiting {
+        None => {
+            if let Some((name, hash)) = &new_password {
+                users::activate(&mut tx, &invitation.user_id, name.as_str(), hash, now).await.step("users::activate")?;
+            }
+            for grant in &offered {
+                memberships::grant(&mut tx, &invitation.user_id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
+            }
+            let invitee = users::get(&mut tx, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
+            ("invitation.accepted", Accepted::Active(Credentials { user_id: invitee.id, auth_version: invitee.auth_version }))
+        }
+        Some(reason) => {
+            // The account exists (a new invitee's name and password are kept) and holds nothing
+            // from this invitation until an administrator confirms it.
+            if let Some((name, hash)) = &new_password {
+                users::set_profile(&mut tx, &invitation.user_id, name.as_str(), hash, now).await.step("users::set_profile")?;
+            }
+            ("invitation.awaiting_confirmation", Accepted::AwaitingConfirmation(reason))
+        }
+    };
+    let details = match awaiting {
+        Some(reason) => serde_json::json!({ "email": record.invitee_email, "existing_user": existing_user, "reason": reason.as_str() }),
+        None => details,
+    };
     let event = AuditEvent {
         account_id: &invitation.account_id,
-        actor_user_id: Some(&invitee.id),
-        action: "invitation.accepted",
+        actor_user_id: Some(&invitation.user_id),
+        action,
         target_type: "invitation",
         target_id: &invitation.id,
-        details: serde_json::json!({ "email": invitee.email, "existing_user": existing_user }),
+        details,
     };
     audit::record(&mut tx, event, now).await.step("audit::record")?;
     tx.commit().await.step("commit")?;
-    tracing::info!(invitation_id = %invitation.id, "invitation accepted");
-    Ok(Credentials { user_id: invitee.id, auth_version: invitee.auth_version })
+    tracing::info!(invitation_id = %invitation.id, awaiting = ?awaiting, "invitation accepted");
+    Ok(outcome)
+}
+
+/// Whether the invitation's inviter may, at this moment, grant every role it offers: they
+/// still exist, are active, hold a role that grants each of them, and each place is live.
+/// `None` when they may; otherwise why not. On PostgreSQL the inviter's and the places' rows
+/// are locked until the transaction ends, so a change of their authority or an archiving
+/// waits for the acceptance (or the acceptance for it) instead of slipping between.
+pub async fn inviter_may_grant(tx: &mut Conn, engine: Engine, invitation: &InvitationRecord, offered: &[Grant]) -> Result<Option<AwaitingReason>, AppError> {
+    let places: Vec<String> = offered.iter().map(|g| g.scope_id.clone()).collect();
+    let live = scopes::lock_live(tx, engine, &places).await.step("scopes::lock_live")?;
+    if places.iter().any(|id| !live.contains(id)) {
+        return Ok(Some(AwaitingReason::PlaceArchived));
+    }
+    let inviter = match &invitation.invited_by {
+        Some(id) => users::get_locked(tx, engine, id).await.step("users::get_locked")?,
+        None => None,
+    };
+    let Some(inviter) = inviter.filter(|i| i.account_id == invitation.account_id) else {
+        return Ok(Some(AwaitingReason::InviterGone));
+    };
+    if !inviter.is_active() {
+        return Ok(Some(AwaitingReason::InviterInactive));
+    }
+    let authority = crate::services::auth::authority_of(tx, &inviter).await?;
+    Ok(authority.may_act_on(offered).err().map(|_| AwaitingReason::InviterLacksAuthority))
 }
 
 /// From an expired link: tells the inviter the invitee wants a new invitation.

@@ -86,6 +86,29 @@ async fn queue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> Result<
     outbox::enqueue(conn, message, now_ms).await.map(|_| ()).step("outbox::enqueue")
 }
 
+/// To the invitee: an administrator confirmed the acceptance that waited for them.
+pub async fn access_confirmed(
+    conn: &mut Conn,
+    public_url: &str,
+    account_name: &str,
+    confirmed_by: &str,
+    invitee: &Email,
+    invitation: &InvitationRecord,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    let roles = offered_labels(conn, invitation).await?;
+    let rendered = templates::access_confirmed(account_name, confirmed_by, &roles, &format!("{public_url}/signin"));
+    let message = NewMessage {
+        account_id: &invitation.account_id,
+        kind: MessageKind::AccessConfirmed,
+        recipient: invitee,
+        invitation_id: Some(&invitation.id),
+        password_reset_id: None,
+        rendered,
+    };
+    queue(conn, message, now_ms).await
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn new_invitation_requested(
     conn: &mut Conn,

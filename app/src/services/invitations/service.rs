@@ -175,16 +175,17 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
 /// What inviting an address that already has a user comes to.
 enum Plan {
     Skip(String),
-    Invite { grants: Vec<Grant>, replaces: Option<InvitationRecord> },
+    Invite { grants: Vec<Grant>, replaces: Option<Box<InvitationRecord>> },
 }
 
 async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, grants: &[Grant], now: i64) -> Result<Plan, AppError> {
     let pending = store::pending_for_user(tx, &user.id).await.step("invitations::pending_for_user")?;
-    let status = UserStatus::of(user.status, pending.as_ref().map(|p| p.expires_at), now);
-    let live = pending.as_ref().is_some_and(|p| p.state_at(now) == InvitationState::Pending);
+    let status = UserStatus::of(user.status, pending.as_ref().map(InvitationRecord::as_open), now);
+    let open = pending.as_ref().map(|p| p.state_at(now));
     Ok(match status {
         UserStatus::Deactivated => Plan::Skip("is deactivated".into()),
-        _ if live => Plan::Skip("already has a pending invitation".into()),
+        _ if open == Some(InvitationState::Pending) => Plan::Skip("already has a pending invitation".into()),
+        _ if open == Some(InvitationState::AwaitingConfirmation) => Plan::Skip("accepted an invitation that waits for an administrator to confirm it".into()),
         UserStatus::Active => {
             let mut new_grants = Vec::new();
             for grant in grants {
@@ -198,7 +199,9 @@ async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, gran
                 replace_expired(tx, actor, pending, new_grants).await?
             }
         }
-        UserStatus::Invited | UserStatus::Expired | UserStatus::ProfileOnly => replace_expired(tx, actor, pending, grants.to_vec()).await?,
+        UserStatus::Invited | UserStatus::AwaitingConfirmation | UserStatus::Expired | UserStatus::ProfileOnly => {
+            replace_expired(tx, actor, pending, grants.to_vec()).await?
+        }
     })
 }
 
@@ -209,7 +212,7 @@ async fn replace_expired(tx: &mut Conn, actor: &Actor, expired: Option<Invitatio
             return Ok(Plan::Skip(format!("has an expired invitation you cannot replace ({denied})")));
         }
     }
-    Ok(Plan::Invite { grants, replaces: expired })
+    Ok(Plan::Invite { grants, replaces: expired.map(Box::new) })
 }
 
 async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
@@ -235,7 +238,7 @@ async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, action: Invita
         None => Vec::new(),
     };
     let subject = Subject {
-        status: UserStatus::of(user.status, invitation.as_ref().map(|i| i.expires_at), now),
+        status: UserStatus::of(user.status, invitation.as_ref().map(InvitationRecord::as_open), now),
         invitation: invitation.as_ref().map(|i| i.state_at(now)),
         offered,
     };
@@ -282,6 +285,9 @@ fn display_name(user: &UserRecord) -> String {
 /// Resend, remind, send a new invitation, or cancel: returns the banner to show.
 pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: InvitationAction) -> Result<String, AppError> {
     actor.require(Permission::ManageInvitations)?;
+    if action == InvitationAction::Confirm {
+        return confirm(state, actor, user_id).await;
+    }
     state.checkpoints.reach(points::ACT_BEFORE_BEGIN).await;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
@@ -315,12 +321,14 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
             tx.commit().await.step("commit")?;
             return Ok(format!("Invitation to {who} cancelled. Its link no longer works."));
         }
-        InvitationAction::CopyLink | InvitationAction::Manage | InvitationAction::InviteToActivate => {
+        InvitationAction::CopyLink | InvitationAction::Manage | InvitationAction::InviteToActivate | InvitationAction::Confirm => {
             return Err(AppError::InvalidState("That action has its own control.".into()));
         }
     };
     outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
-    if !store::record_send(&mut tx, &invitation.id, rotate, expires_at, now).await.step("invitations::record_send")? {
+    // Resending or sending anew re-issues the invitation: the sender vouches for it now.
+    let reissued_by = (action != InvitationAction::Remind).then_some(actor.user_id.as_str());
+    if !store::record_send(&mut tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? {
         return Err(changed_meanwhile());
     }
     let updated = store::get(&mut tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
@@ -333,6 +341,48 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(banner)
+}
+
+/// Confirms an acceptance that waits for an administrator (its inviter could no longer grant
+/// every role it offers when it was accepted): grants those roles, makes a new invitee active
+/// with the name and password they chose, and tells them by email. Only someone who may grant
+/// every one of its roles may (403 otherwise, by the one rule), and not while a place it
+/// offers a role in is archived.
+pub async fn confirm(state: &AppState, actor: &Actor, user_id: &str) -> Result<String, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let target = load_target(&mut tx, actor, user_id, InvitationAction::Confirm, now).await?;
+    let invitation = pending(&target)?.clone();
+    let places: Vec<String> = target.subject.offered.iter().map(|g| g.scope_id.clone()).collect();
+    let live = scopes::lock_live(&mut tx, state.db.engine(), &places).await.step("scopes::lock_live")?;
+    if places.iter().any(|id| !live.contains(id)) {
+        return Err(AppError::InvalidState("A place this invitation offers a role in is archived. Restore it first, or cancel the invitation.".into()));
+    }
+    if !store::confirm(&mut tx, &invitation.id, now).await.step("invitations::confirm")? {
+        return Err(changed_meanwhile());
+    }
+    for grant in &target.subject.offered {
+        memberships::grant(&mut tx, &target.user.id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
+    }
+    if !target.user.is_active() {
+        users::set_status(&mut tx, &target.user.id, StoredUserStatus::Active, now).await.step("users::set_status")?;
+    }
+    let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
+    let email = Email::parse(&target.user.email).step("Email::parse")?;
+    let untold = outbox::spend_send_budget(&mut tx, &actor.account_id, &email, now).await?;
+    if untold.is_none() {
+        notify::access_confirmed(&mut tx, &state.public_url, &account.name, &actor.name, &email, &invitation, now).await?;
+    }
+    record(&mut tx, actor, "invitation.confirmed", &invitation.id, serde_json::json!({ "email": target.user.email, "grants": target.subject.offered }), now)
+        .await?;
+    tx.commit().await.step("commit")?;
+    state.outbox_signal.notify_one();
+    let who = display_name(&target.user);
+    Ok(match untold {
+        None => format!("Confirmed: {who} now holds the roles of the invitation, and was told by email."),
+        Some(wait) => format!("Confirmed: {who} now holds the roles of the invitation. No email was sent: {email} {}.", outbox::budget_spent(wait)),
+    })
 }
 
 /// The current link of a pending invitation, for the admin to share directly.

@@ -141,6 +141,16 @@ pub fn password_reset(account_name: &str, person_name: &str, email: &str, link: 
     RenderedEmail { html: layout(&subject, &html), subject, text }
 }
 
+/// To an invitee whose acceptance waited for an administrator: it is confirmed.
+pub fn access_confirmed(account_name: &str, confirmed_by: &str, role_labels: &[String], sign_in: &str) -> RenderedEmail {
+    let subject = one_line(&format!("You can now sign in to {account_name} on Beckon"));
+    let who = if confirmed_by.trim().is_empty() { "An administrator" } else { confirmed_by };
+    let line = format!("{who} confirmed the invitation you accepted: you now hold {} in {account_name}.", role_labels.join(", "));
+    let text = format!("Hello,\n\n{line}\n\nSign in:\n{sign_in}\n");
+    let html = format!("<p>Hello,</p><p>{}</p>{}", escape(&line), button(sign_in, "Sign in"));
+    RenderedEmail { html: layout(&subject, &html), subject, text }
+}
+
 pub fn test_email(account_name: &str, sent_by: &str) -> RenderedEmail {
     let subject = one_line(&format!("Test email from Beckon ({account_name})"));
     let line = format!("{sent_by} sent this test from Settings → Outgoing email. If you can read it, email from {account_name} reaches this mailbox.");

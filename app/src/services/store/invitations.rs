@@ -1,7 +1,7 @@
 use super::scopes::GrantRow;
 use super::Conn;
 use shared::scopes::Grant;
-use shared::status::{InvitationState, StoredInvitationState, StoredUserStatus};
+use shared::status::{AwaitingReason, InvitationState, OpenInvitation, StoredInvitationState, StoredUserStatus, UnknownValue};
 use shared::RoleKey;
 
 /// `shared::status::is_expired` as SQL, for queries that must decide it in the database:
@@ -24,15 +24,29 @@ pub struct InvitationRecord {
     pub expires_at: i64,
     pub last_sent_at: i64,
     pub send_count: i64,
+    /// When its invitee accepted it while its roles had to wait for an administrator.
+    pub awaiting_since: Option<i64>,
+    pub awaiting_reason: Option<String>,
 }
 
 impl InvitationRecord {
     pub fn state_at(&self, now_ms: i64) -> InvitationState {
-        InvitationState::of(self.state, self.expires_at, now_ms)
+        InvitationState::of(self.state, self.expires_at, self.awaiting_since.is_some(), now_ms)
+    }
+
+    /// What the status of its invitee depends on.
+    pub fn as_open(&self) -> OpenInvitation {
+        OpenInvitation { expires_at_ms: self.expires_at, awaiting_confirmation: self.awaiting_since.is_some() }
+    }
+
+    /// Why it waits for an administrator, if it does.
+    pub fn awaiting_reason(&self) -> Result<Option<AwaitingReason>, UnknownValue> {
+        self.awaiting_reason.clone().map(AwaitingReason::try_from).transpose()
     }
 }
 
-const COLUMNS: &str = "id, account_id, user_id, invited_by, state, link_version, personal_message, created_at, expires_at, last_sent_at, send_count";
+const COLUMNS: &str = "id, account_id, user_id, invited_by, state, link_version, personal_message, created_at, expires_at, last_sent_at, send_count, \
+                       awaiting_since, awaiting_reason";
 
 pub struct NewInvitation<'a> {
     pub id: &'a str,
@@ -173,12 +187,16 @@ pub async fn remove_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -
         .map(|r| r.rows_affected())
 }
 
-/// Records a send. `rotate` raises link_version (every earlier link dies); `expires_at`
-/// moves expiry when given. Only a pending invitation is touched; returns whether it was.
-pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, expires_at: Option<i64>, now_ms: i64) -> sqlx::Result<bool> {
+/// Records a send. `rotate` raises link_version (every earlier link dies, and an acceptance
+/// waiting for confirmation starts over); `reissued_by` makes the sender the one who vouches
+/// for it from now on (accepting re-checks what they may grant); `expires_at` moves expiry
+/// when given. Only a pending invitation is touched; returns whether it was.
+pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, reissued_by: Option<&str>, expires_at: Option<i64>, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE invitations SET send_count = send_count + 1, last_sent_at = $1, \
-           link_version = link_version + $2, expires_at = COALESCE($3, expires_at) \
+           link_version = link_version + $2, expires_at = COALESCE($3, expires_at), invited_by = COALESCE($6, invited_by), \
+           awaiting_since = CASE WHEN $2 = 1 THEN NULL ELSE awaiting_since END, \
+           awaiting_reason = CASE WHEN $2 = 1 THEN NULL ELSE awaiting_reason END \
          WHERE id = $4 AND state = $5",
     )
     .bind(now_ms)
@@ -186,6 +204,7 @@ pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, expires_at: Op
     .bind(expires_at)
     .bind(id)
     .bind(StoredInvitationState::Pending.as_str())
+    .bind(reissued_by)
     .execute(&mut *conn)
     .await?;
     sync_user(conn, id).await?;
@@ -205,17 +224,55 @@ pub async fn cancel(conn: &mut Conn, id: &str, by: Option<&str>, now_ms: i64) ->
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks the invitation accepted if, at this instant, it is pending, carries this link
-/// version and has not expired. Exactly one of several simultaneous accepts gets `true`.
+/// Marks the invitation accepted if, at this instant, it is pending, not accepted already
+/// (awaiting confirmation), carries this link version and has not expired. Exactly one of
+/// several simultaneous accepts gets `true`.
 pub async fn claim_acceptance(conn: &mut Conn, id: &str, link_version: i64, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(&format!(
         "UPDATE invitations SET state = $4, accepted_at = $1 \
-         WHERE id = $2 AND state = $5 AND link_version = $3 AND NOT ({})",
+         WHERE id = $2 AND state = $5 AND link_version = $3 AND awaiting_since IS NULL AND NOT ({})",
         expired_sql("expires_at", "$1")
     ))
     .bind(now_ms)
     .bind(id)
     .bind(link_version)
+    .bind(StoredInvitationState::Accepted.as_str())
+    .bind(StoredInvitationState::Pending.as_str())
+    .execute(&mut *conn)
+    .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The acceptance of an invitation whose roles its inviter could no longer grant: it stays
+/// pending, marked as accepted and waiting for an administrator, under the same conditions as
+/// [`claim_acceptance`] (one of several simultaneous accepts gets `true`).
+pub async fn claim_awaiting(conn: &mut Conn, id: &str, link_version: i64, reason: AwaitingReason, now_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(&format!(
+        "UPDATE invitations SET awaiting_since = $1, awaiting_reason = $4 \
+         WHERE id = $2 AND state = $5 AND link_version = $3 AND awaiting_since IS NULL AND NOT ({})",
+        expired_sql("expires_at", "$1")
+    ))
+    .bind(now_ms)
+    .bind(id)
+    .bind(link_version)
+    .bind(reason.as_str())
+    .bind(StoredInvitationState::Pending.as_str())
+    .execute(&mut *conn)
+    .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An administrator confirms an acceptance that waits for them: the invitation is accepted,
+/// if at this instant it still waits and has not expired.
+pub async fn confirm(conn: &mut Conn, id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(&format!(
+        "UPDATE invitations SET state = $3, accepted_at = $1 WHERE id = $2 AND state = $4 AND awaiting_since IS NOT NULL AND NOT ({})",
+        expired_sql("expires_at", "$1")
+    ))
+    .bind(now_ms)
+    .bind(id)
     .bind(StoredInvitationState::Accepted.as_str())
     .bind(StoredInvitationState::Pending.as_str())
     .execute(&mut *conn)

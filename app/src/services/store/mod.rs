@@ -15,6 +15,8 @@ pub mod users;
 
 pub type Conn = sqlx::AnyConnection;
 
+pub use crate::services::db::Engine;
+
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -22,6 +24,28 @@ pub fn new_id() -> String {
 /// `$from, $from+1, …`: `count` numbered parameters for an `IN (…)` list.
 pub fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// How a transaction that decides from what it reads keeps those rows from changing under it
+/// until it ends, on PostgreSQL (on SQLite a write transaction holds the whole database from
+/// its start, `BEGIN IMMEDIATE`, so nothing else can change them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowLock {
+    /// Others may read and share-lock them, not change them.
+    Share,
+    /// Others may not lock or change them either.
+    Update,
+}
+
+impl RowLock {
+    /// The clause a `SELECT` ends with on `engine`.
+    pub fn clause(self, engine: Engine) -> &'static str {
+        match (engine, self) {
+            (Engine::Sqlite, _) => "",
+            (Engine::Postgres, RowLock::Share) => " FOR SHARE",
+            (Engine::Postgres, RowLock::Update) => " FOR UPDATE",
+        }
+    }
 }
 
 /// `text` as a LIKE pattern matches it literally (with `ESCAPE '\'`): its `\`, `%` and `_`

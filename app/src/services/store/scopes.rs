@@ -47,6 +47,20 @@ pub async fn all(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<ScopeRec
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM scopes WHERE account_id = $1 ORDER BY lower(name), id")).bind(account_id).fetch_all(conn).await
 }
 
+/// Which of the scopes `ids` are live (not archived), keeping them as they are until the
+/// transaction ends (see [`super::RowLock`]): an archiving waits for what decided on them.
+pub async fn lock_live(conn: &mut Conn, engine: super::Engine, ids: &[String]) -> sqlx::Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT id, archived_at FROM scopes WHERE id IN ({}) ORDER BY id{}", placeholders(1, ids.len()), super::RowLock::Share.clause(engine));
+    let mut query = sqlx::query_as::<_, (String, Option<i64>)>(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(conn).await?.into_iter().filter(|(_, archived)| archived.is_none()).map(|(id, _)| id).collect())
+}
+
 /// The account's own scope, where account-wide roles are held.
 pub async fn account_scope_id(conn: &mut Conn, account_id: &str) -> sqlx::Result<String> {
     sqlx::query_scalar("SELECT id FROM scopes WHERE account_id = $1 AND kind = $2").bind(account_id).bind(ScopeKind::Account.as_str()).fetch_one(conn).await

@@ -18,7 +18,7 @@ use super::invitations::expired_sql;
 use super::Conn;
 use crate::services::db::Engine;
 use shared::scopes::ScopeKind;
-use shared::status::{StoredInvitationState, StoredUserStatus, UserStatus};
+use shared::status::{OpenInvitation, StoredInvitationState, StoredUserStatus, UserStatus};
 use shared::views::{RowAt, UsersSort};
 use shared::Role;
 use sqlx::any::AnyArguments;
@@ -98,6 +98,8 @@ pub struct ListedUser {
     pub last_sent_at: Option<i64>,
     pub expires_at: Option<i64>,
     pub send_count: Option<i64>,
+    pub awaiting_since: Option<i64>,
+    pub awaiting_reason: Option<String>,
 }
 
 /// A query with its parameters, numbered as they are added.
@@ -135,10 +137,12 @@ impl Sql {
 /// The status the page shows, from the user's row alone.
 fn status_sql(now: &str) -> String {
     format!(
-        "CASE WHEN u.status = '{invited}' AND {expired} THEN '{expired_name}' ELSE u.status END",
+        "CASE WHEN u.status = '{invited}' AND {expired} THEN '{expired_name}' \
+              WHEN u.status = '{invited}' AND u.awaiting_since IS NOT NULL THEN '{awaiting}' ELSE u.status END",
         invited = StoredUserStatus::Invited.as_str(),
         expired = expired_sql("u.pending_expires_at", now),
         expired_name = UserStatus::Expired.as_str(),
+        awaiting = UserStatus::AwaitingConfirmation.as_str(),
     )
 }
 
@@ -176,9 +180,13 @@ fn matching(filter: &ListFilter<'_>, status: Option<UserStatus>, reading: Readin
             let now = sql.param(Bind::Int(filter.now_ms));
             conditions.push(format!("u.status = '{invited}' AND {}", expired_sql("u.pending_expires_at", &now)))
         }
-        Some(UserStatus::Invited) => {
+        Some(status @ (UserStatus::Invited | UserStatus::AwaitingConfirmation)) => {
             let now = sql.param(Bind::Int(filter.now_ms));
-            conditions.push(format!("u.status = '{invited}' AND (u.pending_expires_at IS NULL OR NOT ({}))", expired_sql("u.pending_expires_at", &now)))
+            let awaiting = if status == UserStatus::Invited { "IS NULL" } else { "IS NOT NULL" };
+            conditions.push(format!(
+                "u.status = '{invited}' AND (u.pending_expires_at IS NULL OR NOT ({})) AND u.awaiting_since {awaiting}",
+                expired_sql("u.pending_expires_at", &now)
+            ))
         }
         Some(other) => conditions.push(format!("u.status = '{}'", other.as_str())),
     }
@@ -333,7 +341,7 @@ fn segment_sql(
     let row = row_name(filter.engine);
     page.text = format!(
         "{with}SELECT u.id, u.name, u.email, {status} AS status, \
-                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count \
+                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason \
          FROM (SELECT u.{row} AS row_name FROM {from} WHERE {conditions} ORDER BY {order} LIMIT {limit} OFFSET {offset}) found \
          JOIN users u ON u.{row} = found.row_name \
          LEFT JOIN invitations i ON i.user_id = u.id AND i.state = '{pending}' \
@@ -419,13 +427,16 @@ pub async fn key_of(conn: &mut Conn, filter: &ListFilter<'_>, at: &RowAt) -> sql
     let mut sql = Sql::default();
     let Matching { with, from, mut conditions } = matching(filter, None, Reading::Walk, &mut sql);
     conditions.push(format!("u.id = {}", sql.param(Bind::Text(at.user_id.clone()))));
-    sql.text =
-        format!("{with}SELECT u.status, u.pending_expires_at, u.sort_name, u.email, COALESCE(u.invited_at, 0) FROM {from} WHERE {}", conditions.join(" AND "));
-    let row: Option<(String, Option<i64>, String, String, i64)> =
-        sqlx::query_as_with(&sql.text, sql.arguments()?).persistent(prepared(filter)).fetch_optional(conn).await?;
-    let Some((stored, pending_expires_at, sort_name, email, invited)) = row else { return Ok(None) };
+    sql.text = format!(
+        "{with}SELECT u.status, u.pending_expires_at, u.awaiting_since, u.sort_name, u.email, COALESCE(u.invited_at, 0) FROM {from} WHERE {}",
+        conditions.join(" AND ")
+    );
+    type Row = (String, Option<i64>, Option<i64>, String, String, i64);
+    let row: Option<Row> = sqlx::query_as_with(&sql.text, sql.arguments()?).persistent(prepared(filter)).fetch_optional(conn).await?;
+    let Some((stored, pending_expires_at, awaiting_since, sort_name, email, invited)) = row else { return Ok(None) };
     let stored = StoredUserStatus::try_from(stored).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    let status = at.status.unwrap_or_else(|| UserStatus::of(stored, pending_expires_at, filter.now_ms));
+    let open = pending_expires_at.map(|expires_at_ms| OpenInvitation { expires_at_ms, awaiting_confirmation: awaiting_since.is_some() });
+    let status = at.status.unwrap_or_else(|| UserStatus::of(stored, open, filter.now_ms));
     Ok(Some(SortKey { status, sort_name, email, invited }))
 }
 
@@ -466,7 +477,7 @@ pub async fn by_ids(conn: &mut Conn, account_id: &str, ids: &[String], now_ms: i
     let list = (4..4 + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT u.id, u.name, u.email, {status} AS status, \
-                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count \
+                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason \
          FROM users u LEFT JOIN invitations i ON i.user_id = u.id AND i.state = $3 \
          WHERE u.account_id = $1 AND u.id IN ({list}) \
          ORDER BY u.sort_name, u.email",

@@ -54,6 +54,12 @@ pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<UserRecord>> 
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
+/// [`get`], keeping the row as it is until the transaction ends (see [`super::RowLock`]):
+/// for decisions that depend on what the person is or holds.
+pub async fn get_locked(conn: &mut Conn, engine: super::Engine, id: &str) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1{}", super::RowLock::Share.clause(engine))).bind(id).fetch_optional(conn).await
+}
+
 /// Users with this (normalised) email in any account.
 pub async fn find_by_email(conn: &mut Conn, email: &str) -> sqlx::Result<Vec<UserRecord>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at")).bind(email).fetch_all(conn).await
@@ -100,6 +106,23 @@ pub async fn activate(conn: &mut Conn, id: &str, name: &str, password_hash: &str
     .map(|_| ())
 }
 
+/// A name and password an invitee chose while their access waits for an administrator's
+/// confirmation: they are kept, and the person stays as they were (not active yet).
+pub async fn set_profile(conn: &mut Conn, id: &str, name: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET name = $1, password_hash = $2, updated_at = $3, name_folded = $5, \
+           sort_name = CASE WHEN $5 = '' THEN email ELSE $5 END WHERE id = $4",
+    )
+    .bind(name)
+    .bind(password_hash)
+    .bind(now_ms)
+    .bind(id)
+    .bind(folded(name))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// A name as search and sorting compare it (the `name_folded` column).
 pub fn folded(name: &str) -> String {
     name.to_lowercase()
@@ -120,7 +143,8 @@ pub async fn sync_open_invitation(conn: &mut Conn, user_id: &str) -> sqlx::Resul
     sqlx::query(
         "UPDATE users SET \
            invited_at = (SELECT i.created_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2), \
-           pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2) \
+           pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2), \
+           awaiting_since = (SELECT i.awaiting_since FROM invitations i WHERE i.user_id = users.id AND i.state = $2) \
          WHERE id = $1",
     )
     .bind(user_id)

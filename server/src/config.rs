@@ -37,6 +37,8 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     pub mail_from: String,
     pub mail_max_attempts: i64,
+    /// Invitation emails an account, and each person sending them, may queue in 24 hours.
+    pub mail_limits: app::services::mail::budget::DailyLimits,
     /// Reverse proxies whose X-Forwarded-For names the client (for per-address limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `/metrics` on the public listener needs `Authorization: Bearer` this.
@@ -146,6 +148,14 @@ impl Config {
         if shared::Email::parse(&mail_from).is_err() && !mail_from.ends_with("@localhost") {
             return Err(ConfigError::Invalid { name: "BECKON_MAIL_FROM", reason: format!("“{mail_from}” is not an email address") });
         }
+        let defaults = app::services::mail::budget::DailyLimits::default();
+        let mail_limits = app::services::mail::budget::DailyLimits {
+            account: source.parsed("BECKON_MAIL_DAILY_LIMIT", defaults.account)?,
+            per_sender: source.parsed("BECKON_MAIL_DAILY_LIMIT_PER_SENDER", defaults.per_sender)?,
+        };
+        if mail_limits.account < 1 || mail_limits.per_sender < 1 {
+            return Err(ConfigError::Invalid { name: "BECKON_MAIL_DAILY_LIMIT*", reason: "a daily limit must be at least 1".into() });
+        }
         let trusted_proxies = var("BECKON_TRUSTED_PROXIES")
             .unwrap_or_default()
             .split(',')
@@ -169,6 +179,7 @@ impl Config {
             smtp,
             mail_from,
             mail_max_attempts: source.parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
+            mail_limits,
             sqlite_mmap_mb: source.parsed("BECKON_SQLITE_MMAP_MB", app::services::db::DEFAULT_SQLITE_MMAP_MB)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),

@@ -169,6 +169,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         link_key: LinkKey::new(&link_key).map_err(|_| crate::keys::KeyError::Malformed("the secret key".into()))?,
         outbox_signal: Arc::new(tokio::sync::Notify::new()),
         mail_from: config.mail_from.clone(),
+        mail_limits: config.mail_limits,
         mail_transport: config.mail_transport(),
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute, ..AuthSettings::default() },
         passwords: Default::default(),

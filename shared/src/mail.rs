@@ -203,6 +203,8 @@ impl LatestEmail {
 /// Settings → Outgoing email.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SenderSettings {
+    /// The daily budget of invitation emails, and what the last 24 hours used of it.
+    pub budget: EmailBudget,
     pub sender_name: String,
     pub sender_address: String,
     pub reply_to: String,
@@ -233,5 +235,64 @@ impl TryFrom<String> for DeliveryState {
     type Error = UnknownValue;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         DeliveryState::parse(&value).ok_or(UnknownValue { what: "delivery state", value })
+    }
+}
+
+impl MessageKind {
+    /// Whether messages of this kind count against the daily budget of invitation emails:
+    /// those an administrator sends to addresses they type. (Every kind counts against the
+    /// hourly budget of each recipient.)
+    pub fn counts_in_daily_budget(self) -> bool {
+        matches!(self, MessageKind::Invitation | MessageKind::Reminder)
+    }
+}
+
+/// The daily budget of invitation emails (invitations and reminders, over the last 24 hours),
+/// for the account and for one person sending them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailBudget {
+    pub account_used: i64,
+    pub account_limit: i64,
+    pub sender_used: i64,
+    pub sender_limit: i64,
+}
+
+impl EmailBudget {
+    /// How many more may go now: the smaller of what is left to the account and the sender.
+    pub fn left(&self) -> i64 {
+        (self.account_limit - self.account_used).min(self.sender_limit - self.sender_used).max(0)
+    }
+
+    /// Why `count` emails may not go now.
+    pub fn refusal(&self, count: i64) -> String {
+        let (whose, used, limit) = if self.account_limit - self.account_used <= self.sender_limit - self.sender_used {
+            ("the account", self.account_used, self.account_limit)
+        } else {
+            ("you", self.sender_used, self.sender_limit)
+        };
+        let what = if count == 1 { "This email".to_string() } else { format!("These {count} emails") };
+        format!(
+            "{what} would go over the daily budget of invitation emails: {whose} sent {used} of {limit} in the last 24 hours, so {} more can go now. Nothing was sent.",
+            self.left()
+        )
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_left_is_the_smaller_share_and_the_refusal_names_it() {
+        let budget = EmailBudget { account_used: 19_990, account_limit: 20_000, sender_used: 100, sender_limit: 10_000 };
+        assert_eq!(budget.left(), 10);
+        assert_eq!(
+            budget.refusal(500),
+            "These 500 emails would go over the daily budget of invitation emails: the account sent 19990 of 20000 in the last 24 hours, so 10 more can go now. Nothing was sent."
+        );
+        let mine = EmailBudget { sender_used: 10_000, ..budget };
+        assert_eq!(mine.left(), 0);
+        assert!(mine.refusal(1).starts_with("This email would go over the daily budget of invitation emails: you sent 10000 of 10000"));
+        assert_eq!(EmailBudget { account_used: 30_000, ..budget }.left(), 0, "never below nothing");
     }
 }

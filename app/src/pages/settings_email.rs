@@ -20,6 +20,7 @@ pub fn OutgoingEmailSection() -> impl IntoView {
                     match settings.await {
                         Ok(s) => view! {
                             <p class="muted">{s.transport.clone()}</p>
+                            <p>{budget_line(&s.budget)}</p>
                             {s.problem.clone().map(|p| view! {
                                 <div class="banner banner-error" role="alert">
                                     {format!("The mail server could not be used ({}): {} Messages wait and go out once it is fixed.", shared::invitations::relative_time(p.at_ms, s.now_ms), p.text)}
@@ -98,4 +99,12 @@ async fn sleep_ms(ms: u64) {
     }
     #[cfg(not(target_arch = "wasm32"))]
     let _ = ms;
+}
+
+/// "Invitation emails in the last 24 hours: the account sent 1,204 of 20,000; you sent 120 of 10,000."
+fn budget_line(budget: &shared::mail::EmailBudget) -> String {
+    format!(
+        "Invitation emails (invitations and reminders) in the last 24 hours: the account sent {} of {}; you sent {} of {}. Past either budget nothing more is sent until the day's oldest fall out of it.",
+        budget.account_used, budget.account_limit, budget.sender_used, budget.sender_limit
+    )
 }

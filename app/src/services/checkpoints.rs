@@ -32,6 +32,8 @@ pub mod points {
     pub const ACCEPT_BEFORE_CLAIM: &str = "accept.before_claim";
     /// An action on an invitation (resend, cancel, …) is about to open its transaction.
     pub const ACT_BEFORE_BEGIN: &str = "act.before_begin";
+    /// "Invite people" has written its batch and checked the daily budget; it commits next.
+    pub const INVITE_BEFORE_COMMIT: &str = "invite.before_commit";
     /// A set-up has checked that none exists yet and is about to write the owner.
     pub const SETUP_BEFORE_WRITE: &str = "setup.before_write";
     /// A sign-in attempt is about to be counted.

@@ -87,6 +87,7 @@ async fn send_link(tx: &mut Conn, person: &users::UserRecord, email: &Email, now
         recipient: email,
         invitation_id: None,
         password_reset_id: Some(&id),
+        sent_by: None,
         rendered,
     };
     outbox::enqueue(tx, message, now).await.step("outbox::enqueue")?;

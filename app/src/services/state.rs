@@ -67,6 +67,8 @@ pub struct AppStateParts {
     pub outbox_signal: Arc<tokio::sync::Notify>,
     /// The sender address of accounts that set none.
     pub mail_from: String,
+    /// The daily budget of invitation emails, per account and per sender.
+    pub mail_limits: super::mail::budget::DailyLimits,
     /// How mail leaves, as configured, for Settings to say.
     pub mail_transport: String,
     pub auth: AuthSettings,

@@ -50,6 +50,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         smtp: None,
         mail_from: "beckon@example.com".into(),
         mail_max_attempts: 3,
+        mail_limits: Default::default(),
         trusted_proxies: vec![],
         metrics_token: None,
         metrics_addr: None,
@@ -163,6 +164,7 @@ impl TestApp {
                 recipient: &to,
                 invitation_id: None,
                 password_reset_id: None,
+                sent_by: None,
                 rendered: app::services::mail::templates::test_email("Acme", "Olive"),
             };
             enqueue(&mut tx, message, self.clock_ms()).await.unwrap();

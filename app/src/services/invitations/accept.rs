@@ -319,6 +319,14 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
         return Err(AppError::InvalidState(messages::INVITER_UNREACHABLE.into()));
     };
     let inviter_email = Email::parse(&inviter.email).step("Email::parse")?;
+    // A request is one more message to the inviter's mailbox, counted like any other (and
+    // said without naming the inviter's address).
+    if let Some(wait) = crate::services::mail::outbox::spend_send_budget(&mut tx, &invitation.account_id, &inviter_email, now).await? {
+        return Err(AppError::InvalidState(format!(
+            "The person who invited you was sent many emails in the last hour. Try again in {}.",
+            shared::error::wait_phrase(wait)
+        )));
+    }
     notify::new_invitation_requested(&mut tx, state, &account.name, &inviter_email, &inviter.name, &invitee.email, &invitation, now).await?;
     let event = AuditEvent {
         account_id: &invitation.account_id,

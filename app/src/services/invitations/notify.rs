@@ -40,22 +40,36 @@ async fn email_for(
     })
 }
 
+/// Who an invitation email comes from: the account, the inviter named in it, and the person
+/// whose action sends it (the one its daily budget counts).
+pub struct From<'a> {
+    pub account_name: &'a str,
+    pub inviter_name: &'a str,
+    pub sent_by: &'a str,
+}
+
 pub async fn invitation(
     conn: &mut Conn,
-    account_name: &str,
-    inviter_name: &str,
+    from: From<'_>,
     invitee: &Email,
     invitation: &InvitationRecord,
     wording: Wording,
     now_ms: i64,
 ) -> Result<(), AppError> {
-    let email = email_for(conn, account_name, inviter_name, invitee, invitation).await?;
+    let email = email_for(conn, from.account_name, from.inviter_name, invitee, invitation).await?;
     let (kind, rendered) = match wording {
         Wording::Invitation => (MessageKind::Invitation, templates::invitation(&email)),
         Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
     };
-    let message =
-        NewMessage { account_id: &invitation.account_id, kind, recipient: invitee, invitation_id: Some(&invitation.id), password_reset_id: None, rendered };
+    let message = NewMessage {
+        account_id: &invitation.account_id,
+        kind,
+        recipient: invitee,
+        invitation_id: Some(&invitation.id),
+        password_reset_id: None,
+        sent_by: Some(from.sent_by),
+        rendered,
+    };
     queue(conn, message, now_ms).await
 }
 
@@ -104,6 +118,7 @@ pub async fn access_confirmed(
         recipient: invitee,
         invitation_id: Some(&invitation.id),
         password_reset_id: None,
+        sent_by: None,
         rendered,
     };
     queue(conn, message, now_ms).await
@@ -131,6 +146,7 @@ pub async fn new_invitation_requested(
         recipient: inviter,
         invitation_id: Some(&invitation.id),
         password_reset_id: None,
+        sent_by: None,
         rendered: templates::invitation_requested(&email),
     };
     queue(conn, message, now_ms).await

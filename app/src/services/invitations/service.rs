@@ -7,7 +7,7 @@ use crate::services::audit::{self, AuditEvent};
 use crate::services::checkpoints::points;
 use crate::services::error::Step;
 use crate::services::grants::RoleNames;
-use crate::services::mail::outbox;
+use crate::services::mail::{budget, outbox};
 use crate::services::store::invitations::{self as store, InvitationRecord, NewInvitation};
 use crate::services::store::users::{self, UserRecord};
 use crate::services::store::{accounts, memberships, new_id, scopes, Conn};
@@ -103,6 +103,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     let now = state.clock.now_ms();
     let mut outcome = InviteOutcome::default();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
     check_grants(&mut tx, actor, &grants).await?;
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let expires_at = account.invitation_expiry_days.expiry_from(now);
@@ -161,11 +162,15 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
             store::add_grant(&mut tx, &invitation_id, grant).await.step("invitations::add_grant")?;
         }
         let invitation = store::get(&mut tx, &invitation_id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
-        notify::invitation(&mut tx, &account.name, &actor.name, &email, &invitation, notify::Wording::Invitation, now).await?;
+        let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id };
+        notify::invitation(&mut tx, from, &email, &invitation, notify::Wording::Invitation, now).await?;
         let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
         record(&mut tx, actor, "invitation.created", &invitation_id, details, now).await?;
         outcome.invited.push(email.to_string());
     }
+    // All or nothing: a batch that would go over the daily budget sends none of it.
+    budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, outcome.invited.len() as i64, now).await?;
+    state.checkpoints.reach(points::INVITE_BEFORE_COMMIT).await;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     tracing::info!(invited = outcome.invited.len(), skipped = outcome.skipped.len(), "invitations sent");
@@ -291,6 +296,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     state.checkpoints.reach(points::ACT_BEFORE_BEGIN).await;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
     let target = load_target(&mut tx, actor, user_id, action, now).await?;
     let invitation = pending(&target)?.clone();
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
@@ -336,7 +342,9 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
         Some(id) => users::get(&mut tx, id).await.step("users::get")?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
         None => actor.name.clone(),
     };
-    notify::invitation(&mut tx, &account.name, &inviter, &email, &updated, wording, now).await?;
+    let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: &actor.user_id };
+    notify::invitation(&mut tx, from, &email, &updated, wording, now).await?;
+    budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
     record(&mut tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();

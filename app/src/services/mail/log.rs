@@ -85,7 +85,9 @@ pub async fn sender_settings(state: &AppState, actor: &Actor) -> Result<SenderSe
     let sender = outbox::sender(&state.db, &actor.account_id).await.step("outbox::sender")?.unwrap_or_default();
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let problem = outbox::transport_problem(&mut conn).await.step("outbox::transport_problem")?.map(|(text, at_ms)| TransportProblem { text, at_ms });
+    let budget = super::budget::usage(&mut conn, state.mail_limits, &actor.account_id, &actor.user_id, state.clock.now_ms()).await?;
     Ok(SenderSettings {
+        budget,
         sender_name: sender.sender_name.unwrap_or_default(),
         sender_address: sender.sender_address.unwrap_or_default(),
         reply_to: sender.reply_to.unwrap_or_default(),
@@ -128,12 +130,15 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let account = crate::services::store::accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
+    // A test is one more message to that mailbox, counted like any other.
+    outbox::count_send(&mut tx, &actor.account_id, &to, now).await?;
     let message = NewMessage {
         account_id: &actor.account_id,
         kind: MessageKind::TestEmail,
         recipient: &to,
         invitation_id: None,
         password_reset_id: None,
+        sent_by: Some(&actor.user_id),
         rendered: templates::test_email(&account.name, &actor.name),
     };
     let id = outbox::enqueue(&mut tx, message, now).await.step("outbox::enqueue")?;

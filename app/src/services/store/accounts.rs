@@ -21,6 +21,12 @@ pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<AccountRecord
     sqlx::query_as("SELECT id, name, invitation_expiry_days, resend_rotates_link FROM accounts WHERE id = $1").bind(id).fetch_optional(conn).await
 }
 
+/// Locks the account's row until the transaction ends (PostgreSQL; see `RowLock`): the
+/// transactions that spend one of its budgets take their turns.
+pub async fn lock(conn: &mut Conn, engine: super::Engine, id: &str) -> sqlx::Result<()> {
+    sqlx::query(&format!("SELECT id FROM accounts WHERE id = $1{}", super::RowLock::Update.clause(engine))).bind(id).fetch_optional(conn).await.map(|_| ())
+}
+
 /// Claims the one installation this database holds; `false` when another set-up did first.
 pub async fn claim_installation(conn: &mut Conn, account_id: &str, now_ms: i64) -> sqlx::Result<bool> {
     sqlx::query("INSERT INTO installation (singleton, account_id, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING")

@@ -33,7 +33,8 @@ pub fn placeholders(from: usize, count: usize) -> String {
 pub enum RowLock {
     /// Others may read and share-lock them, not change them.
     Share,
-    /// Others may not lock or change them either.
+    /// Others may not lock them so, or change them, either. Rows that merely point to them
+    /// (a new invitation of the account) are not held up: the key never changes.
     Update,
 }
 
@@ -43,7 +44,7 @@ impl RowLock {
         match (engine, self) {
             (Engine::Sqlite, _) => "",
             (Engine::Postgres, RowLock::Share) => " FOR SHARE",
-            (Engine::Postgres, RowLock::Update) => " FOR UPDATE",
+            (Engine::Postgres, RowLock::Update) => " FOR NO KEY UPDATE",
         }
     }
 }

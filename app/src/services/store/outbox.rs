@@ -46,6 +46,8 @@ pub struct NewMessage<'a> {
     pub invitation_id: Option<&'a str>,
     /// The password reset whose link the message carries (see `mail::worker`).
     pub password_reset_id: Option<&'a str>,
+    /// The person whose action sends it, when one does (for their daily budget).
+    pub sent_by: Option<&'a str>,
     pub rendered: RenderedEmail,
 }
 
@@ -54,8 +56,8 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     let id = new_id();
     sqlx::query(
         "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
-                             next_attempt_at, created_at, updated_at, password_reset_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9, $11)",
+                             next_attempt_at, created_at, updated_at, password_reset_id, sent_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9, $11, $12)",
     )
     .bind(&id)
     .bind(message.account_id)
@@ -68,6 +70,7 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     .bind(now_ms)
     .bind(DeliveryState::Queued.as_str())
     .bind(message.password_reset_id)
+    .bind(message.sent_by)
     .execute(conn)
     .await?;
     Ok(id)
@@ -310,6 +313,24 @@ pub async fn transport_problem(conn: &mut Conn) -> sqlx::Result<Option<(String, 
     let row: Option<(Option<String>, Option<i64>)> =
         sqlx::query_as("SELECT problem, problem_at FROM mail_status WHERE singleton = 1").fetch_optional(conn).await?;
     Ok(row.and_then(|(problem, at)| problem.zip(at)))
+}
+
+/// How many invitation emails (the kinds that count in the daily budget) the account queued
+/// since `since`, and how many of them `sender` caused.
+pub async fn invitation_emails_since(conn: &mut Conn, account_id: &str, sender: &str, since: i64) -> sqlx::Result<(i64, i64)> {
+    let kinds: Vec<&str> = MessageKind::ALL.iter().filter(|k| k.counts_in_daily_budget()).map(|k| k.as_str()).collect();
+    let list = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let account: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM outbox WHERE account_id = $1 AND created_at > $2 AND kind IN ({list})"))
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mine: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM outbox WHERE sent_by = $1 AND created_at > $2 AND kind IN ({list})"))
+        .bind(sender)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((account, mine))
 }
 
 /// How many messages are in each state, for `/metrics`.

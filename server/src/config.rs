@@ -100,6 +100,13 @@ impl Config {
                 reason: "it is for tests and runs only when the public URL is a loopback address (localhost, 127.0.0.1, [::1])".into(),
             });
         }
+        // The control answers whoever reaches the listener, whatever the public URL says.
+        if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && !addr.ip().is_loopback() {
+            return Err(ConfigError::Invalid {
+                name: "BECKON_TEST_CLOCK",
+                reason: format!("it is for tests and runs only on a loopback listen address (BECKON_ADDR is {addr})"),
+            });
+        }
         let database_is_shared = var("BECKON_DATABASE_URL").is_some_and(|url| url.starts_with("postgres"));
         if var("BECKON_TEST_CLOCK").as_deref() == Some("1") && database_is_shared {
             return Err(ConfigError::Invalid {
@@ -320,12 +327,20 @@ mod tests {
     }
 
     #[test]
-    fn the_test_clock_runs_only_on_a_database_of_its_own() {
+    fn the_test_clock_runs_only_on_loopback_and_on_a_database_of_its_own() {
         assert!(config(&[("BECKON_TEST_CLOCK", "1")]).is_ok());
         let shared = config(&[("BECKON_TEST_CLOCK", "1"), ("BECKON_DATABASE_URL", "postgres://beckon@db/beckon")]);
         assert!(shared.err().unwrap().to_string().contains("cannot hold for the others"));
         let exposed = config(&[("BECKON_TEST_CLOCK", "1"), ("BECKON_PUBLIC_URL", "https://beckon.example.com")]);
-        assert!(exposed.is_err());
+        assert_eq!(
+            exposed.err().unwrap().to_string(),
+            "BECKON_TEST_CLOCK is not valid: it is for tests and runs only when the public URL is a loopback address (localhost, 127.0.0.1, [::1])"
+        );
+        let listening_everywhere = config(&[("BECKON_TEST_CLOCK", "1"), ("BECKON_ADDR", "0.0.0.0:3000"), ("BECKON_PUBLIC_URL", "http://127.0.0.1:3000")]);
+        assert_eq!(
+            listening_everywhere.err().unwrap().to_string(),
+            "BECKON_TEST_CLOCK is not valid: it is for tests and runs only on a loopback listen address (BECKON_ADDR is 0.0.0.0:3000)"
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum EmailError {
     Empty,
     #[error("“{0}” is not a valid email address.")]
     Invalid(String),
+    #[error("“{0}” has letters that grow when written in lower case, as Beckon stores addresses. Type the address in lower case.")]
+    GrowsInLowerCase(String),
 }
 
 const MAX_LEN: usize = 254;
@@ -44,7 +46,13 @@ impl Email {
         if tld.len() < 2 || tld.chars().all(|c| c.is_ascii_digit()) {
             return Err(invalid());
         }
-        Ok(Email(candidate.to_lowercase()))
+        // Stored and compared in lower case: a letter whose lower case is longer ("İ") would
+        // give an address other than the one checked above, and longer than its limits.
+        let lower = candidate.to_lowercase();
+        if lower.len() > candidate.len() {
+            return Err(EmailError::GrowsInLowerCase(candidate.to_string()));
+        }
+        Ok(Email(lower))
     }
 
     pub fn as_str(&self) -> &str {
@@ -101,6 +109,14 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn an_address_that_grows_in_lower_case_is_refused_clearly() {
+        let refused = Email::parse("İstanbul@example.com").unwrap_err();
+        assert_eq!(refused, EmailError::GrowsInLowerCase("İstanbul@example.com".into()));
+        assert!(refused.to_string().contains("Type the address in lower case"));
+        assert_eq!(Email::parse("Zoë@Example.com").unwrap().as_str(), "zoë@example.com", "other letters are fine");
     }
 
     #[test]

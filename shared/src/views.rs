@@ -144,6 +144,8 @@ impl UsersQuery {
     pub const AFTER: &'static str = "after";
     pub const BEFORE: &'static str = "before";
     const MAX_SEARCH_CHARS: usize = 200;
+    /// The highest page number an address may name (a hundred million people at 100 a page).
+    pub const MAX_PAGE: u32 = 1_000_000;
 
     /// Reads the query from named parameters; unknown values fall back to the defaults.
     pub fn from_params(param: impl Fn(&str) -> Option<String>) -> UsersQuery {
@@ -160,7 +162,7 @@ impl UsersQuery {
             search: get(Self::SEARCH).trim().chars().take(Self::MAX_SEARCH_CHARS).collect(),
             sort: UsersSort::parse(&get(Self::SORT)).unwrap_or_default(),
             descending: get(Self::DIR) == "desc",
-            page: get(Self::PAGE).parse().unwrap_or(1).max(1),
+            page: get(Self::PAGE).parse().unwrap_or(1).clamp(1, Self::MAX_PAGE),
             size: get(Self::SIZE).parse().ok().filter(|s| PAGE_SIZES.contains(s)).unwrap_or(PAGE_SIZES[0]),
             cursor,
         }
@@ -174,7 +176,7 @@ impl UsersQuery {
     /// The page after page `page`, whose last row is `last`.
     pub fn next_page(self, page: u32, last: &UserRow) -> UsersQuery {
         let at = self.row_at(last);
-        UsersQuery { page: page + 1, cursor: PageCursor::After(at), ..self }
+        UsersQuery { page: page.saturating_add(1).min(Self::MAX_PAGE), cursor: PageCursor::After(at), ..self }
     }
 
     /// The page before page `page`, whose first row is `first` (page 1 is plain page 1).
@@ -483,6 +485,14 @@ mod tests {
     fn unknown_values_in_the_address_fall_back_to_the_defaults() {
         let query = UsersQuery::from_query_string("status=bogus&scope=x%27%3B--&sort=nope&dir=sideways&page=-4&q=%20x%20&size=1000000&after=1%20OR%201");
         assert_eq!(query, UsersQuery { search: "x".into(), page: 1, size: 25, ..Default::default() });
+    }
+
+    #[test]
+    fn a_page_number_past_any_list_is_held_to_the_last_one_an_address_may_name() {
+        let query = UsersQuery::from_query_string("page=4294967295&after=b0");
+        assert_eq!(query.page, UsersQuery::MAX_PAGE);
+        let row = UserRow { user_id: "c0".into(), name: String::new(), email: String::new(), status: UserStatus::Active, held: Vec::new(), invitation: None };
+        assert_eq!(query.next_page(u32::MAX, &row).page, UsersQuery::MAX_PAGE, "no overflow");
     }
 
     #[test]

@@ -501,3 +501,36 @@ async fn markup_in_a_person_or_place_name_stays_text_in_the_page_head() {
         assert_title_is_text(&body_text(page).await, name);
     }
 }
+
+#[tokio::test]
+async fn a_page_number_past_any_list_with_a_cursor_is_answered_and_an_address_that_grows_in_lower_case_is_refused_clearly() {
+    let app = TestApp::with_owner().await;
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    // More matches for a search than it counts (so the page number is taken as it is), and a
+    // full page after the cursor (so the page links to the next one).
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&app.state.db.pool).await.unwrap();
+    let mut tx = app.state.db.write_tx().await.unwrap();
+    for n in 0..=app::services::store::user_list::SEARCH_COUNT_CAP {
+        let (id, email) = (app::services::store::new_id(), format!("person{n:04}@example.com"));
+        let user = app::services::store::users::NewUser {
+            id: &id,
+            account_id: &account,
+            email: &email,
+            name: "Pat",
+            status: shared::status::StoredUserStatus::ProfileOnly,
+            password_hash: None,
+        };
+        app::services::store::users::insert(&mut tx, user, app.clock_ms()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let first = user_id_of(&app.state, "person0000@example.com").await;
+    let query = format!("q=person&sort=email&page=4294967295&after={first}");
+    let listed = app.call(list_users_path(), &format!("query={}", shared::url::encode_component(&query)), Some(ORIGIN), Some(&cookie)).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(app.get(&format!("/users?{query}"), Some(&cookie)).await.status(), StatusCode::OK, "the page renders too");
+
+    let invite = <app::server_fns::InvitePeople as server_fn::ServerFn>::PATH;
+    let refused = app.call(invite, &app.invite_form("İstanbul@example.com", shared::Role::Member), Some(ORIGIN), Some(&cookie)).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_text(refused).await.contains("grow when written in lower case"));
+}

@@ -46,6 +46,7 @@ fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
         match Email::parse(piece) {
             Ok(email) if seen.insert(email.clone()) => emails.push(email),
             Ok(_) => {}
+            Err(error @ shared::email::EmailError::GrowsInLowerCase(_)) => return Err(AppError::Validation(error.to_string())),
             Err(_) => invalid.push(piece.to_string()),
         }
     }

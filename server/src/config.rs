@@ -274,18 +274,29 @@ fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db?sslpassword=x` → `postgres://user:***@host/db?sslpassword=***`:
+/// the password of the user information, and every query parameter that names one.
 fn mask_credentials(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => match base[scheme_end + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+            None => base.to_string(),
+        },
+        _ => base.to_string(),
+    };
+    let Some(query) = query else { return base };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.to_ascii_lowercase().contains("password") => format!("{name}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", masked.join("&"))
 }
 
 #[cfg(test)]
@@ -373,5 +384,11 @@ mod tests {
     fn database_passwords_are_masked() {
         assert_eq!(mask_credentials("postgres://beckon:s3cret@db:5432/beckon"), "postgres://beckon:***@db:5432/beckon");
         assert_eq!(mask_credentials("sqlite://data/beckon.db?mode=rwc"), "sqlite://data/beckon.db?mode=rwc");
+        assert_eq!(
+            mask_credentials("postgres://db/beckon?user=beckon&password=s3cret&sslmode=require&sslpassword=k3y"),
+            "postgres://db/beckon?user=beckon&password=***&sslmode=require&sslpassword=***"
+        );
+        let config = config(&[("BECKON_DATABASE_URL", "postgres://db/beckon?user=beckon&Password=s3cret")]).unwrap();
+        assert!(!config.summary().contains("s3cret"), "{}", config.summary());
     }
 }

@@ -166,7 +166,8 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         db,
         clock,
         public_url: config.public_url.clone(),
-        link_key: LinkKey::new(&link_key).map_err(|_| crate::keys::KeyError::Malformed("the secret key".into()))?,
+        link_key: LinkKey::new(&link_key)
+            .map_err(|_| crate::keys::KeyError::Malformed("the secret key".into(), crate::keys::KeyProblem::TooShort(link_key.len())))?,
         outbox_signal: Arc::new(tokio::sync::Notify::new()),
         mail_from: config.mail_from.clone(),
         mail_limits: config.mail_limits,

@@ -136,7 +136,12 @@ async fn front(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    ops::observe(&front.state, request, |request| security::guard(&front.policy, request, |request| next.run(request))).await
+    let mut response = ops::observe(&front.state, request, |request| security::guard(&front.policy, request, |request| next.run(request))).await;
+    // Unavailable (the database is restarting, or full): when to come back.
+    if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(axum::http::header::RETRY_AFTER) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(shared::error::RETRY_AFTER_SECS));
+    }
+    response
 }
 
 /// A server function that failed before its body ran (arguments it could not read) is

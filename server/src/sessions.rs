@@ -1,6 +1,6 @@
 //! Sessions live in the database, whichever engine it is, so any process serves any request.
 
-use app::services::db::Engine;
+use app::services::db::{health, Engine, ACQUIRE_TIMEOUT};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tower_sessions::session::{Id, Record};
@@ -25,13 +25,28 @@ impl SessionStore {
                     .create_if_missing(true)
                     .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                     .busy_timeout(std::time::Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+                let pool = SqlitePoolOptions::new().max_connections(4).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
                 let store = SqliteStore::new(pool).with_table_name("tower_sessions").map_err(|e| sqlx::Error::Configuration(e.into()))?;
                 store.migrate().await?;
                 SessionStore::Sqlite(store)
             }
             Engine::Postgres => {
-                let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+                // As the application's own pool: no ping per request; after a connection has
+                // failed (the server restarted), those opened before are checked as taken.
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if health::opened_before_trouble(meta.age) {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
+                    .connect(url)
+                    .await?;
                 let store = PostgresStore::new(pool);
                 store.migrate().await?;
                 SessionStore::Postgres(store)

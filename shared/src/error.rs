@@ -29,9 +29,16 @@ pub enum AppError {
     Transport,
     #[error("The request is too large (at most {} MB).", MAX_REQUEST_BYTES / (1024 * 1024))]
     TooLarge,
+    /// The database cannot be reached just now (restarting, a network cut) or cannot take
+    /// writes (a full disk): nothing was done, and trying again in a moment will work.
+    #[error("Beckon is temporarily unavailable. Try again in a moment.")]
+    Unavailable,
     #[error("Something went wrong. Please try again.")]
     Internal,
 }
+
+/// How long a client is asked to wait (`Retry-After`) when Beckon is unavailable.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 impl AppError {
     pub fn status_code(&self) -> u16 {
@@ -44,6 +51,7 @@ impl AppError {
             AppError::RateLimited { .. } => 429,
             AppError::Transport => 400,
             AppError::TooLarge => 413,
+            AppError::Unavailable => 503,
             AppError::Internal => 500,
         }
     }

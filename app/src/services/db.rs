@@ -51,7 +51,10 @@ pub struct Db {
     engine: Engine,
 }
 
-pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+/// How long a request waits for a connection (or for one to be made) before it is told the
+/// database cannot be reached: long enough for a busy moment, short enough that pages say so
+/// promptly while the database is down.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How much of a SQLite file each connection maps by default (BECKON_SQLITE_MMAP_MB).
 pub const DEFAULT_SQLITE_MMAP_MB: u64 = 256;
@@ -66,13 +69,22 @@ impl Db {
     /// As [`Db::connect`], with SQLite reading through a memory map of up to `mmap_mb`
     /// megabytes per connection (0: no map; ignored by PostgreSQL).
     pub async fn connect_mapping(url: &str, mmap_mb: u64) -> Result<Db, DbError> {
+        let connections = match Engine::of_url(url)? {
+            Engine::Sqlite => 8,
+            Engine::Postgres => 16,
+        };
+        Db::connect_sized(url, mmap_mb, connections).await
+    }
+
+    /// As [`Db::connect_mapping`], with a pool of at most `connections` connections.
+    pub async fn connect_sized(url: &str, mmap_mb: u64, connections: u32) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let engine = Engine::of_url(url)?;
         let options = AnyConnectOptions::from_str(url).map_err(DbError::Connect)?.disable_statement_logging();
         let pool = match engine {
             // A connection to a file this process opened cannot be dropped by a server, so it is
             // not pinged on every acquire (a round trip to the connection's thread per page).
-            Engine::Sqlite => AnyPoolOptions::new().max_connections(8).test_before_acquire(false).after_connect(move |conn, _meta| {
+            Engine::Sqlite => AnyPoolOptions::new().max_connections(connections).test_before_acquire(false).after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers proceed while one writer commits; the busy timeout
                     // makes a second writer wait instead of failing at once. Reads through a
@@ -86,10 +98,20 @@ impl Db {
                     Ok(())
                 })
             }),
-            // A server shared by several processes: each keeps a modest pool of its own.
-            Engine::Postgres => AnyPoolOptions::new().max_connections(16),
+            // A server shared by several processes: each keeps a modest pool of its own. A
+            // connection is not pinged on every acquire (a round trip per page); once one has
+            // failed (the server restarted), those opened before are checked as they are
+            // taken, and the dead ones replaced.
+            Engine::Postgres => AnyPoolOptions::new().max_connections(connections).test_before_acquire(false).before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if health::opened_before_trouble(meta.age) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            }),
         };
-        let pool = pool.acquire_timeout(Duration::from_secs(10)).connect_with(options).await.map_err(DbError::Connect)?;
+        let pool = pool.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await.map_err(DbError::Connect)?;
         Ok(Db { pool, engine })
     }
 
@@ -115,14 +137,117 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes waits for another
     /// writer instead of failing when it upgrades.
     pub async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
-        match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.pool.begin().await,
+        let conn = self.pool.acquire().await?;
+        let mut tx = WriteTx { conn: Some(conn), open: true };
+        let begin = match self.engine {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN",
+        };
+        // Open from here on: a request cancelled while BEGIN is on its way still rolls back.
+        if let Err(error) = sqlx::query(begin).execute(&mut *tx).await {
+            // Nothing began; the connection may be broken.
+            tx.discard();
+            return Err(error);
         }
+        Ok(tx)
     }
 
     /// The SQLite URL for a database file, created when missing.
     pub fn sqlite_url(path: &std::path::Path) -> String {
         format!("sqlite://{}?mode=rwc", path.display())
+    }
+}
+
+/// A write transaction, begun, committed and rolled back by Beckon itself rather than by
+/// sqlx's `Transaction`, whose bookkeeping can disagree with the database: a COMMIT that
+/// failed (a full disk, on SQLite, rolls the transaction back by itself) or a request
+/// cancelled while its BEGIN was under way (sqlx 0.8.6, issues 4385 and 4393) sent the
+/// connection back to the pool still inside a transaction, or marked as if it were, and every
+/// later request drawing it failed. Here the transaction counts as open from before BEGIN is
+/// sent; dropped without a commit (an error, a refusal, a cancelled request), it is rolled
+/// back on a task of its own, and a connection whose COMMIT or ROLLBACK failed is closed
+/// rather than returned. No statement is added to a transaction that goes well.
+pub struct WriteTx {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    open: bool,
+}
+
+impl WriteTx {
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("COMMIT").execute(&mut *self).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Ends it now (dropping it would too, later).
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        let done = sqlx::query("ROLLBACK").execute(&mut *self).await;
+        match done {
+            Ok(_) => self.open = false,
+            Err(_) => self.discard(),
+        }
+        done.map(|_| ())
+    }
+
+    /// Closes the connection instead of returning it to the pool.
+    fn discard(&mut self) {
+        self.open = false;
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        // Only `Drop` takes the connection out.
+        self.conn.as_deref().unwrap_or_else(|| unreachable!("a transaction holds its connection until it is dropped"))
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn.as_deref_mut().unwrap_or_else(|| unreachable!("a transaction holds its connection until it is dropped"))
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let (true, Some(mut conn)) = (self.open, self.conn.take()) else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                        tracing::debug!(%error, "rolling back an abandoned transaction failed: its connection is closed");
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            // No runtime to roll back on: closing the connection ends the transaction.
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
+/// How the pool learns that its connections may be dead (the database restarted, a network
+/// cut): a failure of that kind marks the moment, and every connection opened before it is
+/// pinged as it is next taken, so the dead ones are replaced instead of failing a request each.
+pub mod health {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    static TROUBLE: Mutex<Option<Instant>> = Mutex::new(None);
+
+    /// A connection failed as a dead or unreachable one does.
+    pub fn connection_failed() {
+        *TROUBLE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Whether a connection of this age was opened before the last such failure.
+    pub fn opened_before_trouble(age: Duration) -> bool {
+        let trouble = *TROUBLE.lock().unwrap_or_else(|e| e.into_inner());
+        trouble.is_some_and(|at| Instant::now().checked_sub(age).is_none_or(|opened| opened <= at))
     }
 }

@@ -57,8 +57,84 @@ pub struct StepFailed {
 
 impl From<StepFailed> for AppError {
     fn from(failed: StepFailed) -> Self {
-        tracing::error!(step = failed.step, at = %failed.at, error = %failed.fault, "internal error");
-        AppError::Internal
+        match outage(&failed.fault) {
+            Some(Outage::Full) => {
+                tracing::error!(step = failed.step, error = %failed.fault, "database or disk is full: nothing can be written until space is freed");
+                AppError::Unavailable
+            }
+            Some(Outage::Unreachable) => {
+                super::db::health::connection_failed();
+                tracing::warn!(step = failed.step, error = %failed.fault, "the database cannot be reached");
+                AppError::Unavailable
+            }
+            None => {
+                tracing::error!(step = failed.step, at = %failed.at, error = %failed.fault, "internal error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// A failure that is the database's state, not a fault of the request: answered 503 with
+/// `Retry-After`, since the same request will work once it passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outage {
+    /// Restarting, down, a network cut, no connection to be had in time.
+    Unreachable,
+    /// No space left for writes (SQLite's SQLITE_FULL, PostgreSQL's disk_full).
+    Full,
+}
+
+/// What kind of outage `fault` is, if it is one.
+pub fn outage(fault: &Fault) -> Option<Outage> {
+    match fault {
+        Fault::Database(error) => database_outage(error),
+        // The session store's library hands its database errors on as text.
+        Fault::Session(error) => {
+            let text = error.to_string();
+            let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+            if has(&["database or disk is full", "could not extend file", "No space left"]) {
+                Some(Outage::Full)
+            } else if has(&[
+                "pool timed out",
+                "error communicating with database",
+                "Connection refused",
+                "connection reset",
+                "terminating connection",
+                "PoolClosed",
+                "closed",
+            ]) {
+                Some(Outage::Unreachable)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn database_outage(error: &sqlx::Error) -> Option<Outage> {
+    use sqlx::Error as E;
+    match error {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => Some(Outage::Unreachable),
+        E::Database(database) => {
+            let code = database.code()?;
+            match code.parse::<i64>() {
+                // SQLite's result codes: FULL; and BUSY (past the busy timeout), READONLY,
+                // IOERR, CANTOPEN, by their primary code.
+                Ok(sqlite) => match sqlite & 0xff {
+                    13 => Some(Outage::Full),
+                    5 | 8 | 10 | 14 => Some(Outage::Unreachable),
+                    _ => None,
+                },
+                // PostgreSQL's SQLSTATE: disk_full; connection exceptions, too many
+                // connections, out of memory, shutting down or starting up, system errors.
+                Err(_) if code == "53100" => Some(Outage::Full),
+                Err(_) if ["08", "53", "57", "58"].iter().any(|class| code.starts_with(class)) => Some(Outage::Unreachable),
+                Err(_) => None,
+            }
+        }
+        _ => None,
     }
 }
 

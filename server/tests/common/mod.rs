@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod postgres;
+pub mod proxy;
 pub mod smtp_sink;
 
 use app::services::accounts::{create_owner, OwnerSetup};
@@ -76,6 +78,11 @@ pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
     config.database_url = test_database_url(dir.path()).await;
+    spawn_app_with(config, dir).await
+}
+
+/// A Beckon built on `config` (its data in `dir`), without an owner yet.
+pub async fn spawn_app_with(config: Config, dir: tempfile::TempDir) -> TestApp {
     let clock = ManualClock::frozen_at(chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().into());
     let application = startup::build(&config, clock.clone()).await.expect("the application starts");
     TestApp {
@@ -101,7 +108,15 @@ pub fn owner_setup() -> OwnerSetup {
 
 impl TestApp {
     pub async fn with_owner() -> TestApp {
-        let mut app = spawn_app().await;
+        TestApp::owned(spawn_app().await).await
+    }
+
+    /// A Beckon built on `config`, with its owner.
+    pub async fn on(config: Config, dir: tempfile::TempDir) -> TestApp {
+        TestApp::owned(spawn_app_with(config, dir).await).await
+    }
+
+    async fn owned(mut app: TestApp) -> TestApp {
         let owner = create_owner(&app.state, owner_setup()).await.expect("owner created");
         let mut conn = app.state.db.pool.acquire().await.unwrap();
         app.account_scope = scopes::account_scope_id(&mut conn, &owner.account_id).await.unwrap();

@@ -17,5 +17,6 @@ mod multi_process;
 mod operations;
 mod password_reset;
 mod permission_matrix;
+mod reliability;
 mod role_ceilings;
 mod scopes;

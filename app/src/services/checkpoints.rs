@@ -34,6 +34,12 @@ pub mod points {
     pub const ACT_BEFORE_BEGIN: &str = "act.before_begin";
     /// "Invite people" has written its batch and checked the daily budget; it commits next.
     pub const INVITE_BEFORE_COMMIT: &str = "invite.before_commit";
+    /// An archiving holds its places and is about to count what is open in them.
+    pub const ARCHIVE_AFTER_LOCK: &str = "archive.after_lock";
+    /// "Manage invitation" has removed roles and is about to commit.
+    pub const MANAGE_BEFORE_COMMIT: &str = "manage.before_commit";
+    /// An accept has read, in its transaction, the roles the invitation offers.
+    pub const ACCEPT_AFTER_OFFERS: &str = "accept.after_offers";
     /// A set-up has checked that none exists yet and is about to write the owner.
     pub const SETUP_BEFORE_WRITE: &str = "setup.before_write";
     /// A sign-in attempt is about to be counted.

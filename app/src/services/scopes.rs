@@ -224,6 +224,8 @@ pub async fn archive(state: &AppState, actor: &Actor, id: &str) -> Result<String
     let scope = place(&mut tx, actor, id).await?;
     let (_, nodes) = all_nodes(&mut tx, &actor.account_id).await?;
     let affected = subtree(&nodes, id);
+    store::lock_for_archiving(&mut tx, state.db.engine(), &affected).await.step("scopes::lock_for_archiving")?;
+    state.checkpoints.reach(super::checkpoints::points::ARCHIVE_AFTER_LOCK).await;
     let open = store::open_invitations_in(&mut tx, &affected).await.step("scopes::open_invitations_in")?;
     if open > 0 {
         return Err(AppError::InvalidState(format!(

@@ -456,3 +456,43 @@ impl std::io::Write for CapturedLog {
         Ok(())
     }
 }
+
+/// How strongly [`can_lock_now`] tries to lock a row.
+#[derive(Clone, Copy, Debug)]
+pub enum Lock {
+    /// As a transaction that decides from the row and may not let it change (FOR SHARE).
+    Share,
+    /// As one that changes what hangs on it (FOR NO KEY UPDATE, the services' `RowLock::Update`).
+    Update,
+}
+
+/// Whether another connection could lock the row `id` of `table` right now, without waiting:
+/// on PostgreSQL by a row lock with NOWAIT, on SQLite by the write lock (which a write
+/// transaction holds for the whole database). Proves that a transaction held at a checkpoint
+/// keeps what it decided on from changing under it.
+pub async fn can_lock_now(app: &TestApp, table: &str, id: &str, lock: Lock) -> bool {
+    use sqlx::Connection;
+    let url = app.config.database_url();
+    match app.state.db.engine() {
+        app::services::db::Engine::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
+            let clause = match lock {
+                Lock::Share => "FOR SHARE",
+                Lock::Update => "FOR NO KEY UPDATE",
+            };
+            let free = sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 {clause} NOWAIT")).bind(id).fetch_all(&mut *tx).await.is_ok();
+            tx.rollback().await.ok();
+            free
+        }
+        app::services::db::Engine::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query("PRAGMA busy_timeout = 0").execute(&mut conn).await.unwrap();
+            let free = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.is_ok();
+            if free {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+            }
+            free
+        }
+    }
+}

@@ -61,32 +61,6 @@ async fn a_batch_that_would_go_over_a_daily_budget_sends_none_of_it_and_the_budg
     assert_eq!((settings.budget.account_used, settings.budget.account_limit, settings.budget.sender_used, settings.budget.sender_limit), (2, 5, 2, 3));
 }
 
-/// Whether another connection can take the account's turn at its budgets right now, without
-/// waiting: PostgreSQL's row lock on the account, SQLite's write lock.
-async fn account_is_free(app: &TestApp) -> bool {
-    use sqlx::Connection;
-    let url = app.config.database_url();
-    match app.state.db.engine() {
-        app::services::db::Engine::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            let mut tx = conn.begin().await.unwrap();
-            // The lock a sender's turn takes (rows pointing to the account hold a weaker one).
-            let free = sqlx::query("SELECT id FROM accounts FOR NO KEY UPDATE NOWAIT").fetch_all(&mut *tx).await.is_ok();
-            tx.rollback().await.ok();
-            free
-        }
-        app::services::db::Engine::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query("PRAGMA busy_timeout = 0").execute(&mut conn).await.unwrap();
-            let free = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.is_ok();
-            if free {
-                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
-            }
-            free
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sender_holds_the_account_until_it_commits_so_two_never_both_spend_the_last_of_the_budget() {
     let app = TestApp::with_owner().await;
@@ -96,7 +70,8 @@ async fn a_sender_holds_the_account_until_it_commits_so_two_never_both_spend_the
     let owner = app.owner().await;
     let admin = app.add_active_user("admin@example.com", "admin").await;
     let admin = app.actor_for(&admin).await;
-    assert!(account_is_free(&app).await);
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&app.state.db.pool).await.unwrap();
+    assert!(can_lock_now(&app, "accounts", &account, Lock::Update).await);
     let first = {
         let (state, request) = (state.clone(), request(&app, "a1@example.com a2@example.com a3@example.com"));
         tokio::spawn(async move { service::invite(&state, &owner, request).await })
@@ -104,7 +79,7 @@ async fn a_sender_holds_the_account_until_it_commits_so_two_never_both_spend_the
     // The first has written three and checked the budget, and has not committed: nobody else
     // may count the budget meanwhile (they would not see its three).
     gates.arrivals(points::INVITE_BEFORE_COMMIT, 1).await;
-    assert!(!account_is_free(&app).await, "the account is held until the first commits");
+    assert!(!can_lock_now(&app, "accounts", &account, Lock::Update).await, "the account is held until the first commits");
     gates.open(points::INVITE_BEFORE_COMMIT);
     assert!(first.await.unwrap().is_ok());
     let second = service::invite(&state, &admin, request(&app, "b1@example.com b2@example.com b3@example.com")).await;

@@ -8,6 +8,7 @@ mod common;
 
 mod accept_recheck;
 mod accounts_and_sign_in;
+mod concurrency;
 mod email_budget;
 mod http_security;
 mod invitations;

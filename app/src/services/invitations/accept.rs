@@ -200,7 +200,13 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
 
     state.checkpoints.reach(points::ACCEPT_BEFORE_CLAIM).await;
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    // What it offers is read under its lock: a role removed meanwhile is not granted.
+    store::lock(&mut tx, state.db.engine(), &invitation.id).await.step("invitations::lock")?;
     let offered = store::grants(&mut tx, &invitation.id).await.step("invitations::grants")?;
+    state.checkpoints.reach(points::ACCEPT_AFTER_OFFERS).await;
+    if offered.is_empty() {
+        return Err(refusal(InvitationPage::NoLongerValid));
+    }
     let awaiting = inviter_may_grant(&mut tx, state.db.engine(), &invitation, &offered).await?;
     let claimed = match awaiting {
         None => store::claim_acceptance(&mut tx, &invitation.id, invitation.link_version, now).await.step("invitations::claim_acceptance")?,

@@ -10,7 +10,7 @@ use crate::services::grants::RoleNames;
 use crate::services::mail::{budget, outbox};
 use crate::services::store::invitations::{self as store, InvitationRecord, NewInvitation};
 use crate::services::store::users::{self, UserRecord};
-use crate::services::store::{accounts, memberships, new_id, scopes, Conn};
+use crate::services::store::{accounts, memberships, new_id, scopes, Conn, Engine};
 use crate::services::{Actor, AppState};
 use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
 use shared::permissions::Permission;
@@ -58,8 +58,13 @@ fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
 
 /// Refuses grants that cannot exist: a place of another account or archived, Owner outside
 /// the account scope, a role name the account does not have.
-async fn check_grants(tx: &mut Conn, actor: &Actor, grants: &[Grant]) -> Result<(), AppError> {
+///
+/// On PostgreSQL the places are share-locked until the transaction ends, so an archiving of
+/// one of them waits for this invitation, and then sees it open and refuses.
+async fn check_grants(tx: &mut Conn, engine: Engine, actor: &Actor, grants: &[Grant]) -> Result<(), AppError> {
     let names = RoleNames::load(tx, &actor.account_id).await?;
+    let places: Vec<String> = grants.iter().map(|g| g.scope_id.clone()).collect();
+    scopes::lock_live(tx, engine, &places).await.step("scopes::lock_live")?;
     for grant in grants {
         let scope = scopes::get(tx, &actor.account_id, &grant.scope_id).await.step("scopes::get")?;
         let Some(scope) = scope.filter(|s| s.archived_at.is_none()) else {
@@ -105,7 +110,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     let mut outcome = InviteOutcome::default();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
-    check_grants(&mut tx, actor, &grants).await?;
+    check_grants(&mut tx, state.db.engine(), actor, &grants).await?;
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let expires_at = account.invitation_expiry_days.expiry_from(now);
     for email in emails {
@@ -236,13 +241,22 @@ struct Target {
 
 /// Loads the user `action` is about and refuses the action unless the one rule in
 /// `shared::invitations` allows it for this actor, on this invitation, in this state.
-async fn load_target(tx: &mut Conn, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, AppError> {
+///
+/// On PostgreSQL the invitation's row is locked until the transaction ends: two actions on it
+/// at once (removing its last two roles, a removal while it is accepted) take turns, and the
+/// second decides on what the first left.
+async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, AppError> {
     let user = users::get(tx, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
-    let invitation = store::pending_for_user(tx, &user.id).await.step("invitations::pending_for_user")?;
+    let invitation = store::pending_for_user_locked(tx, engine, &user.id).await.step("invitations::pending_for_user_locked")?;
     let offered = match &invitation {
         Some(invitation) => store::grants(tx, &invitation.id).await.step("invitations::grants")?,
         None => Vec::new(),
     };
+    // An invitation offering nothing (none can be made; a database changed by hand) names no
+    // place, so no scope administrator reaches it: only account-wide managers act on it.
+    if invitation.is_some() && offered.is_empty() && !actor.authority.manages_account() {
+        return Err(AppError::Forbidden(shared::permissions::Denied::OutsideYourScopes));
+    }
     let subject = Subject {
         status: UserStatus::of(user.status, invitation.as_ref().map(InvitationRecord::as_open), now),
         invitation: invitation.as_ref().map(|i| i.state_at(now)),
@@ -298,7 +312,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
-    let target = load_target(&mut tx, actor, user_id, action, now).await?;
+    let target = load_target(&mut tx, state.db.engine(), actor, user_id, action, now).await?;
     let invitation = pending(&target)?.clone();
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let who = display_name(&target.user);
@@ -361,7 +375,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, user_id: &str) -> Result<S
     actor.require(Permission::ManageInvitations)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let target = load_target(&mut tx, actor, user_id, InvitationAction::Confirm, now).await?;
+    let target = load_target(&mut tx, state.db.engine(), actor, user_id, InvitationAction::Confirm, now).await?;
     let invitation = pending(&target)?.clone();
     let places: Vec<String> = target.subject.offered.iter().map(|g| g.scope_id.clone()).collect();
     let live = scopes::lock_live(&mut tx, state.db.engine(), &places).await.step("scopes::lock_live")?;
@@ -399,7 +413,7 @@ pub async fn copy_link(state: &AppState, actor: &Actor, user_id: &str) -> Result
     actor.require(Permission::ManageInvitations)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let target = load_target(&mut tx, actor, user_id, InvitationAction::CopyLink, now).await?;
+    let target = load_target(&mut tx, state.db.engine(), actor, user_id, InvitationAction::CopyLink, now).await?;
     let invitation = pending(&target)?;
     let url = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
     record(&mut tx, actor, "invitation.link_copied", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
@@ -415,7 +429,7 @@ pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grant
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let target = load_target(&mut tx, actor, user_id, InvitationAction::Manage, now).await?;
+    let target = load_target(&mut tx, state.db.engine(), actor, user_id, InvitationAction::Manage, now).await?;
     let invitation = pending(&target)?.clone();
     if grants.iter().any(|g| !target.subject.offered.contains(g)) {
         return Err(AppError::Validation("The invitation does not offer one of those roles. Reload the page to see it now.".into()));
@@ -436,6 +450,7 @@ pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grant
         let labels = grants.iter().map(|g| names.label(&g.role)).collect::<Vec<_>>().join(", ");
         format!("Removed {labels} from the invitation to {who}.")
     };
+    state.checkpoints.reach(points::MANAGE_BEFORE_COMMIT).await;
     tx.commit().await.step("commit")?;
     Ok(banner)
 }

@@ -165,6 +165,21 @@ pub async fn pending_for_user(conn: &mut Conn, user_id: &str) -> sqlx::Result<Op
         .await
 }
 
+/// [`pending_for_user`], locking the invitation's row until the transaction ends (see
+/// `RowLock`): for an action that decides from what it offers.
+pub async fn pending_for_user_locked(conn: &mut Conn, engine: super::Engine, user_id: &str) -> sqlx::Result<Option<InvitationRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE user_id = $1 AND state = $2{}", super::RowLock::Update.clause(engine)))
+        .bind(user_id)
+        .bind(StoredInvitationState::Pending.as_str())
+        .fetch_optional(conn)
+        .await
+}
+
+/// Locks the invitation's row until the transaction ends (see `RowLock`).
+pub async fn lock(conn: &mut Conn, engine: super::Engine, id: &str) -> sqlx::Result<()> {
+    sqlx::query(&format!("SELECT id FROM invitations WHERE id = $1{}", super::RowLock::Update.clause(engine))).bind(id).fetch_optional(conn).await.map(|_| ())
+}
+
 /// The roles an invitation offers, by place.
 pub async fn grants(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<Grant>> {
     let rows: Vec<(String, String)> =

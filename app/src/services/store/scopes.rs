@@ -61,6 +61,20 @@ pub async fn lock_live(conn: &mut Conn, engine: super::Engine, ids: &[String]) -
     Ok(query.fetch_all(conn).await?.into_iter().filter(|(_, archived)| archived.is_none()).map(|(id, _)| id).collect())
 }
 
+/// Locks the scopes `ids` until the transaction ends (see [`super::RowLock`]), before an
+/// archiving counts what is open in them: what would offer a role there waits, or is seen.
+pub async fn lock_for_archiving(conn: &mut Conn, engine: super::Engine, ids: &[String]) -> sqlx::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("SELECT id FROM scopes WHERE id IN ({}) ORDER BY id{}", placeholders(1, ids.len()), super::RowLock::Update.clause(engine));
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await.map(|_| ())
+}
+
 /// The account's own scope, where account-wide roles are held.
 pub async fn account_scope_id(conn: &mut Conn, account_id: &str) -> sqlx::Result<String> {
     sqlx::query_scalar("SELECT id FROM scopes WHERE account_id = $1 AND kind = $2").bind(account_id).bind(ScopeKind::Account.as_str()).fetch_one(conn).await

@@ -22,6 +22,9 @@ const raw = statSync(join(pkg, mains[0])).size;
 // A site built without chunks has one page size: the main module's.
 const manifests = files.filter((f) => /^split\.[0-9a-f]+\.json$/.test(f));
 if (manifests.length > 1) refuse(`expected at most one split.*.json in ${pkg}, found ${manifests.length}`);
+// Chunks with no list to say which page needs which would be measured as no page at all.
+const chunks = files.filter((f) => /\.wasm(\.gz)?$/.test(f) && !/^beckon\.[0-9a-f]+\.wasm(\.gz)?$/.test(f));
+if (manifests.length === 0 && chunks.length > 0) refuse(`${pkg} holds ${chunks.length} chunk files of a split wasm but no split.*.json saying which page needs which`);
 // The manifest's pages are lazy routes; its other parts a page loads when they are first
 // used (a dialog), not on its first visit.
 const manifest = manifests.length ? JSON.parse(readFileSync(join(pkg, manifests[0]), "utf8")) : null;

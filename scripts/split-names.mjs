@@ -9,7 +9,8 @@
 // lazy part, the chunks it needs, and which parts are pages
 // ({ "loader": file, "pages": [split], "preloads": { split: [chunk stems, its own first] } }).
 import { readFileSync, writeFileSync, renameSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const [stage, hash] = process.argv.slice(2);
 if (!stage || !/^[0-9a-f]{20}$/.test(hash ?? "")) {
@@ -76,6 +77,14 @@ if (Object.keys(preloads).length === 0) {
 // Leptos names a lazy route's view `__{Route}_View`, a lazy function by its own name; the
 // server and the size check read which splits are pages from here.
 const pages = Object.keys(preloads).filter((split) => /^__.+_view_view_\d+$/.test(split)).sort();
+// Every lazy route of the app must be found as a page: one whose split name the pattern
+// misses would never be held to the page budget.
+const app = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "app", "src", "lib.rs"), "utf8");
+const routes = [...(/lazy_pages!\s*\{([^}]*)\}/.exec(app)?.[1] ?? "").matchAll(/\w+\s*=>\s*\w+/g)].length;
+if (routes === 0 || pages.length !== routes) {
+  console.error(`split-names: found ${pages.length} pages among the splits (${Object.keys(preloads).join(", ")}), but app/src/lib.rs declares ${routes} lazy routes`);
+  process.exit(1);
+}
 
 writeFileSync(join(stage, "__wasm_split.js"), text);
 renameSync(join(stage, "__wasm_split.js"), join(stage, loader));

@@ -1,4 +1,4 @@
-import { expect, hydrated, OWNER, signIn, test } from './fixtures';
+import { expect, hydrated, otherBrowser, OWNER, signIn, test } from './fixtures';
 
 test('a wrong password and an unknown address get the same answer', async ({ page }) => {
   await page.goto('/signin');
@@ -36,9 +36,14 @@ test('signing out ends the session', async ({ page }) => {
   await expect(page).toHaveURL(/\/users$/);
   await expect(page.getByRole('row', { name: new RegExp(OWNER.email) })).toContainText('Owner');
 
-  // Navigation inside the hydrated app happens without a page load.
+  // Navigation inside the hydrated app happens without a page load: what this document holds
+  // survives it (a load would start a new document without it).
+  await hydrated(page);
+  await page.evaluate(() => ((window as unknown as { stillTheSameDocument: boolean }).stillTheSameDocument = true));
   await page.getByRole('link', { name: 'Settings' }).click();
   await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+  await expect(page).toHaveURL(/\/settings$/);
+  expect(await page.evaluate(() => (window as unknown as { stillTheSameDocument?: boolean }).stillTheSameDocument), 'no page load').toBe(true);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/signin$/);
@@ -53,8 +58,8 @@ test('an unknown address shows the not-found page with status 404', async ({ pag
 });
 
 test('sign-in works as a plain form post, without JavaScript', async ({ browser, beckon }) => {
-  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: beckon.url });
-  const page = await context.newPage();
+  const noScript = await otherBrowser(browser, { javaScriptEnabled: false, baseURL: beckon.url });
+  const page = await noScript.context.newPage();
   await page.goto('/users');
   await expect(page).toHaveURL(/\/signin\?next=\/users$/);
   await signIn(page, OWNER.email, 'wrong password here');
@@ -62,7 +67,7 @@ test('sign-in works as a plain form post, without JavaScript', async ({ browser,
   await signIn(page);
   await expect(page).toHaveURL(/\/users$/);
   await expect(page.getByRole('row', { name: new RegExp(OWNER.email) })).toBeVisible();
-  await context.close();
+  await noScript.done();
 });
 
 test('an error planted in the address is not shown as written', async ({ page }) => {

@@ -131,6 +131,30 @@ export async function callServerFn(page: Page, name: string, form: Record<string
   return page.request.post(`${origin}/api/${name}`, { form, headers: { origin, accept: 'application/json' } });
 }
 
+/** The messages the outbox holds for `to`, asked of the Delivery log's server function by a
+ * page signed in as someone who may read it: what was queued, whether or not the worker has
+ * written it yet. */
+export async function outboxTo(page: Page, to: string): Promise<{ kind: string; state: string }[]> {
+  const answer = await callServerFn(page, 'list_deliveries', { query: `recipient=${encodeURIComponent(to)}` });
+  expect(answer.status(), 'the Delivery log answers').toBe(200);
+  return ((await answer.json()).rows as { kind: string; state: string; recipient: string }[]).filter((r) => r.recipient === to);
+}
+
+/** A browser context of its own (another person, another device), each of its pages watched
+ * for script errors and CSP violations like the test's own page: close it with `done`. */
+export async function otherBrowser(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}) {
+  const context = await browser.newContext(options);
+  const problems: string[] = [];
+  context.on('page', (page) => watchForPageErrors(page, problems));
+  return {
+    context,
+    async done() {
+      await context.close();
+      expect(problems, 'script errors or CSP violations in the other browser').toEqual([]);
+    },
+  };
+}
+
 /** Accepts an invitation in a browser context of its own and returns the signed-in page. */
 export async function acceptInvitation(browser: Browser, link: string, name: string, password = 'analytical engine 1843'): Promise<Page> {
   const context = await browser.newContext();
@@ -155,14 +179,20 @@ export async function signInAsOwner(page: Page, base: string): Promise<void> {
   await hydrated(page);
 }
 
-/** "Invite people" on the Users page, with exactly `roles` ticked. */
+/** "Invite people" on the Users page, with exactly `roles` ticked: a role asked for whose
+ * box the dialog does not offer fails the test. */
 export async function invite(page: Page, addresses: string, roles: string[] = ['Member']): Promise<void> {
   await page.getByRole('button', { name: 'Invite people' }).click();
   const dialog = page.getByRole('dialog', { name: 'Invite people' });
   await dialog.getByLabel('Email addresses').fill(addresses);
   for (const role of ['Owner', 'Admin', 'HR', 'Curator', 'Member']) {
     const box = dialog.getByLabel(role, { exact: true });
-    if ((await box.count()) > 0) await box.setChecked(roles.includes(role));
+    if (roles.includes(role)) {
+      await expect(box, `the dialog offers ${role}`).toHaveCount(1);
+      await box.setChecked(true);
+    } else if ((await box.count()) > 0) {
+      await box.setChecked(false);
+    }
   }
   await dialog.getByRole('button', { name: 'Send invitations' }).click();
   await expect(dialog).toBeHidden();
@@ -253,8 +283,7 @@ export class TlsMailServer {
 }
 
 /** Fails the test on any script error or Content-Security-Policy violation in `page`. */
-export function watchForPageErrors(page: Page): string[] {
-  const problems: string[] = [];
+export function watchForPageErrors(page: Page, problems: string[] = []): string[] {
   page.on('console', (message) => {
     const text = message.text();
     if (message.type() === 'error' && /Content Security Policy|Refused to|panicked/i.test(text)) problems.push(text);

@@ -1,4 +1,4 @@
-import { acceptInvitation, expect, hydrated, invite, inviteLink, mailFor, OWNER, row, rowAction, signIn, signInAsOwner, test, watchForPageErrors } from './fixtures';
+import { acceptInvitation, expect, hydrated, invite, inviteLink, mailFor, otherBrowser, OWNER, row, rowAction, signIn, signInAsOwner, test } from './fixtures';
 
 test('invite, receive the email, accept in a fresh browser, arrive with the roles', async ({ page, browser, beckon }) => {
   await signInAsOwner(page, beckon.url);
@@ -11,9 +11,8 @@ test('invite, receive the email, accept in a fresh browser, arrive with the role
   expect(message).toContain(OWNER.account);
   const link = inviteLink(message);
 
-  const invitee = await browser.newContext();
-  const invitePage = await invitee.newPage();
-  const problems = watchForPageErrors(invitePage);
+  const invitee = await otherBrowser(browser);
+  const invitePage = await invitee.context.newPage();
   await invitePage.goto(link);
   await expect(invitePage.getByRole('heading', { name: `Join ${OWNER.account}` })).toBeVisible();
   await expect(invitePage.getByText(`${OWNER.name} invited you (ada@northwind.example)`)).toBeVisible();
@@ -24,8 +23,7 @@ test('invite, receive the email, accept in a fresh browser, arrive with the role
   await invitePage.getByRole('button', { name: 'Accept invitation' }).click();
   await expect(invitePage).toHaveURL(/\/users$/);
   await expect(invitePage.getByRole('banner')).toContainText('Ada Lovelace');
-  expect(problems).toEqual([]);
-  await invitee.close();
+  await invitee.done();
 
   await page.reload();
   await expect(row(page, 'ada@northwind.example')).toContainText('Active');
@@ -62,8 +60,8 @@ test('an expired invitation shows the expired page and offers only a new invitat
   const old = inviteLink((await mailFor(ownServer, 'late@northwind.example'))[0]);
   await ownServer.advanceClock(24 * 8);
 
-  const invitee = await browser.newContext();
-  const invitePage = await invitee.newPage();
+  const invitee = await otherBrowser(browser);
+  const invitePage = await invitee.context.newPage();
   await invitePage.goto(old);
   await expect(invitePage.getByRole('heading', { name: 'This invitation has expired' })).toBeVisible();
   await expect(invitePage.getByRole('button', { name: 'Request a new invitation' })).toBeVisible();
@@ -88,7 +86,7 @@ test('an expired invitation shows the expired page and offers only a new invitat
   await expect(invitePage.getByRole('heading', { name: 'This invitation is no longer valid' })).toBeVisible();
   await invitePage.goto(fresh);
   await expect(invitePage.getByRole('button', { name: 'Accept invitation' })).toBeVisible();
-  await invitee.close();
+  await invitee.done();
 });
 
 test('cancelling kills the link and leaves a profile-only user', async ({ page, beckon }) => {
@@ -191,8 +189,8 @@ test('the accept form works without JavaScript', async ({ page, browser, beckon 
   await signInAsOwner(page, beckon.url);
   await invite(page, 'nojs@northwind.example');
   const link = inviteLink((await mailFor(beckon, 'nojs@northwind.example'))[0]);
-  const context = await browser.newContext({ javaScriptEnabled: false });
-  const invitePage = await context.newPage();
+  const noScript = await otherBrowser(browser, { javaScriptEnabled: false });
+  const invitePage = await noScript.context.newPage();
   await invitePage.goto(link);
   await invitePage.getByLabel('Your name').fill('No Script');
   await invitePage.getByLabel('Password', { exact: true }).fill('plain forms still work');
@@ -205,7 +203,7 @@ test('the accept form works without JavaScript', async ({ page, browser, beckon 
   await invitePage.getByRole('button', { name: 'Accept invitation' }).click();
   await expect(invitePage).toHaveURL(/\/$/);
   await expect(invitePage.getByText('You are signed in as No Script')).toBeVisible();
-  await context.close();
+  await noScript.done();
 });
 
 test('the row menu works from the keyboard', async ({ page, beckon }) => {

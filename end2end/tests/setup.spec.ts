@@ -1,4 +1,4 @@
-import { Beckon, expect, hydrated, startBeckon, test as withPageChecks } from './fixtures';
+import { Beckon, expect, hydrated, otherBrowser, startBeckon, test as withPageChecks } from './fixtures';
 
 // These tests need a server nobody has set up yet, one per test; every page is still
 // watched for script errors and CSP violations.
@@ -72,12 +72,12 @@ test('set-up refuses a weak password with the reason, before and after sending',
 });
 
 test('set-up refuses a weak password without JavaScript too', async ({ browser, fresh }) => {
-  const context = await browser.newContext({ javaScriptEnabled: false, baseURL: fresh.url });
-  const page = await context.newPage();
+  const noScript = await otherBrowser(browser, { javaScriptEnabled: false, baseURL: fresh.url });
+  const page = await noScript.context.newPage();
   await page.goto('/setup');
   await fillSetup(page, 'aaaaaaaaaaaa');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.getByRole('alert')).toHaveText('Use a less repetitive password.');
   await expect(page.getByRole('heading', { name: 'Set up Beckon' })).toBeVisible();
-  await context.close();
+  await noScript.done();
 });

@@ -64,9 +64,14 @@ pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_se
 impl Application {
     /// Deletes spent rate-limit counters (in the database and this process's own) now and every [`HOUSEKEEPING_EVERY`].
     pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
+        self.spawn_housekeeping_every(HOUSEKEEPING_EVERY)
+    }
+
+    /// [`Application::spawn_housekeeping`] every `period`.
+    pub fn spawn_housekeeping_every(&self, period: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let state = self.state.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+            let mut every = tokio::time::interval(period);
             loop {
                 every.tick().await;
                 state.local_limits.prune(state.clock.now_ms());

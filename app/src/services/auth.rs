@@ -147,6 +147,7 @@ pub async fn end_session(session: &Session) -> Result<(), AppError> {
 /// long or past its absolute lifetime, of a user no longer active, or from before a
 /// password change is ended.
 pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>, AppError> {
+    state.checkpoints.reach(points::ACTOR_LOADING).await;
     let Some(mut stored) = session.get::<SessionUser>(SESSION_USER).await.step("session get")? else {
         return Ok(None);
     };

@@ -42,6 +42,8 @@ pub mod points {
     pub const ACCEPT_AFTER_OFFERS: &str = "accept.after_offers";
     /// A set-up has checked that none exists yet and is about to write the owner.
     pub const SETUP_BEFORE_WRITE: &str = "setup.before_write";
+    /// A request is about to load who is signed in (the first step of every admin page's data).
+    pub const ACTOR_LOADING: &str = "auth.actor_loading";
     /// A sign-in attempt is about to be counted.
     pub const SIGN_IN_BEFORE_COUNT: &str = "sign_in.before_count";
     /// A sign-in attempt for an address that failed too often from everywhere is being slowed.

@@ -10,6 +10,7 @@ use app::services::mail::worker::{dispatch_pending, DeliveryConfig, DeliveryRepo
 use app::services::Actor;
 use common::smtp_sink::{header, SmtpSink};
 use common::*;
+use shared::AppError;
 use std::collections::HashSet;
 
 fn config() -> DeliveryConfig {
@@ -139,7 +140,9 @@ async fn a_whole_batch_sent_while_the_server_is_down_is_delivered_exactly_once_w
     sink.stop();
     let report = dispatch(&app, &transport).await;
     assert_eq!(report, DeliveryReport { sent: 0, deferred: 200, failed: 0 });
-    assert!(states(&app).await.iter().all(|(s, a, reply)| s == "deferred" && *a == 1 && reply.is_some()));
+    let states = states(&app).await;
+    assert_eq!(states.len(), 200);
+    assert!(states.iter().all(|(s, a, reply)| s == "deferred" && *a == 1 && reply.is_some()));
 
     sink.restart();
     app.clock.advance(chrono::Duration::minutes(2));
@@ -279,7 +282,11 @@ async fn a_failed_message_can_be_retried_by_hand_and_the_log_filters() {
     let one = app::services::mail::log::recent(&app.state, &owner, &shared::mail::DeliveryQuery::message(&id)).await.unwrap().rows;
     assert_eq!(one.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()], "the link from a Users row shows that message alone");
     app::services::mail::log::retry(&app.state, &owner, &id).await.unwrap();
-    assert!(app::services::mail::log::retry(&app.state, &owner, &id).await.is_err(), "only a failed message is retried");
+    assert_eq!(
+        app::services::mail::log::retry(&app.state, &owner, &id).await.unwrap_err(),
+        AppError::InvalidState("Only a failed message can be retried.".into()),
+        "only a failed message is retried"
+    );
     sink.answer("ok");
     dispatch(&app, &transport).await;
     let row = app::services::mail::log::message(&app.state, &owner, &id).await.unwrap();

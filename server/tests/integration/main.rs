@@ -18,6 +18,8 @@ mod multi_process;
 mod operations;
 mod password_reset;
 mod permission_matrix;
+mod readme_claims;
 mod reliability;
 mod role_ceilings;
+mod schema;
 mod scopes;

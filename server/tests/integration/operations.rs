@@ -77,7 +77,11 @@ async fn metrics_behind_a_token_count_requests_deliveries_and_the_queue() {
     assert!(text.contains(r#"beckon_http_requests_total{route="/api/sign_in",method="POST",status="422"} 1"#), "{text}");
     assert!(text.contains(r#"beckon_http_request_duration_seconds_count{route="/signin"} 1"#), "{text}");
     assert!(text.contains(r#"beckon_outbox_messages{state="queued"} 2"#), "{text}");
-    assert!(text.contains("beckon_outbox_oldest_waiting_seconds 0"), "{text}");
+    assert!(text.contains("beckon_outbox_oldest_waiting_seconds 0\n"), "{text}");
+    // The queue ages with the clock: the oldest message has now waited 90 s.
+    app.clock.advance(chrono::Duration::seconds(90));
+    let text = body_text(app.send(scrape(Some("scrape-me-7"))).await).await;
+    assert!(text.contains("beckon_outbox_oldest_waiting_seconds 90\n"), "{text}");
 
     // After a delivery pass the queue is empty and this process counted what it sent.
     let transport = app::services::mail::transport::Transport::files(app.config.mail_dir());
@@ -85,6 +89,7 @@ async fn metrics_behind_a_token_count_requests_deliveries_and_the_queue() {
     let text = body_text(app.send(scrape(Some("scrape-me-7"))).await).await;
     assert!(text.contains(r#"beckon_outbox_messages{state="sent"} 2"#), "{text}");
     assert!(text.contains(r#"beckon_deliveries_total{outcome="sent"} 2"#), "{text}");
+    assert!(text.contains("beckon_outbox_oldest_waiting_seconds 0\n"), "nothing waits: {text}");
 }
 
 #[tokio::test]
@@ -125,6 +130,8 @@ async fn each_request_is_one_json_log_line_with_its_id_and_no_token() {
         .find(|l| l["message"] == "request")
         .unwrap_or_else(|| panic!("a request line in:\n{log}"));
     assert_eq!(line["request_id"], id.as_str());
+    assert_eq!(line["method"], "GET");
+    assert!(line["ms"].as_f64().is_some_and(|ms| ms > 0.0), "how long it took, in milliseconds: {line}");
     assert_eq!(line["route"], "/invite/{link}");
     assert_eq!(line["status"], 404);
     assert_eq!(line["path"], "/invite/7b0c5d4e-8f11-4a57-9d2e-0a1b2c3d4e5f.…");
@@ -327,8 +334,12 @@ fn the_size_budget_check_refuses_a_main_module_or_a_page_over_its_budget_and_pas
     assert!(stderr(&over).contains("main wasm module is 1000 bytes gzipped (5000 raw), over the budget of 999"), "{over:?}");
     assert!(run("1000", "1000").status.success());
 
-    // With chunks, a page is the main module plus every chunk the manifest lists for it.
+    // With chunks, a page is the main module plus every chunk the manifest lists for it; chunks
+    // without the list that says so are refused, not taken for no page at all.
     put("chunk_1.aa.wasm.gz", 300);
+    let unlisted = run("1000", "5000");
+    assert_eq!(unlisted.status.code(), Some(2), "{unlisted:?}");
+    assert!(stderr(&unlisted).contains("chunk files of a split wasm but no split.*.json"), "{unlisted:?}");
     put("split___users_view_view_42.aa.wasm.gz", 200);
     put("split___invite_view_view_42.aa.wasm.gz", 100);
     std::fs::write(

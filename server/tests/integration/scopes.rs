@@ -108,7 +108,10 @@ async fn a_place_with_open_invitations_is_not_archived_and_one_without_archives_
     // An archived place takes no invitations and cannot receive new places.
     let refused = service::invite(&app.state, &owner, invite("late@example.com", vec![Grant::new(&p.north_room, Role::Member)])).await.unwrap_err();
     assert!(refused.to_string().contains("no longer exists"), "{refused}");
-    assert!(scopes::create(&app.state, &owner, ScopeKind::MeetingRoom, "New", Some(&p.north)).await.is_err());
+    assert_eq!(
+        scopes::create(&app.state, &owner, ScopeKind::MeetingRoom, "New", Some(&p.north)).await.unwrap_err(),
+        AppError::InvalidState("North is archived. Restore it first.".into())
+    );
     // Restoring the unit brings back what was archived with it.
     scopes::restore(&app.state, &owner, &p.north).await.unwrap();
     assert_eq!(scopes::tree(&app.state, &owner, Default::default()).await.unwrap().nodes.len(), 4);
@@ -123,8 +126,12 @@ async fn the_database_itself_refuses_a_place_that_roles_still_point_to() {
     app.add_active_user_with("sam@example.com", &[Grant::new(&p.north_room, Role::Member)]).await;
     for scope in [&p.south, &p.north_room] {
         let deleted = sqlx::query("DELETE FROM scopes WHERE id = $1").bind(scope).execute(&app.state.db.pool).await;
-        assert!(deleted.is_err(), "no invitation role or membership is ever left pointing nowhere");
+        let refused = matches!(&deleted, Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation());
+        assert!(refused, "no invitation role or membership is ever left pointing nowhere: {deleted:?}");
     }
+    // The control: a place nothing points to is deleted by the same statement.
+    let deleted = sqlx::query("DELETE FROM scopes WHERE id = $1").bind(&p.north_waiting).execute(&app.state.db.pool).await.unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
 }
 
 #[tokio::test]
@@ -212,7 +219,7 @@ async fn a_scope_administrator_sees_and_acts_on_the_people_of_their_places_only(
     assert_eq!(service::copy_link(&app.state, &wanda, &outside).await.unwrap_err(), AppError::Forbidden(Denied::OutsideYourScopes));
     let refused = service::invite(&app.state, &wanda, invite("x@example.com", vec![Grant::new(&app.account_scope, Role::Member)])).await.unwrap_err();
     assert_eq!(refused, AppError::Forbidden(Denied::OutsideYourScopes));
-    assert!(scopes::detail(&app.state, &wanda, &p.south).await.is_err());
+    assert_eq!(scopes::detail(&app.state, &wanda, &p.south).await.unwrap_err(), AppError::Forbidden(Denied::OutsideYourScopes));
     assert_eq!(dump_database(&app.state).await, before);
     service::act(&app.state, &wanda, &inside, InvitationAction::Cancel).await.unwrap();
 
@@ -234,7 +241,7 @@ async fn a_curator_manages_invitations_only_with_the_people_permission() {
     let cora = app.actor_for(&curator_id).await;
     let refused = service::invite(&app.state, &cora, invite("x@example.com", app.account_grants(&[Role::Member]))).await.unwrap_err();
     assert_eq!(refused, AppError::Forbidden(Denied::NotPermitted));
-    assert!(app::services::users::list(&app.state, &cora, UsersQuery::default()).await.is_err());
+    assert_eq!(app::services::users::list(&app.state, &cora, UsersQuery::default()).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
 
     let said = app::services::users::set_people_permission(&app.state, &owner, &curator_id, true).await.unwrap();
     assert!(said.contains("now has the People permission"), "{said}");

@@ -38,7 +38,12 @@ where
 pub fn set_status(code: u16) {
     #[cfg(feature = "ssr")]
     if let (Some(res), Ok(code)) = (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(code)) {
-        res.set_status(code);
+        // A redirect already decided (a visitor sent to sign-in) stands: the page beside it
+        // may still say why its own data was refused, but the visitor is sent on.
+        let mut parts = res.0.write().unwrap_or_else(|e| e.into_inner());
+        if !parts.status.is_some_and(|s| s.is_redirection()) {
+            parts.status = Some(code);
+        }
     }
     #[cfg(not(feature = "ssr"))]
     let _ = code;

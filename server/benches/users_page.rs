@@ -1,7 +1,8 @@
 //! The Users page over a large account: 100,000 users of whom 20,000 hold a pending
 //! invitation (5,000 of those expired), listed by 4 admins at once through the real router
 //! (session, permission check, query, server-side rendering). Prints the latency per filter,
-//! the query alone, and the engine's plans. Not a test: it prints figures.
+//! the query alone, the engine's plans, and (with Debian's `wrk` on the PATH) each view
+//! over loopback TCP, 4 connections, `BENCH_SECONDS` (20) each. Not a test: it prints figures.
 //!     cargo bench -p server --bench users_page                  (SQLite)
 //!     scripts/with-postgres.sh cargo bench -p server --bench users_page   (PostgreSQL)
 //!     cargo bench -p server --bench users_page -- --keep DIR    (also leaves the seeded
@@ -170,6 +171,60 @@ async fn main() {
             pct(&latencies, 99),
             latencies.len() as f64 / wall.as_secs_f64()
         );
+    }
+
+    match std::process::Command::new("wrk").arg("--version").output() {
+        Ok(_) => over_http(&app, &cases, &cookie).await,
+        Err(_) => println!("\nwrk is not on the PATH: no figures over TCP (Debian: apt-get install wrk)"),
+    }
+}
+
+/// The same views from `wrk` over loopback TCP: 4 connections, `BENCH_SECONDS` (20 unless
+/// said) per view, every answer a full page (wrk counts any other status as an error).
+async fn over_http(app: &TestApp, cases: &[(&str, UsersQuery)], cookie: &str) {
+    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // As `beckon serve` listens.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
+    let work = tempfile::tempdir().unwrap();
+    let script = work.path().join("percentiles.lua");
+    std::fs::write(
+        &script,
+        "done = function(summary, latency, requests)\n  \
+         local e = summary.errors\n  \
+         io.write(string.format(\"percentiles %.3f %.3f %.3f %.0f %d\\n\", latency:percentile(50) / 1000, latency:percentile(95) / 1000, \
+         latency:percentile(99) / 1000, summary.requests / (summary.duration / 1e6), e.status + e.connect + e.read + e.write + e.timeout))\n\
+         end\n",
+    )
+    .unwrap();
+    println!("\nGET /users over TCP from wrk, {ADMINS} connections, {seconds} s per view (milliseconds)");
+    println!("{:<46} {:>7} {:>7} {:>7} {:>9} {:>7}", "view", "p50", "p95", "p99", "req/s", "errors");
+    for (label, query) in cases {
+        let args = vec![
+            "-t2".to_string(),
+            format!("-c{ADMINS}"),
+            format!("-d{seconds}s"),
+            "-s".into(),
+            script.display().to_string(),
+            "-H".into(),
+            format!("Cookie: {cookie}"),
+            format!("http://{addr}{}", query.href()),
+        ];
+        let output = tokio::task::spawn_blocking(move || std::process::Command::new("wrk").args(&args).output().unwrap()).await.unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        let figures: Vec<f64> = text
+            .lines()
+            .find_map(|l| l.strip_prefix("percentiles "))
+            .unwrap_or_else(|| panic!("wrk said:\n{text}"))
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        println!("{label:<46} {:>7.2} {:>7.2} {:>7.2} {:>9.0} {:>7}", figures[0], figures[1], figures[2], figures[3], figures[4]);
     }
 }
 

@@ -28,6 +28,7 @@ fn provide_request_context() {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
     leptos_router::components::provide_server_redirect(redirect_page);
+    app::services::context::provide_request_memory();
 }
 
 /// A `<Redirect>` met while rendering a page answers 302 with its location, whoever asks:

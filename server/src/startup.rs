@@ -182,6 +182,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         checkpoints: Default::default(),
         set_up: Default::default(),
         local_limits: Default::default(),
+        list_counts: Default::default(),
         metrics: Default::default(),
         leptos_options: leptos_options(config),
     });

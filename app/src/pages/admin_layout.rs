@@ -3,20 +3,29 @@ use crate::server_fns::{get_current_user, SignOut};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_location;
-use shared::permissions::Permission;
+use shared::permissions::{Authority, Permission};
 use shared::views::CurrentUser;
+use shared::AppError;
 
 /// The signed-in shell: header with the account and the user, navigation, and the page.
 /// Visitors who are not signed in are sent to sign-in and brought back afterwards.
+///
+/// The page sits beside the header's `Suspense`, not inside it: on the server a `Suspense`
+/// builds its children once to find the resources they read and again to render them, so a
+/// page inside it would load its data twice. Its own data loads alongside the header's.
 #[component]
 pub fn AdminLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| get_current_user());
+    provide_context(SignedIn(user));
+    LiveClock::provide();
+    let users_again = RwSignal::new(0u64);
+    provide_context(UsersNavigation(users_again));
     let location = use_location();
     view! {
         <Suspense>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(user)) => view! { <Shell user/> }.into_any(),
+                    Ok(Some(user)) => view! { <TopBar user users_again/> }.into_any(),
                     Ok(None) => {
                         let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
                         let here = if search.is_empty() { path } else { format!("{path}?{search}") };
@@ -25,11 +34,32 @@ pub fn AdminLayout() -> impl IntoView {
                     }
                     Err(error) => {
                         set_status(error.status_code());
-                        view! { <main class="centered"><ErrorBanner error/></main> }.into_any()
+                        view! { <div class="centered"><ErrorBanner error/></div> }.into_any()
                     }
                 }
             })}
         </Suspense>
+        <main class="content">
+            <Outlet/>
+        </main>
+    }
+}
+
+/// The signed-in person as the shell loaded them, for the pages that show who they are.
+#[derive(Clone, Copy)]
+pub struct SignedIn(pub Resource<Result<Option<CurrentUser>, AppError>>);
+
+impl SignedIn {
+    /// What the signed-in person may do, once the shell has loaded them (nothing before,
+    /// nor outside the shell). Called where the page's view is built, awaited in its `Suspend`.
+    pub fn authority() -> impl std::future::Future<Output = Authority> {
+        let signed_in = use_context::<SignedIn>();
+        async move {
+            match signed_in {
+                Some(SignedIn(user)) => user.await.ok().flatten().map(|u| u.authority).unwrap_or_default(),
+                None => Authority::default(),
+            }
+        }
     }
 }
 
@@ -39,15 +69,11 @@ pub fn AdminLayout() -> impl IntoView {
 pub struct UsersNavigation(pub RwSignal<u64>);
 
 #[component]
-fn Shell(user: CurrentUser) -> impl IntoView {
+fn TopBar(user: CurrentUser, users_again: RwSignal<u64>) -> impl IntoView {
     let can = |p| user.authority.allows(p);
     let can_view_users = can(Permission::ViewUsers);
     let can_view_places = can(Permission::ManageScopes) || user.authority.manages_account() || user.authority.administers_any_place();
     let can_view_deliveries = can(Permission::ViewDeliveryLog);
-    provide_context(user.clone());
-    LiveClock::provide();
-    let users_again = RwSignal::new(0u64);
-    provide_context(UsersNavigation(users_again));
     let location = use_location();
     let on_users = move |_| {
         if location.pathname.get_untracked() == "/users" && location.search.get_untracked().is_empty() {
@@ -81,9 +107,6 @@ fn Shell(user: CurrentUser) -> impl IntoView {
                 </div>
             </div>
         </header>
-        <main class="content">
-            <Outlet/>
-        </main>
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::organisation::depth_class;
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
+use crate::pages::admin_layout::SignedIn;
 use crate::pages::people::{invitation_line_with_expiry, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use leptos::prelude::*;
@@ -12,6 +13,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::names::PlaceName;
+use shared::permissions::Authority;
 use shared::scopes::GrantView;
 use shared::views::{ScopeDetail, ScopeMember};
 
@@ -40,21 +42,31 @@ pub fn PlacePage() -> impl IntoView {
     view! {
         <PeopleOverlays/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(detail) => view! { <Place detail rename archive restore/> }.into_any(),
-                    Err(error) => {
-                        set_status(error.status_code());
-                        view! { <Title text="Place"/> <ErrorBanner error/> }.into_any()
+            {move || {
+                let viewer = SignedIn::authority();
+                Suspend::new(async move {
+                    let viewer = viewer.await;
+                    match detail.await {
+                        Ok(detail) => view! { <Place detail rename archive restore viewer/> }.into_any(),
+                        Err(error) => {
+                            set_status(error.status_code());
+                            view! { <Title text="Place"/> <ErrorBanner error/> }.into_any()
+                        }
                     }
-                }
-            })}
+                })
+            }}
         </Transition>
     }
 }
 
 #[component]
-fn Place(detail: ScopeDetail, rename: ServerAction<RenameScope>, archive: ServerAction<ArchiveScope>, restore: ServerAction<RestoreScope>) -> impl IntoView {
+fn Place(
+    detail: ScopeDetail,
+    rename: ServerAction<RenameScope>,
+    archive: ServerAction<ArchiveScope>,
+    restore: ServerAction<RestoreScope>,
+    viewer: Authority,
+) -> impl IntoView {
     let actions = expect_context::<PeopleActions>();
     let node = detail.node.clone();
     let now = detail.now_ms;
@@ -77,9 +89,9 @@ fn Place(detail: ScopeDetail, rename: ServerAction<RenameScope>, archive: Server
         {node.archived.then(|| view! { <div class="banner banner-warning" role="status">"This place is archived: it takes no new invitations, and roles held here give nothing until it is restored."</div> })}
         <section class="card" aria-labelledby="members-title">
             <h2 id="members-title">{title}</h2>
-            <PeopleTable people=detail.members now empty="Nobody holds a role here yet." caption="People with a role here"/>
+            <PeopleTable people=detail.members now viewer=viewer.clone() empty="Nobody holds a role here yet." caption="People with a role here"/>
             <h3>"Pending invitations"</h3>
-            <PeopleTable people=detail.invited now empty="No open invitations offer a role here." caption="People invited to a role here"/>
+            <PeopleTable people=detail.invited now viewer=viewer.clone() empty="No open invitations offer a role here." caption="People invited to a role here"/>
         </section>
         {(!detail.children.is_empty()).then(move || view! {
             <section class="card" aria-labelledby="inside-title">
@@ -100,7 +112,7 @@ fn Place(detail: ScopeDetail, rename: ServerAction<RenameScope>, archive: Server
 }
 
 #[component]
-fn PeopleTable(people: Vec<ScopeMember>, now: i64, empty: &'static str, caption: &'static str) -> impl IntoView {
+fn PeopleTable(people: Vec<ScopeMember>, now: i64, viewer: Authority, empty: &'static str, caption: &'static str) -> impl IntoView {
     if people.is_empty() {
         return view! { <p class="muted">{empty}</p> }.into_any();
     }
@@ -129,7 +141,7 @@ fn PeopleTable(people: Vec<ScopeMember>, now: i64, empty: &'static str, caption:
                             </td>
                             <td><StatusBadge status=person.user.status/></td>
                             <td>{here_labels(&person.here)}</td>
-                            <td class="actions"><RowMenu row=person.user/></td>
+                            <td class="actions"><RowMenu row=person.user viewer=viewer.clone()/></td>
                         </tr>
                     }
                 }).collect_view()}

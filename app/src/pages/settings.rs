@@ -2,6 +2,7 @@ use super::settings_email::OutgoingEmailSection;
 use super::settings_invitations::InvitationSettingsSection;
 use super::settings_roles::RolesSection;
 use crate::components::ActionError;
+use crate::pages::admin_layout::SignedIn;
 use crate::server_fns::ChangePassword;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,17 +12,34 @@ use shared::views::CurrentUser;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let user = use_context::<CurrentUser>();
-    let roles = user.as_ref().map(|u| GrantView::list(&u.held)).unwrap_or_default();
-    let can = |p| user.as_ref().is_some_and(|u| u.authority.allows(p));
+    let signed_in = use_context::<SignedIn>();
     view! {
         <Title text="Settings"/>
         <div class="page-header"><h1>"Settings"</h1></div>
+        <Suspense>
+            {move || Suspend::new(async move {
+                let user = match signed_in {
+                    Some(SignedIn(user)) => user.await.ok().flatten(),
+                    None => None,
+                };
+                user.map(|user| view! { <Sections user/> })
+            })}
+        </Suspense>
+        <ChangePasswordForm/>
+    }
+}
+
+/// What the signed-in person sees of their account, and the settings they may change.
+#[component]
+fn Sections(user: CurrentUser) -> impl IntoView {
+    let roles = GrantView::list(&user.held);
+    let can = |p| user.authority.allows(p);
+    view! {
         <section class="card">
             <h2>"Account"</h2>
             <dl class="facts">
-                <dt>"Account name"</dt><dd>{user.as_ref().map(|u| u.account_name.clone())}</dd>
-                <dt>"Signed in as"</dt><dd>{user.as_ref().map(|u| format!("{} ({})", u.name, u.email))}</dd>
+                <dt>"Account name"</dt><dd>{user.account_name.clone()}</dd>
+                <dt>"Signed in as"</dt><dd>{format!("{} ({})", user.name, user.email)}</dd>
                 <dt>"Your roles"</dt><dd>{roles}</dd>
             </dl>
         </section>
@@ -30,7 +48,6 @@ pub fn SettingsPage() -> impl IntoView {
             <OutgoingEmailSection/>
         })}
         {can(Permission::ManageRoles).then(|| view! { <RolesSection/> })}
-        <ChangePasswordForm/>
     }
 }
 

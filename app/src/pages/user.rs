@@ -2,12 +2,14 @@
 //! and, for a Curator, the People permission.
 
 use crate::components::{set_status, ErrorBanner};
+use crate::pages::admin_layout::SignedIn;
 use crate::pages::people::{invitation_line_with_expiry, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{get_user, SetPeoplePermission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::permissions::Authority;
 use shared::views::UserDetail;
 
 #[component]
@@ -29,21 +31,25 @@ pub fn UserPage() -> impl IntoView {
         <nav class="breadcrumbs" aria-label="Where it sits"><A href="/users">"Users"</A></nav>
         <PeopleOverlays/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(detail) => view! { <Person detail people/> }.into_any(),
-                    Err(error) => {
-                        set_status(error.status_code());
-                        view! { <Title text="User"/> <ErrorBanner error/> }.into_any()
+            {move || {
+                let viewer = SignedIn::authority();
+                Suspend::new(async move {
+                    let viewer = viewer.await;
+                    match detail.await {
+                        Ok(detail) => view! { <Person detail people viewer/> }.into_any(),
+                        Err(error) => {
+                            set_status(error.status_code());
+                            view! { <Title text="User"/> <ErrorBanner error/> }.into_any()
+                        }
                     }
-                }
-            })}
+                })
+            }}
         </Transition>
     }
 }
 
 #[component]
-fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>) -> impl IntoView {
+fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>, viewer: Authority) -> impl IntoView {
     let user = detail.user.clone();
     let line = invitation_line_with_expiry(&user, detail.now_ms);
     let user_id = user.user_id.clone();
@@ -51,7 +57,7 @@ fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>) -> impl
         <Title text=user.display_name().to_string()/>
         <div class="page-header">
             <h1>{user.display_name().to_string()}</h1>
-            <RowMenu row=user.clone()/>
+            <RowMenu row=user.clone() viewer/>
         </div>
         <section class="card">
             <dl class="facts">

@@ -3,7 +3,7 @@
 //! live in the URL. A scope administrator sees the people of their places only.
 
 use crate::components::{set_status, ErrorBanner, LiveClock};
-use crate::pages::admin_layout::UsersNavigation;
+use crate::pages::admin_layout::{SignedIn, UsersNavigation};
 use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{list_scopes, list_users};
 use leptos::prelude::*;
@@ -13,6 +13,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use shared::invitations::{expiry_phrase, relative_time};
 use shared::mail::DeliveryState;
+use shared::permissions::Authority;
 use shared::scopes::GrantView;
 use shared::status::UserStatus;
 use shared::views::{UserRow, UsersPage as Page, UsersQuery, UsersSort, PAGE_SIZES};
@@ -41,15 +42,18 @@ pub fn UsersPage() -> impl IntoView {
         <PeopleOverlays/>
         <Filters/>
         <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let viewer = SignedIn::authority();
+                Suspend::new(async move {
+                let viewer = viewer.await;
                 match users.await {
-                    Ok(page) => view! { <UsersTable page/> }.into_any(),
+                    Ok(page) => view! { <UsersTable page viewer/> }.into_any(),
                     Err(error) => {
                         set_status(error.status_code());
                         view! { <ErrorBanner error/> }.into_any()
                     }
                 }
-            })}
+            })}}
         </Transition>
     }
 }
@@ -218,7 +222,7 @@ fn SortHeader(label: &'static str, sort: UsersSort) -> impl IntoView {
 }
 
 #[component]
-fn UsersTable(page: Page) -> impl IntoView {
+fn UsersTable(page: Page, viewer: Authority) -> impl IntoView {
     let query = current_query();
     let now = LiveClock::now(page.now_ms);
     let (total, capped) = (page.total, page.total_capped);
@@ -256,7 +260,7 @@ fn UsersTable(page: Page) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>
-                {page.rows.into_iter().map(|row| view! { <UserLine row now/> }).collect_view()}
+                {page.rows.into_iter().map(|row| view! { <UserLine row now viewer=viewer.clone()/> }).collect_view()}
             </tbody>
         </table>
         <nav class="pagination" aria-label="Pages">
@@ -286,7 +290,7 @@ fn thousands(n: u64) -> String {
 const ROLES_SHOWN: usize = 2;
 
 #[component]
-fn UserLine(row: UserRow, now: Signal<i64>) -> impl IntoView {
+fn UserLine(row: UserRow, now: Signal<i64>, viewer: Authority) -> impl IntoView {
     let held = GrantView::compact(&row.held, ROLES_SHOWN);
     let held_title = Some(GrantView::list(&row.held)).filter(|all| *all != held);
     let line_row = row.clone();
@@ -330,7 +334,7 @@ fn UserLine(row: UserRow, now: Signal<i64>) -> impl IntoView {
                     }
                 }}
             </td>
-            <td class="actions"><RowMenu row/></td>
+            <td class="actions"><RowMenu row viewer/></td>
         </tr>
     }
 }

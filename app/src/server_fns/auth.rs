@@ -10,8 +10,7 @@ use crate::services::{accounts, auth, context, password_reset, users};
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     context::as_visitor(|state| async move {
-        let session = context::session().await?;
-        match auth::actor(&state, &session).await? {
+        match context::actor(&state).await? {
             Some(actor) => Ok(Some(users::current(&state, &actor).await?)),
             None => Ok(None),
         }

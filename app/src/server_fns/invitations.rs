@@ -20,7 +20,7 @@ fn parse_grants(raw: &str) -> Result<Vec<Grant>, AppError> {
 /// The places and roles "Invite people" may offer the signed-in admin.
 #[server(endpoint = "get_invite_options")]
 pub async fn get_invite_options() -> Result<InviteOptions, AppError> {
-    context::as_signed_in(|state, actor| async move { roles::invite_options(&state, &actor).await }).await
+    context::as_signed_in_read("get_invite_options", String::new(), |state, actor| async move { roles::invite_options(&state, &actor).await }).await
 }
 
 #[server(endpoint = "invite_people")]
@@ -54,7 +54,7 @@ pub async fn remove_invitation_roles(user_id: String, grants: String) -> Result<
 
 #[server(endpoint = "get_invitation_settings")]
 pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
-    context::as_signed_in(|state, actor| async move { invitations::settings::get(&state, &actor).await }).await
+    context::as_signed_in_read("get_invitation_settings", String::new(), |state, actor| async move { invitations::settings::get(&state, &actor).await }).await
 }
 
 #[server(endpoint = "save_invitation_settings")]
@@ -70,7 +70,7 @@ pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: 
 #[server(endpoint = "get_invitation")]
 pub async fn get_invitation(link: String) -> Result<InvitationPage, AppError> {
     context::as_visitor(|state| async move {
-        let viewer = auth::actor(&state, &context::session().await?).await?;
+        let viewer = context::actor(&state).await?;
         invitations::accept::open(&state, &link, viewer.as_ref(), context::client_ip()).await
     })
     .await

@@ -11,7 +11,7 @@ use crate::services::{context, mail};
 
 #[server(endpoint = "get_sender_settings")]
 pub async fn get_sender_settings() -> Result<SenderSettings, AppError> {
-    context::as_signed_in(|state, actor| async move { mail::log::sender_settings(&state, &actor).await }).await
+    context::as_signed_in_read("get_sender_settings", String::new(), |state, actor| async move { mail::log::sender_settings(&state, &actor).await }).await
 }
 
 #[server(endpoint = "save_sender_settings")]
@@ -27,12 +27,15 @@ pub async fn send_test_email(to: String) -> Result<String, AppError> {
 
 #[server(endpoint = "get_delivery")]
 pub async fn get_delivery(id: String) -> Result<DeliveryRow, AppError> {
-    context::as_signed_in(|state, actor| async move { mail::log::message(&state, &actor, &id).await }).await
+    context::as_signed_in_read("get_delivery", id.clone(), |state, actor| async move { mail::log::message(&state, &actor, &id).await }).await
 }
 
 #[server(endpoint = "list_deliveries")]
 pub async fn list_deliveries(query: String) -> Result<DeliveryLog, AppError> {
-    context::as_signed_in(|state, actor| async move { mail::log::recent(&state, &actor, &DeliveryQuery::from_query_string(&query)).await }).await
+    context::as_signed_in_read("list_deliveries", query.clone(), |state, actor| async move {
+        mail::log::recent(&state, &actor, &DeliveryQuery::from_query_string(&query)).await
+    })
+    .await
 }
 
 #[server(endpoint = "retry_delivery")]

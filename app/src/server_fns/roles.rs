@@ -9,7 +9,7 @@ use crate::services::{context, roles};
 
 #[server(endpoint = "list_custom_roles")]
 pub async fn list_custom_roles() -> Result<Vec<CustomRole>, AppError> {
-    context::as_signed_in(|state, actor| async move { roles::list(&state, &actor).await }).await
+    context::as_signed_in_read("list_custom_roles", String::new(), |state, actor| async move { roles::list(&state, &actor).await }).await
 }
 
 #[server(endpoint = "create_custom_role")]

@@ -11,7 +11,7 @@ use shared::scopes::ScopeKind;
 
 #[server(endpoint = "list_scopes")]
 pub async fn list_scopes(search: String, kind: String, archived: String) -> Result<ScopeTree, AppError> {
-    context::as_signed_in(|state, actor| async move {
+    context::as_signed_in_read("list_scopes", format!("{search:?} {kind:?} {archived:?}"), |state, actor| async move {
         let query = scopes::TreeQuery { search, kind: ScopeKind::parse(&kind), include_archived: archived == "on" };
         scopes::tree(&state, &actor, query).await
     })
@@ -20,7 +20,7 @@ pub async fn list_scopes(search: String, kind: String, archived: String) -> Resu
 
 #[server(endpoint = "get_scope")]
 pub async fn get_scope(scope_id: String) -> Result<ScopeDetail, AppError> {
-    context::as_signed_in(|state, actor| async move { scopes::detail(&state, &actor, &scope_id).await }).await
+    context::as_signed_in_read("get_scope", scope_id.clone(), |state, actor| async move { scopes::detail(&state, &actor, &scope_id).await }).await
 }
 
 /// Creates a place; `parent_id` empty puts it directly in the account. Returns its id.

@@ -12,12 +12,17 @@ use shared::views::UsersQuery;
 /// The Users page as its address asks for it (`UsersQuery::to_query_string`).
 #[server(endpoint = "list_users")]
 pub async fn list_users(query: String) -> Result<UsersPage, AppError> {
-    context::as_signed_in(|state, actor| async move { users::list(&state, &actor, UsersQuery::from_query_string(&query)).await }).await
+    context::as_signed_in_read(
+        "list_users",
+        query.clone(),
+        |state, actor| async move { users::list(&state, &actor, UsersQuery::from_query_string(&query)).await },
+    )
+    .await
 }
 
 #[server(endpoint = "get_user")]
 pub async fn get_user(user_id: String) -> Result<UserDetail, AppError> {
-    context::as_signed_in(|state, actor| async move { users::detail(&state, &actor, &user_id).await }).await
+    context::as_signed_in_read("get_user", user_id.clone(), |state, actor| async move { users::detail(&state, &actor, &user_id).await }).await
 }
 
 /// Gives a Curator the People permission (`people` = "on") or takes it back (anything else).

@@ -3,7 +3,7 @@
 use super::checkpoints::points;
 use super::error::Step;
 use super::rate_limit::{self, Limit};
-use super::store::{accounts, memberships, scopes, users, Conn};
+use super::store::{memberships, users, Conn};
 use super::{passwords, Actor, AppState};
 use serde::{Deserialize, Serialize};
 use shared::password::NewPassword;
@@ -170,22 +170,26 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
         end_session(session).await?;
         return Ok(None);
     };
-    let account = accounts::get(&mut conn, &user.account_id).await.step("accounts::get")?.step("accounts::get: the row must exist")?;
-    let authority = authority_of(&mut conn, &user).await?;
-    Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name: account.name, name: user.name, email: user.email, authority }))
+    let (authority, account_name) = authority_and_account(&mut conn, &user).await?;
+    Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name, name: user.name, email: user.email, authority }))
 }
 
 /// What `user` holds now: the input of every permission check, read the same way for the
 /// person signed in and for the inviter of an invitation being accepted.
 pub async fn authority_of(conn: &mut Conn, user: &users::UserRecord) -> Result<Authority, AppError> {
-    let account_scope_id = scopes::account_scope_id(conn, &user.account_id).await.step("scopes::account_scope_id")?;
-    let held = memberships::roles_in(conn, &user.id, &account_scope_id).await.step("memberships::roles_in")?;
-    Ok(Authority {
-        account_roles: held.iter().filter_map(|r| r.builtin()).collect(),
+    Ok(authority_and_account(conn, user).await?.0)
+}
+
+/// [`authority_of`], and the name of the user's account.
+async fn authority_and_account(conn: &mut Conn, user: &users::UserRecord) -> Result<(Authority, String), AppError> {
+    let held = memberships::held(conn, &user.id, &user.account_id).await.step("memberships::held")?;
+    let authority = Authority {
+        account_roles: held.account_roles.iter().filter_map(|r| r.builtin()).collect(),
         people: user.people_permission != 0,
-        administered: scopes::administered_by(conn, &user.id).await.step("scopes::administered_by")?,
-        account_scope_id,
-    })
+        administered: held.administered,
+        account_scope_id: held.account_scope_id,
+    };
+    Ok((authority, held.account_name))
 }
 
 /// The actor, or `Unauthenticated`.

@@ -44,6 +44,10 @@ pub mod points {
     pub const SETUP_BEFORE_WRITE: &str = "setup.before_write";
     /// A request is about to load who is signed in (the first step of every admin page's data).
     pub const ACTOR_LOADING: &str = "auth.actor_loading";
+    /// The Users page's list is being read.
+    pub const USERS_LISTING: &str = "users.listing";
+    /// The tree of places is being read.
+    pub const PLACES_READING: &str = "places.reading";
     /// A sign-in attempt is about to be counted.
     pub const SIGN_IN_BEFORE_COUNT: &str = "sign_in.before_count";
     /// A sign-in attempt for an address that failed too often from everywhere is being slowed.

@@ -17,6 +17,15 @@ impl RoleNames {
         Ok(RoleNames(roles.into_iter().map(|r| (r.id, r.name)).collect()))
     }
 
+    /// The names [`RoleNames::group`] needs for `rows`, read only when one of them is one of
+    /// the account's own roles (most lists show built-in roles alone).
+    pub async fn needed_by<'a>(conn: &mut Conn, account_id: &str, mut rows: impl Iterator<Item = &'a GrantRow>) -> Result<RoleNames, AppError> {
+        match rows.any(|r| matches!(RoleKey::parse_stored(&r.role), Some(RoleKey::Custom(_)))) {
+            true => RoleNames::load(conn, account_id).await,
+            false => Ok(RoleNames::default()),
+        }
+    }
+
     pub fn label(&self, key: &RoleKey) -> String {
         match key {
             RoleKey::Builtin(role) => role.label().to_string(),

@@ -27,8 +27,12 @@ pub struct TreeQuery {
 /// their depth and counts.
 async fn all_nodes(conn: &mut Conn, account_id: &str) -> Result<(String, Vec<ScopeNode>), AppError> {
     let records = store::all(conn, account_id).await.step("scopes::all")?;
-    let members: HashMap<String, i64> = store::member_counts(conn, account_id).await.step("scopes::member_counts")?.into_iter().collect();
-    let invitations: HashMap<String, i64> = store::invitation_counts(conn, account_id).await.step("scopes::invitation_counts")?.into_iter().collect();
+    let counts: HashMap<String, (i64, i64)> = store::place_counts(conn, account_id)
+        .await
+        .step("scopes::place_counts")?
+        .into_iter()
+        .map(|(id, members, invitations)| (id, (members, invitations)))
+        .collect();
     let account_scope = records.iter().find(|r| r.kind == ScopeKind::Account).map(|r| r.id.clone()).step("the account scope must exist")?;
     let mut children: HashMap<Option<String>, Vec<&ScopeRecord>> = HashMap::new();
     for record in records.iter().filter(|r| r.kind != ScopeKind::Account) {
@@ -45,8 +49,8 @@ async fn all_nodes(conn: &mut Conn, account_id: &str) -> Result<(String, Vec<Sco
             parent_id: record.parent_id.clone().filter(|p| *p != account_scope),
             depth,
             archived: record.archived_at.is_some(),
-            members: members.get(&record.id).copied().unwrap_or(0),
-            invitations: invitations.get(&record.id).copied().unwrap_or(0),
+            members: counts.get(&record.id).map_or(0, |c| c.0),
+            invitations: counts.get(&record.id).map_or(0, |c| c.1),
         });
         if let Some(kids) = children.get(&Some(record.id.clone())) {
             stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
@@ -78,6 +82,7 @@ pub async fn tree(state: &AppState, actor: &Actor, query: TreeQuery) -> Result<S
     if !(actor.can(Permission::ManageScopes) || actor.authority.manages_account() || actor.authority.administers_any_place()) {
         return Err(AppError::Forbidden(Denied::NotPermitted));
     }
+    state.checkpoints.reach(super::checkpoints::points::PLACES_READING).await;
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let (account_scope_id, nodes) = all_nodes(&mut conn, &actor.account_id).await?;
     let search = query.search.trim().to_lowercase();

@@ -80,6 +80,8 @@ pub struct AppStateParts {
     pub set_up: Arc<std::sync::atomic::AtomicBool>,
     /// Rate-limit counters this process keeps alone (failed link lookups).
     pub local_limits: Arc<super::rate_limit::LocalCounters>,
+    /// The Users lists counted past their cap moments ago.
+    pub list_counts: Arc<super::store::user_list::CountMemo>,
     /// This process's counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,

@@ -14,6 +14,7 @@ use shared::{AppError, Role};
 
 pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<UsersPage, AppError> {
     actor.require(Permission::ViewUsers)?;
+    state.checkpoints.reach(super::checkpoints::points::USERS_LISTING).await;
     if let Some(scope) = &query.scope {
         if !actor.authority.reaches(scope) {
             return Err(AppError::Forbidden(Denied::OutsideYourScopes));
@@ -37,7 +38,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
         descending: query.descending,
         limit: i64::from(size),
     };
-    let counted = user_list::count(&mut conn, &filter).await.step("user_list::count")?;
+    let counted = state.list_counts.count(&mut conn, &filter).await.step("user_list::count")?;
     let cap = user_list::count_cap(&filter);
     let total_capped = counted > cap;
     let total = counted.min(cap) as u32;
@@ -80,11 +81,11 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
 /// read the Delivery log) how each invitation's latest email went.
 pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: i64) -> Result<Vec<UserRow>, AppError> {
     let account_id = actor.account_id.as_str();
-    let names = RoleNames::load(conn, account_id).await?;
     let user_ids: Vec<String> = listed.iter().map(|u| u.id.clone()).collect();
     let invitation_ids: Vec<String> = listed.iter().filter_map(|u| u.invitation_id.clone()).collect();
-    let mut held = names.group(scopes::memberships_of(conn, &user_ids).await.step("scopes::memberships_of")?)?;
-    let mut offered = names.group(scopes::offered_by(conn, &invitation_ids).await.step("scopes::offered_by")?)?;
+    let (held, offered) = scopes::held_and_offered(conn, &user_ids, &invitation_ids).await.step("scopes::held_and_offered")?;
+    let names = RoleNames::needed_by(conn, account_id, held.iter().chain(&offered)).await?;
+    let (mut held, mut offered) = (names.group(held)?, names.group(offered)?);
     let mut emails = match actor.can(Permission::ViewDeliveryLog) {
         true => crate::services::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
         false => Default::default(),
@@ -168,8 +169,8 @@ pub async fn set_people_permission(state: &AppState, actor: &Actor, user_id: &st
 /// The signed-in person as the shell shows them.
 pub async fn current(state: &AppState, actor: &Actor) -> Result<CurrentUser, AppError> {
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    let names = RoleNames::load(&mut conn, &actor.account_id).await?;
-    let held = names.group(scopes::memberships_of(&mut conn, std::slice::from_ref(&actor.user_id)).await.step("scopes::memberships_of")?)?;
+    let held = scopes::memberships_of(&mut conn, std::slice::from_ref(&actor.user_id)).await.step("scopes::memberships_of")?;
+    let held = RoleNames::needed_by(&mut conn, &actor.account_id, held.iter()).await?.group(held)?;
     Ok(CurrentUser {
         user_id: actor.user_id.clone(),
         name: actor.name.clone(),

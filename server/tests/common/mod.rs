@@ -392,6 +392,11 @@ impl Gates {
         assert!(reached.is_ok(), "{n} requests did not reach {point} within 10 s");
     }
 
+    /// How many requests have reached `point` since it was closed.
+    pub fn arrived(&self, point: &'static str) -> usize {
+        *self.gate(point).arrived.borrow()
+    }
+
     /// Lets `n` held (or future) requests past `point`.
     pub fn release(&self, point: &'static str, n: usize) {
         self.gate(point).pass.add_permits(n);

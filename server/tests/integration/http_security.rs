@@ -549,3 +549,34 @@ async fn a_page_number_past_any_list_with_a_cursor_is_answered_and_an_address_th
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body_text(refused).await.contains("grow when written in lower case"));
 }
+
+/// A page reads who is signed in once and each of its lists once, however often its
+/// components are built while it renders (leptos-rs/leptos#4688: a `Suspense` builds its
+/// children once to find their resources and again to render them).
+#[tokio::test]
+async fn a_page_view_reads_who_is_signed_in_and_each_list_once() {
+    use app::services::checkpoints::points::{ACTOR_LOADING, PLACES_READING, USERS_LISTING};
+    let app = TestApp::with_owner().await;
+    app.create_place(shared::scopes::ScopeKind::OrganisationalUnit, "Ward", None).await;
+    let cookie = app.sign_in(OWNER_EMAIL).await;
+    let gates = Gates::default();
+    let router = server::router::build(app.gated(&gates), &app.config, app.session_store.clone(), None);
+    for path in ["/users", "/users?status=invited&q=ada", "/organisation"] {
+        for point in [ACTOR_LOADING, USERS_LISTING, PLACES_READING] {
+            gates.close(point);
+            gates.open(point);
+        }
+        let request = axum::http::Request::get(path).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+        let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let html = body_text(response).await;
+        assert!(html.contains("Ward"), "{path}: the page shows the place it read");
+        // Organisation reads two lists of places: the tree, and the units a new place may go in.
+        let (users, places) = if path.starts_with("/users") { (1, 1) } else { (0, 2) };
+        assert_eq!(
+            (gates.arrived(ACTOR_LOADING), gates.arrived(USERS_LISTING), gates.arrived(PLACES_READING)),
+            (1, users, places),
+            "{path}: who is signed in, the Users list, the places"
+        );
+    }
+}

@@ -170,6 +170,10 @@ async fn only_owners_invite_owners_and_members_invite_nobody() {
 }
 
 /// The README's table: what each status offers in a row's menu, in menu order.
+/// The Users page's status order as the README states it.
+const README_STATUS_ORDER: [UserStatus; 6] =
+    [UserStatus::ProfileOnly, UserStatus::Invited, UserStatus::AwaitingConfirmation, UserStatus::Expired, UserStatus::Active, UserStatus::Deactivated];
+
 fn readme_menu(status: UserStatus) -> Vec<InvitationAction> {
     use InvitationAction::*;
     match status {
@@ -531,7 +535,7 @@ fn expected_key(row: &UserRow, sort: shared::views::UsersSort) -> (usize, String
     match sort {
         UsersSort::Name => (0, sort_name, 0, row.email.clone()),
         UsersSort::Email => (0, String::new(), 0, row.email.clone()),
-        UsersSort::Status => (UserStatus::ALL.iter().position(|s| *s == row.status).unwrap(), sort_name, 0, row.email.clone()),
+        UsersSort::Status => (README_STATUS_ORDER.iter().position(|s| *s == row.status).unwrap(), sort_name, 0, row.email.clone()),
         UsersSort::Invited => (0, String::new(), invited, row.email.clone()),
     }
 }

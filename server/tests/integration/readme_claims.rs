@@ -224,6 +224,18 @@ async fn the_users_page_stops_counting_at_10000_and_says_more_than() {
     let html = body_text(app.get("/users", Some(&cookie)).await).await;
     assert!(html.contains("More than 10,000 users"), "the caption says so");
     assert!(html.contains("Showing 1–25 of more than 10,000"), "and the pager");
+
+    // A count past the cap stands for COUNT_MEMO_MS; then the list is counted again.
+    sqlx::query("DELETE FROM users WHERE email LIKE 'person00%'").execute(&app.state.db.pool).await.unwrap();
+    let page = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    assert_eq!((page.total, page.total_capped), (10_000, true), "counted past the cap a moment ago");
+    app.clock.advance(chrono::Duration::milliseconds(app::services::store::user_list::COUNT_MEMO_MS));
+    let page = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    assert_eq!((page.total, page.total_capped), (9_001, false), "9,000 people and the owner, counted again");
+    // A count within the cap is never taken from memory.
+    sqlx::query("DELETE FROM users WHERE email LIKE 'person01%'").execute(&app.state.db.pool).await.unwrap();
+    let page = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
+    assert_eq!((page.total, page.total_capped), (8_001, false), "counted at once");
 }
 
 #[tokio::test]

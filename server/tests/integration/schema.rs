@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 /// which makes it its own way on each engine.
 const ONLY_SQLITE: [&str; 9] = [
     "column users.search_doc integer null",
-    "index users.users_by_search_doc_filters (search_doc, account_id, status, pending_expires_at)",
+    "index users.users_by_search_doc_filters (search_doc, account_id, status, pending_expires_at, awaiting_since)",
     "table users_search",
     "table users_search_config",
     "table users_search_content",

@@ -5,11 +5,12 @@ use super::{InvitePrefill, PeopleActions};
 use crate::server_fns::{act_on_invitation, get_invitation_link};
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
-use shared::views::{CurrentUser, UserRow};
+use shared::permissions::Authority;
+use shared::views::UserRow;
 
+/// `viewer`: what the signed-in admin may do (`SignedIn::authority`).
 #[component]
-pub fn RowMenu(row: UserRow) -> impl IntoView {
-    let viewer = use_context::<CurrentUser>().map(|u| u.authority).unwrap_or_default();
+pub fn RowMenu(row: UserRow, viewer: Authority) -> impl IntoView {
     let actions = allowed_actions(&viewer, &row.subject());
     let open = RwSignal::new(false);
     let button_ref = NodeRef::<leptos::html::Button>::new();

@@ -12,7 +12,6 @@ use crate::services::store::Conn;
 use crate::services::AppState;
 use shared::mail::MessageKind;
 use shared::scopes::GrantView;
-use shared::RoleKey;
 use shared::{AppError, Email};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,13 +80,7 @@ pub async fn offered(conn: &mut Conn, invitation: &InvitationRecord) -> Result<V
 
 /// [`offered`] from the invitation's rows as already read (with the link, on its page).
 pub async fn offered_as_read(conn: &mut Conn, invitation: &InvitationRecord, rows: Vec<GrantRow>) -> Result<Vec<GrantView>, AppError> {
-    // The account's own role names are read only when the invitation offers one of them
-    // (every view of an invitation link comes here).
-    let names = if rows.iter().any(|r| matches!(RoleKey::parse_stored(&r.role), Some(RoleKey::Custom(_)))) {
-        RoleNames::load(conn, &invitation.account_id).await?
-    } else {
-        RoleNames::default()
-    };
+    let names = RoleNames::needed_by(conn, &invitation.account_id, rows.iter()).await?;
     Ok(names.group(rows)?.remove(&invitation.id).unwrap_or_default())
 }
 

@@ -21,3 +21,48 @@ pub async fn roles_in(conn: &mut Conn, user_id: &str, scope_id: &str) -> sqlx::R
         .await?;
     stored.into_iter().map(|r| RoleKey::try_from(r).map_err(|e| sqlx::Error::Decode(Box::new(e)))).collect()
 }
+
+/// What decides what a person may do, read in one statement (a page asks for it on every
+/// request): the account's name and own scope, the roles held there, and every live place
+/// the person administers with the places below them.
+pub struct Held {
+    pub account_name: String,
+    pub account_scope_id: String,
+    pub account_roles: Vec<RoleKey>,
+    pub administered: Vec<String>,
+}
+
+pub async fn held(conn: &mut Conn, user_id: &str, account_id: &str) -> sqlx::Result<Held> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "WITH RECURSIVE administered(id) AS ( \
+           SELECT s.id FROM memberships m JOIN scopes s ON s.id = m.scope_id \
+           WHERE m.user_id = $1 AND m.role = $2 AND s.kind <> $3 AND s.archived_at IS NULL \
+           UNION SELECT s.id FROM scopes s JOIN administered a ON s.parent_id = a.id WHERE s.archived_at IS NULL) \
+         SELECT 'account', a.name, s.id FROM accounts a JOIN scopes s ON s.account_id = a.id AND s.kind = $3 WHERE a.id = $4 \
+         UNION ALL SELECT 'role', m.role, '' FROM memberships m JOIN scopes s ON s.id = m.scope_id \
+           WHERE m.user_id = $1 AND s.account_id = $4 AND s.kind = $3 \
+         UNION ALL SELECT 'administers', id, '' FROM administered",
+    )
+    .bind(user_id)
+    .bind(shared::Role::Admin.as_str())
+    .bind(shared::scopes::ScopeKind::Account.as_str())
+    .bind(account_id)
+    .fetch_all(conn)
+    .await?;
+    let mut held = Held { account_name: String::new(), account_scope_id: String::new(), account_roles: Vec::new(), administered: Vec::new() };
+    let mut account_found = false;
+    for (what, value, extra) in rows {
+        match what.as_str() {
+            "account" => {
+                (held.account_name, held.account_scope_id, account_found) = (value, extra, true);
+            }
+            "role" => held.account_roles.push(RoleKey::try_from(value).map_err(|e| sqlx::Error::Decode(Box::new(e)))?),
+            _ => held.administered.push(value),
+        }
+    }
+    if !account_found {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    held.account_roles.sort_by_key(|r| r.as_stored());
+    Ok(held)
+}

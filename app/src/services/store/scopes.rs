@@ -108,47 +108,20 @@ pub async fn restore(conn: &mut Conn, ids: &[String]) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// How many people hold a role in each place of the account (not the account itself, which
-/// the tree does not show: counting it would read every membership).
-pub async fn member_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
+/// For each place of the account (not the account itself, which the tree does not show:
+/// counting there would read every membership and invitation): how many people hold a role
+/// there, and how many open invitations offer one. Place by place through the scope
+/// indexes, so a large account's thousands of account-wide roles are never read.
+pub async fn place_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64, i64)>> {
     sqlx::query_as(
-        // Place by place through the memberships' scope index: a large account's thousands
-        // of account-wide roles are never read.
-        "SELECT s.id, (SELECT COUNT(DISTINCT m.user_id) FROM memberships m WHERE m.scope_id = s.id) FROM scopes s \
-         WHERE s.account_id = $1 AND s.kind <> $2",
-    )
-    .bind(account_id)
-    .bind(ScopeKind::Account.as_str())
-    .fetch_all(conn)
-    .await
-}
-
-/// How many open invitations offer a role in each place of the account (not the account
-/// itself, which the tree does not show: counting it would read every invitation).
-pub async fn invitation_counts(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(
-        "SELECT s.id, (SELECT COUNT(DISTINCT r.invitation_id) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
-                       WHERE r.scope_id = s.id AND i.state = $2) FROM scopes s \
-         WHERE s.account_id = $1 AND s.kind <> $3",
+        "SELECT s.id, \
+           (SELECT COUNT(DISTINCT m.user_id) FROM memberships m WHERE m.scope_id = s.id), \
+           (SELECT COUNT(DISTINCT r.invitation_id) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id \
+            WHERE r.scope_id = s.id AND i.state = $2) \
+         FROM scopes s WHERE s.account_id = $1 AND s.kind <> $3",
     )
     .bind(account_id)
     .bind(StoredInvitationState::Pending.as_str())
-    .bind(ScopeKind::Account.as_str())
-    .fetch_all(conn)
-    .await
-}
-
-/// The places where `user_id` holds Admin, and every live place below them.
-pub async fn administered_by(conn: &mut Conn, user_id: &str) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "WITH RECURSIVE administered(id) AS ( \
-           SELECT s.id FROM memberships m JOIN scopes s ON s.id = m.scope_id \
-           WHERE m.user_id = $1 AND m.role = $2 AND s.kind <> $3 AND s.archived_at IS NULL \
-           UNION SELECT s.id FROM scopes s JOIN administered a ON s.parent_id = a.id WHERE s.archived_at IS NULL) \
-         SELECT id FROM administered",
-    )
-    .bind(user_id)
-    .bind(shared::Role::Admin.as_str())
     .bind(ScopeKind::Account.as_str())
     .fetch_all(conn)
     .await
@@ -174,6 +147,34 @@ pub async fn memberships_of(conn: &mut Conn, user_ids: &[String]) -> sqlx::Resul
 /// The roles offered by each of `invitation_ids`.
 pub async fn offered_by(conn: &mut Conn, invitation_ids: &[String]) -> sqlx::Result<Vec<GrantRow>> {
     grant_rows(conn, "invitation_roles", "invitation_id", invitation_ids).await
+}
+
+/// [`memberships_of`] `user_ids` and [`offered_by`] `invitation_ids`, in one statement.
+pub async fn held_and_offered(conn: &mut Conn, user_ids: &[String], invitation_ids: &[String]) -> sqlx::Result<(Vec<GrantRow>, Vec<GrantRow>)> {
+    if user_ids.is_empty() || invitation_ids.is_empty() {
+        return Ok((memberships_of(conn, user_ids).await?, offered_by(conn, invitation_ids).await?));
+    }
+    let sql = format!(
+        "SELECT 'held' AS source, g.user_id AS owner_id, g.scope_id, g.role, s.name AS scope_name, s.kind AS scope_kind \
+         FROM memberships g JOIN scopes s ON s.id = g.scope_id WHERE g.user_id IN ({}) \
+         UNION ALL SELECT 'offered', g.invitation_id, g.scope_id, g.role, s.name, s.kind \
+         FROM invitation_roles g JOIN scopes s ON s.id = g.scope_id WHERE g.invitation_id IN ({})",
+        placeholders(1, user_ids.len()),
+        placeholders(1 + user_ids.len(), invitation_ids.len())
+    );
+    let mut query = sqlx::query_as::<_, SourcedGrantRow>(&sql);
+    for id in user_ids.iter().chain(invitation_ids) {
+        query = query.bind(id);
+    }
+    let (held, offered): (Vec<_>, Vec<_>) = query.fetch_all(conn).await?.into_iter().partition(|r| r.source == "held");
+    Ok((held.into_iter().map(|r| r.row).collect(), offered.into_iter().map(|r| r.row).collect()))
+}
+
+#[derive(sqlx::FromRow)]
+struct SourcedGrantRow {
+    source: String,
+    #[sqlx(flatten)]
+    row: GrantRow,
 }
 
 /// The (owner, place, role) rows of `table` whose `owner` column is one of `ids`.

@@ -377,6 +377,56 @@ pub async fn count(conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<i64
     Ok(total)
 }
 
+/// How long a count past the cap is taken as still past it.
+pub const COUNT_MEMO_MS: i64 = 5_000;
+/// At most this many filters are remembered; past it the memo starts again empty.
+const COUNT_MEMO_KEYS_MAX: usize = 10_000;
+
+/// Counts past the cap, remembered for [`COUNT_MEMO_MS`] per account and filter. Counting
+/// stops at 10,001 (1,001 for a search), and reading those index entries was the largest
+/// part of a view of a large account's list, paid again on every page of it; a list past the
+/// cap says "more than 10,000" however it changed in the last seconds. A count within the
+/// cap, an exact number people read, is counted every time. Each process keeps its own.
+#[derive(Default)]
+pub struct CountMemo {
+    past_cap: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl CountMemo {
+    /// [`count`], or the cap plus one when this filter was counted past it moments ago.
+    pub async fn count(&self, conn: &mut Conn, filter: &ListFilter<'_>) -> sqlx::Result<i64> {
+        let key = memo_key(filter);
+        let now = filter.now_ms;
+        let recent = |at: i64| at <= now && now - at < COUNT_MEMO_MS;
+        if self.past_cap.lock().unwrap_or_else(|e| e.into_inner()).get(&key).is_some_and(|&at| recent(at)) {
+            return Ok(count_cap(filter) + 1);
+        }
+        let counted = count(conn, filter).await?;
+        let mut past_cap = self.past_cap.lock().unwrap_or_else(|e| e.into_inner());
+        if counted > count_cap(filter) {
+            if past_cap.len() >= COUNT_MEMO_KEYS_MAX {
+                past_cap.clear();
+            }
+            past_cap.insert(key, now);
+        } else {
+            past_cap.remove(&key);
+        }
+        Ok(counted)
+    }
+}
+
+/// What a count depends on: everything in the filter but its order and page.
+fn memo_key(filter: &ListFilter<'_>) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+        filter.account_id,
+        filter.status.map(|s| s.as_str()).unwrap_or(""),
+        filter.search,
+        filter.scope.unwrap_or(""),
+        filter.administered_by.unwrap_or("")
+    )
+}
+
 /// Up to `filter.limit` users from `start`, in the list's order; `matches` is what
 /// [`count`] said.
 pub async fn rows(conn: &mut Conn, filter: &ListFilter<'_>, start: &Start, matches: i64) -> sqlx::Result<Vec<ListedUser>> {

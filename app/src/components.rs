@@ -90,3 +90,51 @@ impl LiveClock {
         })
     }
 }
+
+/// A modal dialog: the native `<dialog>` opened with `showModal()`, which moves focus into it,
+/// keeps Tab inside it and makes the page behind it inert; Escape asks `on_close` to close it
+/// (the caller's state removes the dialog). Closed as it leaves the page, so the browser gives
+/// focus back to what had it when the dialog opened (the button that opened it); `labelled_by`
+/// is the id of its heading.
+#[component]
+pub fn Modal(labelled_by: &'static str, on_close: Callback<()>, children: Children) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    #[cfg(target_arch = "wasm32")]
+    {
+        // A modal dialog removed while still open leaves focus nowhere: close it first.
+        let shown = send_wrapper::SendWrapper::new(std::rc::Rc::new(std::cell::RefCell::new(None::<leptos::web_sys::HtmlDialogElement>)));
+        let opener = send_wrapper::SendWrapper::new(document().active_element());
+        Effect::new({
+            let shown = shown.clone();
+            move |_| {
+                if let Some(element) = dialog.get() {
+                    if !element.open() {
+                        let _ = element.show_modal();
+                    }
+                    *shown.borrow_mut() = Some(element);
+                }
+            }
+        });
+        on_cleanup(move || {
+            use leptos::wasm_bindgen::JsCast;
+            if let Some(element) = shown.borrow_mut().take().filter(|d| d.open()) {
+                element.close();
+            }
+            let focus_lost = document().active_element().is_none_or(|e| e.tag_name() == "BODY");
+            if let Some(opener) = opener.take().and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()).filter(|e| e.is_connected() && focus_lost) {
+                let _ = opener.focus();
+            }
+        });
+    }
+    // Escape fires `cancel`: the dialog would close itself and stay in the page; the caller's
+    // state decides instead.
+    let on_cancel = move |ev: leptos::ev::Event| {
+        ev.prevent_default();
+        on_close.run(());
+    };
+    view! {
+        <dialog node_ref=dialog class="dialog" aria-labelledby=labelled_by on:cancel=on_cancel>
+            {children()}
+        </dialog>
+    }
+}

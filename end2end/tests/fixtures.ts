@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { test as base, Browser, expect, Page } from '@playwright/test';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -290,6 +291,15 @@ export function watchForPageErrors(page: Page, problems: string[] = []): string[
   });
   page.on('pageerror', (error) => problems.push(String(error)));
   return problems;
+}
+
+/** Fails the test on any WCAG 2.2 A/AA violation axe finds in `page` (or in `within`). */
+export async function expectAccessible(page: Page, what: string, within?: string): Promise<void> {
+  let axe = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']);
+  if (within) axe = axe.include(within);
+  const { violations } = await axe.analyze();
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(found, `axe on ${what}`).toEqual([]);
 }
 
 /** Resolves once the page has hydrated, its lazy chunk included (the entry point marks <html>). */

@@ -3,6 +3,7 @@
 //! the places and roles this admin may offer are there to choose.
 
 use super::{InvitePrefill, PeopleActions};
+use crate::components::Modal;
 use crate::server_fns::{get_invite_options, InvitePeople};
 use leptos::prelude::*;
 use shared::invitations::{split_addresses, MAX_INVITES_PER_BATCH};
@@ -34,8 +35,7 @@ pub fn InviteDialog(prefill: InvitePrefill) -> impl IntoView {
     let state = expect_context::<PeopleActions>();
     let options = Resource::new(|| (), |_| get_invite_options());
     view! {
-        <div class="dialog-backdrop">
-            <section class="dialog" role="dialog" aria-modal="true" aria-labelledby="invite-title">
+        <Modal labelled_by="invite-title" on_close=Callback::new(move |_| state.inviting.set(None))>
                 <h2 id="invite-title">"Invite people"</h2>
                 <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     {move || {
@@ -51,8 +51,7 @@ pub fn InviteDialog(prefill: InvitePrefill) -> impl IntoView {
                         })
                     }}
                 </Transition>
-            </section>
-        </div>
+        </Modal>
     }
 }
 

@@ -2,6 +2,7 @@
 //! North"), each removable; removing them all cancels the invitation. Also offers a reminder.
 
 use super::PeopleActions;
+use crate::components::Modal;
 use crate::server_fns::{act_on_invitation, remove_invitation_roles};
 use leptos::prelude::*;
 use shared::invitations::InvitationAction;
@@ -40,8 +41,7 @@ pub fn ManageDialog(row: UserRow) -> impl IntoView {
         }
     };
     view! {
-        <div class="dialog-backdrop">
-            <section class="dialog" role="dialog" aria-modal="true" aria-labelledby="manage-title">
+        <Modal labelled_by="manage-title" on_close=Callback::new(move |_| state.managing.set(None))>
                 <h2 id="manage-title">"Manage invitation"</h2>
                 <p class="muted">{format!("Invitation to {}", row.email)}</p>
                 <button type="button" on:click=move |_| {
@@ -85,7 +85,6 @@ pub fn ManageDialog(row: UserRow) -> impl IntoView {
                         <button type="button" on:click=move |_| confirming.set(false)>"No"</button>
                     </div>
                 </Show>
-            </section>
-        </div>
+        </Modal>
     }
 }

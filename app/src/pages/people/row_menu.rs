@@ -105,7 +105,8 @@ fn MenuItems(menu: OpenMenu) -> impl IntoView {
     };
 
     let run = move |action: InvitationAction, row: UserRow| {
-        open.set(false);
+        // Focus back on "•••" first: a dialog opened from here gives focus back to it.
+        close();
         match action {
             InvitationAction::CopyLink => copy_link(state, row.user_id.clone()),
             InvitationAction::Manage => state.managing.set(Some(row)),

@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:link") view={Lazy::<InviteView>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordView>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/reset/:link") view={Lazy::<ResetPasswordView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/choose-password") view={Lazy::<ChoosePasswordView>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view={Lazy::<UsersView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/:id") view={Lazy::<UserView>::new()} ssr=SsrMode::Async/>
@@ -114,6 +115,7 @@ mod lazy_pages {
         InviteView => InvitePage,
         ForgotPasswordView => ForgotPasswordPage,
         ResetPasswordView => ResetPasswordPage,
+        ChoosePasswordView => ChoosePasswordPage,
         UsersView => UsersPage,
         UserView => UserPage,
         OrganisationView => OrganisationPage,

@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod admin_layout;
+mod choose_password;
 mod delivery_log;
 mod forgot_password;
 mod home;
@@ -20,6 +21,7 @@ mod user;
 mod users;
 
 pub use admin_layout::AdminLayout;
+pub use choose_password::ChoosePasswordPage;
 pub use delivery_log::DeliveryLogPage;
 pub use forgot_password::ForgotPasswordPage;
 pub use home::Home;

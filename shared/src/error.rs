@@ -35,6 +35,10 @@ pub enum AppError {
     Unavailable,
     #[error("Something went wrong. Please try again.")]
     Internal,
+    /// Signed in with a temporary password an administrator set: the person chooses their own
+    /// before anything else opens.
+    #[error("Choose your own password before anything else.")]
+    PasswordChangeRequired,
 }
 
 /// How long a client is asked to wait (`Retry-After`) when Beckon is unavailable.
@@ -44,7 +48,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Unauthenticated => 401,
-            AppError::Forbidden(_) | AppError::CrossSite => 403,
+            AppError::Forbidden(_) | AppError::CrossSite | AppError::PasswordChangeRequired => 403,
             AppError::NotFound => 404,
             AppError::InvalidState(_) => 409,
             AppError::Validation(_) => 422,

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod messages;
 pub mod names;
 pub mod password;
+pub mod people;
 pub mod permissions;
 pub mod roles;
 pub mod scopes;

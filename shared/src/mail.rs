@@ -11,16 +11,19 @@ pub enum MessageKind {
     TestEmail,
     PasswordReset,
     AccessConfirmed,
+    /// An administrator granted an active person further roles.
+    RolesGranted,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 7] = [
         MessageKind::Invitation,
         MessageKind::Reminder,
         MessageKind::InvitationRequested,
         MessageKind::TestEmail,
         MessageKind::PasswordReset,
         MessageKind::AccessConfirmed,
+        MessageKind::RolesGranted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +34,7 @@ impl MessageKind {
             MessageKind::TestEmail => "test_email",
             MessageKind::PasswordReset => "password_reset",
             MessageKind::AccessConfirmed => "access_confirmed",
+            MessageKind::RolesGranted => "roles_granted",
         }
     }
 
@@ -46,6 +50,7 @@ impl MessageKind {
             MessageKind::TestEmail => "Test email",
             MessageKind::PasswordReset => "Password reset",
             MessageKind::AccessConfirmed => "Access confirmed",
+            MessageKind::RolesGranted => "Roles granted",
         }
     }
 }

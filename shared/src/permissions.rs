@@ -35,6 +35,10 @@ pub enum Permission {
     ManageRoles,
     /// Give a Curator the People permission, or take it back.
     GrantPeople,
+    /// Delete a person (their name, address and password are erased).
+    DeletePeople,
+    /// Read the audit log: all of it, or a scope administrator the events of their places.
+    ViewAuditLog,
 }
 
 /// Why the server refused: a fixed set of reasons, each with its own message, so a refusal
@@ -112,9 +116,13 @@ impl Authority {
     pub fn allows(&self, permission: Permission) -> bool {
         match permission {
             Permission::ViewUsers | Permission::ManageInvitations => self.manages_account() || self.administers_any_place(),
-            Permission::ManageSettings | Permission::ViewDeliveryLog | Permission::ManageScopes | Permission::ManageRoles | Permission::GrantPeople => {
-                self.holds(&[Role::Owner, Role::Admin])
-            }
+            Permission::ManageSettings
+            | Permission::ViewDeliveryLog
+            | Permission::ManageScopes
+            | Permission::ManageRoles
+            | Permission::GrantPeople
+            | Permission::DeletePeople => self.holds(&[Role::Owner, Role::Admin]),
+            Permission::ViewAuditLog => self.holds(&[Role::Owner, Role::Admin]) || self.administers_any_place(),
         }
     }
 

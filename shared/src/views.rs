@@ -18,6 +18,8 @@ pub struct CurrentUser {
     pub authority: Authority,
     /// Every role they hold, by place.
     pub held: Vec<GrantView>,
+    /// Signed in with a temporary password: they choose their own before anything else.
+    pub must_change_password: bool,
 }
 
 /// One row of the Users page.
@@ -31,9 +33,21 @@ pub struct UserRow {
     pub held: Vec<GrantView>,
     /// Their open invitation (pending, or past its expiry), if any.
     pub invitation: Option<InvitationSummary>,
+    /// The person reading the list.
+    pub is_you: bool,
 }
 
 impl UserRow {
+    /// The user as the rule for acting on a person sees them.
+    pub fn person(&self) -> crate::people::PersonSubject {
+        crate::people::PersonSubject {
+            status: self.status,
+            held: self.held.iter().map(|g| g.grant.clone()).collect(),
+            offered: self.invitation.as_ref().map(|i| i.offered.iter().map(|g| g.grant.clone()).collect()).unwrap_or_default(),
+            is_self: self.is_you,
+        }
+    }
+
     /// The user as the invitation rule sees them.
     pub fn subject(&self) -> Subject {
         Subject {
@@ -491,13 +505,29 @@ mod tests {
     fn a_page_number_past_any_list_is_held_to_the_last_one_an_address_may_name() {
         let query = UsersQuery::from_query_string("page=4294967295&after=b0");
         assert_eq!(query.page, UsersQuery::MAX_PAGE);
-        let row = UserRow { user_id: "c0".into(), name: String::new(), email: String::new(), status: UserStatus::Active, held: Vec::new(), invitation: None };
+        let row = UserRow {
+            user_id: "c0".into(),
+            name: String::new(),
+            email: String::new(),
+            status: UserStatus::Active,
+            held: Vec::new(),
+            invitation: None,
+            is_you: false,
+        };
         assert_eq!(query.next_page(u32::MAX, &row).page, UsersQuery::MAX_PAGE, "no overflow");
     }
 
     #[test]
     fn previous_and_next_carry_the_neighbouring_row_and_a_new_order_starts_again() {
-        let row = |id: &str, status| UserRow { user_id: id.into(), name: String::new(), email: String::new(), status, held: Vec::new(), invitation: None };
+        let row = |id: &str, status| UserRow {
+            user_id: id.into(),
+            name: String::new(),
+            email: String::new(),
+            status,
+            held: Vec::new(),
+            invitation: None,
+            is_you: false,
+        };
         let on_three = UsersQuery { search: "ada".into(), page: 3, size: 50, ..Default::default() };
         assert_eq!(on_three.clone().next_page(3, &row("b0", UserStatus::Active)).href(), "/users?q=ada&page=4&size=50&after=b0");
         assert_eq!(on_three.clone().previous_page(3, &row("a0", UserStatus::Active)).href(), "/users?q=ada&page=2&size=50&before=a0");

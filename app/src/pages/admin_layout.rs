@@ -25,6 +25,8 @@ pub fn AdminLayout() -> impl IntoView {
         <Suspense>
             {move || Suspend::new(async move {
                 match user.await {
+                    // A temporary password opens nothing until they choose their own.
+                    Ok(Some(user)) if user.must_change_password => view! { <Redirect path="/choose-password"/> }.into_any(),
                     Ok(Some(user)) => view! { <TopBar user users_again/> }.into_any(),
                     Ok(None) => {
                         let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());

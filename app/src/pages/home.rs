@@ -15,6 +15,7 @@ pub fn Home() -> impl IntoView {
                 match state.await {
                     (Ok(setup), _) if setup.open => view! { <Redirect path="/setup"/> }.into_any(),
                     (_, Ok(None)) => view! { <Redirect path="/signin"/> }.into_any(),
+                    (_, Ok(Some(user))) if user.must_change_password => view! { <Redirect path="/choose-password"/> }.into_any(),
                     (_, Ok(Some(user))) if user.authority.is_administrator() => view! { <Redirect path="/users"/> }.into_any(),
                     (_, Ok(Some(user))) => {
                         let roles = GrantView::list(&user.held);

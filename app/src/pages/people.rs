@@ -3,11 +3,13 @@
 
 mod invite_dialog;
 mod manage_dialog;
+mod person_dialogs;
 mod row_menu;
 
 use invite_dialog::InviteDialog;
 use leptos::prelude::*;
 use manage_dialog::ManageDialog;
+use person_dialogs::{AddRolesDialog, CorrectAddressDialog, SetPasswordDialog};
 pub use row_menu::RowMenu;
 use shared::error::AppError;
 use shared::invitations::relative_time;
@@ -37,12 +39,26 @@ pub struct PeopleActions {
     pub refresh: RwSignal<u32>,
     pub inviting: RwSignal<Option<InvitePrefill>>,
     pub managing: RwSignal<Option<UserRow>>,
+    /// "Set password" open for this person.
+    pub setting_password: RwSignal<Option<UserRow>>,
+    /// "Correct email address" open for this person.
+    pub correcting: RwSignal<Option<UserRow>>,
+    /// "Add roles" open for this person.
+    pub adding_roles: RwSignal<Option<UserRow>>,
 }
 
 impl PeopleActions {
     /// Creates the state and provides it to the page.
     pub fn provide() -> PeopleActions {
-        let actions = PeopleActions { banner: RwSignal::new(None), refresh: RwSignal::new(0), inviting: RwSignal::new(None), managing: RwSignal::new(None) };
+        let actions = PeopleActions {
+            banner: RwSignal::new(None),
+            refresh: RwSignal::new(0),
+            inviting: RwSignal::new(None),
+            managing: RwSignal::new(None),
+            setting_password: RwSignal::new(None),
+            correcting: RwSignal::new(None),
+            adding_roles: RwSignal::new(None),
+        };
         provide_context(actions);
         actions
     }
@@ -60,9 +76,23 @@ impl PeopleActions {
                 Ok(text) => self.say(true, text),
                 Err(error) => self.say(false, error.to_string()),
             }
-            self.managing.set(None);
+            self.close_dialogs();
             self.refresh.update(|n| *n += 1);
         });
+    }
+
+    /// Says what a dialog did, closes it and reloads the list.
+    pub fn done(self, text: String) {
+        self.say(true, text);
+        self.close_dialogs();
+        self.refresh.update(|n| *n += 1);
+    }
+
+    fn close_dialogs(self) {
+        self.managing.set(None);
+        self.setting_password.set(None);
+        self.correcting.set(None);
+        self.adding_roles.set(None);
     }
 }
 
@@ -83,6 +113,9 @@ pub fn PeopleOverlays() -> impl IntoView {
         })}
         {move || actions.inviting.get().map(|prefill| Suspend::new(invite_dialog(prefill)))}
         {move || actions.managing.get().map(|row| Suspend::new(manage_dialog(row)))}
+        {move || actions.setting_password.get().map(|row| Suspend::new(set_password_dialog(row)))}
+        {move || actions.correcting.get().map(|row| Suspend::new(correct_address_dialog(row)))}
+        {move || actions.adding_roles.get().map(|row| Suspend::new(add_roles_dialog(row)))}
     }
 }
 
@@ -96,6 +129,21 @@ fn invite_dialog(prefill: InvitePrefill) -> AnyView {
 #[lazy]
 fn manage_dialog(row: UserRow) -> AnyView {
     view! { <ManageDialog row/> }.into_any()
+}
+
+#[lazy]
+fn set_password_dialog(row: UserRow) -> AnyView {
+    view! { <SetPasswordDialog row/> }.into_any()
+}
+
+#[lazy]
+fn correct_address_dialog(row: UserRow) -> AnyView {
+    view! { <CorrectAddressDialog row/> }.into_any()
+}
+
+#[lazy]
+fn add_roles_dialog(row: UserRow) -> AnyView {
+    view! { <AddRolesDialog row/> }.into_any()
 }
 
 /// "Invited yesterday as Admin, Clinician — Room 3", as admins know it; for an acceptance

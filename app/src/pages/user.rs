@@ -4,13 +4,16 @@
 use crate::components::{set_status, ErrorBanner};
 use crate::pages::admin_layout::SignedIn;
 use crate::pages::people::{invitation_line_with_expiry, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
+use crate::server_fns::{act_on_person, remove_person_roles};
 use crate::server_fns::{get_user, SetPeoplePermission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::people::{person_actions, PersonAction};
 use shared::permissions::Authority;
-use shared::views::UserDetail;
+use shared::scopes::Grant;
+use shared::views::{UserDetail, UserRow};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
@@ -53,6 +56,9 @@ fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>, viewer:
     let user = detail.user.clone();
     let line = invitation_line_with_expiry(&user, detail.now_ms);
     let user_id = user.user_id.clone();
+    // Roles are removed beside the list of them.
+    let actions = person_actions(&viewer, &user.person());
+    let page_actions: Vec<PersonAction> = actions.iter().copied().filter(|a| !matches!(a, PersonAction::RemoveRoles | PersonAction::Delete)).collect();
     view! {
         <Title text=user.display_name().to_string()/>
         <div class="page-header">
@@ -67,6 +73,8 @@ fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>, viewer:
                 <dd>
                     {if user.held.is_empty() {
                         view! { <span class="muted">"None yet"</span> }.into_any()
+                    } else if actions.contains(&PersonAction::RemoveRoles) {
+                        view! { <RemoveRoles row=user.clone()/> }.into_any()
                     } else {
                         view! { <ul class="plain">{user.held.iter().map(|g| view! { <li>{g.label()}</li> }).collect_view()}</ul> }.into_any()
                     }}
@@ -74,6 +82,7 @@ fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>, viewer:
                 {line.map(|line| view! { <dt>"Invitation"</dt><dd><em>{line}</em></dd> })}
             </dl>
         </section>
+        {(!page_actions.is_empty()).then(|| view! { <PersonActions row=user.clone() actions=page_actions/> })}
         {detail.is_curator.then(|| view! {
             <section class="card" aria-labelledby="people-permission">
                 <h2 id="people-permission">"People permission"</h2>
@@ -88,5 +97,82 @@ fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>, viewer:
                 })}
             </section>
         })}
+    }
+}
+
+/// The roles a person holds, each with a box to tick; "Remove roles" asks first.
+#[component]
+fn RemoveRoles(row: UserRow) -> impl IntoView {
+    let state = expect_context::<PeopleActions>();
+    let selected = RwSignal::new(Vec::<Grant>::new());
+    let who = row.display_name().to_string();
+    let user_id = row.user_id.clone();
+    let remove = move |_| {
+        let grants = selected.get_untracked();
+        let n = grants.len();
+        let question = format!("Remove {n} role{} from {who}? It stops working at their next page.", if n == 1 { "" } else { "s" });
+        if window().confirm_with_message(&question).unwrap_or(false) {
+            state.run(remove_person_roles(user_id.clone(), Grant::to_param(&grants)));
+            selected.set(Vec::new());
+        }
+    };
+    view! {
+        <fieldset class="roles held">
+            <legend class="visually-hidden">"Roles held"</legend>
+            {row.held.iter().map(|view| {
+                let grant = view.grant.clone();
+                let toggled = view.grant.clone();
+                view! {
+                    <label class="checkbox">
+                        <input
+                            type="checkbox"
+                            prop:checked=move || selected.get().contains(&grant)
+                            on:change=move |_| selected.update(|s| if s.contains(&toggled) { s.retain(|g| *g != toggled) } else { s.push(toggled.clone()) })
+                        />
+                        {view.label()}
+                    </label>
+                }
+            }).collect_view()}
+            <button type="button" class="danger" disabled=move || selected.get().is_empty() on:click=remove>"Remove roles"</button>
+        </fieldset>
+    }
+}
+
+/// What the admin may do to this person here, each as a button.
+#[component]
+fn PersonActions(row: UserRow, actions: Vec<PersonAction>) -> impl IntoView {
+    let state = expect_context::<PeopleActions>();
+    view! {
+        <section class="card" aria-labelledby="person-actions">
+            <h2 id="person-actions">"Manage this person"</h2>
+            <div class="button-row">
+                {actions.into_iter().map(|action| {
+                    let row = row.clone();
+                    let class = if action == PersonAction::Deactivate { "danger" } else { "" };
+                    let on_click = move |_| {
+                        let row = row.clone();
+                        match action {
+                            PersonAction::AddRoles => state.adding_roles.set(Some(row)),
+                            PersonAction::SetPassword => state.setting_password.set(Some(row)),
+                            PersonAction::CorrectAddress => state.correcting.set(Some(row)),
+                            PersonAction::Deactivate | PersonAction::SignOutEverywhere => {
+                                let question = match action {
+                                    PersonAction::Deactivate => format!(
+                                        "Deactivate {}? They are signed out everywhere and cannot sign in; any pending invitation of theirs is cancelled. Their roles are kept for when they are reactivated.",
+                                        row.display_name()
+                                    ),
+                                    _ => format!("Sign {} out everywhere? Every browser they are signed in with asks them to sign in again.", row.display_name()),
+                                };
+                                if window().confirm_with_message(&question).unwrap_or(false) {
+                                    state.run(act_on_person(row.user_id.clone(), action.as_str().into()));
+                                }
+                            }
+                            _ => state.run(act_on_person(row.user_id.clone(), action.as_str().into())),
+                        }
+                    };
+                    view! { <button type="button" class=class on:click=on_click>{action.label()}</button> }
+                }).collect_view()}
+            </div>
+        </section>
     }
 }

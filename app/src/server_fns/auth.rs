@@ -28,7 +28,7 @@ pub async fn setup_owner(account_name: String, owner_name: String, email: String
     context::as_visitor(|state| async move {
         let session = context::session().await?;
         let owner = accounts::create_owner(&state, accounts::OwnerSetup { account_name, owner_name, email, password, password_confirmation }).await?;
-        let credentials = auth::Credentials { user_id: owner.user_id, auth_version: 0 };
+        let credentials = auth::Credentials { user_id: owner.user_id, auth_version: 0, must_change_password: false };
         auth::begin_session(&state, &session, &credentials).await?;
         leptos_axum::redirect("/users");
         Ok(())
@@ -42,7 +42,10 @@ pub async fn sign_in(email: String, password: String, next: String) -> Result<()
         let session = context::session().await?;
         let credentials = auth::verify_credentials(&state, &email, password, context::client_ip()).await?;
         auth::begin_session(&state, &session, &credentials).await?;
-        leptos_axum::redirect(shared::url::local_path_or_root(&next));
+        match credentials.must_change_password {
+            true => leptos_axum::redirect("/choose-password"),
+            false => leptos_axum::redirect(shared::url::local_path_or_root(&next)),
+        }
         Ok(())
     })
     .await

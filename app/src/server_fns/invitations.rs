@@ -13,7 +13,7 @@ use shared::scopes::Grant;
 
 /// Roles with their places travel as `Grant::to_param` writes them.
 #[cfg(feature = "ssr")]
-fn parse_grants(raw: &str) -> Result<Vec<Grant>, AppError> {
+pub(crate) fn parse_grants(raw: &str) -> Result<Vec<Grant>, AppError> {
     Grant::parse_param(raw).ok_or_else(|| AppError::Validation("Those roles could not be read. Reload the page and choose again.".into()))
 }
 

@@ -5,6 +5,7 @@
 mod auth;
 mod invitations;
 mod mail;
+mod people;
 mod roles;
 mod scopes;
 mod users;
@@ -12,6 +13,7 @@ mod users;
 pub use auth::*;
 pub use invitations::*;
 pub use mail::*;
+pub use people::*;
 pub use roles::*;
 pub use scopes::*;
 pub use users::*;

@@ -11,6 +11,9 @@ pub struct Actor {
     pub email: String,
     /// What they hold: the one input of every permission check.
     pub authority: Authority,
+    /// They signed in with a temporary password an administrator set: nothing but choosing
+    /// their own opens until they do.
+    pub must_change_password: bool,
 }
 
 impl Actor {

@@ -45,6 +45,9 @@ struct SessionUser {
 pub struct Credentials {
     pub user_id: String,
     pub auth_version: i64,
+    /// The password was a temporary one an administrator set: the next page is the one
+    /// where they choose their own.
+    pub must_change_password: bool,
 }
 
 /// The counters of sign-in attempts: for one address from one client, from one client, and
@@ -118,7 +121,7 @@ pub async fn verify_credentials(state: &AppState, email: &str, password: String,
             if let Some(key) = &counters.client {
                 rate_limit::refund(&state.db.pool, key, FAILURES_PER_CLIENT, now).await?;
             }
-            Ok(Credentials { user_id: user.id, auth_version: user.auth_version })
+            Ok(Credentials { user_id: user.id, auth_version: user.auth_version, must_change_password: user.must_change_password != 0 })
         }
         None => Err(AppError::Validation(WRONG_CREDENTIALS.into())),
     }
@@ -171,7 +174,15 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
         return Ok(None);
     };
     let (authority, account_name) = authority_and_account(&mut conn, &user).await?;
-    Ok(Some(Actor { user_id: user.id, account_id: user.account_id, account_name, name: user.name, email: user.email, authority }))
+    Ok(Some(Actor {
+        must_change_password: user.must_change_password != 0,
+        user_id: user.id,
+        account_id: user.account_id,
+        account_name,
+        name: user.name,
+        email: user.email,
+        authority,
+    }))
 }
 
 /// What `user` holds now: the input of every permission check, read the same way for the

@@ -105,6 +105,9 @@ where
 async fn signed_in() -> Result<(AppState, super::Actor), AppError> {
     let state = state()?;
     let actor = actor(&state).await?.ok_or(AppError::Unauthenticated)?;
+    if actor.must_change_password {
+        return Err(AppError::PasswordChangeRequired);
+    }
     Ok((state, actor))
 }
 

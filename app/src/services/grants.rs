@@ -2,9 +2,10 @@
 
 use super::error::Step;
 use super::store::scopes::GrantRow;
-use super::store::{custom_roles, Conn};
-use shared::scopes::{Grant, GrantView};
-use shared::{AppError, RoleKey};
+use super::store::{custom_roles, scopes, Conn, Engine};
+use super::Actor;
+use shared::scopes::{Grant, GrantView, ScopeKind};
+use shared::{AppError, Role, RoleKey};
 use std::collections::HashMap;
 
 /// The names of the account's own roles, to label them.
@@ -57,4 +58,43 @@ impl RoleNames {
         }
         Ok(grouped)
     }
+}
+
+/// Refuses grants that cannot exist: a place of another account or archived, Owner outside
+/// the account scope, a role name the account does not have.
+///
+/// On PostgreSQL the places are share-locked until the transaction ends, so an archiving of
+/// one of them waits for this invitation, and then sees it open and refuses.
+pub async fn check_grants(tx: &mut Conn, engine: Engine, actor: &Actor, grants: &[Grant]) -> Result<(), AppError> {
+    let names = RoleNames::load(tx, &actor.account_id).await?;
+    let places: Vec<String> = grants.iter().map(|g| g.scope_id.clone()).collect();
+    scopes::lock_live(tx, engine, &places).await.step("scopes::lock_live")?;
+    for grant in grants {
+        let scope = scopes::get(tx, &actor.account_id, &grant.scope_id).await.step("scopes::get")?;
+        let Some(scope) = scope.filter(|s| s.archived_at.is_none()) else {
+            return Err(AppError::Validation("One of the places chosen no longer exists. Reload the page and choose again.".into()));
+        };
+        match &grant.role {
+            RoleKey::Builtin(Role::Owner) if scope.kind != ScopeKind::Account => {
+                return Err(AppError::Validation(format!("Owner is an account-wide role; it cannot be given in {}.", scope.name)));
+            }
+            RoleKey::Custom(id) if !names.knows(id) => {
+                return Err(AppError::Validation("One of the roles chosen no longer exists. Reload the page and choose again.".into()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The labels of `grants` as people read them ("Admin", "Clinician — Room 3").
+pub async fn labels(conn: &mut Conn, account_id: &str, grants: &[Grant]) -> Result<Vec<String>, AppError> {
+    let names = RoleNames::load(conn, account_id).await?;
+    let mut labels = Vec::with_capacity(grants.len());
+    for grant in grants {
+        let scope = scopes::get(conn, account_id, &grant.scope_id).await.step("scopes::get")?.ok_or(AppError::NotFound)?;
+        let view = GrantView { role_label: names.label(&grant.role), grant: grant.clone(), scope_name: scope.name, scope_kind: scope.kind };
+        labels.push(view.label());
+    }
+    Ok(labels)
 }

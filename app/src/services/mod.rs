@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod password_reset;
 pub mod passwords;
+pub mod people;
 pub mod rate_limit;
 pub mod roles;
 pub mod scopes;

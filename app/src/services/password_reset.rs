@@ -195,5 +195,5 @@ async fn complete_once(state: &AppState, segment: &str, password: String, confir
     audit::record(&mut tx, event, now).await.step("audit::record")?;
     tx.commit().await.step("commit")?;
     tracing::info!(user_id = %person.id, "password reset by link");
-    Ok(Credentials { user_id: person.id, auth_version: reset.auth_version + 1 })
+    Ok(Credentials { user_id: person.id, auth_version: reset.auth_version + 1, must_change_password: false })
 }

@@ -110,7 +110,15 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
             }),
             _ => None,
         };
-        rows.push(UserRow { status: u.status, held: held.remove(&u.id).unwrap_or_default(), user_id: u.id, name: u.name, email: u.email, invitation });
+        rows.push(UserRow {
+            status: u.status,
+            held: held.remove(&u.id).unwrap_or_default(),
+            is_you: u.id == actor.user_id,
+            user_id: u.id,
+            name: u.name,
+            email: u.email,
+            invitation,
+        });
     }
     Ok(rows)
 }
@@ -178,5 +186,6 @@ pub async fn current(state: &AppState, actor: &Actor) -> Result<CurrentUser, App
         account_name: actor.account_name.clone(),
         authority: actor.authority.clone(),
         held: held.into_values().next().unwrap_or_default(),
+        must_change_password: actor.must_change_password,
     })
 }

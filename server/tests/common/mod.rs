@@ -193,7 +193,8 @@ impl TestApp {
         let mut conn = self.state.db.pool.acquire().await.unwrap();
         let user = users::get(&mut conn, user_id).await.unwrap().unwrap();
         drop(conn);
-        let credentials = app::services::auth::Credentials { user_id: user.id, auth_version: user.auth_version };
+        let credentials =
+            app::services::auth::Credentials { user_id: user.id, auth_version: user.auth_version, must_change_password: user.must_change_password != 0 };
         app::services::auth::begin_session(&self.state, &session, &credentials).await.unwrap();
         app::services::auth::require_actor(&self.state, &session).await.unwrap()
     }

@@ -17,6 +17,7 @@ mod mail_tls;
 mod multi_process;
 mod operations;
 mod password_reset;
+mod people;
 mod permission_matrix;
 mod readme_claims;
 mod reliability;

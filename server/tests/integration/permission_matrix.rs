@@ -107,7 +107,10 @@ impl Fixture {
     }
 }
 
-const TARGETS: [&str; 7] = ["view", "resend", "remind", "send_new", "cancel", "copy", "remove_roles"];
+const TARGETS: [&str; 10] = ["view", "resend", "remind", "send_new", "cancel", "copy", "remove_roles", "deactivate", "set_password", "correct"];
+/// Active people in the target place, one per action that changes them ("reactivate" is
+/// deactivated below: keeping their roles, they stay within a scope administrator's reach).
+const ACTIVE_TARGETS: [&str; 4] = ["sign_out", "take_role", "give_role", "reactivate"];
 
 async fn fixture(kind: Kind) -> Fixture {
     let app = TestApp::with_owner().await;
@@ -129,6 +132,11 @@ async fn fixture(kind: Kind) -> Fixture {
         service::invite(&app.state, &owner, request).await.unwrap();
         targets.insert(key, user_id_of(&app.state, &email).await);
     }
+    for key in ACTIVE_TARGETS {
+        let email = format!("{}@example.com", key.replace('_', "-"));
+        targets.insert(key, app.add_active_user_with(&email, &[Grant::new(&target_place, Role::Member)]).await);
+    }
+    app::services::people::act(&app.state, &owner, &targets["reactivate"], shared::people::PersonAction::Deactivate).await.unwrap();
     sqlx::query("UPDATE invitations SET expires_at = $1 WHERE user_id = $2")
         .bind(app.clock_ms() - 1)
         .bind(&targets["send_new"])
@@ -282,6 +290,55 @@ fn rows() -> Vec<Row> {
             Some(|f| {
                 format!("SELECT COUNT(*) FROM invitation_roles r JOIN invitations i ON i.id = r.invitation_id WHERE i.user_id = '{}'", f.target("remove_roles"))
             }),
+        ),
+        row(
+            "act_on_person",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&action=deactivate", f.target("deactivate")),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM users WHERE status = 'deactivated' AND id = '{}'", f.target("deactivate"))),
+        ),
+        row(
+            "act_on_person",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&action=reactivate", f.target("reactivate")),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM users WHERE status = 'deactivated' AND id = '{}'", f.target("reactivate"))),
+        ),
+        row(
+            "act_on_person",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&action=sign_out_everywhere", f.target("sign_out")),
+            200,
+            Some(|f| format!("SELECT auth_version FROM users WHERE id = '{}'", f.target("sign_out"))),
+        ),
+        row(
+            "remove_person_roles",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&grants={}", f.target("take_role"), f.grants(Role::Member)),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM memberships WHERE user_id = '{}'", f.target("take_role"))),
+        ),
+        row(
+            "add_person_roles",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&grants={}", f.target("give_role"), f.grants(Role::Curator)),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM memberships WHERE user_id = '{}'", f.target("give_role"))),
+        ),
+        row(
+            "set_person_password",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase", f.target("set_password")),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM users WHERE status = 'active' AND must_change_password = 1 AND id = '{}'", f.target("set_password"))),
+        ),
+        row(
+            "correct_invitation_address",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&email=corrected%40example.com", f.target("correct")),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM users WHERE email = 'corrected@example.com' AND id = '{}'", f.target("correct"))),
         ),
         row(
             "set_people_permission",

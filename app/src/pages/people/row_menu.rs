@@ -1,17 +1,23 @@
-//! The "•••" menu of a person: only the actions the one rule allows this admin on this
-//! invitation (the server refuses the rest with the same rule), reachable by keyboard.
+//! The "•••" menu of a person: only the actions the one rules allow this admin on this
+//! invitation and this person (the server refuses the rest with the same rules), reachable
+//! by keyboard.
 
 use super::{InvitePrefill, PeopleActions};
-use crate::server_fns::{act_on_invitation, get_invitation_link};
+use crate::server_fns::{act_on_invitation, act_on_person, get_invitation_link};
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
+use shared::people::{person_actions, PersonAction};
 use shared::permissions::Authority;
 use shared::views::UserRow;
 
 /// `viewer`: what the signed-in admin may do (`SignedIn::authority`).
 #[component]
 pub fn RowMenu(row: UserRow, viewer: Authority) -> impl IntoView {
-    let actions = allowed_actions(&viewer, &row.subject());
+    let actions: Vec<MenuAction> = allowed_actions(&viewer, &row.subject())
+        .into_iter()
+        .map(MenuAction::Invitation)
+        .chain(person_actions(&viewer, &row.person()).into_iter().filter(|a| a.in_row_menu()).map(MenuAction::Person))
+        .collect();
     let open = RwSignal::new(false);
     let button_ref = NodeRef::<leptos::html::Button>::new();
     let label = format!("Actions for {}", row.email);
@@ -39,11 +45,27 @@ pub fn RowMenu(row: UserRow, viewer: Authority) -> impl IntoView {
     })
 }
 
+/// An item of the menu: about the invitation, or about the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MenuAction {
+    Invitation(InvitationAction),
+    Person(PersonAction),
+}
+
+impl MenuAction {
+    fn label(self) -> &'static str {
+        match self {
+            MenuAction::Invitation(action) => action.label(),
+            MenuAction::Person(action) => action.label(),
+        }
+    }
+}
+
 /// What the open menu needs from its button.
 #[derive(Clone)]
 struct OpenMenu {
     row: UserRow,
-    actions: Vec<InvitationAction>,
+    actions: Vec<MenuAction>,
     menu_id: String,
     open: RwSignal<bool>,
     button_ref: NodeRef<leptos::html::Button>,
@@ -104,9 +126,13 @@ fn MenuItems(menu: OpenMenu) -> impl IntoView {
         }
     };
 
-    let run = move |action: InvitationAction, row: UserRow| {
+    let run = move |action: MenuAction, row: UserRow| {
         // Focus back on "•••" first: a dialog opened from here gives focus back to it.
         close();
+        let action = match action {
+            MenuAction::Invitation(action) => action,
+            MenuAction::Person(action) => return run_person(state, action, row),
+        };
         match action {
             InvitationAction::CopyLink => copy_link(state, row.user_id.clone()),
             InvitationAction::Manage => state.managing.set(Some(row)),
@@ -141,6 +167,25 @@ fn MenuItems(menu: OpenMenu) -> impl IntoView {
                 }
             }).collect_view()}
         </ul>
+    }
+}
+
+/// A person's action from the menu: a dialog for what needs input, a confirmation for
+/// deactivating, at once for reactivating (nothing is sent).
+fn run_person(state: PeopleActions, action: PersonAction, row: UserRow) {
+    match action {
+        PersonAction::SetPassword => state.setting_password.set(Some(row)),
+        PersonAction::CorrectAddress => state.correcting.set(Some(row)),
+        PersonAction::Deactivate => {
+            let question = format!(
+                "Deactivate {}? They are signed out everywhere and cannot sign in; any pending invitation of theirs is cancelled. Their roles are kept for when they are reactivated.",
+                row.display_name()
+            );
+            if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {
+                state.run(act_on_person(row.user_id.clone(), action.as_str().into()));
+            }
+        }
+        _ => state.run(act_on_person(row.user_id.clone(), action.as_str().into())),
     }
 }
 

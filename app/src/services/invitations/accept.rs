@@ -231,7 +231,7 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
                 memberships::grant(&mut tx, &invitation.user_id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
             }
             let invitee = users::get(&mut tx, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
-            ("invitation.accepted", Accepted::Active(Credentials { user_id: invitee.id, auth_version: invitee.auth_version }))
+            ("invitation.accepted", Accepted::Active(Credentials { user_id: invitee.id, auth_version: invitee.auth_version, must_change_password: false }))
         }
         Some(reason) => {
             // The account exists (a new invitee's name and password are kept) and holds nothing

@@ -4,6 +4,6 @@
 
 pub mod accept;
 pub mod link;
-mod notify;
+pub(crate) mod notify;
 pub mod service;
 pub mod settings;

@@ -117,6 +117,24 @@ pub async fn access_confirmed(
     queue(conn, message, now_ms).await
 }
 
+/// Tells an active person an administrator gave them further roles.
+#[allow(clippy::too_many_arguments)]
+pub async fn roles_granted(
+    conn: &mut Conn,
+    public_url: &str,
+    account_name: &str,
+    granted_by: &str,
+    account_id: &str,
+    person: &Email,
+    role_labels: &[String],
+    now_ms: i64,
+) -> Result<(), AppError> {
+    let rendered = templates::roles_granted(account_name, granted_by, role_labels, &format!("{public_url}/signin"));
+    let message =
+        NewMessage { account_id, kind: MessageKind::RolesGranted, recipient: person, invitation_id: None, password_reset_id: None, sent_by: None, rendered };
+    queue(conn, message, now_ms).await
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn new_invitation_requested(
     conn: &mut Conn,

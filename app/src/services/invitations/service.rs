@@ -6,7 +6,7 @@ use super::{link, notify};
 use crate::services::audit::{self, AuditEvent};
 use crate::services::checkpoints::points;
 use crate::services::error::Step;
-use crate::services::grants::RoleNames;
+use crate::services::grants::{check_grants, RoleNames};
 use crate::services::mail::{budget, outbox};
 use crate::services::store::invitations::{self as store, InvitationRecord, NewInvitation};
 use crate::services::store::users::{self, UserRecord};
@@ -14,10 +14,10 @@ use crate::services::store::{accounts, memberships, new_id, scopes, Conn, Engine
 use crate::services::{Actor, AppState};
 use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
 use shared::permissions::Permission;
-use shared::scopes::{Grant, ScopeKind};
+use shared::scopes::Grant;
 use shared::status::{InvitationState, StoredUserStatus, UserStatus};
 use shared::views::InviteOutcome;
-use shared::{typos, AppError, Email, Role, RoleKey};
+use shared::{typos, AppError, Email};
 use std::collections::HashSet;
 
 const MAX_MESSAGE_CHARS: usize = 2000;
@@ -54,33 +54,6 @@ fn parse_addresses(raw: &str) -> Result<Vec<Email>, AppError> {
         return Err(AppError::Validation(format!("Not valid email addresses: {}. Nothing was sent.", invalid.join(", "))));
     }
     Ok(emails)
-}
-
-/// Refuses grants that cannot exist: a place of another account or archived, Owner outside
-/// the account scope, a role name the account does not have.
-///
-/// On PostgreSQL the places are share-locked until the transaction ends, so an archiving of
-/// one of them waits for this invitation, and then sees it open and refuses.
-async fn check_grants(tx: &mut Conn, engine: Engine, actor: &Actor, grants: &[Grant]) -> Result<(), AppError> {
-    let names = RoleNames::load(tx, &actor.account_id).await?;
-    let places: Vec<String> = grants.iter().map(|g| g.scope_id.clone()).collect();
-    scopes::lock_live(tx, engine, &places).await.step("scopes::lock_live")?;
-    for grant in grants {
-        let scope = scopes::get(tx, &actor.account_id, &grant.scope_id).await.step("scopes::get")?;
-        let Some(scope) = scope.filter(|s| s.archived_at.is_none()) else {
-            return Err(AppError::Validation("One of the places chosen no longer exists. Reload the page and choose again.".into()));
-        };
-        match &grant.role {
-            RoleKey::Builtin(Role::Owner) if scope.kind != ScopeKind::Account => {
-                return Err(AppError::Validation(format!("Owner is an account-wide role; it cannot be given in {}.", scope.name)));
-            }
-            RoleKey::Custom(id) if !names.knows(id) => {
-                return Err(AppError::Validation("One of the roles chosen no longer exists. Reload the page and choose again.".into()));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// Invites everyone in the request, or no one: one transaction for the whole batch. An

@@ -151,6 +151,15 @@ pub fn access_confirmed(account_name: &str, confirmed_by: &str, role_labels: &[S
     RenderedEmail { html: layout(&subject, &html), subject, text }
 }
 
+pub fn roles_granted(account_name: &str, granted_by: &str, role_labels: &[String], sign_in: &str) -> RenderedEmail {
+    let subject = one_line(&format!("New roles in {account_name} on Beckon"));
+    let who = if granted_by.trim().is_empty() { "An administrator" } else { granted_by };
+    let line = format!("{who} gave you {} in {account_name}. They are yours from your next page.", role_labels.join(", "));
+    let text = format!("Hello,\n\n{line}\n\nSign in:\n{sign_in}\n");
+    let html = format!("<p>Hello,</p><p>{}</p>{}", escape(&line), button(sign_in, "Sign in"));
+    RenderedEmail { html: layout(&subject, &html), subject, text }
+}
+
 pub fn test_email(account_name: &str, sent_by: &str) -> RenderedEmail {
     let subject = one_line(&format!("Test email from Beckon ({account_name})"));
     let line = format!("{sent_by} sent this test from Settings → Outgoing email. If you can read it, email from {account_name} reaches this mailbox.");

@@ -296,6 +296,20 @@ pub async fn confirm(conn: &mut Conn, id: &str, now_ms: i64) -> sqlx::Result<boo
     Ok(done.rows_affected() == 1)
 }
 
+/// An administrator set the invitee's password by hand: the pending invitation (expired or
+/// not) is accepted on their behalf and its links die with it.
+pub async fn accept_for_invitee(conn: &mut Conn, id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE invitations SET state = $3, accepted_at = $1 WHERE id = $2 AND state = $4")
+        .bind(now_ms)
+        .bind(id)
+        .bind(StoredInvitationState::Accepted.as_str())
+        .bind(StoredInvitationState::Pending.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The invitation's current link version (links of other versions are dead), if it exists.
 pub async fn link_version(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("SELECT link_version FROM invitations WHERE id = $1").bind(invitation_id).fetch_optional(conn).await

@@ -66,3 +66,35 @@ pub async fn held(conn: &mut Conn, user_id: &str, account_id: &str) -> sqlx::Res
     held.account_roles.sort_by_key(|r| r.as_stored());
     Ok(held)
 }
+
+/// Every role the user holds, by place.
+pub async fn held_by(conn: &mut Conn, user_id: &str) -> sqlx::Result<Vec<shared::scopes::Grant>> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT scope_id, role FROM memberships WHERE user_id = $1").bind(user_id).fetch_all(conn).await?;
+    let mut grants = rows
+        .into_iter()
+        .map(|(scope_id, role)| RoleKey::try_from(role).map(|role| shared::scopes::Grant { scope_id, role }).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    grants.sort();
+    Ok(grants)
+}
+
+/// Takes a role away; how many rows went (0: it was not held).
+pub async fn revoke(conn: &mut Conn, user_id: &str, grant: &shared::scopes::Grant) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND scope_id = $2 AND role = $3")
+        .bind(user_id)
+        .bind(&grant.scope_id)
+        .bind(grant.role.as_stored())
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected())
+}
+
+/// How many active people hold Owner in the account's own scope.
+pub async fn active_owners(conn: &mut Conn, account_scope_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.scope_id = $1 AND m.role = $2 AND u.status = $3")
+        .bind(account_scope_id)
+        .bind(shared::Role::Owner.as_str())
+        .bind(shared::status::StoredUserStatus::Active.as_str())
+        .fetch_one(conn)
+        .await
+}

@@ -12,6 +12,8 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
     pub auth_version: i64,
     pub people_permission: i64,
+    /// Set with a temporary password: nothing opens before they choose their own.
+    pub must_change_password: i64,
 }
 
 impl UserRecord {
@@ -20,7 +22,7 @@ impl UserRecord {
     }
 }
 
-const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version, people_permission";
+const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version, people_permission, must_change_password";
 
 pub struct NewUser<'a> {
     pub id: &'a str,
@@ -157,6 +159,44 @@ pub async fn sync_open_invitation(conn: &mut Conn, user_id: &str) -> sqlx::Resul
 pub async fn set_people_permission(conn: &mut Conn, id: &str, people: bool, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET people_permission = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(people))
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// [`get`], locking the row against every other change until the transaction ends (see
+/// [`super::RowLock`]): for an action that changes the person.
+pub async fn get_for_update(conn: &mut Conn, engine: super::Engine, id: &str) -> sqlx::Result<Option<UserRecord>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1{}", super::RowLock::Update.clause(engine))).bind(id).fetch_optional(conn).await
+}
+
+/// Moves `auth_version` on: every session of the user ends at its next request.
+pub async fn end_sessions(conn: &mut Conn, id: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET auth_version = auth_version + 1, updated_at = $1 WHERE id = $2").bind(now_ms).bind(id).execute(conn).await.map(|_| ())
+}
+
+/// An administrator's temporary password: the person is active, every earlier session
+/// ends, and they must choose their own password before anything else.
+pub async fn set_temporary_password(conn: &mut Conn, id: &str, password_hash: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET status = $1, password_hash = $2, must_change_password = 1, auth_version = auth_version + 1, updated_at = $3 \
+         WHERE id = $4",
+    )
+    .bind(StoredUserStatus::Active.as_str())
+    .bind(password_hash)
+    .bind(now_ms)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A corrected address (and the sort name that falls back on it).
+pub async fn set_email(conn: &mut Conn, id: &str, email: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET email = $1, sort_name = CASE WHEN name_folded = '' THEN $1 ELSE sort_name END, updated_at = $2 WHERE id = $3")
+        .bind(email)
         .bind(now_ms)
         .bind(id)
         .execute(conn)

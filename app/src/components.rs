@@ -3,10 +3,37 @@
 use leptos::prelude::*;
 use shared::AppError;
 
-/// A red banner for an error, announced to screen readers.
+/// A red banner for an error, announced to screen readers. An error that means "sign in
+/// (again)" also sends the visitor there: a session ended elsewhere (deactivated, signed out
+/// everywhere, deleted) lands on sign-in at its next click, with the page to come back to.
 #[component]
 pub fn ErrorBanner(error: AppError) -> impl IntoView {
-    view! { <div class="banner banner-error" role="alert">{error.to_string()}</div> }
+    view! {
+        {go_to_sign_in(&error).map(|path| view! { <leptos_router::components::Redirect path/> })}
+        <div class="banner banner-error" role="alert">{error.to_string()}</div>
+    }
+}
+
+/// Where an error sends the visitor, if it is one that only signing in (or choosing a
+/// password) answers.
+fn go_to_sign_in(error: &AppError) -> Option<String> {
+    match error {
+        AppError::Unauthenticated => Some(sign_in_here()),
+        AppError::PasswordChangeRequired => Some("/choose-password".into()),
+        _ => None,
+    }
+}
+
+/// `/signin?next=…` back to the page being shown.
+pub fn sign_in_here() -> String {
+    sign_in_back_to(&leptos_router::hooks::use_location())
+}
+
+/// `/signin?next=…` back to `location` (for a view built outside the component's own run).
+pub fn sign_in_back_to(location: &leptos_router::location::Location) -> String {
+    let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
+    let here = if search.is_empty() { path } else { format!("{path}?{search}") };
+    format!("/signin?next={}", shared::url::encode_component(&here))
 }
 
 /// A green banner confirming what just happened.
@@ -28,7 +55,8 @@ where
     move || match value.get() {
         Some(Err(error)) => {
             let text = if query.read().get("__err").is_some() { error.shown_from_link() } else { error.to_string() };
-            Some(view! { <div class="banner banner-error" role="alert">{text}</div> })
+            let again = go_to_sign_in(&error).map(|path| view! { <leptos_router::components::Redirect path/> });
+            Some(view! { {again}<div class="banner banner-error" role="alert">{text}</div> })
         }
         _ => None,
     }

@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organisation/:id") view={Lazy::<PlaceView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view={Lazy::<SettingsView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/deliveries") view={Lazy::<DeliveryLogView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view={Lazy::<AuditLogView>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -122,6 +123,7 @@ mod lazy_pages {
         PlaceView => PlacePage,
         SettingsView => SettingsPage,
         DeliveryLogView => DeliveryLogPage,
+        AuditLogView => AuditLogPage,
     }
 }
 

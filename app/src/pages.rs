@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod admin_layout;
+mod audit_log;
 mod choose_password;
 mod delivery_log;
 mod forgot_password;
@@ -21,6 +22,7 @@ mod user;
 mod users;
 
 pub use admin_layout::AdminLayout;
+pub use audit_log::AuditLogPage;
 pub use choose_password::ChoosePasswordPage;
 pub use delivery_log::DeliveryLogPage;
 pub use forgot_password::ForgotPasswordPage;

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod exports;
 pub mod keys;
 pub mod ops;
 pub mod router;

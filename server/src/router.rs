@@ -108,6 +108,7 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
     // page view a few boxes instead of a few per layer.
     router
         .merge(ops::routes(metrics))
+        .route(shared::audit::AUDIT_EXPORT_PATH, axum::routing::get(crate::exports::audit_csv))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
         .layer(
             tower::ServiceBuilder::new()

@@ -62,7 +62,8 @@ impl Application {
 pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Application {
-    /// Deletes spent rate-limit counters (in the database and this process's own) now and every [`HOUSEKEEPING_EVERY`].
+    /// Deletes spent rate-limit counters (in the database and this process's own) and
+    /// sign-ins ended or past any session's lifetime, now and every [`HOUSEKEEPING_EVERY`].
     pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
         self.spawn_housekeeping_every(HOUSEKEEPING_EVERY)
     }
@@ -79,6 +80,10 @@ impl Application {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(counters = n, "pruned spent rate-limit counters"),
                     Err(error) => tracing::warn!(?error, "could not prune rate-limit counters"),
+                }
+                let begun_before = state.clock.now_ms() - state.auth.absolute_timeout.as_millis() as i64;
+                if let Err(error) = app::services::store::sign_ins::prune(&state.db.pool, begun_before).await {
+                    tracing::warn!(?error, "could not prune ended sign-ins");
                 }
             }
         })

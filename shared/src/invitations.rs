@@ -137,7 +137,7 @@ pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
 /// The UTC calendar date of a moment, "2026-03-02". By arithmetic on days (the civil
 /// calendar's 400-year cycles of 146,097 days): a date library's formatter would be 5 KB of
 /// every people page's wasm for this one string.
-fn utc_date(ms: i64) -> String {
+pub fn utc_date(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);
     // Days since 0000-03-01, so that a leap day falls at the end of its year.
     let z = days + 719_468;
@@ -150,6 +150,33 @@ fn utc_date(ms: i64) -> String {
     let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The exact UTC moment, "2026-03-02 14:05:09 UTC" (shown on hover beside a relative time).
+pub fn utc_date_time(ms: i64) -> String {
+    let second = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{} {:02}:{:02}:{:02} UTC", utc_date(ms), second / 3600, second / 60 % 60, second % 60)
+}
+
+/// Midnight UTC at the start of a date written "2026-03-02", in milliseconds; `None` when it
+/// is not such a date.
+pub fn parse_utc_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let (year, month, day): (i64, i64, i64) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // The inverse of `utc_date`'s arithmetic.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let ms = days * 86_400_000;
+    // 2026-02-31 is not a date: it would come back as another day.
+    (utc_date(ms) == format!("{year:04}-{month:02}-{day:02}")).then_some(ms)
 }
 
 /// "in 6 days", "in 3 hours", "in 12 minutes" or "now" for a future moment.

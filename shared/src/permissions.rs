@@ -126,6 +126,13 @@ impl Authority {
         }
     }
 
+    /// Which events of the audit trail they read: `None` for all of them (an Owner or an
+    /// Admin), else those concerning the places they administer.
+    pub fn audit_places(&self) -> Result<Option<&[String]>, Denied> {
+        self.require(Permission::ViewAuditLog)?;
+        Ok((!self.holds(&[Role::Owner, Role::Admin])).then_some(self.administered.as_slice()))
+    }
+
     pub fn require(&self, permission: Permission) -> Result<(), Denied> {
         if self.allows(permission) {
             Ok(())

@@ -466,7 +466,18 @@ pub struct UserDetail {
     pub is_curator: bool,
     /// The viewer may give or take back the People permission.
     pub can_grant_people: bool,
+    /// Where they are signed in (for a viewer who may sign them out; else empty).
+    pub sign_ins: Vec<SignInView>,
     pub now_ms: i64,
+}
+
+/// One open sign-in of a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInView {
+    /// "Firefox on Linux", as the server read it from the browser.
+    pub device: String,
+    pub signed_in_at_ms: i64,
+    pub last_seen_at_ms: i64,
 }
 
 #[cfg(test)]

@@ -23,23 +23,20 @@ pub fn AdminLayout() -> impl IntoView {
     let location = use_location();
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
+            {move || {
+                let location = location.clone();
+                Suspend::new(async move {
                 match user.await {
                     // A temporary password opens nothing until they choose their own.
                     Ok(Some(user)) if user.must_change_password => view! { <Redirect path="/choose-password"/> }.into_any(),
                     Ok(Some(user)) => view! { <TopBar user users_again/> }.into_any(),
-                    Ok(None) => {
-                        let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
-                        let here = if search.is_empty() { path } else { format!("{path}?{search}") };
-                        let path = format!("/signin?next={}", shared::url::encode_component(&here));
-                        view! { <Redirect path/> }.into_any()
-                    }
+                    Ok(None) => view! { <Redirect path=crate::components::sign_in_back_to(&location)/> }.into_any(),
                     Err(error) => {
                         set_status(error.status_code());
                         view! { <div class="centered"><ErrorBanner error/></div> }.into_any()
                     }
                 }
-            })}
+            })}}
         </Suspense>
         <main class="content">
             <Outlet/>
@@ -76,6 +73,7 @@ fn TopBar(user: CurrentUser, users_again: RwSignal<u64>) -> impl IntoView {
     let can_view_users = can(Permission::ViewUsers);
     let can_view_places = can(Permission::ManageScopes) || user.authority.manages_account() || user.authority.administers_any_place();
     let can_view_deliveries = can(Permission::ViewDeliveryLog);
+    let can_view_audit = can(Permission::ViewAuditLog);
     let location = use_location();
     let on_users = move |_| {
         if location.pathname.get_untracked() == "/users" && location.search.get_untracked().is_empty() {
@@ -101,6 +99,7 @@ fn TopBar(user: CurrentUser, users_again: RwSignal<u64>) -> impl IntoView {
                     {can_view_users.then(|| view! { <A href="/users" on:click=on_users>"Users"</A> })}
                     {can_view_places.then(|| view! { <A href="/organisation">"Organisation"</A> })}
                     {can_view_deliveries.then(|| view! { <A href="/deliveries">"Delivery log"</A> })}
+                    {can_view_audit.then(|| view! { <A href="/audit">"Audit log"</A> })}
                     <A href="/settings">"Settings"</A>
                 </nav>
                 <div class="whoami">

@@ -4,16 +4,17 @@
 use crate::components::{set_status, ErrorBanner};
 use crate::pages::admin_layout::SignedIn;
 use crate::pages::people::{invitation_line_with_expiry, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
-use crate::server_fns::{act_on_person, remove_person_roles};
+use crate::server_fns::{act_on_person, delete_person, remove_person_roles};
 use crate::server_fns::{get_user, SetPeoplePermission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::invitations::{relative_time, utc_date_time};
 use shared::people::{person_actions, PersonAction};
 use shared::permissions::Authority;
 use shared::scopes::Grant;
-use shared::views::{UserDetail, UserRow};
+use shared::views::{SignInView, UserDetail, UserRow};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
@@ -82,7 +83,9 @@ fn Person(detail: UserDetail, people: ServerAction<SetPeoplePermission>, viewer:
                 {line.map(|line| view! { <dt>"Invitation"</dt><dd><em>{line}</em></dd> })}
             </dl>
         </section>
+        {actions.contains(&PersonAction::SignOutEverywhere).then(|| view! { <SignIns sign_ins=detail.sign_ins.clone() now=detail.now_ms/> })}
         {(!page_actions.is_empty()).then(|| view! { <PersonActions row=user.clone() actions=page_actions/> })}
+        {actions.contains(&PersonAction::Delete).then(|| view! { <DeletePerson row=user.clone()/> })}
         {detail.is_curator.then(|| view! {
             <section class="card" aria-labelledby="people-permission">
                 <h2 id="people-permission">"People permission"</h2>
@@ -135,6 +138,62 @@ fn RemoveRoles(row: UserRow) -> impl IntoView {
             }).collect_view()}
             <button type="button" class="danger" disabled=move || selected.get().is_empty() on:click=remove>"Remove roles"</button>
         </fieldset>
+    }
+}
+
+/// Where the person is signed in ("Sign out everywhere" ends them all).
+#[component]
+fn SignIns(sign_ins: Vec<SignInView>, now: i64) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="sign-ins">
+            <h2 id="sign-ins">"Signed in"</h2>
+            {if sign_ins.is_empty() {
+                view! { <p class="muted">"Not signed in anywhere."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain sign-ins">
+                        {sign_ins.into_iter().map(|s| view! {
+                            <li>
+                                <strong>{s.device}</strong>" · last seen "
+                                <time title=utc_date_time(s.last_seen_at_ms)>{relative_time(s.last_seen_at_ms, now)}</time>
+                                <span class="muted">" · signed in " {relative_time(s.signed_in_at_ms, now)}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Kept apart from the other actions, at the foot of the page: it cannot be undone.
+#[component]
+fn DeletePerson(row: UserRow) -> impl IntoView {
+    let state = expect_context::<PeopleActions>();
+    let navigate = leptos_router::hooks::use_navigate();
+    let on_click = move |_| {
+        let question = format!(
+            "Delete {}? Their name, their address ({}) and their password are erased, they are signed out everywhere and their invitations end. The audit log keeps that a deleted person was here. This cannot be undone.",
+            row.display_name(),
+            row.email
+        );
+        if !window().confirm_with_message(&question).unwrap_or(false) {
+            return;
+        }
+        let (user_id, navigate) = (row.user_id.clone(), navigate.clone());
+        leptos::task::spawn_local(async move {
+            match delete_person(user_id).await {
+                Ok(_) => navigate("/users", Default::default()),
+                Err(error) => state.say(false, error.to_string()),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="delete-person">
+            <h2 id="delete-person">"Delete this person"</h2>
+            <p class="muted">"Erases their name, address and password for good. What they did stays in the audit log as the doing of a deleted person."</p>
+            <button type="button" class="danger" on:click=on_click>{PersonAction::Delete.label()}</button>
+        </section>
     }
 }
 

@@ -53,8 +53,8 @@ pub async fn sign_in(email: String, password: String, next: String) -> Result<()
 
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    context::as_visitor(|_state| async move {
-        auth::end_session(&context::session().await?).await?;
+    context::as_visitor(|state| async move {
+        auth::end_session(&state, &context::session().await?).await?;
         leptos_axum::redirect("/signin");
         Ok(())
     })
@@ -67,7 +67,7 @@ pub async fn change_password(current_password: String, new_password: String, new
         let session = context::session().await?;
         let actor = auth::require_actor(&state, &session).await?;
         auth::change_password(&state, &actor, current_password, new_password, new_password_confirmation).await?;
-        auth::end_session(&session).await?;
+        auth::end_session(&state, &session).await?;
         leptos_axum::redirect("/signin?password_changed=1");
         Ok(())
     })

@@ -2,6 +2,7 @@
 //! view or a typed error. One file per area. Each has a stable address, `/api/{name}`
 //! (form-encoded arguments, JSON answer), so scripts and logs can name it.
 
+mod audit;
 mod auth;
 mod invitations;
 mod mail;
@@ -10,6 +11,7 @@ mod roles;
 mod scopes;
 mod users;
 
+pub use audit::*;
 pub use auth::*;
 pub use invitations::*;
 pub use mail::*;

@@ -40,3 +40,9 @@ pub async fn set_person_password(user_id: String, password: String, password_con
 pub async fn correct_invitation_address(user_id: String, email: String) -> Result<String, AppError> {
     context::as_signed_in(|state, actor| async move { people::correct_address(&state, &actor, &user_id, &email).await }).await
 }
+
+/// Erases a person (Owner, Admin).
+#[server(endpoint = "delete_person")]
+pub async fn delete_person(user_id: String) -> Result<String, AppError> {
+    context::as_signed_in(|state, actor| async move { people::delete(&state, &actor, &user_id).await }).await
+}

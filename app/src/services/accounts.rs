@@ -5,6 +5,7 @@ use super::error::Step;
 use super::store::scopes::{self, NewScope};
 use super::store::{accounts, memberships, new_id, users};
 use super::{passwords, AppState};
+use shared::audit::AuditAction;
 use shared::names::{AccountName, PersonName};
 use shared::password::NewPassword;
 use shared::scopes::ScopeKind;
@@ -88,7 +89,7 @@ pub async fn create_owner(state: &AppState, input: OwnerSetup) -> Result<Created
         AuditEvent {
             account_id: &account_id,
             actor_user_id: Some(&user_id),
-            action: "account.created",
+            action: AuditAction::AccountCreated,
             target_type: "account",
             target_id: &account_id,
             details: serde_json::json!({ "owner_email": email.as_str() }),

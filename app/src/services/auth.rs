@@ -3,9 +3,10 @@
 use super::checkpoints::points;
 use super::error::Step;
 use super::rate_limit::{self, Limit};
-use super::store::{memberships, users, Conn};
+use super::store::{memberships, sign_ins, users, Conn};
 use super::{passwords, Actor, AppState};
 use serde::{Deserialize, Serialize};
+use shared::audit::AuditAction;
 use shared::password::NewPassword;
 use shared::permissions::Authority;
 use shared::{AppError, Email};
@@ -39,6 +40,9 @@ struct SessionUser {
     /// Moved on each request; a session unused for the idle timeout ends. (The cookie's
     /// own expiry says the same to the browser; this check runs on the injected clock.)
     last_seen_ms: i64,
+    /// Its row in `sign_ins` (absent from sessions begun before that table).
+    #[serde(default)]
+    sign_in_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,12 +142,64 @@ pub async fn forget_failures(conn: &mut Conn, email: &Email) -> Result<(), AppEr
 pub async fn begin_session(state: &AppState, session: &Session, credentials: &Credentials) -> Result<(), AppError> {
     session.cycle_id().await.step("session cycle_id")?;
     let now = state.clock.now_ms();
-    let user = SessionUser { user_id: credentials.user_id.clone(), auth_version: credentials.auth_version, signed_in_at_ms: now, last_seen_ms: now };
+    let sign_in_id = super::store::new_id();
+    let device = describe_device(super::context::user_agent().as_deref());
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    sign_ins::insert(&mut conn, &sign_in_id, &credentials.user_id, credentials.auth_version, &device, now).await.step("sign_ins::insert")?;
+    drop(conn);
+    let user = SessionUser {
+        user_id: credentials.user_id.clone(),
+        auth_version: credentials.auth_version,
+        signed_in_at_ms: now,
+        last_seen_ms: now,
+        sign_in_id: Some(sign_in_id),
+    };
     session.insert(SESSION_USER, user).await.step("session insert")
 }
 
-pub async fn end_session(session: &Session) -> Result<(), AppError> {
+/// Ends the session, and its sign-in in the person's list.
+pub async fn end_session(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if let Some(SessionUser { sign_in_id: Some(id), .. }) = session.get::<SessionUser>(SESSION_USER).await.step("session get")? {
+        let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+        sign_ins::end(&mut conn, &id, state.clock.now_ms()).await.step("sign_ins::end")?;
+    }
     session.flush().await.step("session flush")
+}
+
+/// "Firefox on Linux", from a User-Agent header: enough for a person to recognise their
+/// own devices in a list, never shown as the raw header (which anyone can write).
+pub fn describe_device(user_agent: Option<&str>) -> String {
+    let Some(agent) = user_agent else { return "Unknown device".into() };
+    let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .into_iter()
+        .find(|(mark, _)| agent.contains(mark))
+        .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(one), None) | (None, Some(one)) => one.to_string(),
+        (None, None) => "Unknown device".into(),
+    }
+}
+
+/// Where `user` is signed in now, newest seen first.
+pub async fn open_sign_ins(state: &AppState, conn: &mut Conn, user: &users::UserRecord) -> Result<Vec<shared::views::SignInView>, AppError> {
+    let now = state.clock.now_ms();
+    let (idle, absolute) = (state.auth.idle_timeout.as_millis() as i64, state.auth.absolute_timeout.as_millis() as i64);
+    // `last_seen_at` moves once a minute at most: a minute's grace.
+    let open = sign_ins::open_for(conn, &user.id, user.auth_version, now - idle - LAST_SEEN_GRANULARITY_MS, now - absolute).await.step("sign_ins::open_for")?;
+    Ok(open.into_iter().map(|s| shared::views::SignInView { device: s.device, signed_in_at_ms: s.signed_in_at, last_seen_at_ms: s.last_seen_at }).collect())
 }
 
 /// The actor behind this session, or `None` when nobody is signed in. A session idle too
@@ -158,19 +214,23 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
     let absolute_ms = state.auth.absolute_timeout.as_millis() as i64;
     let idle_ms = state.auth.idle_timeout.as_millis() as i64;
     if now - stored.signed_in_at_ms > absolute_ms || now - stored.last_seen_ms > idle_ms {
-        end_session(session).await?;
+        end_session(state, session).await?;
         return Ok(None);
     }
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     // Saving the session is a database write; once a minute is precise enough for an idle
     // timeout counted in minutes, and spares every other request that write.
     if now - stored.last_seen_ms >= LAST_SEEN_GRANULARITY_MS {
         stored.last_seen_ms = now;
         session.insert(SESSION_USER, &stored).await.step("session insert")?;
+        if let Some(id) = &stored.sign_in_id {
+            sign_ins::seen(&mut conn, id, now).await.step("sign_ins::seen")?;
+        }
     }
-    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let user = users::get(&mut conn, &stored.user_id).await.step("users::get")?;
     let Some(user) = user.filter(|u| u.is_active() && u.auth_version == stored.auth_version) else {
-        end_session(session).await?;
+        drop(conn);
+        end_session(state, session).await?;
         return Ok(None);
     };
     let (authority, account_name) = authority_and_account(&mut conn, &user).await?;
@@ -231,7 +291,7 @@ pub async fn change_password(state: &AppState, actor: &Actor, current_password: 
         super::audit::AuditEvent {
             account_id: &actor.account_id,
             actor_user_id: Some(&actor.user_id),
-            action: "user.password_changed",
+            action: AuditAction::UserPasswordChanged,
             target_type: "user",
             target_id: &actor.user_id,
             details: serde_json::json!({}),

@@ -138,6 +138,11 @@ pub async fn actor(state: &AppState) -> Result<Option<super::Actor>, AppError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// The request's User-Agent header, when it has a readable one.
+pub fn user_agent() -> Option<String> {
+    with_parts(|parts| parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string)).flatten()
+}
+
 /// The client's address, when the server recorded it.
 pub fn client_ip() -> Option<IpAddr> {
     with_parts(|parts| {

@@ -24,6 +24,10 @@ pub enum Fault {
     /// Stored data that breaks an invariant (a row that must exist).
     #[error("{0}")]
     Invariant(String),
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl From<leptos::server_fn::error::ServerFnErrorErr> for Fault {

@@ -3,10 +3,12 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod audit_log;
 pub mod auth;
 pub mod checkpoints;
 pub mod clock;
 pub mod context;
+pub mod csv_out;
 pub mod db;
 pub mod error;
 pub mod grants;

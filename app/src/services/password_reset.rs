@@ -13,6 +13,7 @@ use super::rate_limit::{self, Limit};
 use super::store::password_resets::{self as store, NewReset, ResetRecord};
 use super::store::{accounts, new_id, users, Conn};
 use super::{passwords, AppState};
+use shared::audit::AuditAction;
 use shared::mail::MessageKind;
 use shared::password::NewPassword;
 use shared::views::ResetPage;
@@ -94,7 +95,7 @@ async fn send_link(tx: &mut Conn, person: &users::UserRecord, email: &Email, now
     let event = AuditEvent {
         account_id: &person.account_id,
         actor_user_id: None,
-        action: "user.password_reset_requested",
+        action: AuditAction::UserPasswordResetRequested,
         target_type: "user",
         target_id: &person.id,
         details: serde_json::json!({ "email": email.as_str() }),
@@ -187,7 +188,7 @@ async fn complete_once(state: &AppState, segment: &str, password: String, confir
     let event = AuditEvent {
         account_id: &person.account_id,
         actor_user_id: Some(&person.id),
-        action: "user.password_reset",
+        action: AuditAction::UserPasswordReset,
         target_type: "user",
         target_id: &person.id,
         details: serde_json::json!({ "email": email.as_str() }),

@@ -10,6 +10,7 @@ use super::mail::{budget, outbox};
 use super::store::invitations::{self as invitation_store, InvitationRecord};
 use super::store::{accounts, memberships, scopes, users, Conn, Engine};
 use super::{Actor, AppState};
+use shared::audit::AuditAction;
 use shared::password::NewPassword;
 use shared::people::{ensure_person_action, PersonAction, PersonSubject, LAST_OWNER};
 use shared::scopes::Grant;
@@ -50,7 +51,7 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
     Ok(Target { user, invitation, subject })
 }
 
-async fn record(tx: &mut Conn, actor: &Actor, action: &str, target: &Target, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+async fn record(tx: &mut Conn, actor: &Actor, action: AuditAction, target: &Target, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event =
         AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "user", target_id: &target.user.id, details };
     audit::record(tx, event, now).await.step("audit::record")
@@ -87,8 +88,15 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: PersonA
             };
             users::set_status(&mut tx, &target.user.id, StoredUserStatus::Deactivated, now).await.step("users::set_status")?;
             users::end_sessions(&mut tx, &target.user.id, now).await.step("users::end_sessions")?;
-            record(&mut tx, actor, "user.deactivated", &target, serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled }), now)
-                .await?;
+            record(
+                &mut tx,
+                actor,
+                AuditAction::UserDeactivated,
+                &target,
+                serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled }),
+                now,
+            )
+            .await?;
             match cancelled {
                 true => format!("{who} is deactivated: signed out everywhere, and their pending invitation is cancelled."),
                 false => format!("{who} is deactivated and signed out everywhere."),
@@ -98,7 +106,8 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: PersonA
             // Back as they were: active with their roles if they had set up their account.
             let status = if target.user.password_hash.is_some() { StoredUserStatus::Active } else { StoredUserStatus::ProfileOnly };
             users::set_status(&mut tx, &target.user.id, status, now).await.step("users::set_status")?;
-            record(&mut tx, actor, "user.reactivated", &target, serde_json::json!({ "email": target.user.email, "status": status.as_str() }), now).await?;
+            record(&mut tx, actor, AuditAction::UserReactivated, &target, serde_json::json!({ "email": target.user.email, "status": status.as_str() }), now)
+                .await?;
             match status {
                 StoredUserStatus::Active => format!("{who} is active again, with the roles they held. Nothing was sent."),
                 _ => format!("{who} is reactivated. They never set up their account: invite them to activate it."),
@@ -106,7 +115,7 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: PersonA
         }
         PersonAction::SignOutEverywhere => {
             users::end_sessions(&mut tx, &target.user.id, now).await.step("users::end_sessions")?;
-            record(&mut tx, actor, "user.signed_out_everywhere", &target, serde_json::json!({ "email": target.user.email }), now).await?;
+            record(&mut tx, actor, AuditAction::UserSignedOutEverywhere, &target, serde_json::json!({ "email": target.user.email }), now).await?;
             format!("{who} is signed out everywhere.")
         }
         _ => return Err(AppError::InvalidState("That action has its own control.".into())),
@@ -134,7 +143,7 @@ pub async fn remove_roles(state: &AppState, actor: &Actor, user_id: &str, grants
     for grant in &grants {
         memberships::revoke(&mut tx, &target.user.id, grant).await.step("memberships::revoke")?;
     }
-    record(&mut tx, actor, "user.roles_removed", &target, serde_json::json!({ "email": target.user.email, "grants": grants }), now).await?;
+    record(&mut tx, actor, AuditAction::UserRolesRemoved, &target, serde_json::json!({ "email": target.user.email, "grants": grants }), now).await?;
     tx.commit().await.step("commit")?;
     let n = grants.len();
     Ok(format!("{n} role{} removed from {}. It stops working at their next page.", if n == 1 { "" } else { "s" }, target.who()))
@@ -166,7 +175,7 @@ pub async fn add_roles(state: &AppState, actor: &Actor, user_id: &str, grants: V
         let labels = super::grants::labels(&mut tx, &actor.account_id, &new).await?;
         notify::roles_granted(&mut tx, &state.public_url, &actor.account_name, &actor.name, &actor.account_id, &email, &labels, now).await?;
     }
-    record(&mut tx, actor, "user.roles_granted", &target, serde_json::json!({ "email": target.user.email, "grants": new }), now).await?;
+    record(&mut tx, actor, AuditAction::UserRolesGranted, &target, serde_json::json!({ "email": target.user.email, "grants": new }), now).await?;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     let who = target.who();
@@ -215,12 +224,34 @@ pub async fn set_password(state: &AppState, actor: &Actor, user_id: &str, passwo
         None => Vec::new(),
     };
     users::set_temporary_password(&mut tx, &target.user.id, &hash, now).await.step("users::set_temporary_password")?;
-    record(&mut tx, actor, "user.password_set", &target, serde_json::json!({ "email": target.user.email, "grants": granted }), now).await?;
+    record(&mut tx, actor, AuditAction::UserPasswordSet, &target, serde_json::json!({ "email": target.user.email, "grants": granted }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!(
         "{} can now sign in with the password you chose, and must choose their own at their first sign-in. Tell them the password yourself: it is not shown again.",
         target.who()
     ))
+}
+
+/// Deletes a person (Owner, Admin): their name, address and password are erased, their
+/// sign-ins and invitations end; the audit trail keeps "a deleted person" with the roles
+/// they had, so history stays whole.
+pub async fn delete(state: &AppState, actor: &Actor, user_id: &str) -> Result<String, AppError> {
+    let now = state.clock.now_ms();
+    let engine = state.db.engine();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let target = load_target(&mut tx, engine, actor, user_id, PersonAction::Delete, now).await?;
+    if target.subject.is_owner() {
+        keep_an_owner(&mut tx, engine, actor, &target).await?;
+    }
+    let who = target.who();
+    users::erase(&mut tx, &actor.account_id, &target.user.id, &target.user.email).await.step("users::erase")?;
+    // Written after the erasure (which blanks the details of the events about them): the
+    // roles are not personal, and keep the event among their places' events.
+    let roles: Vec<&Grant> = target.subject.held.iter().chain(&target.subject.offered).collect();
+    record(&mut tx, actor, AuditAction::UserDeleted, &target, serde_json::json!({ "grants": roles }), now).await?;
+    tx.commit().await.step("commit")?;
+    tracing::info!(user_id = %target.user.id, "person deleted");
+    Ok(format!("{who} is deleted: their name, address and password are erased."))
 }
 
 /// Corrects the address of a pending invitation (a typo): the old link dies, the invitation
@@ -250,7 +281,8 @@ pub async fn correct_address(state: &AppState, actor: &Actor, user_id: &str, new
     let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id };
     notify::invitation(&mut tx, from, &email, &updated, notify::Wording::Invitation, now).await?;
     budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
-    record(&mut tx, actor, "invitation.address_corrected", &target, serde_json::json!({ "from": target.user.email, "to": email.as_str() }), now).await?;
+    record(&mut tx, actor, AuditAction::InvitationAddressCorrected, &target, serde_json::json!({ "from": target.user.email, "to": email.as_str() }), now)
+        .await?;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(format!("The invitation now goes to {email}; the link sent to {} no longer works.", target.user.email))

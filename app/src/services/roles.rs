@@ -6,6 +6,7 @@ use super::audit::{self, AuditEvent};
 use super::error::{internal, Step};
 use super::store::{custom_roles, is_unique_violation, new_id, scopes, Conn};
 use super::{Actor, AppState};
+use shared::audit::AuditAction;
 use shared::names::RoleName;
 use shared::permissions::Permission;
 use shared::scopes::ScopeKind;
@@ -19,7 +20,7 @@ pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<CustomRole>, Ap
     Ok(roles.into_iter().map(|r| CustomRole { id: r.id, name: r.name, in_use: r.in_use }).collect())
 }
 
-async fn record(conn: &mut Conn, actor: &Actor, action: &str, role_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+async fn record(conn: &mut Conn, actor: &Actor, action: AuditAction, role_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "role", target_id: role_id, details };
     audit::record(conn, event, now).await.step("audit::record")
 }
@@ -54,7 +55,7 @@ pub async fn create(state: &AppState, actor: &Actor, name: &str) -> Result<Strin
     ensure_name_free(&mut tx, actor, &name, None).await?;
     let id = new_id();
     custom_roles::insert(&mut tx, &id, &actor.account_id, name.as_str(), now).await.map_err(unique_or_internal)?;
-    record(&mut tx, actor, "role.created", &id, serde_json::json!({ "name": name.as_str() }), now).await?;
+    record(&mut tx, actor, AuditAction::RoleCreated, &id, serde_json::json!({ "name": name.as_str() }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("The role {name} is added. Invitations can now offer it in any place."))
 }
@@ -68,7 +69,7 @@ pub async fn rename(state: &AppState, actor: &Actor, id: &str, name: &str) -> Re
     if !custom_roles::rename(&mut tx, &actor.account_id, id, name.as_str()).await.map_err(unique_or_internal)? {
         return Err(AppError::NotFound);
     }
-    record(&mut tx, actor, "role.renamed", id, serde_json::json!({ "name": name.as_str() }), now).await?;
+    record(&mut tx, actor, AuditAction::RoleRenamed, id, serde_json::json!({ "name": name.as_str() }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("The role is now called {name}."))
 }
@@ -87,7 +88,7 @@ pub async fn remove(state: &AppState, actor: &Actor, id: &str) -> Result<String,
         )));
     }
     custom_roles::delete(&mut tx, &actor.account_id, id).await.step("custom_roles::delete")?;
-    record(&mut tx, actor, "role.removed", id, serde_json::json!({ "name": role.name }), now).await?;
+    record(&mut tx, actor, AuditAction::RoleRemoved, id, serde_json::json!({ "name": role.name }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("The role {} is removed.", role.name))
 }

@@ -8,6 +8,7 @@ use super::store::scopes::{self as store, NewScope, ScopeRecord};
 use super::store::user_list;
 use super::store::{is_unique_violation, new_id, Conn};
 use super::{users, Actor, AppState};
+use shared::audit::AuditAction;
 use shared::names::PlaceName;
 use shared::permissions::{Denied, Permission};
 use shared::scopes::ScopeKind;
@@ -158,7 +159,7 @@ async fn people(conn: &mut Conn, actor: &Actor, user_ids: &[String], scope_id: &
         .collect())
 }
 
-async fn record(conn: &mut Conn, actor: &Actor, action: &str, scope_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+async fn record(conn: &mut Conn, actor: &Actor, action: AuditAction, scope_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event = AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "scope", target_id: scope_id, details };
     audit::record(conn, event, now).await.step("audit::record")
 }
@@ -197,7 +198,8 @@ pub async fn create(state: &AppState, actor: &Actor, kind: ScopeKind, name: &str
     let id = new_id();
     let scope = NewScope { id: &id, account_id: &actor.account_id, kind, name: name.as_str(), parent_id: Some(&parent.id) };
     store::insert(&mut tx, scope, now).await.map_err(name_taken)?;
-    record(&mut tx, actor, "scope.created", &id, serde_json::json!({ "kind": kind.as_str(), "name": name.as_str(), "parent": parent.id }), now).await?;
+    record(&mut tx, actor, AuditAction::ScopeCreated, &id, serde_json::json!({ "kind": kind.as_str(), "name": name.as_str(), "parent": parent.id }), now)
+        .await?;
     tx.commit().await.step("commit")?;
     Ok(id)
 }
@@ -213,7 +215,7 @@ pub async fn rename(state: &AppState, actor: &Actor, id: &str, name: &str) -> Re
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let scope = place(&mut tx, actor, id).await?;
     store::rename(&mut tx, id, name.as_str()).await.map_err(name_taken)?;
-    record(&mut tx, actor, "scope.renamed", id, serde_json::json!({ "from": scope.name, "to": name.as_str() }), now).await?;
+    record(&mut tx, actor, AuditAction::ScopeRenamed, id, serde_json::json!({ "from": scope.name, "to": name.as_str() }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("{} is now called {name}.", scope.name))
 }
@@ -245,7 +247,7 @@ pub async fn archive(state: &AppState, actor: &Actor, id: &str) -> Result<String
         return Err(AppError::InvalidState(format!("{} is archived already.", scope.name)));
     }
     let archived = store::archive(&mut tx, &affected, &new_id(), now).await.step("scopes::archive")?;
-    record(&mut tx, actor, "scope.archived", id, serde_json::json!({ "name": scope.name, "with_places_inside": archived - 1 }), now).await?;
+    record(&mut tx, actor, AuditAction::ScopeArchived, id, serde_json::json!({ "name": scope.name, "with_places_inside": archived - 1 }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(match archived {
         1 => format!("{} is archived.", scope.name),
@@ -280,7 +282,7 @@ pub async fn restore(state: &AppState, actor: &Actor, id: &str) -> Result<String
     };
     let archived_with: Vec<String> = subtree(&nodes, id).into_iter().filter(|sid| records.iter().any(|r| &r.id == sid && same_archiving(r))).collect();
     store::restore(&mut tx, &archived_with).await.map_err(name_taken)?;
-    record(&mut tx, actor, "scope.restored", id, serde_json::json!({ "name": scope.name }), now).await?;
+    record(&mut tx, actor, AuditAction::ScopeRestored, id, serde_json::json!({ "name": scope.name }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("{} is restored.", scope.name))
 }

@@ -7,6 +7,7 @@ use super::grants::RoleNames;
 use super::store::user_list::{self, ListFilter, ListedUser, Start};
 use super::store::{scopes, users, Conn};
 use super::{Actor, AppState};
+use shared::audit::AuditAction;
 use shared::permissions::{Denied, Permission};
 use shared::status::{AwaitingReason, InvitationState, StoredInvitationState};
 use shared::views::{CurrentUser, InvitationSummary, PageCursor, UserDetail, UserRow, UsersPage, UsersQuery, PAGE_SIZES};
@@ -143,7 +144,12 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: &str) -> Result<Us
     let row = visible_row(&mut conn, actor, user_id, now).await?;
     let record = users::get(&mut conn, user_id).await.step("users::get")?.ok_or(AppError::NotFound)?;
     let is_curator = row.held.iter().any(|g| g.grant.scope_id == actor.authority.account_scope_id && g.grant.role.builtin() == Some(Role::Curator));
-    Ok(UserDetail { people: record.people_permission != 0, is_curator, can_grant_people: actor.can(Permission::GrantPeople), user: row, now_ms: now })
+    let sign_ins = if shared::people::person_actions(&actor.authority, &row.person()).contains(&shared::people::PersonAction::SignOutEverywhere) {
+        super::auth::open_sign_ins(state, &mut conn, &record).await?
+    } else {
+        Vec::new()
+    };
+    Ok(UserDetail { people: record.people_permission != 0, is_curator, can_grant_people: actor.can(Permission::GrantPeople), user: row, sign_ins, now_ms: now })
 }
 
 /// Gives a Curator the People permission (they manage invitations account-wide, up to
@@ -160,7 +166,7 @@ pub async fn set_people_permission(state: &AppState, actor: &Actor, user_id: &st
     let event = AuditEvent {
         account_id: &actor.account_id,
         actor_user_id: Some(&actor.user_id),
-        action: if people { "user.people_granted" } else { "user.people_revoked" },
+        action: if people { AuditAction::UserPeopleGranted } else { AuditAction::UserPeopleRevoked },
         target_type: "user",
         target_id: user_id,
         details: serde_json::json!({ "email": row.email }),

@@ -8,6 +8,7 @@ mod common;
 
 mod accept_recheck;
 mod accounts_and_sign_in;
+mod audit_log;
 mod concurrency;
 mod email_budget;
 mod http_security;

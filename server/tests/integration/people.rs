@@ -226,3 +226,105 @@ async fn a_corrected_address_gets_the_invitation_and_the_old_link_dies() {
         sqlx::query_scalar("SELECT details FROM audit_events WHERE action = 'invitation.address_corrected'").fetch_one(&app.state.db.pool).await.unwrap();
     assert!(details.contains("ada@exmaple.com") && details.contains("ada@example.com"), "{details}");
 }
+
+#[tokio::test]
+async fn a_deleted_person_is_erased_signed_out_and_remembered_in_the_trail_as_deleted() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let hr = app.add_active_user("hr@example.com", "hr").await;
+    let cookie = app.sign_in("hr@example.com").await;
+    // What they did stays: an invitation they sent, and its message.
+    service::invite(&app.state, &app.actor_for(&hr).await, invite(&app, "newcomer@example.com", &[Role::Member])).await.unwrap();
+    // What was about them goes: a reset link to their address.
+    app::services::password_reset::request(&app.state, "hr@example.com", None).await.unwrap();
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = $1", "hr@example.com").await, 1);
+
+    // HR may not delete anyone, nobody deletes themselves.
+    let hr_actor = app.actor_for(&hr).await;
+    let newcomer = user_id_of(&app.state, "newcomer@example.com").await;
+    assert_eq!(people::delete(&app.state, &hr_actor, &newcomer).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
+    assert!(matches!(people::delete(&app.state, &owner, &owner.user_id).await.unwrap_err(), AppError::InvalidState(_)));
+
+    let banner = people::delete(&app.state, &owner, &hr).await.unwrap();
+    assert!(banner.contains("is deleted"), "{banner}");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM users WHERE id = $1 OR email = 'hr@example.com'", &hr).await, 0);
+    for sql in [
+        "SELECT COUNT(*) FROM memberships WHERE user_id = $1",
+        "SELECT COUNT(*) FROM password_resets WHERE user_id = $1",
+        "SELECT COUNT(*) FROM invitations WHERE invited_by = $1",
+        "SELECT COUNT(*) FROM audit_events WHERE subject_user_id = $1 AND details LIKE '%hr@example.com%'",
+    ] {
+        assert_eq!(scalar(&app, sql, &hr).await, 0, "{sql}");
+    }
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = $1", "hr@example.com").await, 0, "no message to their address is kept");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = $1", "newcomer@example.com").await, 1, "the invitation they sent stays");
+    assert_eq!(status_of(&app, &newcomer).await, "invited");
+    assert_eq!(list_users_status(&app, &cookie).await, StatusCode::UNAUTHORIZED, "their open session ends");
+
+    // The trail: the deletion by the owner, about "a deleted person", with the roles they had;
+    // the invitation they sent is now the doing of a deleted person.
+    let log = app::services::audit_log::page(&app.state, &owner, &shared::audit::AuditQuery::default()).await.unwrap();
+    let deleted = log.rows.iter().find(|r| r.action == Some(shared::audit::AuditAction::UserDeleted)).expect("the deletion is audited");
+    assert_eq!(deleted.person, Some(shared::audit::AuditPerson::Deleted));
+    assert_eq!(deleted.details_text(), "Roles: HR in Acme");
+    let sent = log.rows.iter().find(|r| r.action == Some(shared::audit::AuditAction::InvitationCreated)).unwrap();
+    assert_eq!(sent.actor, shared::audit::AuditPerson::Deleted);
+    assert!(log.rows.iter().all(|r| !r.details_text().contains("hr@example.com")), "their address is nowhere in the log");
+}
+
+/// Signs in as `email` from a browser announcing `user_agent`; returns the session cookie.
+async fn sign_in_from(app: &TestApp, email: &str, user_agent: &str) -> String {
+    let form = format!("email={}&password={}&next=%2F", shared::url::encode_component(email), PASSWORD.replace(' ', "+"));
+    let request = axum::http::Request::post(sign_in_path())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::USER_AGENT, user_agent)
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    session_cookie(&app.send(request).await).expect("a session cookie")
+}
+
+#[tokio::test]
+async fn a_persons_page_lists_where_they_are_signed_in_until_they_sign_out_or_are_signed_out_everywhere() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let hr = app.add_active_user("hr@example.com", "hr").await;
+    let firefox = sign_in_from(&app, "hr@example.com", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0").await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    let phone = sign_in_from(
+        &app,
+        "hr@example.com",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+    )
+    .await;
+    let devices = |detail: shared::views::UserDetail| detail.sign_ins.into_iter().map(|s| s.device).collect::<Vec<_>>();
+    let detail = app::services::users::detail(&app.state, &owner, &hr).await.unwrap();
+    assert_eq!(devices(detail), ["Safari on iPhone", "Firefox on Linux"], "newest seen first");
+
+    // Using one moves its "last seen" (once a minute at most).
+    app.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(list_users_status(&app, &firefox).await, StatusCode::OK);
+    let detail = app::services::users::detail(&app.state, &owner, &hr).await.unwrap();
+    assert_eq!(detail.sign_ins[0].device, "Firefox on Linux");
+    assert_eq!(detail.sign_ins[0].last_seen_at_ms, app.clock_ms());
+
+    // Signing out ends that one only.
+    let sign_out = <app::server_fns::SignOut as server_fn::ServerFn>::PATH;
+    assert!(app.call(sign_out, "", Some(ORIGIN), Some(&phone)).await.status().is_success());
+    assert_eq!(devices(app::services::users::detail(&app.state, &owner, &hr).await.unwrap()), ["Firefox on Linux"]);
+
+    // "Sign out everywhere" ends the rest, and the list says so.
+    people::act(&app.state, &owner, &hr, PersonAction::SignOutEverywhere).await.unwrap();
+    assert_eq!(list_users_status(&app, &firefox).await, StatusCode::UNAUTHORIZED);
+    assert!(app::services::users::detail(&app.state, &owner, &hr).await.unwrap().sign_ins.is_empty());
+
+    // HR may sign a Curator out, so sees where they are; where an Owner is signed in is not
+    // HR's to see.
+    let curator = app.add_active_user("curator@example.com", "curator").await;
+    let hr_actor = app.actor_for(&hr).await;
+    sign_in_from(&app, "curator@example.com", "curl/8.0").await;
+    assert_eq!(devices(app::services::users::detail(&app.state, &hr_actor, &curator).await.unwrap()), ["Unknown device"]);
+    assert!(!app::services::users::detail(&app.state, &owner, &owner.user_id).await.unwrap().sign_ins.is_empty(), "the owner is signed in");
+    assert!(app::services::users::detail(&app.state, &hr_actor, &owner.user_id).await.unwrap().sign_ins.is_empty());
+}

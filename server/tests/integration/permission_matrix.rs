@@ -56,6 +56,8 @@ enum Rule {
     ReachesTarget,
     /// Owner and Admin.
     AccountAdmins,
+    /// Owner, Admin and scope administrators (for the events of their places).
+    ReadsAudit,
 }
 
 fn allowed(rule: Rule, kind: Kind) -> bool {
@@ -66,6 +68,7 @@ fn allowed(rule: Rule, kind: Kind) -> bool {
         Rule::ViewsPeople => matches!(kind, Owner | Admin | Hr | CuratorWithPeople | ScopeAdminInside | ScopeAdminOutside),
         Rule::ReachesTarget => matches!(kind, Owner | Admin | Hr | CuratorWithPeople | ScopeAdminInside),
         Rule::AccountAdmins => matches!(kind, Owner | Admin),
+        Rule::ReadsAudit => matches!(kind, Owner | Admin | ScopeAdminInside | ScopeAdminOutside),
     }
 }
 
@@ -107,7 +110,7 @@ impl Fixture {
     }
 }
 
-const TARGETS: [&str; 10] = ["view", "resend", "remind", "send_new", "cancel", "copy", "remove_roles", "deactivate", "set_password", "correct"];
+const TARGETS: [&str; 11] = ["view", "resend", "remind", "send_new", "cancel", "copy", "remove_roles", "deactivate", "set_password", "correct", "delete"];
 /// Active people in the target place, one per action that changes them ("reactivate" is
 /// deactivated below: keeping their roles, they stay within a scope administrator's reach).
 const ACTIVE_TARGETS: [&str; 4] = ["sign_out", "take_role", "give_role", "reactivate"];
@@ -227,6 +230,7 @@ fn rows() -> Vec<Row> {
             None,
         ),
         reads("list_users", Rule::ViewsPeople, |_| "query=".into()),
+        reads("list_audit_events", Rule::ReadsAudit, |_| "query=".into()),
         reads("get_invite_options", Rule::ViewsPeople, |_| String::new()),
         reads("list_scopes", Rule::ViewsPeople, |_| "search=&kind=&archived=".into()),
         reads("get_user", Rule::ReachesTarget, |f| format!("user_id={}", f.target("view"))),
@@ -332,6 +336,13 @@ fn rows() -> Vec<Row> {
             |f| format!("user_id={}&password=a+sturdy+passphrase&password_confirmation=a+sturdy+passphrase", f.target("set_password")),
             200,
             Some(|f| format!("SELECT COUNT(*) FROM users WHERE status = 'active' AND must_change_password = 1 AND id = '{}'", f.target("set_password"))),
+        ),
+        row(
+            "delete_person",
+            Rule::AccountAdmins,
+            |f| format!("user_id={}", f.target("delete")),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM users WHERE id = '{}'", f.target("delete"))),
         ),
         row(
             "correct_invitation_address",

@@ -13,6 +13,7 @@ use crate::services::store::invitations::InvitationRecord;
 use crate::services::store::invitations::{self as store, LinkRecord};
 use crate::services::store::{accounts, memberships, scopes, users, Conn};
 use crate::services::{passwords, Actor, AppState};
+use shared::audit::AuditAction;
 use shared::names::PersonName;
 use shared::password::NewPassword;
 use shared::scopes::Grant;
@@ -231,7 +232,10 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
                 memberships::grant(&mut tx, &invitation.user_id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
             }
             let invitee = users::get(&mut tx, &invitation.user_id).await.step("users::get")?.step("users::get: the row must exist")?;
-            ("invitation.accepted", Accepted::Active(Credentials { user_id: invitee.id, auth_version: invitee.auth_version, must_change_password: false }))
+            (
+                AuditAction::InvitationAccepted,
+                Accepted::Active(Credentials { user_id: invitee.id, auth_version: invitee.auth_version, must_change_password: false }),
+            )
         }
         Some(reason) => {
             // The account exists (a new invitee's name and password are kept) and holds nothing
@@ -239,7 +243,7 @@ async fn accept_once(state: &AppState, segment: &str, input: AcceptInput, viewer
             if let Some((name, hash)) = &new_password {
                 users::set_profile(&mut tx, &invitation.user_id, name.as_str(), hash, now).await.step("users::set_profile")?;
             }
-            ("invitation.awaiting_confirmation", Accepted::AwaitingConfirmation(reason))
+            (AuditAction::InvitationAwaitingConfirmation, Accepted::AwaitingConfirmation(reason))
         }
     };
     let details = match awaiting {
@@ -337,7 +341,7 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
     let event = AuditEvent {
         account_id: &invitation.account_id,
         actor_user_id: None,
-        action: "invitation.new_requested",
+        action: AuditAction::InvitationNewRequested,
         target_type: "invitation",
         target_id: &invitation.id,
         details: serde_json::json!({ "email": invitee.email }),

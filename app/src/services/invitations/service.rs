@@ -12,6 +12,7 @@ use crate::services::store::invitations::{self as store, InvitationRecord, NewIn
 use crate::services::store::users::{self, UserRecord};
 use crate::services::store::{accounts, memberships, new_id, scopes, Conn, Engine};
 use crate::services::{Actor, AppState};
+use shared::audit::AuditAction;
 use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
 use shared::permissions::Permission;
 use shared::scopes::Grant;
@@ -144,7 +145,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
         let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id };
         notify::invitation(&mut tx, from, &email, &invitation, notify::Wording::Invitation, now).await?;
         let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
-        record(&mut tx, actor, "invitation.created", &invitation_id, details, now).await?;
+        record(&mut tx, actor, AuditAction::InvitationCreated, &invitation_id, details, now).await?;
         outcome.invited.push(email.to_string());
     }
     // All or nothing: a batch that would go over the daily budget sends none of it.
@@ -199,7 +200,7 @@ async fn replace_expired(tx: &mut Conn, actor: &Actor, expired: Option<Invitatio
     Ok(Plan::Invite { grants, replaces: expired.map(Box::new) })
 }
 
-async fn record(tx: &mut Conn, actor: &Actor, action: &str, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
+async fn record(tx: &mut Conn, actor: &Actor, action: AuditAction, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
     let event =
         AuditEvent { account_id: &actor.account_id, actor_user_id: Some(&actor.user_id), action, target_type: "invitation", target_id: invitation_id, details };
     audit::record(tx, event, now).await.step("audit::record")
@@ -303,15 +304,19 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
             } else {
                 format!("Invitation resent to {who}. It now expires {}.", shared::invitations::time_until(new_expiry, now))
             };
-            (notify::Wording::Invitation, rotate, Some(new_expiry), "invitation.resent", banner)
+            (notify::Wording::Invitation, rotate, Some(new_expiry), AuditAction::InvitationResent, banner)
         }
-        InvitationAction::Remind => (notify::Wording::Reminder, false, None, "invitation.reminded", format!("Reminder sent to {who}.")),
-        InvitationAction::SendNew => {
-            (notify::Wording::Invitation, true, Some(new_expiry), "invitation.reissued", format!("New invitation sent to {who}. Earlier links no longer work."))
-        }
+        InvitationAction::Remind => (notify::Wording::Reminder, false, None, AuditAction::InvitationReminded, format!("Reminder sent to {who}.")),
+        InvitationAction::SendNew => (
+            notify::Wording::Invitation,
+            true,
+            Some(new_expiry),
+            AuditAction::InvitationReissued,
+            format!("New invitation sent to {who}. Earlier links no longer work."),
+        ),
         InvitationAction::Cancel => {
             cancel_target(&mut tx, &target, &invitation, actor, now).await?;
-            record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
+            record(&mut tx, actor, AuditAction::InvitationCancelled, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
             tx.commit().await.step("commit")?;
             return Ok(format!("Invitation to {who} cancelled. Its link no longer works."));
         }
@@ -370,8 +375,15 @@ pub async fn confirm(state: &AppState, actor: &Actor, user_id: &str) -> Result<S
     if untold.is_none() {
         notify::access_confirmed(&mut tx, &state.public_url, &account.name, &actor.name, &email, &invitation, now).await?;
     }
-    record(&mut tx, actor, "invitation.confirmed", &invitation.id, serde_json::json!({ "email": target.user.email, "grants": target.subject.offered }), now)
-        .await?;
+    record(
+        &mut tx,
+        actor,
+        AuditAction::InvitationConfirmed,
+        &invitation.id,
+        serde_json::json!({ "email": target.user.email, "grants": target.subject.offered }),
+        now,
+    )
+    .await?;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     let who = display_name(&target.user);
@@ -389,7 +401,7 @@ pub async fn copy_link(state: &AppState, actor: &Actor, user_id: &str) -> Result
     let target = load_target(&mut tx, state.db.engine(), actor, user_id, InvitationAction::CopyLink, now).await?;
     let invitation = pending(&target)?;
     let url = link::url(&state.public_url, &invitation.id, &state.link_key.token(&invitation.id, invitation.link_version));
-    record(&mut tx, actor, "invitation.link_copied", &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
+    record(&mut tx, actor, AuditAction::InvitationLinkCopied, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(url)
 }
@@ -411,12 +423,19 @@ pub async fn remove_grants(state: &AppState, actor: &Actor, user_id: &str, grant
         store::remove_grant(&mut tx, &invitation.id, grant).await.step("invitations::remove_grant")?;
     }
     let remaining = store::grants(&mut tx, &invitation.id).await.step("invitations::grants")?;
-    record(&mut tx, actor, "invitation.roles_removed", &invitation.id, serde_json::json!({ "grants": grants }), now).await?;
+    record(&mut tx, actor, AuditAction::InvitationRolesRemoved, &invitation.id, serde_json::json!({ "grants": grants }), now).await?;
     let who = display_name(&target.user);
     let banner = if remaining.is_empty() {
         cancel_target(&mut tx, &target, &invitation, actor, now).await?;
-        record(&mut tx, actor, "invitation.cancelled", &invitation.id, serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }), now)
-            .await?;
+        record(
+            &mut tx,
+            actor,
+            AuditAction::InvitationCancelled,
+            &invitation.id,
+            serde_json::json!({ "email": target.user.email, "reason": "all roles removed" }),
+            now,
+        )
+        .await?;
         format!("All roles removed: the invitation to {who} is cancelled.")
     } else {
         let names = RoleNames::load(&mut tx, &actor.account_id).await?;

@@ -4,6 +4,7 @@ use crate::services::audit::{self, AuditEvent};
 use crate::services::error::Step;
 use crate::services::store::accounts;
 use crate::services::{Actor, AppState};
+use shared::audit::AuditAction;
 use shared::permissions::Permission;
 pub use shared::views::InvitationSettings;
 use shared::AppError;
@@ -25,7 +26,7 @@ pub async fn update(state: &AppState, actor: &Actor, new: InvitationSettings) ->
         AuditEvent {
             account_id: &actor.account_id,
             actor_user_id: Some(&actor.user_id),
-            action: "settings.invitations_changed",
+            action: AuditAction::SettingsInvitationsChanged,
             target_type: "account",
             target_id: &actor.account_id,
             details: serde_json::json!({ "expiry_days": new.expiry_days, "resend_rotates_link": new.resend_rotates_link }),

@@ -7,6 +7,7 @@ use crate::services::audit::{self, AuditEvent};
 use crate::services::error::Step;
 use crate::services::store::Conn;
 use crate::services::{Actor, AppState};
+use shared::audit::AuditAction;
 use shared::mail::{DeliveryLog, DeliveryQuery, DeliveryRow, DeliveryState, MessageKind, SenderSettings, TransportProblem};
 use shared::permissions::Permission;
 use shared::{AppError, Email};
@@ -31,7 +32,7 @@ fn row(message: LoggedMessage) -> DeliveryRow {
 async fn record(
     conn: &mut Conn,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     target_type: &str,
     target_id: &str,
     details: serde_json::Value,
@@ -74,7 +75,7 @@ pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, 
     if !outbox::requeue_failed(&mut tx, &actor.account_id, id, now).await.step("outbox::requeue_failed")? {
         return Err(AppError::InvalidState("Only a failed message can be retried.".into()));
     }
-    record(&mut tx, actor, "email.retried", "email", id, serde_json::json!({ "recipient": message.recipient }), now).await?;
+    record(&mut tx, actor, AuditAction::EmailRetried, "email", id, serde_json::json!({ "recipient": message.recipient }), now).await?;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(format!("The message to {} is queued again.", message.recipient))
@@ -119,7 +120,7 @@ pub async fn save_sender_settings(state: &AppState, actor: &Actor, name: &str, a
     let name = (!name.is_empty()).then_some(name);
     outbox::set_sender(&mut tx, &actor.account_id, name, address.as_deref(), reply_to.as_deref()).await.step("outbox::set_sender")?;
     let details = serde_json::json!({ "sender_name": name, "sender_address": address, "reply_to": reply_to });
-    record(&mut tx, actor, "settings.sender_changed", "account", &actor.account_id, details, now).await?;
+    record(&mut tx, actor, AuditAction::SettingsSenderChanged, "account", &actor.account_id, details, now).await?;
     tx.commit().await.step("commit")
 }
 
@@ -142,7 +143,7 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
         rendered: templates::test_email(&account.name, &actor.name),
     };
     let id = outbox::enqueue(&mut tx, message, now).await.step("outbox::enqueue")?;
-    record(&mut tx, actor, "email.test_queued", "email", &id, serde_json::json!({ "recipient": to.as_str() }), now).await?;
+    record(&mut tx, actor, AuditAction::EmailTestQueued, "email", &id, serde_json::json!({ "recipient": to.as_str() }), now).await?;
     tx.commit().await.step("commit")?;
     state.outbox_signal.notify_one();
     Ok(id)

@@ -1,29 +1,224 @@
 use super::{new_id, Conn};
+use shared::audit::{AuditAction, AuditCursor};
 
 /// One line of the audit trail, written in the same transaction as the change it records.
 pub struct AuditEvent<'a> {
     pub account_id: &'a str,
     pub actor_user_id: Option<&'a str>,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target_type: &'a str,
     pub target_id: &'a str,
     pub details: serde_json::Value,
 }
 
+///
+/// The person an event is about and the places it concerns are read from its target here,
+/// once for every caller: a person's roles held and offered, an invitation's roles, a place,
+/// and the places of the roles its details name (roles just removed leave no trace of their
+/// place in the target).
 pub async fn record(conn: &mut Conn, event: AuditEvent<'_>, at_ms: i64) -> sqlx::Result<()> {
+    let id = new_id();
+    let places: Vec<String> = match event.details.get("grants") {
+        Some(serde_json::Value::Array(grants)) => grants.iter().filter_map(|g| g.get("scope_id").and_then(|s| s.as_str()).map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
     sqlx::query(
-        "INSERT INTO audit_events (id, account_id, actor_user_id, action, target_type, target_id, details, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_events (id, account_id, actor_user_id, action, target_type, target_id, details, at, subject_user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+           CASE WHEN $5 = 'user' THEN $6 WHEN $5 = 'invitation' THEN (SELECT i.user_id FROM invitations i WHERE i.id = $6) END)",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(event.account_id)
     .bind(event.actor_user_id)
-    .bind(event.action)
+    .bind(event.action.as_str())
     .bind(event.target_type)
     .bind(event.target_id)
     .bind(event.details.to_string())
     .bind(at_ms)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_event_places (event_id, scope_id, action, actor_user_id, at) \
+         SELECT e.id, r.scope_id, e.action, e.actor_user_id, e.at FROM audit_events e JOIN invitation_roles r ON r.invitation_id = e.target_id \
+           WHERE e.id = $1 AND e.target_type = 'invitation' \
+         UNION SELECT e.id, e.target_id, e.action, e.actor_user_id, e.at FROM audit_events e WHERE e.id = $1 AND e.target_type = 'scope' \
+         UNION SELECT e.id, m.scope_id, e.action, e.actor_user_id, e.at FROM audit_events e JOIN memberships m ON m.user_id = e.target_id \
+           WHERE e.id = $1 AND e.target_type = 'user' \
+         UNION SELECT e.id, r.scope_id, e.action, e.actor_user_id, e.at FROM audit_events e JOIN invitations i ON i.user_id = e.target_id \
+           JOIN invitation_roles r ON r.invitation_id = i.id WHERE e.id = $1 AND e.target_type = 'user' AND i.state = 'pending'",
+    )
+    .bind(&id)
+    .execute(&mut *conn)
+    .await?;
+    for place in &places {
+        sqlx::query(
+            "INSERT INTO audit_event_places (event_id, scope_id, action, actor_user_id, at) \
+             SELECT e.id, $2, e.action, e.actor_user_id, e.at FROM audit_events e WHERE e.id = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(place)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a page of the log is asked for, with the addresses already resolved to people.
+pub struct Filter<'a> {
+    pub account_id: &'a str,
+    pub action: Option<AuditAction>,
+    pub actor_user_id: Option<&'a str>,
+    pub subject_user_id: Option<&'a str>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// For a place administrator: only events concerning one of these places.
+    pub places: Option<&'a [String]>,
+    pub before: Option<&'a AuditCursor>,
+}
+
+/// An event as stored, with the names of who acted and whom it is about (`None` for an id
+/// that names nobody any more: a deleted person).
+#[derive(sqlx::FromRow)]
+pub struct EventRecord {
+    pub id: String,
+    pub at: i64,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: String,
+    pub actor_user_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub subject_user_id: Option<String>,
+    pub subject_name: Option<String>,
+    pub subject_email: Option<String>,
+}
+
+/// Up to `limit` events matching `filter`, newest first (keyset on `at`, `id`).
+///
+/// For a place administrator each of their places is read on its own (`limit` at most from
+/// each) and the answers merged: an event of several of their places is kept once. Reading
+/// them all in one statement would sort every event of those places. Without a filter on
+/// the person, a place's events (of the action or actor asked for) are read from its own
+/// index in time order; with one, from the person's index (a person's events are few), each
+/// event checked for the place.
+pub async fn page(conn: &mut Conn, filter: &Filter<'_>, limit: i64) -> sqlx::Result<Vec<EventRecord>> {
+    let Some(places) = filter.places else {
+        let sql = page_sql(filter, Reading::Account);
+        return bind(sqlx::query_as::<_, EventRecord>(&sql), filter, None, limit).fetch_all(conn).await;
+    };
+    let narrowed = filter.subject_user_id.is_some();
+    let sql = page_sql(filter, if narrowed { Reading::CheckingPlace } else { Reading::PlaceIndex });
+    let mut events: Vec<EventRecord> = Vec::new();
+    for place in places {
+        events.extend(bind(sqlx::query_as::<_, EventRecord>(&sql), filter, Some(place), limit).fetch_all(&mut *conn).await?);
+    }
+    events.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
+    events.dedup_by(|a, b| a.id == b.id);
+    events.truncate(limit.max(0) as usize);
+    Ok(events)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// The account's events.
+    Account,
+    /// One place's events, from its index in time order.
+    PlaceIndex,
+    /// The account's events through the filter's index, each checked for one place.
+    CheckingPlace,
+}
+
+/// The statement for `filter` read as `reading`. The same text for the same filters, so each
+/// shape is prepared once per connection.
+fn page_sql(filter: &Filter<'_>, reading: Reading) -> String {
+    let by_place = reading == Reading::PlaceIndex;
+    let (time, id) = if by_place { ("p.at", "p.event_id") } else { ("e.at", "e.id") };
+    let mut sql = String::from(
+        "SELECT e.id, e.at, e.action, e.target_type, e.target_id, e.details, \
+           e.actor_user_id, a.name AS actor_name, a.email AS actor_email, \
+           e.subject_user_id, s.name AS subject_name, s.email AS subject_email ",
+    );
+    sql.push_str(if by_place { "FROM audit_event_places p JOIN audit_events e ON e.id = p.event_id " } else { "FROM audit_events e " });
+    sql.push_str("LEFT JOIN users a ON a.id = e.actor_user_id LEFT JOIN users s ON s.id = e.subject_user_id WHERE e.account_id = $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    match reading {
+        Reading::Account => {}
+        Reading::PlaceIndex => sql.push_str(&format!(" AND p.scope_id = ${}", next())),
+        Reading::CheckingPlace => {
+            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM audit_event_places p WHERE p.event_id = e.id AND p.scope_id = ${})", next()))
+        }
+    }
+    if filter.action.is_some() {
+        let action = if by_place { "p.action" } else { "e.action" };
+        sql.push_str(&format!(" AND {action} = ${}", next()));
+    }
+    if filter.actor_user_id.is_some() {
+        let actor = if by_place { "p.actor_user_id" } else { "e.actor_user_id" };
+        sql.push_str(&format!(" AND {actor} = ${}", next()));
+    }
+    if filter.subject_user_id.is_some() {
+        sql.push_str(&format!(" AND e.subject_user_id = ${}", next()));
+    }
+    if filter.from_ms.is_some() {
+        sql.push_str(&format!(" AND {time} >= ${}", next()));
+    }
+    if filter.to_ms.is_some() {
+        sql.push_str(&format!(" AND {time} < ${}", next()));
+    }
+    if filter.before.is_some() {
+        let (at, before) = (next(), next());
+        sql.push_str(&format!(" AND ({time} < ${at} OR ({time} = ${at} AND {id} < ${before}))"));
+    }
+    sql.push_str(&format!(" ORDER BY {time} DESC, {id} DESC LIMIT ${}", next()));
+    sql
+}
+
+fn bind<'q>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, EventRecord, sqlx::any::AnyArguments<'q>>,
+    filter: &'q Filter<'q>,
+    place: Option<&'q String>,
+    limit: i64,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, EventRecord, sqlx::any::AnyArguments<'q>> {
+    query = query.bind(filter.account_id);
+    if let Some(place) = place {
+        query = query.bind(place);
+    }
+    if let Some(action) = filter.action {
+        query = query.bind(action.as_str());
+    }
+    if let Some(actor) = filter.actor_user_id {
+        query = query.bind(actor);
+    }
+    if let Some(subject) = filter.subject_user_id {
+        query = query.bind(subject);
+    }
+    if let Some(from) = filter.from_ms {
+        query = query.bind(from);
+    }
+    if let Some(to) = filter.to_ms {
+        query = query.bind(to);
+    }
+    if let Some(before) = filter.before {
+        query = query.bind(before.at_ms).bind(&before.id);
+    }
+    query.bind(limit)
+}
+
+/// The names of these places of the account.
+pub async fn scope_names(conn: &mut Conn, account_id: &str, ids: &[String]) -> sqlx::Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!("SELECT id, name FROM scopes WHERE account_id = $1 AND id IN ({})", list.join(", "));
+    let mut query = sqlx::query_as(&sql).persistent(false).bind(account_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
 }

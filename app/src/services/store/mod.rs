@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod password_resets;
 pub mod rate_limits;
 pub mod scopes;
+pub mod sign_ins;
 pub mod user_list;
 pub mod users;
 

@@ -203,3 +203,36 @@ pub async fn set_email(conn: &mut Conn, id: &str, email: &str, now_ms: i64) -> s
         .await
         .map(|_| ())
 }
+
+/// Erases a person: their invitations (and the messages that carried them), their roles,
+/// their reset links, the messages to their address, the details of the events about them,
+/// and their row itself. What others did stays, pointing at an id that names nobody now: the
+/// audit trail's "a deleted person". Their sessions die with the row (nobody to load).
+pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "DELETE FROM outbox WHERE account_id = $1 AND (recipient = $3 OR invitation_id IN (SELECT id FROM invitations WHERE user_id = $2) \
+           OR password_reset_id IN (SELECT id FROM password_resets WHERE user_id = $2))",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(email)
+    .execute(&mut *conn)
+    .await?;
+    // Each statement below reads $1 (the account) and $2 (the person), as PostgreSQL wants
+    // every parameter it is given to appear.
+    let statements = [
+        "DELETE FROM invitation_roles WHERE invitation_id IN (SELECT id FROM invitations WHERE user_id = $2 AND account_id = $1)",
+        "DELETE FROM invitations WHERE user_id = $2 AND account_id = $1",
+        "UPDATE invitations SET invited_by = NULL WHERE invited_by = $2 AND account_id = $1",
+        "UPDATE invitations SET cancelled_by = NULL WHERE cancelled_by = $2 AND account_id = $1",
+        "DELETE FROM password_resets WHERE user_id = $2 AND account_id = $1",
+        "DELETE FROM memberships WHERE user_id = $2 AND scope_id IN (SELECT id FROM scopes WHERE account_id = $1)",
+        "DELETE FROM sign_ins WHERE user_id = $2 AND user_id IN (SELECT id FROM users WHERE account_id = $1)",
+        "UPDATE audit_events SET details = '{}' WHERE account_id = $1 AND subject_user_id = $2",
+        "DELETE FROM users WHERE id = $2 AND account_id = $1",
+    ];
+    for sql in statements {
+        sqlx::query(sql).bind(account_id).bind(user_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -65,10 +65,7 @@ pub async fn page(state: &AppState, actor: &Actor, query: &AuditQuery) -> Result
     let mut records = audit::page(&mut conn, &filter(actor, query, &resolved, places, query.before.as_ref()), size + 1).await.step("audit::page")?;
     let more = records.len() as i64 > size;
     records.truncate(AuditQuery::PAGE_SIZE);
-    let older = records
-        .last()
-        .filter(|_| more)
-        .map(|last| AuditQuery { before: Some(AuditCursor { at_ms: last.at, id: last.id.clone() }), ..query.clone() });
+    let older = records.last().filter(|_| more).map(|last| AuditQuery { before: Some(AuditCursor { at_ms: last.at, id: last.id.clone() }), ..query.clone() });
     let rows = Describe::load(&mut conn, &actor.account_id, &records).await?.rows(records);
     Ok(AuditPage { rows, older, now_ms, unknown: Vec::new() })
 }
@@ -127,7 +124,8 @@ pub async fn export(state: AppState, actor: Actor, query: AuditQuery) -> Result<
             }
         }
     });
-    Ok(futures::StreamExt::chain(futures::stream::iter([Ok(first)]), rest))
+    // Fused: a body may be polled once more after its end (the compression layer does).
+    Ok(futures::StreamExt::fuse(futures::StreamExt::chain(futures::stream::iter([Ok(first)]), rest)))
 }
 
 fn export_cells(row: &AuditRow) -> [String; 9] {

@@ -11,6 +11,7 @@ pub enum AuditAction {
     InvitationCreated,
     InvitationResent,
     InvitationReminded,
+    InvitationExtended,
     InvitationReissued,
     InvitationCancelled,
     InvitationLinkCopied,
@@ -46,11 +47,12 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 37] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
         AuditAction::InvitationReminded,
+        AuditAction::InvitationExtended,
         AuditAction::InvitationReissued,
         AuditAction::InvitationCancelled,
         AuditAction::InvitationLinkCopied,
@@ -101,6 +103,7 @@ impl AuditAction {
             InvitationCreated => ("invitation.created", "Invitation sent"),
             InvitationResent => ("invitation.resent", "Invitation resent"),
             InvitationReminded => ("invitation.reminded", "Reminder sent"),
+            InvitationExtended => ("invitation.extended", "Invitation extended"),
             InvitationReissued => ("invitation.reissued", "New invitation sent"),
             InvitationCancelled => ("invitation.cancelled", "Invitation cancelled"),
             InvitationLinkCopied => ("invitation.link_copied", "Invitation link copied"),

@@ -15,6 +15,9 @@ pub enum InvitationAction {
     CopyLink,
     SendNew,
     Remind,
+    /// Moves the expiry on, sending nothing and keeping the link (the person said they will
+    /// get to it).
+    Extend,
     Manage,
     Cancel,
     InviteToActivate,
@@ -29,6 +32,7 @@ impl InvitationAction {
             InvitationAction::CopyLink => "Copy invitation link",
             InvitationAction::SendNew => "Send new invitation",
             InvitationAction::Remind => "Send reminder",
+            InvitationAction::Extend => "Extend invitation",
             InvitationAction::Manage => "Manage invitation",
             InvitationAction::Cancel => "Cancel invitation",
             InvitationAction::InviteToActivate => "Invite user to activate account",
@@ -42,6 +46,7 @@ impl InvitationAction {
             InvitationAction::CopyLink => "copy_link",
             InvitationAction::SendNew => "send_new",
             InvitationAction::Remind => "remind",
+            InvitationAction::Extend => "extend",
             InvitationAction::Manage => "manage",
             InvitationAction::Cancel => "cancel",
             InvitationAction::InviteToActivate => "invite_to_activate",
@@ -54,11 +59,12 @@ impl InvitationAction {
     }
 }
 
-pub const ALL_ACTIONS: [InvitationAction; 8] = [
+pub const ALL_ACTIONS: [InvitationAction; 9] = [
     InvitationAction::Confirm,
     InvitationAction::Resend,
     InvitationAction::CopyLink,
     InvitationAction::Remind,
+    InvitationAction::Extend,
     InvitationAction::Manage,
     InvitationAction::SendNew,
     InvitationAction::Cancel,
@@ -81,7 +87,7 @@ pub struct Subject {
 fn actions_for(subject: &Subject) -> Vec<InvitationAction> {
     use InvitationAction::*;
     match (subject.invitation, subject.status) {
-        (Some(InvitationState::Pending), _) => vec![Resend, CopyLink, Remind, Manage, Cancel],
+        (Some(InvitationState::Pending), _) => vec![Resend, CopyLink, Remind, Extend, Manage, Cancel],
         (Some(InvitationState::AwaitingConfirmation), _) => vec![Confirm, Cancel],
         (Some(InvitationState::Expired), _) => vec![SendNew, Cancel],
         (_, UserStatus::ProfileOnly) => vec![InviteToActivate],

@@ -6,6 +6,9 @@
 pub const WRONG_CREDENTIALS: &str = "Incorrect email or password.";
 pub const PASSWORDS_DIFFER: &str = "The passwords do not match.";
 pub const CURRENT_PASSWORD_WRONG: &str = "Your current password is not correct.";
+/// A new password the same as the current one (for a temporary password, still known to the
+/// administrator who set it).
+pub const NEW_PASSWORD_UNCHANGED: &str = "Choose a new password, not the one you have now.";
 pub const ALREADY_SET_UP: &str = "Beckon is already set up. Sign in with your account.";
 pub const NAME_REQUIRED: &str = "Enter your name (at most 100 characters).";
 pub const ACCOUNT_NAME_REQUIRED: &str = "Enter the account name (at most 100 characters).";
@@ -36,6 +39,7 @@ pub fn is_known(message: &str) -> bool {
         WRONG_CREDENTIALS,
         PASSWORDS_DIFFER,
         CURRENT_PASSWORD_WRONG,
+        NEW_PASSWORD_UNCHANGED,
         ALREADY_SET_UP,
         NAME_REQUIRED,
         ACCOUNT_NAME_REQUIRED,

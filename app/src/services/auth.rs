@@ -140,11 +140,17 @@ pub async fn forget_failures(conn: &mut Conn, email: &Email) -> Result<(), AppEr
 
 /// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
 pub async fn begin_session(state: &AppState, session: &Session, credentials: &Credentials) -> Result<(), AppError> {
+    // A session signed in again (accepting an invitation signs in once more) ends the sign-in
+    // it had, so no device is listed that is not there.
+    let earlier = session.get::<SessionUser>(SESSION_USER).await.step("session get")?.and_then(|u| u.sign_in_id);
     session.cycle_id().await.step("session cycle_id")?;
     let now = state.clock.now_ms();
     let sign_in_id = super::store::new_id();
     let device = describe_device(super::context::user_agent().as_deref());
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    if let Some(earlier) = earlier {
+        sign_ins::end(&mut conn, &earlier, now).await.step("sign_ins::end")?;
+    }
     sign_ins::insert(&mut conn, &sign_in_id, &credentials.user_id, credentials.auth_version, &device, now).await.step("sign_ins::insert")?;
     drop(conn);
     let user = SessionUser {
@@ -157,13 +163,21 @@ pub async fn begin_session(state: &AppState, session: &Session, credentials: &Cr
     session.insert(SESSION_USER, user).await.step("session insert")
 }
 
-/// Ends the session, and its sign-in in the person's list.
+/// Ends the session, then its sign-in in the person's list. Signing out never waits on the
+/// list: a failure to mark it ended is logged, and the housekeeping forgets it in time.
 pub async fn end_session(state: &AppState, session: &Session) -> Result<(), AppError> {
-    if let Some(SessionUser { sign_in_id: Some(id), .. }) = session.get::<SessionUser>(SESSION_USER).await.step("session get")? {
-        let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-        sign_ins::end(&mut conn, &id, state.clock.now_ms()).await.step("sign_ins::end")?;
+    let sign_in = session.get::<SessionUser>(SESSION_USER).await.step("session get")?.and_then(|u| u.sign_in_id);
+    session.flush().await.step("session flush")?;
+    if let Some(id) = sign_in {
+        let ended = async {
+            let mut conn = state.db.pool.acquire().await?;
+            sign_ins::end(&mut conn, &id, state.clock.now_ms()).await
+        };
+        if let Err(error) = ended.await {
+            tracing::warn!(?error, sign_in = %id, "could not mark a sign-in ended");
+        }
     }
-    session.flush().await.step("session flush")
+    Ok(())
 }
 
 /// "Firefox on Linux", from a User-Agent header: enough for a person to recognise their
@@ -278,10 +292,15 @@ pub async fn change_password(state: &AppState, actor: &Actor, current_password: 
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let user = users::get(&mut conn, &actor.user_id).await.step("users::get")?.ok_or(AppError::Unauthenticated)?;
     drop(conn);
+    let unchanged = new_password == current_password;
     if !state.passwords.verify(current_password, user.password_hash).await? {
         return Err(AppError::Validation(shared::messages::CURRENT_PASSWORD_WRONG.into()));
     }
     rate_limit::refund(&state.db.pool, &key, PASSWORD_CHANGE_FAILURES, now).await?;
+    // A temporary password kept as one's own would still be known to the admin who set it.
+    if unchanged {
+        return Err(AppError::Validation(shared::messages::NEW_PASSWORD_UNCHANGED.into()));
+    }
     let new_password = NewPassword::parse(new_password, &confirmation, &actor.email)?;
     let hash = passwords::hash(new_password.into_inner()).await?;
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;

@@ -192,10 +192,11 @@ pub async fn add_roles(state: &AppState, actor: &Actor, user_id: &str, grants: V
 pub async fn set_password(state: &AppState, actor: &Actor, user_id: &str, password: String, confirmation: String) -> Result<String, AppError> {
     let now = state.clock.now_ms();
     let engine = state.db.engine();
-    // Checked before the transaction: hashing takes a while and must not hold the writer.
+    // Decided before the transaction, and again inside it: hashing takes a while (and 19 MiB)
+    // and must neither hold the writer nor be spent on a call that would be refused.
     let email = {
         let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-        users::get(&mut conn, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?.email
+        load_target(&mut conn, engine, actor, user_id, PersonAction::SetPassword, now).await?.user.email
     };
     let password = NewPassword::parse(password, &confirmation, &email)?;
     let hash = super::passwords::hash(password.into_inner()).await?;
@@ -251,7 +252,7 @@ pub async fn delete(state: &AppState, actor: &Actor, user_id: &str) -> Result<St
     record(&mut tx, actor, AuditAction::UserDeleted, &target, serde_json::json!({ "grants": roles }), now).await?;
     tx.commit().await.step("commit")?;
     tracing::info!(user_id = %target.user.id, "person deleted");
-    Ok(format!("{who} is deleted: their name, address and password are erased."))
+    Ok(format!("{who} is deleted: their name, address and password are erased, with the messages to them and the details of the events about them."))
 }
 
 /// Corrects the address of a pending invitation (a typo): the old link dies, the invitation

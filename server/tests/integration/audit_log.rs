@@ -123,6 +123,23 @@ async fn a_place_administrator_reads_the_events_of_their_places_only() {
     let removed: Vec<String> = page.rows.iter().filter(|r| r.action == Some(AuditAction::UserRolesRemoved)).map(|r| r.details_text()).collect();
     assert!(removed.iter().any(|d| d.contains("Roles: Member in North room")), "roles in words: {removed:?}");
 
+    // Filtered by the person (read through the person's index, each event checked for the places).
+    let about = audit_log::page(&app.state, &actor, &AuditQuery::from_query_string("person=in%40example.com")).await.unwrap();
+    assert_eq!(about.rows.iter().map(|r| r.action.unwrap()).collect::<Vec<_>>(), [AuditAction::InvitationCreated]);
+    let outside = audit_log::page(&app.state, &actor, &AuditQuery::from_query_string("person=out%40example.com")).await.unwrap();
+    assert!(outside.rows.is_empty(), "South's invitee is not theirs to read about");
+
+    // Past a few places (here 2 + 17 rooms), one statement checks each event for any of them:
+    // the same events, and still none of South's.
+    for i in 0..17 {
+        app.create_place(ScopeKind::MeetingRoom, &format!("North room {i}"), Some(&north)).await;
+    }
+    let actor = app.actor_for(&admin).await;
+    assert!(actor.authority.administered.len() > 16);
+    let many = audit_log::page(&app.state, &actor, &AuditQuery::default()).await.unwrap();
+    assert_eq!(many.rows.len(), seen.len() + 17, "the 17 rooms' creations besides the events above");
+    assert!(many.rows.iter().all(|r| !matches!(&r.person, Some(AuditPerson::Person { email, .. }) if email == "out@example.com")));
+
     // A member, and HR (who manages invitations but is no auditor), are refused.
     let hr = app.add_active_user("hr@example.com", "hr").await;
     let refused = audit_log::page(&app.state, &app.actor_for(&hr).await, &AuditQuery::default()).await.unwrap_err();

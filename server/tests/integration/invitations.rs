@@ -177,7 +177,7 @@ const README_STATUS_ORDER: [UserStatus; 6] =
 fn readme_menu(status: UserStatus) -> Vec<InvitationAction> {
     use InvitationAction::*;
     match status {
-        UserStatus::Invited => vec![Resend, CopyLink, Remind, Manage, Cancel],
+        UserStatus::Invited => vec![Resend, CopyLink, Remind, Extend, Manage, Cancel],
         UserStatus::AwaitingConfirmation => vec![Confirm, Cancel],
         UserStatus::Expired => vec![SendNew, Cancel],
         UserStatus::ProfileOnly => vec![InviteToActivate],
@@ -886,4 +886,48 @@ async fn an_address_trying_made_up_links_is_refused_after_the_limit_while_workin
     assert!(matches!(accept::open(&app.state, &working, None, Some(guesser)).await.unwrap(), InvitationPage::Open(_)), "a new window");
     // Page views write nothing to the database, however many: no counter, no row anywhere.
     assert_eq!(dump_database(&app.state).await, before);
+}
+
+#[tokio::test]
+async fn extend_moves_the_expiry_on_never_back_sending_nothing_and_keeping_the_link() {
+    let (app, owner, ada, link) = with_invitation().await;
+    let expiry = |app: &TestApp| {
+        let pool = app.state.db.pool.clone();
+        let ada = ada.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64, i64)>(
+                "SELECT i.expires_at, u.pending_expires_at, i.link_version FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.user_id = $1",
+            )
+            .bind(&ada)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let messages = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap() };
+    let (first_expiry, _, version) = expiry(&app).await;
+    let sent = messages().await;
+
+    // Five of its seven days later, the person asks for more time.
+    app.clock.advance(chrono::Duration::days(5));
+    let banner = service::act(&app.state, &owner, &ada, InvitationAction::Extend).await.unwrap();
+    assert!(banner.contains("Nothing was sent"), "{banner}");
+    let week = 7 * 86_400_000;
+    assert_eq!(expiry(&app).await, (app.clock_ms() + week, app.clock_ms() + week, version), "the list's copy moves too; the link stays");
+    assert!(app.clock_ms() + week > first_expiry);
+    assert_eq!(messages().await, sent, "nothing queued");
+    assert_eq!(audit_count(&app, "invitation.extended").await, 1);
+    assert!(service::copy_link(&app.state, &owner, &ada).await.unwrap().ends_with(&link_segment(&link)), "the same link still works");
+
+    // A shorter period set meanwhile never brings an expiry forward.
+    let before = expiry(&app).await;
+    let settings = shared::views::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::new(1).unwrap(), resend_rotates_link: false };
+    app::services::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
+    service::act(&app.state, &owner, &ada, InvitationAction::Extend).await.unwrap();
+    assert_eq!(expiry(&app).await, before);
+
+    // Only a pending invitation: an expired one is sent anew instead.
+    app.clock.advance(chrono::Duration::days(8));
+    let refused = service::act(&app.state, &owner, &ada, InvitationAction::Extend).await.unwrap_err();
+    assert!(matches!(refused, AppError::InvalidState(ref m) if m.contains("expired")), "{refused:?}");
 }

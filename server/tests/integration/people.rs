@@ -184,6 +184,12 @@ async fn a_temporary_password_activates_with_the_offered_roles_kills_the_link_an
     assert!(body_text(refused).await.contains("PasswordChangeRequired"));
     let page = app.get("/users", Some(&cookie)).await;
     assert_eq!((page.status(), page.headers()[header::LOCATION].to_str().unwrap()), (StatusCode::FOUND, "/choose-password"));
+    // Keeping the temporary password (which the admin knows) is not choosing one.
+    let same = format!("current_password={0}&new_password={0}&new_password_confirmation={0}", PASSWORD.replace(' ', "+"));
+    let kept = app.call(<app::server_fns::ChangePassword as server_fn::ServerFn>::PATH, &same, Some(ORIGIN), Some(&cookie)).await;
+    assert_eq!(kept.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_text(kept).await.contains(shared::messages::NEW_PASSWORD_UNCHANGED));
+    assert_eq!(scalar(&app, "SELECT must_change_password FROM users WHERE id = $1", &ada).await, 1);
     let chosen = "my very own passphrase";
     let form = format!(
         "current_password={}&new_password={}&new_password_confirmation={}",
@@ -245,6 +251,7 @@ async fn a_deleted_person_is_erased_signed_out_and_remembered_in_the_trail_as_de
     assert_eq!(people::delete(&app.state, &hr_actor, &newcomer).await.unwrap_err(), AppError::Forbidden(Denied::NotPermitted));
     assert!(matches!(people::delete(&app.state, &owner, &owner.user_id).await.unwrap_err(), AppError::InvalidState(_)));
 
+    let messages_before = scalar(&app, "SELECT COUNT(*) FROM outbox WHERE account_id = $1", &owner.account_id).await;
     let banner = people::delete(&app.state, &owner, &hr).await.unwrap();
     assert!(banner.contains("is deleted"), "{banner}");
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM users WHERE id = $1 OR email = 'hr@example.com'", &hr).await, 0);
@@ -257,6 +264,19 @@ async fn a_deleted_person_is_erased_signed_out_and_remembered_in_the_trail_as_de
         assert_eq!(scalar(&app, sql, &hr).await, 0, "{sql}");
     }
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = $1", "hr@example.com").await, 0, "no message to their address is kept");
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM outbox WHERE account_id = $1", &owner.account_id).await,
+        messages_before,
+        "the messages stay counted (deleting someone gives no sending budget back), blanked"
+    );
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND recipient = $1", "").await, 0, "a blanked message is never sent");
+    for sql in [
+        "SELECT COUNT(*) FROM audit_events WHERE details LIKE '%' || $1 || '%'",
+        "SELECT COUNT(*) FROM rate_limits WHERE key LIKE '%' || $1 || '%'",
+        "SELECT COUNT(*) FROM outbox WHERE text_body LIKE '%' || $1 || '%' OR html_body LIKE '%' || $1 || '%'",
+    ] {
+        assert_eq!(scalar(&app, sql, "hr@example.com").await, 0, "{sql}");
+    }
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = $1", "newcomer@example.com").await, 1, "the invitation they sent stays");
     assert_eq!(status_of(&app, &newcomer).await, "invited");
     assert_eq!(list_users_status(&app, &cookie).await, StatusCode::UNAUTHORIZED, "their open session ends");
@@ -274,8 +294,17 @@ async fn a_deleted_person_is_erased_signed_out_and_remembered_in_the_trail_as_de
 
 /// Signs in as `email` from a browser announcing `user_agent`; returns the session cookie.
 async fn sign_in_from(app: &TestApp, email: &str, user_agent: &str) -> String {
+    sign_in_again(app, email, user_agent, None).await
+}
+
+/// [`sign_in_from`] on the session `cookie` names, if any.
+async fn sign_in_again(app: &TestApp, email: &str, user_agent: &str, cookie: Option<&str>) -> String {
     let form = format!("email={}&password={}&next=%2F", shared::url::encode_component(email), PASSWORD.replace(' ', "+"));
-    let request = axum::http::Request::post(sign_in_path())
+    let mut request = axum::http::Request::post(sign_in_path());
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let request = request
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .header(header::ORIGIN, ORIGIN)
@@ -301,6 +330,13 @@ async fn a_persons_page_lists_where_they_are_signed_in_until_they_sign_out_or_ar
     let devices = |detail: shared::views::UserDetail| detail.sign_ins.into_iter().map(|s| s.device).collect::<Vec<_>>();
     let detail = app::services::users::detail(&app.state, &owner, &hr).await.unwrap();
     assert_eq!(devices(detail), ["Safari on iPhone", "Firefox on Linux"], "newest seen first");
+
+    // Signing in again in the same browser replaces its sign-in instead of adding one.
+    let firefox_ua = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    app.clock.advance(chrono::Duration::minutes(1));
+    let firefox = sign_in_again(&app, "hr@example.com", firefox_ua, Some(&firefox)).await;
+    let detail = app::services::users::detail(&app.state, &owner, &hr).await.unwrap();
+    assert_eq!(devices(detail), ["Firefox on Linux", "Safari on iPhone"]);
 
     // Using one moves its "last seen" (once a minute at most).
     app.clock.advance(chrono::Duration::minutes(2));

@@ -110,7 +110,8 @@ impl Fixture {
     }
 }
 
-const TARGETS: [&str; 11] = ["view", "resend", "remind", "send_new", "cancel", "copy", "remove_roles", "deactivate", "set_password", "correct", "delete"];
+const TARGETS: [&str; 12] =
+    ["view", "resend", "remind", "extend", "send_new", "cancel", "copy", "remove_roles", "deactivate", "set_password", "correct", "delete"];
 /// Active people in the target place, one per action that changes them ("reactivate" is
 /// deactivated below: keeping their roles, they stay within a scope administrator's reach).
 const ACTIVE_TARGETS: [&str; 4] = ["sign_out", "take_role", "give_role", "reactivate"];
@@ -140,6 +141,13 @@ async fn fixture(kind: Kind) -> Fixture {
         targets.insert(key, app.add_active_user_with(&email, &[Grant::new(&target_place, Role::Member)]).await);
     }
     app::services::people::act(&app.state, &owner, &targets["reactivate"], shared::people::PersonAction::Deactivate).await.unwrap();
+    // An invitation expiring within the hour, for Extend to move on.
+    sqlx::query("UPDATE invitations SET expires_at = $1 WHERE user_id = $2")
+        .bind(app.clock_ms() + 3_600_000)
+        .bind(&targets["extend"])
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE invitations SET expires_at = $1 WHERE user_id = $2")
         .bind(app.clock_ms() - 1)
         .bind(&targets["send_new"])
@@ -262,6 +270,13 @@ fn rows() -> Vec<Row> {
                     f.target("remind")
                 )
             }),
+        ),
+        row(
+            "act_on_invitation",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}&action=extend", f.target("extend")),
+            200,
+            Some(|f| format!("SELECT expires_at FROM invitations WHERE user_id = '{}'", f.target("extend"))),
         ),
         row(
             "act_on_invitation",

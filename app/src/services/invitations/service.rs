@@ -314,6 +314,17 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
             AuditAction::InvitationReissued,
             format!("New invitation sent to {who}. Earlier links no longer work."),
         ),
+        InvitationAction::Extend => {
+            // Never earlier than it was: extending a fresh invitation changes nothing.
+            let until = new_expiry.max(invitation.expires_at);
+            if !store::extend(&mut tx, &invitation.id, until).await.step("invitations::extend")? {
+                return Err(changed_meanwhile());
+            }
+            let details = serde_json::json!({ "email": target.user.email, "from": shared::invitations::utc_date_time(invitation.expires_at), "to": shared::invitations::utc_date_time(until) });
+            record(&mut tx, actor, AuditAction::InvitationExtended, &invitation.id, details, now).await?;
+            tx.commit().await.step("commit")?;
+            return Ok(format!("Invitation to {who} extended: it now expires {}. Nothing was sent.", shared::invitations::time_until(until, now)));
+        }
         InvitationAction::Cancel => {
             cancel_target(&mut tx, &target, &invitation, actor, now).await?;
             record(&mut tx, actor, AuditAction::InvitationCancelled, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;

@@ -96,22 +96,30 @@ pub struct EventRecord {
 
 /// Up to `limit` events matching `filter`, newest first (keyset on `at`, `id`).
 ///
-/// For a place administrator each of their places is read on its own (`limit` at most from
-/// each) and the answers merged: an event of several of their places is kept once. Reading
-/// them all in one statement would sort every event of those places. Without a filter on
-/// the person, a place's events (of the action or actor asked for) are read from its own
-/// index in time order; with one, from the person's index (a person's events are few), each
-/// event checked for the place.
+/// For a place administrator of a few places, each place is read on its own from its index
+/// in time order (of the action or actor asked for; `limit` at most from each) and the
+/// answers merged, an event of several of their places kept once: one statement over all of
+/// them would sort every event of those places. With a filter on the person (whose events are
+/// few), or past a few places, the account's events are read through the filter's index and
+/// each checked for the places.
 pub async fn page(conn: &mut Conn, filter: &Filter<'_>, limit: i64) -> sqlx::Result<Vec<EventRecord>> {
     let Some(places) = filter.places else {
         let sql = page_sql(filter, Reading::Account);
-        return bind(sqlx::query_as::<_, EventRecord>(&sql), filter, None, limit).fetch_all(conn).await;
+        return bind(sqlx::query_as::<_, EventRecord>(&sql), filter, &[], limit).fetch_all(conn).await;
     };
-    let narrowed = filter.subject_user_id.is_some();
-    let sql = page_sql(filter, if narrowed { Reading::CheckingPlace } else { Reading::PlaceIndex });
+    if places.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Past a few places, one statement checking each event for any of them (its cost grows
+    // with how rare their events are, not with how many places there are).
+    if places.len() > PLACES_READ_ONE_BY_ONE || filter.subject_user_id.is_some() {
+        let sql = page_sql(filter, Reading::CheckingPlaces(places.len()));
+        return bind(sqlx::query_as::<_, EventRecord>(&sql).persistent(false), filter, places, limit).fetch_all(conn).await;
+    }
+    let sql = page_sql(filter, Reading::PlaceIndex);
     let mut events: Vec<EventRecord> = Vec::new();
     for place in places {
-        events.extend(bind(sqlx::query_as::<_, EventRecord>(&sql), filter, Some(place), limit).fetch_all(&mut *conn).await?);
+        events.extend(bind(sqlx::query_as::<_, EventRecord>(&sql), filter, std::slice::from_ref(place), limit).fetch_all(&mut *conn).await?);
     }
     events.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
     events.dedup_by(|a, b| a.id == b.id);
@@ -119,14 +127,17 @@ pub async fn page(conn: &mut Conn, filter: &Filter<'_>, limit: i64) -> sqlx::Res
     Ok(events)
 }
 
+/// How many places a place administrator's page reads one by one, at most.
+const PLACES_READ_ONE_BY_ONE: usize = 16;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reading {
     /// The account's events.
     Account,
     /// One place's events, from its index in time order.
     PlaceIndex,
-    /// The account's events through the filter's index, each checked for one place.
-    CheckingPlace,
+    /// The account's events through the filter's index, each checked for one of these places.
+    CheckingPlaces(usize),
 }
 
 /// The statement for `filter` read as `reading`. The same text for the same filters, so each
@@ -149,8 +160,9 @@ fn page_sql(filter: &Filter<'_>, reading: Reading) -> String {
     match reading {
         Reading::Account => {}
         Reading::PlaceIndex => sql.push_str(&format!(" AND p.scope_id = ${}", next())),
-        Reading::CheckingPlace => {
-            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM audit_event_places p WHERE p.event_id = e.id AND p.scope_id = ${})", next()))
+        Reading::CheckingPlaces(n) => {
+            let list: Vec<String> = (0..n).map(|_| format!("${}", next())).collect();
+            sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM audit_event_places p WHERE p.event_id = e.id AND p.scope_id IN ({}))", list.join(", ")))
         }
     }
     if filter.action.is_some() {
@@ -172,7 +184,9 @@ fn page_sql(filter: &Filter<'_>, reading: Reading) -> String {
     }
     if filter.before.is_some() {
         let (at, before) = (next(), next());
-        sql.push_str(&format!(" AND ({time} < ${at} OR ({time} = ${at} AND {id} < ${before}))"));
+        // A row comparison: both engines read it as a range of the index, where the same test
+        // written with OR makes PostgreSQL filter every newer event on its way there.
+        sql.push_str(&format!(" AND ({time}, {id}) < (${at}, ${before})"));
     }
     sql.push_str(&format!(" ORDER BY {time} DESC, {id} DESC LIMIT ${}", next()));
     sql
@@ -181,11 +195,11 @@ fn page_sql(filter: &Filter<'_>, reading: Reading) -> String {
 fn bind<'q>(
     mut query: sqlx::query::QueryAs<'q, sqlx::Any, EventRecord, sqlx::any::AnyArguments<'q>>,
     filter: &'q Filter<'q>,
-    place: Option<&'q String>,
+    places: &'q [String],
     limit: i64,
 ) -> sqlx::query::QueryAs<'q, sqlx::Any, EventRecord, sqlx::any::AnyArguments<'q>> {
     query = query.bind(filter.account_id);
-    if let Some(place) = place {
+    for place in places {
         query = query.bind(place);
     }
     if let Some(action) = filter.action {

@@ -226,6 +226,19 @@ pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, reissued_by: O
     Ok(done.rows_affected() == 1)
 }
 
+/// Moves a pending invitation's expiry to `expires_at`, sending nothing; returns whether it
+/// was pending.
+pub async fn extend(conn: &mut Conn, id: &str, expires_at: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE invitations SET expires_at = $1 WHERE id = $2 AND state = $3")
+        .bind(expires_at)
+        .bind(id)
+        .bind(StoredInvitationState::Pending.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sync_user(conn, id).await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn cancel(conn: &mut Conn, id: &str, by: Option<&str>, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query("UPDATE invitations SET state = $4, cancelled_at = $1, cancelled_by = $2 WHERE id = $3 AND state = $5")
         .bind(now_ms)

@@ -204,13 +204,17 @@ pub async fn set_email(conn: &mut Conn, id: &str, email: &str, now_ms: i64) -> s
         .map(|_| ())
 }
 
-/// Erases a person: their invitations (and the messages that carried them), their roles,
-/// their reset links, the messages to their address, the details of the events about them,
-/// and their row itself. What others did stays, pointing at an id that names nobody now: the
+/// Erases a person: their invitations, roles, reset links and sign-ins go; the messages to
+/// their address keep their place in the delivery log (and in the sending budgets) with the
+/// address and contents blanked, and any not yet sent never will be; the events about them,
+/// or naming their address, keep no details; the counters kept under their address go; and
+/// their row itself. What others did stays, pointing at an id that names nobody now: the
 /// audit trail's "a deleted person". Their sessions die with the row (nobody to load).
 pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "DELETE FROM outbox WHERE account_id = $1 AND (recipient = $3 OR invitation_id IN (SELECT id FROM invitations WHERE user_id = $2) \
+        "UPDATE outbox SET recipient = '', subject = '', text_body = '', html_body = '', last_reply = NULL, \
+           state = CASE WHEN state IN ('queued', 'deferred') THEN 'failed' ELSE state END \
+         WHERE account_id = $1 AND (recipient = $3 OR invitation_id IN (SELECT id FROM invitations WHERE user_id = $2) \
            OR password_reset_id IN (SELECT id FROM password_resets WHERE user_id = $2))",
     )
     .bind(account_id)
@@ -218,8 +222,22 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
     .bind(email)
     .execute(&mut *conn)
     .await?;
-    // Each statement below reads $1 (the account) and $2 (the person), as PostgreSQL wants
-    // every parameter it is given to appear.
+    // The address as a JSON string value anywhere in an event's details.
+    let quoted = format!("%\"{}\"%", like_escaped(email));
+    sqlx::query("UPDATE audit_events SET details = '{}' WHERE account_id = $1 AND details LIKE $2 ESCAPE '\\'")
+        .bind(account_id)
+        .bind(&quoted)
+        .execute(&mut *conn)
+        .await?;
+    let exact = [format!("send:{account_id}:{email}"), format!("signin:email:{email}"), format!("reset:email:{email}"), format!("password-change:{user_id}")];
+    sqlx::query("DELETE FROM rate_limits WHERE key IN ($1, $2, $3, $4) OR key LIKE $5 ESCAPE '\\'")
+        .bind(&exact[0])
+        .bind(&exact[1])
+        .bind(&exact[2])
+        .bind(&exact[3])
+        .bind(format!("signin:email-client:{}:%", like_escaped(email)))
+        .execute(&mut *conn)
+        .await?;
     let statements = [
         "DELETE FROM invitation_roles WHERE invitation_id IN (SELECT id FROM invitations WHERE user_id = $2 AND account_id = $1)",
         "DELETE FROM invitations WHERE user_id = $2 AND account_id = $1",
@@ -235,4 +253,9 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
         sqlx::query(sql).bind(account_id).bind(user_id).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// `text` matched literally by LIKE … ESCAPE '\\'.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

@@ -158,6 +158,7 @@ async fn an_internal_error_is_logged_with_its_step_and_request_id_and_the_browse
     let app = TestApp::with_owner().await;
     let cookie = app.sign_in(OWNER_EMAIL).await;
     // The audit trail is written last in an invitation's transaction; without its table that step fails.
+    sqlx::query("DROP TABLE audit_event_places").execute(&app.state.db.pool).await.unwrap();
     sqlx::query("DROP TABLE audit_events").execute(&app.state.db.pool).await.unwrap();
     let response = app.call("/api/invite_people", &app.invite_form("new.person@example.com", shared::Role::Member), Some(ORIGIN), Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);

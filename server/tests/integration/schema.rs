@@ -99,10 +99,10 @@ async fn postgres_schema(db: &Db) -> BTreeSet<String> {
         // The columns of each index that is not a constraint's, its INCLUDE ones after its keys,
         // as SQLite lists a covering index's (expressions, which SQLite lists without a name,
         // as `?`).
-        let indexes: Vec<(String, String)> = sqlx::query_as(
+        let indexes: Vec<(String, String, i32)> = sqlx::query_as(
             "SELECT i.relname::text, array_to_string(ARRAY(SELECT COALESCE(a.attname::text, '?') FROM generate_subscripts(x.indkey, 1) k \
                 LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[k] \
-                ORDER BY k), ', ') \
+                ORDER BY k), ', '), x.indnkeyatts::int4 \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
              WHERE t.relname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
         )
@@ -110,11 +110,11 @@ async fn postgres_schema(db: &Db) -> BTreeSet<String> {
         .fetch_all(&db.pool)
         .await
         .unwrap();
-        for (index, columns) in indexes {
-            // A covering index of the Users page names the row's id on PostgreSQL; SQLite's
-            // index entries carry the row's rowid without naming it (migration 0008).
-            let columns: Vec<&str> = columns.split(", ").collect();
-            let columns = if columns.len() > 1 { columns.into_iter().filter(|c| *c != "id").collect() } else { columns };
+        for (index, columns, keys) in indexes {
+            // A covering index of the Users page names the row's id among its INCLUDE columns
+            // on PostgreSQL; SQLite's index entries carry the row's rowid without naming it
+            // (migration 0008). An id among an index's keys is named on both.
+            let columns: Vec<&str> = columns.split(", ").enumerate().filter(|(at, c)| *at < keys as usize || *c != "id").map(|(_, c)| c).collect();
             schema.insert(format!("index {table}.{index} ({})", columns.join(", ")));
         }
     }

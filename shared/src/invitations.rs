@@ -300,7 +300,7 @@ mod tests {
     fn an_active_user_with_an_open_invitation_has_its_actions() {
         let owner = actor(&[Role::Owner]);
         let more = offering(&[Role::Hr]);
-        assert_eq!(allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Pending), &more)).len(), 5);
+        assert_eq!(allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Pending), &more)).len(), 6);
         assert_eq!(
             allowed_actions(&owner, &subject(UserStatus::Active, Some(InvitationState::Expired), &more)),
             vec![InvitationAction::SendNew, InvitationAction::Cancel]
@@ -313,7 +313,7 @@ mod tests {
         let pending = |roles: &[Role]| subject(UserStatus::Invited, Some(InvitationState::Pending), &offering(roles));
         assert!(allowed_actions(&hr, &pending(&[Role::Owner])).is_empty());
         assert!(allowed_actions(&hr, &pending(&[Role::Member, Role::Admin])).is_empty());
-        assert_eq!(allowed_actions(&hr, &pending(&[Role::Hr])).len(), 5);
+        assert_eq!(allowed_actions(&hr, &pending(&[Role::Hr])).len(), 6);
         let refused = ensure_allowed(&hr, InvitationAction::CopyLink, &pending(&[Role::Owner])).unwrap_err();
         assert_eq!(refused.status_code(), 403);
         // Refused for the role before the state is considered: nothing is said of the state.

@@ -36,6 +36,17 @@ pub fn sign_in_back_to(location: &leptos_router::location::Location) -> String {
     format!("/signin?next={}", shared::url::encode_component(&here))
 }
 
+/// The fields of a password change (`ChangePassword`'s arguments): the password held now,
+/// named as the page says it, and the new one twice.
+#[component]
+pub fn PasswordChangeFields(current_label: &'static str) -> impl IntoView {
+    view! {
+        <label>{current_label} <input type="password" name="current_password" required autocomplete="current-password"/></label>
+        <label>"New password" <input type="password" name="new_password" required minlength="10" autocomplete="new-password"/></label>
+        <label>"Confirm new password" <input type="password" name="new_password_confirmation" required autocomplete="new-password"/></label>
+    }
+}
+
 /// A green banner confirming what just happened.
 #[component]
 pub fn SuccessBanner(#[prop(into)] message: String) -> impl IntoView {

@@ -2,7 +2,7 @@
 //! before anything else opens (every other page sends them here, every server function
 //! refuses them until then).
 
-use crate::components::ActionError;
+use crate::components::{ActionError, PasswordChangeFields};
 use crate::server_fns::{get_current_user, ChangePassword};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,9 +28,7 @@ pub fn ChoosePasswordPage() -> impl IntoView {
             </Suspense>
             <ActionError value=action.value()/>
             <ActionForm action>
-                <label>"Password you were given" <input type="password" name="current_password" required autocomplete="current-password"/></label>
-                <label>"New password" <input type="password" name="new_password" required minlength="10" autocomplete="new-password"/></label>
-                <label>"Confirm new password" <input type="password" name="new_password_confirmation" required autocomplete="new-password"/></label>
+                <PasswordChangeFields current_label="Password you were given"/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Choose password"</button>
             </ActionForm>
         </main>

@@ -1,7 +1,7 @@
 use super::settings_email::OutgoingEmailSection;
 use super::settings_invitations::InvitationSettingsSection;
 use super::settings_roles::RolesSection;
-use crate::components::ActionError;
+use crate::components::{ActionError, PasswordChangeFields};
 use crate::pages::admin_layout::SignedIn;
 use crate::server_fns::ChangePassword;
 use leptos::prelude::*;
@@ -60,9 +60,7 @@ fn ChangePasswordForm() -> impl IntoView {
             <p class="muted">"Changing it signs you out everywhere, this browser included."</p>
             <ActionError value=action.value()/>
             <ActionForm action>
-                <label>"Current password" <input type="password" name="current_password" required autocomplete="current-password"/></label>
-                <label>"New password" <input type="password" name="new_password" required minlength="10" autocomplete="new-password"/></label>
-                <label>"Confirm new password" <input type="password" name="new_password_confirmation" required autocomplete="new-password"/></label>
+                <PasswordChangeFields current_label="Current password"/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Change password"</button>
             </ActionForm>
         </section>

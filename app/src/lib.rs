@@ -62,6 +62,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view={Lazy::<SettingsView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/deliveries") view={Lazy::<DeliveryLogView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/jobs") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/jobs/:id") view={Lazy::<JobView>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -124,6 +126,8 @@ mod lazy_pages {
         SettingsView => SettingsPage,
         DeliveryLogView => DeliveryLogPage,
         AuditLogView => AuditLogPage,
+        JobsView => JobsPage,
+        JobView => JobPage,
     }
 }
 

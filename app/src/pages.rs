@@ -2,11 +2,13 @@
 
 mod admin_layout;
 mod audit_log;
+mod bulk;
 mod choose_password;
 mod delivery_log;
 mod forgot_password;
 mod home;
 mod invite;
+mod jobs;
 mod not_found;
 mod organisation;
 mod people;
@@ -28,6 +30,7 @@ pub use delivery_log::DeliveryLogPage;
 pub use forgot_password::ForgotPasswordPage;
 pub use home::Home;
 pub use invite::InvitePage;
+pub use jobs::{JobPage, JobsPage};
 pub use not_found::NotFound;
 pub use organisation::OrganisationPage;
 pub use place::PlacePage;

@@ -25,8 +25,8 @@ enum Command {
     Serve,
     /// Create or update the database schema, then exit.
     Migrate,
-    /// Run only the email delivery worker (`serve` runs one too). Several workers, in one
-    /// or more processes, may share a database.
+    /// Run only the runner of durable work: email delivery and bulk jobs (`serve` runs one
+    /// too). Several workers, in one or more processes, may share a database.
     Worker,
     /// Write Brotli-compressed copies of the site's scripts, styles and wasm (`make release`
     /// runs it on target/site/pkg), for browsers that accept Brotli.
@@ -114,7 +114,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let deletion = tokio::spawn(application.session_store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(600)));
     let housekeeping = application.spawn_housekeeping();
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let delivery = application.spawn_delivery_worker(async {
+    let delivery = application.spawn_runner(async {
         let _ = worker_stopped.await;
     });
     // Without TCP_NODELAY the streamed pages wait on delayed ACKs (about 40 ms at p99).
@@ -148,8 +148,8 @@ async fn serve(config: Config) -> Result<(), String> {
 async fn worker(config: Config) -> Result<(), String> {
     tracing::info!("{}", config.summary());
     let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
-    println!("Beckon's delivery worker is running ({}).", application.transport.describe());
-    application.spawn_delivery_worker(shutdown_signal()).await.map_err(|e| e.to_string())
+    println!("Beckon's worker (email delivery and bulk jobs) is running ({}).", application.transport.describe());
+    application.spawn_runner(shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

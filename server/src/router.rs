@@ -109,6 +109,8 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
     router
         .merge(ops::routes(metrics))
         .route(shared::audit::AUDIT_EXPORT_PATH, axum::routing::get(crate::exports::audit_csv))
+        .route("/jobs/{id}/skipped.csv", axum::routing::get(crate::exports::skipped_csv))
+        .route(shared::bulk::SELECTION_EXPORT_PATH, axum::routing::post(crate::exports::selection_csv))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
         .layer(
             tower::ServiceBuilder::new()

@@ -51,9 +51,9 @@ pub fn delivery_config(config: &Config) -> DeliveryConfig {
 }
 
 impl Application {
-    /// Starts the delivery worker in this process; it stops when `shutdown` resolves.
-    pub fn spawn_delivery_worker(&self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
-        let worker = app::services::mail::worker::run(self.state.clone(), self.transport.clone(), self.delivery.clone(), shutdown);
+    /// Starts the runner (mail and jobs) in this process; it stops when `shutdown` resolves.
+    pub fn spawn_runner(&self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
+        let worker = app::services::runner::run(self.state.clone(), self.transport.clone(), self.delivery.clone(), shutdown);
         tokio::spawn(worker)
     }
 }
@@ -172,13 +172,17 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
     let db = open_database(config).await?;
     let link_key = crate::keys::load(config.secret_key.as_deref(), &config.secret_key_file)?;
     let session_store = SessionStore::open(&config.database_url(), db.engine()).await?;
+    let work_signal = Arc::new(match db.engine() {
+        app::services::db::Engine::Postgres => app::services::runner::WorkSignal::telling_others(db.pool.clone()),
+        app::services::db::Engine::Sqlite => app::services::runner::WorkSignal::default(),
+    });
     let state = AppState::new(AppStateParts {
         db,
         clock,
         public_url: config.public_url.clone(),
         link_key: LinkKey::new(&link_key)
             .map_err(|_| crate::keys::KeyError::Malformed("the secret key".into(), crate::keys::KeyProblem::TooShort(link_key.len())))?,
-        outbox_signal: Arc::new(tokio::sync::Notify::new()),
+        work_signal,
         mail_from: config.mail_from.clone(),
         mail_limits: config.mail_limits,
         mail_transport: config.mail_transport(),

@@ -44,10 +44,14 @@ pub enum AuditAction {
     SettingsSenderChanged,
     EmailTestQueued,
     EmailRetried,
+    JobStarted,
+    JobFinished,
+    JobCancelled,
+    JobStopped,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -85,6 +89,10 @@ impl AuditAction {
         AuditAction::SettingsSenderChanged,
         AuditAction::EmailTestQueued,
         AuditAction::EmailRetried,
+        AuditAction::JobStarted,
+        AuditAction::JobFinished,
+        AuditAction::JobCancelled,
+        AuditAction::JobStopped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -136,6 +144,10 @@ impl AuditAction {
             SettingsSenderChanged => ("settings.sender_changed", "Sender changed"),
             EmailTestQueued => ("email.test_queued", "Test email sent"),
             EmailRetried => ("email.retried", "Email retried"),
+            JobStarted => ("job.started", "Bulk action started"),
+            JobFinished => ("job.finished", "Bulk action finished"),
+            JobCancelled => ("job.cancelled", "Bulk action cancelled"),
+            JobStopped => ("job.stopped", "Bulk action stopped"),
         }
     }
 

@@ -2,6 +2,7 @@
 //! rule deciding which actions a state allows. The Users page shows exactly the actions
 //! this rule allows and the server refuses everything else with the same rule.
 
+use crate::bulk::SkipReason;
 use crate::permissions::Authority;
 use crate::scopes::Grant;
 use crate::status::{InvitationState, UserStatus};
@@ -105,25 +106,30 @@ pub fn allowed_actions(actor: &Authority, subject: &Subject) -> Vec<InvitationAc
     actions_for(subject)
 }
 
+/// Why [`allowed_actions`] does not offer `action`, if it does not: the actor may not act on
+/// this invitation at all, or the situation does not allow it now.
+pub fn refusal(actor: &Authority, action: InvitationAction, subject: &Subject) -> Option<SkipReason> {
+    if let Err(denied) = actor.may_act_on(&subject.offered) {
+        return Some(denied.into());
+    }
+    if actions_for(subject).contains(&action) {
+        return None;
+    }
+    Some(match (subject.invitation, subject.status) {
+        (Some(InvitationState::Expired), _) | (_, UserStatus::Expired) => SkipReason::InvitationExpired,
+        (Some(InvitationState::AwaitingConfirmation), _) | (_, UserStatus::AwaitingConfirmation) => SkipReason::AwaitingConfirmation,
+        (Some(InvitationState::Pending), _) if action == InvitationAction::Confirm => SkipReason::NotAccepted,
+        (None, UserStatus::Active) => SkipReason::AlreadyAccepted,
+        (_, UserStatus::Deactivated) => SkipReason::Deactivated,
+        (None, UserStatus::ProfileOnly) => SkipReason::NoPendingInvitation,
+        _ => SkipReason::StillPending,
+    })
+}
+
 /// Refuses what [`allowed_actions`] does not offer: a permission error (403) when the actor
 /// may not act on this invitation at all, otherwise a state error saying why not now.
 pub fn ensure_allowed(actor: &Authority, action: InvitationAction, subject: &Subject) -> Result<(), AppError> {
-    actor.may_act_on(&subject.offered).map_err(AppError::Forbidden)?;
-    if actions_for(subject).contains(&action) {
-        return Ok(());
-    }
-    let why = match (subject.invitation, subject.status) {
-        (Some(InvitationState::Expired), _) | (_, UserStatus::Expired) => "This invitation has expired. Send a new invitation instead.",
-        (Some(InvitationState::AwaitingConfirmation), _) | (_, UserStatus::AwaitingConfirmation) => {
-            "This invitation was accepted and waits for an administrator to confirm it."
-        }
-        (Some(InvitationState::Pending), _) if action == InvitationAction::Confirm => "Only an accepted invitation can be confirmed.",
-        (None, UserStatus::Active) => "This person has already accepted and is active.",
-        (_, UserStatus::Deactivated) => "This user is deactivated.",
-        (None, UserStatus::ProfileOnly) => "This user has no pending invitation.",
-        _ => "That is not possible while the invitation is pending.",
-    };
-    Err(AppError::InvalidState(why.into()))
+    refusal(actor, action, subject).map_or(Ok(()), |reason| Err(reason.into_error()))
 }
 
 /// "just now", "5 minutes ago", "yesterday", "3 days ago", "on 2026-03-02".

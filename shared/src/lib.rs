@@ -3,6 +3,7 @@
 //! No I/O here; this crate compiles for the server and for wasm32.
 
 pub mod audit;
+pub mod bulk;
 pub mod email;
 pub mod error;
 pub mod html;

@@ -11,6 +11,7 @@
 //! none elsewhere. Nobody deactivates, demotes or deletes themselves; the last active Owner
 //! stays (the server counts Owners in the transaction that would remove one).
 
+use crate::bulk::SkipReason;
 use crate::permissions::{Authority, Denied, Permission};
 use crate::scopes::Grant;
 use crate::status::UserStatus;
@@ -152,30 +153,36 @@ pub fn person_actions(actor: &Authority, person: &PersonSubject) -> Vec<PersonAc
     actions
 }
 
+/// Why [`person_actions`] does not offer `action`, if it does not.
+pub fn person_refusal(actor: &Authority, action: PersonAction, person: &PersonSubject) -> Option<SkipReason> {
+    if let Err(denied) = may_manage(actor, person) {
+        return Some(denied.into());
+    }
+    if action == PersonAction::Delete {
+        if let Err(denied) = actor.require(Permission::DeletePeople) {
+            return Some(denied.into());
+        }
+    }
+    if actions_for(person).contains(&action) {
+        return None;
+    }
+    Some(match (action, person.status) {
+        (_, _) if person.is_self => SkipReason::Yourself,
+        (PersonAction::RemoveRoles, _) => SkipReason::NoRoles,
+        (PersonAction::Reactivate, _) => SkipReason::NotDeactivated,
+        (_, UserStatus::Deactivated) => SkipReason::Deactivated,
+        (PersonAction::SetPassword, UserStatus::Active) => SkipReason::HasSetUpAccount,
+        (PersonAction::SetPassword, _) => SkipReason::NotSetUp,
+        (PersonAction::CorrectAddress, _) => SkipReason::NotPendingAddress,
+        (PersonAction::AddRoles, _) => SkipReason::NotActive,
+        _ => SkipReason::NotNow,
+    })
+}
+
 /// Refuses what [`person_actions`] does not offer: 403 when the actor may not manage this
 /// person (or delete anyone), otherwise a state error saying why not now.
 pub fn ensure_person_action(actor: &Authority, action: PersonAction, person: &PersonSubject) -> Result<(), AppError> {
-    may_manage(actor, person).map_err(AppError::Forbidden)?;
-    if action == PersonAction::Delete {
-        actor.require(Permission::DeletePeople).map_err(AppError::Forbidden)?;
-    }
-    if actions_for(person).contains(&action) {
-        return Ok(());
-    }
-    let why = match (action, person.status) {
-        (_, _) if person.is_self => "You cannot do that to yourself.",
-        (PersonAction::RemoveRoles, _) => "This person holds no roles.",
-        (PersonAction::Reactivate, _) => "Only a deactivated person can be reactivated.",
-        (_, UserStatus::Deactivated) => "This person is deactivated. Reactivate them first.",
-        (PersonAction::SetPassword, UserStatus::Active) => {
-            "This person has set up their account: send them a password reset link instead of setting their password."
-        }
-        (PersonAction::SetPassword, _) => "Only someone who has not set up their account can be given a password.",
-        (PersonAction::CorrectAddress, _) => "Only the address of a pending invitation can be corrected.",
-        (PersonAction::AddRoles, _) => "Roles are granted at once only to an active person: invite them instead.",
-        _ => "That is not possible for this person now.",
-    };
-    Err(AppError::InvalidState(why.into()))
+    person_refusal(actor, action, person).map_or(Ok(()), |reason| Err(reason.into_error()))
 }
 
 /// The refusal when an action would leave the account without an active Owner.

@@ -4,6 +4,7 @@
 
 use crate::components::{set_status, ErrorBanner, LiveClock};
 use crate::pages::admin_layout::{SignedIn, UsersNavigation};
+use crate::pages::bulk::{BulkBar, BulkSelection, PageCheckbox, RowCheckbox};
 use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{list_scopes, list_users};
 use leptos::prelude::*;
@@ -28,6 +29,15 @@ fn current_query() -> Memo<UsersQuery> {
 pub fn UsersPage() -> impl IntoView {
     let query = current_query();
     let actions = PeopleActions::provide();
+    let selection = BulkSelection::provide();
+    // Another filter selects other people: what was ticked under the last one is let go.
+    let filtered = Memo::new(move |_| query.with(|q| (q.status, q.scope.clone(), q.search.clone())));
+    Effect::new(move |previous: Option<()>| {
+        filtered.track();
+        if previous.is_some() {
+            selection.clear();
+        }
+    });
     // "Users" in the header while already here: the list again, fresh.
     let reloads = use_context::<UsersNavigation>().map(|n| n.0);
     let users = Resource::new(move || (query.get().to_query_string(), actions.refresh.get(), reloads.map(|r| r.get())), |(query, _, _)| list_users(query));
@@ -246,11 +256,14 @@ fn UsersTable(page: Page, viewer: Authority) -> impl IntoView {
     if page.rows.is_empty() {
         return view! { <p class="muted">"No users match."</p> }.into_any();
     }
+    let page_ids: Vec<String> = page.rows.iter().map(|row| row.user_id.clone()).collect();
     view! {
+        <BulkBar query=query.get_untracked() page_ids=page_ids.clone() total capped/>
         <table class="users">
             <caption class="muted">{caption}</caption>
             <thead>
                 <tr>
+                    <th scope="col" class="select-cell"><PageCheckbox ids=page_ids/></th>
                     <SortHeader label="Name" sort=UsersSort::Name/>
                     <SortHeader label="Email" sort=UsersSort::Email/>
                     <SortHeader label="Status" sort=UsersSort::Status/>
@@ -300,6 +313,7 @@ fn UserLine(row: UserRow, now: Signal<i64>, viewer: Authority) -> impl IntoView 
     let invitation = row.invitation.clone();
     view! {
         <tr>
+            <td class="select-cell"><RowCheckbox user_id=row.user_id.clone() name=name.clone()/></td>
             <td class="name-cell">
                 <div class="user-name"><A href=href>{name}</A></div>
                 {move || pending_line().map(|line| view! { <div class="pending-line"><em>{line}</em></div> })}

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod invitations;
+mod jobs;
 mod mail;
 mod people;
 mod roles;
@@ -14,6 +15,7 @@ mod users;
 pub use audit::*;
 pub use auth::*;
 pub use invitations::*;
+pub use jobs::*;
 pub use mail::*;
 pub use people::*;
 pub use roles::*;

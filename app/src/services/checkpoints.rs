@@ -54,4 +54,8 @@ pub mod points {
     pub const SIGN_IN_SLOWED: &str = "sign_in.slowed";
     /// The mail server accepted a message; the outbox does not know it yet.
     pub const DELIVERY_SENT: &str = "delivery.sent";
+    /// A batch of a bulk job has done its people and is about to commit.
+    pub const JOB_BATCH_BEFORE_COMMIT: &str = "job.batch_before_commit";
+    /// A batch of a bulk job has committed.
+    pub const JOB_BATCH_COMMITTED: &str = "job.batch_committed";
 }

@@ -5,6 +5,7 @@
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which database engine a URL names.
@@ -49,6 +50,8 @@ impl Engine {
 pub struct Db {
     pub pool: AnyPool,
     engine: Engine,
+    /// Where it is (for a connection of its own outside the pool: the runner's LISTEN).
+    url: Arc<str>,
 }
 
 /// How long a request waits for a connection (or for one to be made) before it is told the
@@ -112,7 +115,7 @@ impl Db {
             }),
         };
         let pool = pool.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await.map_err(DbError::Connect)?;
-        Ok(Db { pool, engine })
+        Ok(Db { pool, engine, url: url.into() })
     }
 
     /// Opens the database (see [`Db::connect_mapping`]) and applies the pending migrations
@@ -125,6 +128,11 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The PostgreSQL server's URL; none for SQLite.
+    pub fn postgres_url(&self) -> Option<String> {
+        (self.engine == Engine::Postgres).then(|| self.url.to_string())
     }
 
     /// Whether every migration this build knows is applied (for `/readyz`).

@@ -170,3 +170,34 @@ impl<T> Step<T> for Option<T> {
 pub fn internal(step: &'static str, fault: impl Into<Fault>) -> AppError {
     StepFailed { step, at: Location::caller(), fault: fault.into() }.into()
 }
+
+/// How one person's action, run inside a caller's transaction (a single action's own, or a
+/// bulk job's batch), was not done: refused for a [`SkipReason`] (with the sentence a single
+/// action shows, when it says more than the reason's own), or failed.
+#[derive(Debug)]
+pub enum Refused {
+    Skip { reason: shared::bulk::SkipReason, message: Option<String> },
+    Error(AppError),
+}
+
+impl Refused {
+    pub fn skip(reason: shared::bulk::SkipReason) -> Refused {
+        Refused::Skip { reason, message: None }
+    }
+}
+
+impl From<AppError> for Refused {
+    fn from(error: AppError) -> Refused {
+        Refused::Error(error)
+    }
+}
+
+impl From<Refused> for AppError {
+    fn from(refused: Refused) -> AppError {
+        match refused {
+            Refused::Skip { message: Some(message), .. } => AppError::InvalidState(message),
+            Refused::Skip { reason, message: None } => reason.into_error(),
+            Refused::Error(error) => error,
+        }
+    }
+}

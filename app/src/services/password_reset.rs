@@ -7,7 +7,7 @@ use super::audit::{self, AuditEvent};
 use super::auth::{self, Credentials};
 use super::error::Step;
 use super::invitations::link;
-use super::mail::outbox::{self, NewMessage};
+use super::mail::outbox::{self, NewMessage, Priority};
 use super::mail::templates;
 use super::rate_limit::{self, Limit};
 use super::store::password_resets::{self as store, NewReset, ResetRecord};
@@ -64,7 +64,7 @@ pub async fn request(state: &AppState, email: &str, ip: Option<IpAddr>) -> Resul
         }
         tx.commit().await.step("commit")?;
         if sent > 0 {
-            state.outbox_signal.notify_one();
+            state.work_signal.wake();
         }
     }
     Ok(requested_answer(&email))
@@ -89,6 +89,7 @@ async fn send_link(tx: &mut Conn, person: &users::UserRecord, email: &Email, now
         invitation_id: None,
         password_reset_id: Some(&id),
         sent_by: None,
+        priority: Priority::Waited,
         rendered,
     };
     outbox::enqueue(tx, message, now).await.step("outbox::enqueue")?;

@@ -4,15 +4,16 @@
 //! that writes the change and its audit line, on the person's row locked until it ends.
 
 use super::audit::{self, AuditEvent};
-use super::error::Step;
+use super::error::{Refused, Step};
 use super::invitations::notify;
 use super::mail::{budget, outbox};
 use super::store::invitations::{self as invitation_store, InvitationRecord};
 use super::store::{accounts, memberships, scopes, users, Conn, Engine};
 use super::{Actor, AppState};
 use shared::audit::AuditAction;
+use shared::bulk::SkipReason;
 use shared::password::NewPassword;
-use shared::people::{ensure_person_action, PersonAction, PersonSubject, LAST_OWNER};
+use shared::people::{person_refusal, PersonAction, PersonSubject};
 use shared::scopes::Grant;
 use shared::status::{StoredUserStatus, UserStatus};
 use shared::{AppError, Email, Role, RoleKey};
@@ -36,9 +37,9 @@ impl Target {
 
 /// Loads the person, locked until the transaction ends (on PostgreSQL; SQLite's writer holds
 /// everything), and refuses `action` unless the one rule allows it.
-async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: PersonAction, now: i64) -> Result<Target, AppError> {
+async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: PersonAction, now: i64) -> Result<Target, Refused> {
     let user = users::get_for_update(tx, engine, user_id).await.step("users::get_for_update")?.filter(|u| u.account_id == actor.account_id);
-    let user = user.ok_or(AppError::NotFound)?;
+    let user = user.ok_or(Refused::skip(SkipReason::Gone))?;
     let invitation = invitation_store::pending_for_user_locked(tx, engine, &user.id).await.step("invitations::pending_for_user_locked")?;
     let offered = match &invitation {
         Some(invitation) => invitation_store::grants(tx, &invitation.id).await.step("invitations::grants")?,
@@ -47,7 +48,9 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
     let held = memberships::held_by(tx, &user.id).await.step("memberships::held_by")?;
     let status = UserStatus::of(user.status, invitation.as_ref().map(InvitationRecord::as_open), now);
     let subject = PersonSubject { status, held, offered, is_self: user.id == actor.user_id };
-    ensure_person_action(&actor.authority, action, &subject)?;
+    if let Some(reason) = person_refusal(&actor.authority, action, &subject) {
+        return Err(Refused::skip(reason));
+    }
     Ok(Target { user, invitation, subject })
 }
 
@@ -59,12 +62,12 @@ async fn record(tx: &mut Conn, actor: &Actor, action: AuditAction, target: &Targ
 
 /// Refuses a change that would leave the account without an active Owner. The account's row
 /// is locked first (PostgreSQL), so two such changes at once count one after the other.
-async fn keep_an_owner(tx: &mut Conn, engine: Engine, actor: &Actor, target: &Target) -> Result<(), AppError> {
+async fn keep_an_owner(tx: &mut Conn, engine: Engine, actor: &Actor, target: &Target) -> Result<(), Refused> {
     accounts::lock(tx, engine, &actor.account_id).await.step("accounts::lock")?;
     let owners = memberships::active_owners(tx, &actor.authority.account_scope_id).await.step("memberships::active_owners")?;
     let counted = i64::from(target.user.is_active() && target.subject.is_owner());
     if owners - counted < 1 {
-        return Err(AppError::InvalidState(LAST_OWNER.into()));
+        return Err(Refused::skip(SkipReason::LastOwner));
     }
     Ok(())
 }
@@ -72,31 +75,31 @@ async fn keep_an_owner(tx: &mut Conn, engine: Engine, actor: &Actor, target: &Ta
 /// Deactivate, Reactivate, Sign out everywhere.
 pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: PersonAction) -> Result<String, AppError> {
     let now = state.clock.now_ms();
-    let engine = state.db.engine();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let target = load_target(&mut tx, engine, actor, user_id, action, now).await?;
+    let banner = act_on_one(&mut tx, state.db.engine(), actor, user_id, action, now).await?;
+    tx.commit().await.step("commit")?;
+    Ok(banner)
+}
+
+/// Deactivate, Reactivate or Sign out everywhere for one person, in the caller's
+/// transaction: the one function the single action and the bulk job share. Sends nothing.
+pub async fn act_on_one(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: PersonAction, now: i64) -> Result<String, Refused> {
+    let target = load_target(tx, engine, actor, user_id, action, now).await?;
     let who = target.who();
     let banner = match action {
         PersonAction::Deactivate => {
             if target.subject.is_owner() {
-                keep_an_owner(&mut tx, engine, actor, &target).await?;
+                keep_an_owner(tx, engine, actor, &target).await?;
             }
             // They keep their roles for the record; none works while they are deactivated.
             let cancelled = match &target.invitation {
-                Some(invitation) => invitation_store::cancel(&mut tx, &invitation.id, Some(&actor.user_id), now).await.step("invitations::cancel")?,
+                Some(invitation) => invitation_store::cancel(tx, &invitation.id, Some(&actor.user_id), now).await.step("invitations::cancel")?,
                 None => false,
             };
-            users::set_status(&mut tx, &target.user.id, StoredUserStatus::Deactivated, now).await.step("users::set_status")?;
-            users::end_sessions(&mut tx, &target.user.id, now).await.step("users::end_sessions")?;
-            record(
-                &mut tx,
-                actor,
-                AuditAction::UserDeactivated,
-                &target,
-                serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled }),
-                now,
-            )
-            .await?;
+            users::set_status(tx, &target.user.id, StoredUserStatus::Deactivated, now).await.step("users::set_status")?;
+            users::end_sessions(tx, &target.user.id, now).await.step("users::end_sessions")?;
+            record(tx, actor, AuditAction::UserDeactivated, &target, serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled }), now)
+                .await?;
             match cancelled {
                 true => format!("{who} is deactivated: signed out everywhere, and their pending invitation is cancelled."),
                 false => format!("{who} is deactivated and signed out everywhere."),
@@ -105,22 +108,20 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: PersonA
         PersonAction::Reactivate => {
             // Back as they were: active with their roles if they had set up their account.
             let status = if target.user.password_hash.is_some() { StoredUserStatus::Active } else { StoredUserStatus::ProfileOnly };
-            users::set_status(&mut tx, &target.user.id, status, now).await.step("users::set_status")?;
-            record(&mut tx, actor, AuditAction::UserReactivated, &target, serde_json::json!({ "email": target.user.email, "status": status.as_str() }), now)
-                .await?;
+            users::set_status(tx, &target.user.id, status, now).await.step("users::set_status")?;
+            record(tx, actor, AuditAction::UserReactivated, &target, serde_json::json!({ "email": target.user.email, "status": status.as_str() }), now).await?;
             match status {
                 StoredUserStatus::Active => format!("{who} is active again, with the roles they held. Nothing was sent."),
                 _ => format!("{who} is reactivated. They never set up their account: invite them to activate it."),
             }
         }
         PersonAction::SignOutEverywhere => {
-            users::end_sessions(&mut tx, &target.user.id, now).await.step("users::end_sessions")?;
-            record(&mut tx, actor, AuditAction::UserSignedOutEverywhere, &target, serde_json::json!({ "email": target.user.email }), now).await?;
+            users::end_sessions(tx, &target.user.id, now).await.step("users::end_sessions")?;
+            record(tx, actor, AuditAction::UserSignedOutEverywhere, &target, serde_json::json!({ "email": target.user.email }), now).await?;
             format!("{who} is signed out everywhere.")
         }
-        _ => return Err(AppError::InvalidState("That action has its own control.".into())),
+        _ => return Err(AppError::InvalidState("That action has its own control.".into()).into()),
     };
-    tx.commit().await.step("commit")?;
     Ok(banner)
 }
 
@@ -177,7 +178,7 @@ pub async fn add_roles(state: &AppState, actor: &Actor, user_id: &str, grants: V
     }
     record(&mut tx, actor, AuditAction::UserRolesGranted, &target, serde_json::json!({ "email": target.user.email, "grants": new }), now).await?;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     let who = target.who();
     Ok(match untold {
         None => format!("{who} now holds the new roles, and was told by email."),
@@ -279,12 +280,12 @@ pub async fn correct_address(state: &AppState, actor: &Actor, user_id: &str, new
     }
     outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
     let updated = invitation_store::get(&mut tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
-    let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id };
+    let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id, priority: outbox::Priority::Waited };
     notify::invitation(&mut tx, from, &email, &updated, notify::Wording::Invitation, now).await?;
     budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
     record(&mut tx, actor, AuditAction::InvitationAddressCorrected, &target, serde_json::json!({ "from": target.user.email, "to": email.as_str() }), now)
         .await?;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     Ok(format!("The invitation now goes to {email}; the link sent to {} no longer works.", target.user.email))
 }

@@ -63,8 +63,9 @@ pub struct AppStateParts {
     /// Links are built from this configured address, never from a request's Host.
     pub public_url: String,
     pub link_key: LinkKey,
-    /// Woken after a message is queued, so the delivery worker sends it at once.
-    pub outbox_signal: Arc<tokio::sync::Notify>,
+    /// Woken after work is committed (a message queued, a job started), so the runner
+    /// takes it at once.
+    pub work_signal: Arc<super::runner::WorkSignal>,
     /// The sender address of accounts that set none.
     pub mail_from: String,
     /// The daily budget of invitation emails, per account and per sender.

@@ -13,6 +13,23 @@ use shared::status::{AwaitingReason, InvitationState, StoredInvitationState};
 use shared::views::{CurrentUser, InvitationSummary, PageCursor, UserDetail, UserRow, UsersPage, UsersQuery, PAGE_SIZES};
 use shared::{AppError, Role};
 
+/// The Users list of `query` as `actor` may read it: a scope administrator sees only the
+/// people of their places. `search` is the query's term, folded as names are stored.
+pub fn list_filter<'a>(state: &AppState, actor: &'a Actor, query: &'a UsersQuery, search: &'a str, now: i64, limit: i64) -> ListFilter<'a> {
+    ListFilter {
+        engine: state.db.engine(),
+        account_id: &actor.account_id,
+        now_ms: now,
+        status: query.status,
+        search,
+        scope: query.scope.as_deref(),
+        administered_by: (!actor.authority.manages_account()).then_some(actor.user_id.as_str()),
+        sort: query.sort,
+        descending: query.descending,
+        limit,
+    }
+}
+
 pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<UsersPage, AppError> {
     actor.require(Permission::ViewUsers)?;
     state.checkpoints.reach(super::checkpoints::points::USERS_LISTING).await;
@@ -25,20 +42,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: UsersQuery) -> Result<
     let search = super::store::users::folded(query.search.trim());
     let size = if PAGE_SIZES.contains(&query.size) { query.size } else { PAGE_SIZES[0] };
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    // A scope administrator sees only the people of their places.
-    let administered_by = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
-    let filter = ListFilter {
-        engine: state.db.engine(),
-        account_id: &actor.account_id,
-        now_ms: now,
-        status: query.status,
-        search: &search,
-        scope: query.scope.as_deref(),
-        administered_by,
-        sort: query.sort,
-        descending: query.descending,
-        limit: i64::from(size),
-    };
+    let filter = list_filter(state, actor, &query, &search, now, i64::from(size));
     let counted = state.list_counts.count(&mut conn, &filter).await.step("user_list::count")?;
     let cap = user_list::count_cap(&filter);
     let total_capped = counted > cap;

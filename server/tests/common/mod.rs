@@ -168,7 +168,7 @@ impl TestApp {
 
     /// Queues `n` test emails in one transaction, as a bulk action would.
     pub async fn queue_test_emails(&self, n: usize) {
-        use app::services::mail::outbox::{enqueue, NewMessage};
+        use app::services::mail::outbox::{enqueue, NewMessage, Priority};
         let account_id: String = sqlx::query_scalar("SELECT id FROM accounts").fetch_one(&self.state.db.pool).await.unwrap();
         let mut tx = self.state.db.write_tx().await.unwrap();
         for i in 0..n {
@@ -180,6 +180,7 @@ impl TestApp {
                 invitation_id: None,
                 password_reset_id: None,
                 sent_by: None,
+                priority: Priority::Waited,
                 rendered: app::services::mail::templates::test_email("Acme", "Olive"),
             };
             enqueue(&mut tx, message, self.clock_ms()).await.unwrap();

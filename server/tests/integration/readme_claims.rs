@@ -361,7 +361,7 @@ fn beckon_migrate_and_help_do_what_they_say() {
     assert!(dir.path().join("beckon.db").exists(), "the SQLite file, created");
     let help = beckon(&["help", "worker"]);
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("Run only the email delivery worker"), "{help:?}");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Run only the runner of durable work: email delivery and bulk jobs"), "{help:?}");
     let overview = beckon(&["--help"]);
     let text = String::from_utf8_lossy(&overview.stdout);
     for command in ["serve", "migrate", "worker", "admin", "precompress"] {

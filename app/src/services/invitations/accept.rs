@@ -348,7 +348,7 @@ pub async fn request_new(state: &AppState, segment: &str, ip: Option<IpAddr>) ->
     };
     audit::record(&mut tx, event, now).await.step("audit::record")?;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     let who = if inviter.name.is_empty() { "the person who invited you".to_string() } else { inviter.name };
     Ok(format!("We have asked {who} to send you a new invitation."))
 }

@@ -1,10 +1,10 @@
 //! The emails the invitation lifecycle sends, written to the outbox inside the caller's
 //! transaction so a change and its email commit together (or not at all). Callers wake
-//! the delivery worker (`outbox_signal`) after committing.
+//! the runner (`work_signal`) after committing.
 
 use crate::services::error::Step;
 use crate::services::grants::RoleNames;
-use crate::services::mail::outbox::{self, NewMessage};
+use crate::services::mail::outbox::{self, NewMessage, Priority};
 use crate::services::mail::templates::{self, InvitationEmail};
 use crate::services::store::invitations::InvitationRecord;
 use crate::services::store::scopes::{self, GrantRow};
@@ -45,6 +45,8 @@ pub struct From<'a> {
     pub account_name: &'a str,
     pub inviter_name: &'a str,
     pub sent_by: &'a str,
+    /// A bulk action's mail waits behind single ones.
+    pub priority: Priority,
 }
 
 pub async fn invitation(
@@ -67,6 +69,7 @@ pub async fn invitation(
         invitation_id: Some(&invitation.id),
         password_reset_id: None,
         sent_by: Some(from.sent_by),
+        priority: from.priority,
         rendered,
     };
     queue(conn, message, now_ms).await
@@ -112,6 +115,7 @@ pub async fn access_confirmed(
         invitation_id: Some(&invitation.id),
         password_reset_id: None,
         sent_by: None,
+        priority: Priority::Waited,
         rendered,
     };
     queue(conn, message, now_ms).await
@@ -130,8 +134,16 @@ pub async fn roles_granted(
     now_ms: i64,
 ) -> Result<(), AppError> {
     let rendered = templates::roles_granted(account_name, granted_by, role_labels, &format!("{public_url}/signin"));
-    let message =
-        NewMessage { account_id, kind: MessageKind::RolesGranted, recipient: person, invitation_id: None, password_reset_id: None, sent_by: None, rendered };
+    let message = NewMessage {
+        account_id,
+        kind: MessageKind::RolesGranted,
+        recipient: person,
+        invitation_id: None,
+        password_reset_id: None,
+        sent_by: None,
+        priority: Priority::Waited,
+        rendered,
+    };
     queue(conn, message, now_ms).await
 }
 
@@ -158,6 +170,7 @@ pub async fn new_invitation_requested(
         invitation_id: Some(&invitation.id),
         password_reset_id: None,
         sent_by: None,
+        priority: Priority::Waited,
         rendered: templates::invitation_requested(&email),
     };
     queue(conn, message, now_ms).await

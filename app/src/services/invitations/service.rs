@@ -5,15 +5,17 @@
 use super::{link, notify};
 use crate::services::audit::{self, AuditEvent};
 use crate::services::checkpoints::points;
-use crate::services::error::Step;
+use crate::services::error::{Refused, Step};
 use crate::services::grants::{check_grants, RoleNames};
-use crate::services::mail::{budget, outbox};
+use crate::services::mail::budget;
+use crate::services::mail::outbox::{self, Priority};
 use crate::services::store::invitations::{self as store, InvitationRecord, NewInvitation};
 use crate::services::store::users::{self, UserRecord};
 use crate::services::store::{accounts, memberships, new_id, scopes, Conn, Engine};
 use crate::services::{Actor, AppState};
 use shared::audit::AuditAction;
-use shared::invitations::{ensure_allowed, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
+use shared::bulk::SkipReason;
+use shared::invitations::{refusal, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
 use shared::permissions::Permission;
 use shared::scopes::Grant;
 use shared::status::{InvitationState, StoredUserStatus, UserStatus};
@@ -142,7 +144,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
             store::add_grant(&mut tx, &invitation_id, grant).await.step("invitations::add_grant")?;
         }
         let invitation = store::get(&mut tx, &invitation_id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
-        let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id };
+        let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id, priority: Priority::Waited };
         notify::invitation(&mut tx, from, &email, &invitation, notify::Wording::Invitation, now).await?;
         let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
         record(&mut tx, actor, AuditAction::InvitationCreated, &invitation_id, details, now).await?;
@@ -152,7 +154,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, outcome.invited.len() as i64, now).await?;
     state.checkpoints.reach(points::INVITE_BEFORE_COMMIT).await;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     tracing::info!(invited = outcome.invited.len(), skipped = outcome.skipped.len(), "invitations sent");
     Ok(outcome)
 }
@@ -219,8 +221,9 @@ struct Target {
 /// On PostgreSQL the invitation's row is locked until the transaction ends: two actions on it
 /// at once (removing its last two roles, a removal while it is accepted) take turns, and the
 /// second decides on what the first left.
-async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, AppError> {
-    let user = users::get(tx, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id).ok_or(AppError::NotFound)?;
+async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, Refused> {
+    let user = users::get(tx, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id);
+    let user = user.ok_or(Refused::skip(SkipReason::Gone))?;
     let invitation = store::pending_for_user_locked(tx, engine, &user.id).await.step("invitations::pending_for_user_locked")?;
     let offered = match &invitation {
         Some(invitation) => store::grants(tx, &invitation.id).await.step("invitations::grants")?,
@@ -229,24 +232,26 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
     // An invitation offering nothing (none can be made; a database changed by hand) names no
     // place, so no scope administrator reaches it: only account-wide managers act on it.
     if invitation.is_some() && offered.is_empty() && !actor.authority.manages_account() {
-        return Err(AppError::Forbidden(shared::permissions::Denied::OutsideYourScopes));
+        return Err(Refused::skip(SkipReason::OutsideYourPlaces));
     }
     let subject = Subject {
         status: UserStatus::of(user.status, invitation.as_ref().map(InvitationRecord::as_open), now),
         invitation: invitation.as_ref().map(|i| i.state_at(now)),
         offered,
     };
-    ensure_allowed(&actor.authority, action, &subject)?;
+    if let Some(reason) = refusal(&actor.authority, action, &subject) {
+        return Err(Refused::skip(reason));
+    }
     Ok(Target { user, invitation, subject })
 }
 
 /// Another request changed the invitation between reading and writing it (an engine
 /// without SQLite's single writer lets that happen): a conflict to retry, not a failure.
-fn changed_meanwhile() -> AppError {
-    AppError::InvalidState("This invitation changed a moment ago (accepted or cancelled). Reload the page to see it now.".into())
+fn changed_meanwhile() -> Refused {
+    Refused::skip(SkipReason::ChangedMeanwhile)
 }
 
-async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), AppError> {
+async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), Refused> {
     if store::cancel(tx, &invitation.id, Some(&actor.user_id), now).await.step("invitations::cancel")? {
         Ok(())
     } else {
@@ -256,7 +261,7 @@ async fn cancel(tx: &mut Conn, invitation: &InvitationRecord, actor: &Actor, now
 
 /// Cancels the target's invitation; a user who was only invited drops to Profile only, an
 /// active user invited into more roles stays active with what they hold.
-async fn cancel_target(tx: &mut Conn, target: &Target, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), AppError> {
+async fn cancel_target(tx: &mut Conn, target: &Target, invitation: &InvitationRecord, actor: &Actor, now: i64) -> Result<(), Refused> {
     cancel(tx, invitation, actor, now).await?;
     if !target.user.is_active() {
         users::set_status(tx, &target.user.id, StoredUserStatus::ProfileOnly, now).await.step("users::set_status")?;
@@ -264,8 +269,8 @@ async fn cancel_target(tx: &mut Conn, target: &Target, invitation: &InvitationRe
     Ok(())
 }
 
-fn pending(target: &Target) -> Result<&InvitationRecord, AppError> {
-    target.invitation.as_ref().ok_or_else(|| AppError::InvalidState("This user has no pending invitation.".into()))
+fn pending(target: &Target) -> Result<&InvitationRecord, Refused> {
+    target.invitation.as_ref().ok_or(Refused::skip(SkipReason::NoPendingInvitation))
 }
 
 fn display_name(user: &UserRecord) -> String {
@@ -276,7 +281,7 @@ fn display_name(user: &UserRecord) -> String {
     }
 }
 
-/// Resend, remind, send a new invitation, or cancel: returns the banner to show.
+/// Resend, remind, send a new invitation, extend or cancel: returns the banner to show.
 pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: InvitationAction) -> Result<String, AppError> {
     actor.require(Permission::ManageInvitations)?;
     if action == InvitationAction::Confirm {
@@ -286,12 +291,47 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
-    let target = load_target(&mut tx, state.db.engine(), actor, user_id, action, now).await?;
-    let invitation = pending(&target)?.clone();
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
+    let done = act_on_one(&mut tx, &OnePerson { state, actor, account: &account, priority: Priority::Waited, now }, user_id, action).await?;
+    if done.queued_email {
+        budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
+    }
+    tx.commit().await.step("commit")?;
+    if done.queued_email {
+        state.work_signal.wake();
+    }
+    Ok(done.banner)
+}
+
+/// What a person's action runs with, inside the caller's transaction (which [`budget::hold`]s
+/// the account when it may send).
+pub struct OnePerson<'a> {
+    pub state: &'a AppState,
+    pub actor: &'a Actor,
+    pub account: &'a accounts::AccountRecord,
+    /// Bulk mail waits behind single mail.
+    pub priority: Priority,
+    pub now: i64,
+}
+
+/// What one person's action did.
+pub struct Done {
+    pub banner: String,
+    /// An email was queued (the caller checks the daily budget and wakes the runner).
+    pub queued_email: bool,
+}
+
+/// Resend, remind, send new, extend or cancel for one person, in the caller's transaction:
+/// the one function the single action and the bulk job share. A refusal may leave writes
+/// in the transaction (a spent send budget): the caller rolls back to before it.
+pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, action: InvitationAction) -> Result<Done, Refused> {
+    let (state, actor, account, now) = (ctx.state, ctx.actor, ctx.account, ctx.now);
+    let target = load_target(tx, state.db.engine(), actor, user_id, action, now).await?;
+    let invitation = pending(&target)?.clone();
     let who = display_name(&target.user);
     let email = Email::parse(&target.user.email).step("Email::parse")?;
     let new_expiry = account.invitation_expiry_days.expiry_from(now);
+    let quiet = |banner: String| Ok(Done { banner, queued_email: false });
 
     let (wording, rotate, expires_at, audit_action, banner) = match action {
         InvitationAction::Resend => {
@@ -317,42 +357,39 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
         InvitationAction::Extend => {
             // Never earlier than it was: extending a fresh invitation changes nothing.
             let until = new_expiry.max(invitation.expires_at);
-            if !store::extend(&mut tx, &invitation.id, until).await.step("invitations::extend")? {
+            if !store::extend(tx, &invitation.id, until).await.step("invitations::extend")? {
                 return Err(changed_meanwhile());
             }
             let details = serde_json::json!({ "email": target.user.email, "from": shared::invitations::utc_date_time(invitation.expires_at), "to": shared::invitations::utc_date_time(until) });
-            record(&mut tx, actor, AuditAction::InvitationExtended, &invitation.id, details, now).await?;
-            tx.commit().await.step("commit")?;
-            return Ok(format!("Invitation to {who} extended: it now expires {}. Nothing was sent.", shared::invitations::time_until(until, now)));
+            record(tx, actor, AuditAction::InvitationExtended, &invitation.id, details, now).await?;
+            return quiet(format!("Invitation to {who} extended: it now expires {}. Nothing was sent.", shared::invitations::time_until(until, now)));
         }
         InvitationAction::Cancel => {
-            cancel_target(&mut tx, &target, &invitation, actor, now).await?;
-            record(&mut tx, actor, AuditAction::InvitationCancelled, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
-            tx.commit().await.step("commit")?;
-            return Ok(format!("Invitation to {who} cancelled. Its link no longer works."));
+            cancel_target(tx, &target, &invitation, actor, now).await?;
+            record(tx, actor, AuditAction::InvitationCancelled, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
+            return quiet(format!("Invitation to {who} cancelled. Its link no longer works."));
         }
         InvitationAction::CopyLink | InvitationAction::Manage | InvitationAction::InviteToActivate | InvitationAction::Confirm => {
-            return Err(AppError::InvalidState("That action has its own control.".into()));
+            return Err(AppError::InvalidState("That action has its own control.".into()).into());
         }
     };
-    outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
+    if let Some(wait) = outbox::spend_send_budget(tx, &actor.account_id, &email, now).await? {
+        return Err(Refused::Skip { reason: SkipReason::RecipientLimit, message: Some(format!("{email} {}.", outbox::budget_spent(wait))) });
+    }
     // Resending or sending anew re-issues the invitation: the sender vouches for it now.
     let reissued_by = (action != InvitationAction::Remind).then_some(actor.user_id.as_str());
-    if !store::record_send(&mut tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? {
+    if !store::record_send(tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? {
         return Err(changed_meanwhile());
     }
-    let updated = store::get(&mut tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
+    let updated = store::get(tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
     let inviter = match &updated.invited_by {
-        Some(id) => users::get(&mut tx, id).await.step("users::get")?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
+        Some(id) => users::get(tx, id).await.step("users::get")?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
         None => actor.name.clone(),
     };
-    let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: &actor.user_id };
-    notify::invitation(&mut tx, from, &email, &updated, wording, now).await?;
-    budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
-    record(&mut tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
-    tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
-    Ok(banner)
+    let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: &actor.user_id, priority: ctx.priority };
+    notify::invitation(tx, from, &email, &updated, wording, now).await?;
+    record(tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
+    Ok(Done { banner, queued_email: true })
 }
 
 /// Confirms an acceptance that waits for an administrator (its inviter could no longer grant
@@ -372,7 +409,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, user_id: &str) -> Result<S
         return Err(AppError::InvalidState("A place this invitation offers a role in is archived. Restore it first, or cancel the invitation.".into()));
     }
     if !store::confirm(&mut tx, &invitation.id, now).await.step("invitations::confirm")? {
-        return Err(changed_meanwhile());
+        return Err(changed_meanwhile().into());
     }
     for grant in &target.subject.offered {
         memberships::grant(&mut tx, &target.user.id, &grant.scope_id, &grant.role, now).await.step("memberships::grant")?;
@@ -396,7 +433,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, user_id: &str) -> Result<S
     )
     .await?;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     let who = display_name(&target.user);
     Ok(match untold {
         None => format!("Confirmed: {who} now holds the roles of the invitation, and was told by email."),

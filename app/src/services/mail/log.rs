@@ -1,7 +1,7 @@
 //! The admin's view of outgoing email: the delivery log, retrying a failed message, the
 //! sender settings, and the test email.
 
-use super::outbox::{self, LoggedMessage, NewMessage};
+use super::outbox::{self, LoggedMessage, NewMessage, Priority};
 use super::templates;
 use crate::services::audit::{self, AuditEvent};
 use crate::services::error::Step;
@@ -77,7 +77,7 @@ pub async fn retry(state: &AppState, actor: &Actor, id: &str) -> Result<String, 
     }
     record(&mut tx, actor, AuditAction::EmailRetried, "email", id, serde_json::json!({ "recipient": message.recipient }), now).await?;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     Ok(format!("The message to {} is queued again.", message.recipient))
 }
 
@@ -140,11 +140,12 @@ pub async fn send_test(state: &AppState, actor: &Actor, to: &str) -> Result<Stri
         invitation_id: None,
         password_reset_id: None,
         sent_by: Some(&actor.user_id),
+        priority: Priority::Waited,
         rendered: templates::test_email(&account.name, &actor.name),
     };
     let id = outbox::enqueue(&mut tx, message, now).await.step("outbox::enqueue")?;
     record(&mut tx, actor, AuditAction::EmailTestQueued, "email", &id, serde_json::json!({ "recipient": to.as_str() }), now).await?;
     tx.commit().await.step("commit")?;
-    state.outbox_signal.notify_one();
+    state.work_signal.wake();
     Ok(id)
 }

@@ -12,9 +12,7 @@ use lettre::message::Mailbox;
 use rand::Rng;
 use shared::mail::{DeliveryState, MessageKind};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
@@ -32,6 +30,8 @@ pub struct DeliveryConfig {
     pub misconfigured_retry: Duration,
     /// The lease holder this worker writes (see [`WorkerId`]).
     pub worker: WorkerId,
+    /// The people of a job done in one transaction (the write lock is held that long).
+    pub job_batch: i64,
 }
 
 impl Default for DeliveryConfig {
@@ -47,6 +47,7 @@ impl Default for DeliveryConfig {
             poll_interval: Duration::from_secs(5),
             misconfigured_retry: Duration::from_secs(300),
             worker: WorkerId::this_process(process_started_ms()),
+            job_batch: 25,
         }
     }
 }
@@ -88,7 +89,7 @@ impl WorkerId {
     }
 
     /// Whether `holder` is an earlier run on this machine that is gone.
-    fn outlived(&self, holder: &WorkerId) -> bool {
+    pub fn outlived(&self, holder: &WorkerId) -> bool {
         holder.host == self.host && holder != self && (holder.pid == self.pid || !process_runs(holder.pid))
     }
 }
@@ -278,29 +279,6 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             outbox::clear_transport_problem(db).await?;
         }
     }
-}
-
-/// Runs until `shutdown` resolves: sends what is due, then waits for a new message
-/// (`signal`) or the poll interval.
-pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, shutdown: impl std::future::Future<Output = ()>) {
-    let signal: Arc<Notify> = state.outbox_signal.clone();
-    tokio::pin!(shutdown);
-    tracing::info!(transport = %transport.describe(), worker = %config.worker, "delivery worker started");
-    if let Err(error) = take_back_abandoned(&state, &config.worker).await {
-        tracing::warn!(%error, "could not look for messages an earlier run had leased");
-    }
-    loop {
-        match dispatch_pending(&state, &transport, &config).await {
-            Ok(_) => state.metrics.worker_finished_pass(state.clock.now_ms()),
-            Err(error) => tracing::error!(%error, "delivery pass failed"),
-        }
-        tokio::select! {
-            _ = signal.notified() => {}
-            _ = tokio::time::sleep(config.poll_interval) => {}
-            _ = &mut shutdown => break,
-        }
-    }
-    tracing::info!("delivery worker stopped");
 }
 
 #[cfg(test)]

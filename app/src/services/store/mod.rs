@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod custom_roles;
 pub mod invitations;
+pub mod jobs;
 pub mod memberships;
 pub mod outbox;
 pub mod password_resets;

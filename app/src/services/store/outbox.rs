@@ -48,7 +48,16 @@ pub struct NewMessage<'a> {
     pub password_reset_id: Option<&'a str>,
     /// The person whose action sends it, when one does (for their daily budget).
     pub sent_by: Option<&'a str>,
+    pub priority: Priority,
     pub rendered: RenderedEmail,
+}
+
+/// Which messages the runner takes first: what someone waits for now (a single invitation,
+/// a password reset) before the thousands a bulk action queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    Waited = 0,
+    Bulk = 1,
 }
 
 /// Queues a message; it goes out once the caller's transaction commits.
@@ -56,8 +65,8 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     let id = new_id();
     sqlx::query(
         "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
-                             next_attempt_at, created_at, updated_at, password_reset_id, sent_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9, $11, $12)",
+                             next_attempt_at, created_at, updated_at, password_reset_id, sent_by, priority) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9, $11, $12, $13)",
     )
     .bind(&id)
     .bind(message.account_id)
@@ -71,6 +80,7 @@ pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> s
     .bind(DeliveryState::Queued.as_str())
     .bind(message.password_reset_id)
     .bind(message.sent_by)
+    .bind(message.priority as i32)
     .execute(conn)
     .await?;
     Ok(id)
@@ -94,9 +104,9 @@ pub struct Claimed {
 }
 
 /// Takes up to `limit` due messages (queued, deferred and due, or sending with a lapsed
-/// lease) for this worker until `lease_until`. One statement, so two workers never take
-/// the same row: SQLite runs it under its write lock; PostgreSQL skips rows another
-/// worker has locked.
+/// lease) for this worker until `lease_until`, bulk mail after the rest ([`Priority`]).
+/// One statement, so two workers never take the same row: SQLite runs it under its write
+/// lock; PostgreSQL skips rows another worker has locked.
 pub async fn claim(db: &Db, worker: &str, now_ms: i64, lease_until: i64, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     // SQLite runs the statement under its one write lock; PostgreSQL skips rows another
     // worker has locked, so several workers never wait on each other.
@@ -108,7 +118,7 @@ pub async fn claim(db: &Db, worker: &str, now_ms: i64, lease_until: i64, limit: 
         "UPDATE outbox SET state = '{sending}', lease_until = $1, leased_by = $4, attempts = attempts + 1, updated_at = $2 \
          WHERE id IN (SELECT id FROM outbox \
                       WHERE (state IN ('{queued}', '{deferred}') AND next_attempt_at <= $2) OR (state = '{sending}' AND lease_until <= $2) \
-                      ORDER BY next_attempt_at, created_at LIMIT $3 {lock}) \
+                      ORDER BY priority, next_attempt_at, created_at LIMIT $3 {lock}) \
          RETURNING id, account_id, kind, recipient, subject, text_body, html_body, attempts, created_at, invitation_id, password_reset_id",
         sending = DeliveryState::Sending.as_str(),
         queued = DeliveryState::Queued.as_str(),

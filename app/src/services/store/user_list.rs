@@ -539,3 +539,36 @@ pub async fn by_ids(conn: &mut Conn, account_id: &str, ids: &[String], now_ms: i
     }
     query.fetch_all(conn).await
 }
+
+/// Every user `filter` keeps (its status, search, place and reader), up to `max`, in the
+/// list's order: the people of "select all matching this filter".
+pub async fn matching_ids(conn: &mut Conn, filter: &ListFilter<'_>, max: i64) -> sqlx::Result<Vec<String>> {
+    let mut sql = Sql::default();
+    let Matching { with, from, conditions } = matching(filter, filter.status, Reading::Walk, &mut sql);
+    let limit = sql.param(Bind::Int(max));
+    sql.text = format!("{with}SELECT u.id FROM {from} WHERE {} ORDER BY {} LIMIT {limit}", conditions.join(" AND "), order_by(filter.sort, !filter.descending));
+    sqlx::query_scalar_with(&sql.text, sql.arguments()?).fetch_all(conn).await
+}
+
+/// Which of `ids` `filter`'s reader may list (people of their account, and of their places
+/// for a scope administrator), in the order given.
+pub async fn visible_among(conn: &mut Conn, filter: &ListFilter<'_>, ids: &[String]) -> sqlx::Result<Vec<String>> {
+    let mut visible = std::collections::HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::default();
+        let Matching { with, from, mut conditions } = matching(filter, None, Reading::Walk, &mut sql);
+        let list: Vec<String> = chunk.iter().map(|id| sql.param(Bind::Text(id.clone()))).collect();
+        conditions.push(format!("u.id IN ({})", list.join(", ")));
+        sql.text = format!("{with}SELECT u.id FROM {from} WHERE {}", conditions.join(" AND "));
+        let found: Vec<String> = sqlx::query_scalar_with(&sql.text, sql.arguments()?).fetch_all(&mut *conn).await?;
+        visible.extend(found);
+    }
+    Ok(ids.iter().filter(|id| visible.contains(*id)).cloned().collect())
+}
+
+/// How many users `filter` keeps, counting no further than `cap`.
+pub async fn count_upto(conn: &mut Conn, filter: &ListFilter<'_>, cap: i64) -> sqlx::Result<i64> {
+    let sql = count_sql(filter, filter.status, cap);
+    let (total,): (i64,) = sqlx::query_as_with(&sql.text, sql.arguments()?).persistent(prepared(filter)).fetch_one(&mut *conn).await?;
+    Ok(total)
+}

@@ -1,0 +1,427 @@
+//! Bulk actions as durable jobs. Starting one resolves the selection on the server (ticked
+//! rows, or everyone matching a filter, as the starter may see them), writes the job and one
+//! item per person in one transaction, and leaves the rest to the runner; up to
+//! [`DONE_IN_REQUEST`] people are done before the request answers.
+//!
+//! The runner claims items in leased batches. Each batch is one transaction holding, per
+//! person (under a savepoint), the change, its email (outbox, bulk priority), its audit line
+//! and the item's outcome: a crash leaves a person wholly done or wholly not, and an item
+//! settled by one worker is never done again by another. Each person is decided by the same
+//! function, and the same rule, as the single action; the starter is loaded again for each
+//! batch, so a starter demoted or deactivated meanwhile stops or skips what they lost.
+
+use super::audit::{self, AuditEvent};
+use super::checkpoints::points;
+use super::csv_out::CsvOut;
+use super::error::{Refused, Step};
+use super::invitations::service::{self as invitation_service, OnePerson};
+use super::mail::budget;
+use super::mail::outbox::Priority;
+use super::mail::worker::DeliveryConfig;
+use super::store::jobs::{self as store, ClaimedItem, JobRecord, NewJob};
+use super::store::user_list::{self, ListedUser};
+use super::store::{accounts, new_id, scopes, users as user_store, Conn};
+use super::{auth, people, users, Actor, AppState};
+use shared::audit::AuditAction;
+use shared::bulk::{thousands, BulkAction, JobState, JobView, PerPerson, Selection, SkipCount, SkipReason, DONE_IN_REQUEST, MAX_JOB_PEOPLE, MAX_TICKED};
+use shared::permissions::{Denied, Permission};
+use shared::views::UsersQuery;
+use shared::AppError;
+use std::time::Duration;
+
+/// How a runner (or a request doing a small job itself) claims items.
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    /// The lease holder written on claimed items (a `WorkerId`).
+    pub worker: String,
+    pub batch: i64,
+    pub lease: Duration,
+}
+
+impl From<&DeliveryConfig> for JobsConfig {
+    fn from(config: &DeliveryConfig) -> JobsConfig {
+        JobsConfig { worker: config.worker.to_string(), batch: config.job_batch, lease: config.lease }
+    }
+}
+
+/// Who may see a job: its starter, and everyone who manages the whole account.
+fn may_see(actor: &Actor, job: &JobRecord) -> bool {
+    job.account_id == actor.account_id && (job.started_by == actor.user_id || actor.authority.manages_account())
+}
+
+/// The job `id` if `actor` may see it; 404 otherwise (another's job is not confirmed to exist).
+async fn visible_job(conn: &mut Conn, actor: &Actor, id: &str) -> Result<JobRecord, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let job = store::get(conn, id).await.step("jobs::get")?;
+    job.filter(|job| may_see(actor, job)).ok_or(AppError::NotFound)
+}
+
+/// The people a selection names, as `actor` may see them, and the selection in words.
+async fn resolve(state: &AppState, conn: &mut Conn, actor: &Actor, selection: &Selection, now: i64) -> Result<(Vec<String>, String), AppError> {
+    match selection {
+        Selection::People(ids) => {
+            if ids.len() > MAX_TICKED {
+                return Err(AppError::Validation(format!(
+                    "Tick at most {} people one by one; for more, select everyone matching a filter.",
+                    thousands(MAX_TICKED as u64)
+                )));
+            }
+            let mut seen = std::collections::HashSet::with_capacity(ids.len());
+            let ids: Vec<String> = ids.iter().filter(|id| shared::url::is_id(id) && seen.insert(id.as_str())).cloned().collect();
+            let everyone = UsersQuery::default();
+            let filter = users::list_filter(state, actor, &everyone, "", now, 1);
+            let visible = user_list::visible_among(conn, &filter, &ids).await.step("user_list::visible_among")?;
+            let words = match ids.len() {
+                1 => "1 person selected".to_string(),
+                n => format!("{} people selected", thousands(n as u64)),
+            };
+            Ok((visible, words))
+        }
+        Selection::Matching(query) => {
+            let query = UsersQuery::from_query_string(query);
+            if let Some(scope) = &query.scope {
+                if !actor.authority.reaches(scope) {
+                    return Err(AppError::Forbidden(Denied::OutsideYourScopes));
+                }
+            }
+            let search = user_store::folded(query.search.trim());
+            let filter = users::list_filter(state, actor, &query, &search, now, 1);
+            let ids = user_list::matching_ids(conn, &filter, MAX_JOB_PEOPLE as i64 + 1).await.step("user_list::matching_ids")?;
+            if ids.len() > MAX_JOB_PEOPLE {
+                return Err(AppError::Validation(format!(
+                    "More than {} people match this filter, and a bulk action reaches at most that many. Narrow the filter down.",
+                    thousands(MAX_JOB_PEOPLE as u64)
+                )));
+            }
+            let place = match &query.scope {
+                Some(id) => scopes::get(conn, &actor.account_id, id).await.step("scopes::get")?.map(|s| s.name),
+                None => None,
+            };
+            Ok((ids, describe(&query, place.as_deref())))
+        }
+    }
+}
+
+/// How many people "select all matching" `query` selects, exactly, up to one past
+/// [`MAX_JOB_PEOPLE`].
+pub async fn count_matching(state: &AppState, actor: &Actor, query: &str) -> Result<u64, AppError> {
+    actor.require(Permission::ViewUsers)?;
+    let query = UsersQuery::from_query_string(query);
+    if let Some(scope) = &query.scope {
+        if !actor.authority.reaches(scope) {
+            return Err(AppError::Forbidden(Denied::OutsideYourScopes));
+        }
+    }
+    let now = state.clock.now_ms();
+    let search = user_store::folded(query.search.trim());
+    let filter = users::list_filter(state, actor, &query, &search, now, 1);
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let counted = user_list::count_upto(&mut conn, &filter, MAX_JOB_PEOPLE as i64 + 1).await.step("user_list::count_upto")?;
+    Ok(counted as u64)
+}
+
+/// "Everyone matching: status Expired, place Sales, search "acme"".
+fn describe(query: &UsersQuery, place: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(status) = query.status {
+        parts.push(format!("status {}", status.label()));
+    }
+    if let Some(place) = place {
+        parts.push(format!("place {place}"));
+    }
+    if !query.search.trim().is_empty() {
+        parts.push(format!("search \u{201c}{}\u{201d}", query.search.trim()));
+    }
+    match parts.is_empty() {
+        true => "Everyone".to_string(),
+        false => format!("Everyone matching: {}", parts.join(", ")),
+    }
+}
+
+/// Starts `action` over `selection`. Up to [`DONE_IN_REQUEST`] people it is done before this
+/// returns; more are left to the runner and the job's page shows them go.
+pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selection: Selection) -> Result<JobView, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let now = state.clock.now_ms();
+    let (people, words) = {
+        let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+        resolve(state, &mut conn, actor, &selection, now).await?
+    };
+    if people.is_empty() {
+        return Err(AppError::Validation("None of the people selected is one you may act on. Select people first.".into()));
+    }
+    let id = new_id();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    if action.sends_email() {
+        budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
+        let usage = budget::usage(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, now).await?;
+        if usage.left() <= 0 {
+            return Err(AppError::InvalidState(usage.refusal(people.len() as i64)));
+        }
+    }
+    let job = NewJob { id: &id, account_id: &actor.account_id, action, started_by: &actor.user_id, selection: &words, people: &people };
+    store::insert(&mut tx, job, now).await.step("jobs::insert")?;
+    let details = serde_json::json!({ "action": action.as_str(), "selection": words, "people": people.len() });
+    record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobStarted, &id, details, now).await?;
+    tx.commit().await.step("commit")?;
+    tracing::info!(job = %id, action = action.as_str(), people = people.len(), "bulk action started");
+    if people.len() <= DONE_IN_REQUEST {
+        // On a task of its own, so a request cancelled half-way still finishes it.
+        let (state_now, id_now) = (state.clone(), id.clone());
+        let config = JobsConfig::from(&DeliveryConfig::default());
+        let done = tokio::spawn(async move { run_due(&state_now, &config, Some(&id_now)).await });
+        done.await.map_err(|error| super::error::internal("bulk action task", error))??;
+    } else {
+        state.work_signal.wake();
+    }
+    get(state, actor, &id).await
+}
+
+async fn record(
+    tx: &mut Conn,
+    account_id: &str,
+    actor_user_id: Option<&str>,
+    action: AuditAction,
+    job_id: &str,
+    details: serde_json::Value,
+    now: i64,
+) -> Result<(), AppError> {
+    let event = AuditEvent { account_id, actor_user_id, action, target_type: "job", target_id: job_id, details };
+    audit::record(tx, event, now).await.step("audit::record")
+}
+
+/// Claims and does batches of open items (of `only` job, or of every running job) until
+/// none is left to claim; returns how many items were settled.
+pub async fn run_due(state: &AppState, config: &JobsConfig, only: Option<&str>) -> Result<u64, AppError> {
+    let mut settled = 0;
+    loop {
+        let now = state.clock.now_ms();
+        let lease_until = now + config.lease.as_millis() as i64;
+        let claimed = store::claim(&state.db, only, &config.worker, now, lease_until, config.batch).await.step("jobs::claim")?;
+        if claimed.is_empty() {
+            return Ok(settled);
+        }
+        let mut by_job: Vec<(String, Vec<ClaimedItem>)> = Vec::new();
+        for item in claimed {
+            match by_job.last_mut() {
+                Some((job, items)) if *job == item.job_id => items.push(item),
+                _ => by_job.push((item.job_id.clone(), vec![item])),
+            }
+        }
+        for (job_id, items) in by_job {
+            settled += process(state, &job_id, items).await?;
+        }
+    }
+}
+
+/// Ends a job that cannot go on, with the reason, audited.
+async fn stop(state: &AppState, job: &JobRecord, because: &str) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    if store::stop(&mut tx, &job.id, JobState::Failed, Some(because), now).await.step("jobs::stop")? {
+        record(&mut tx, &job.account_id, None, AuditAction::JobStopped, &job.id, serde_json::json!({ "because": because }), now).await?;
+    }
+    tx.commit().await.step("commit")?;
+    tracing::warn!(job = %job.id, because, "bulk action stopped");
+    Ok(())
+}
+
+/// Does one batch of a job's items in one transaction; returns how many were settled.
+async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Result<u64, AppError> {
+    let now = state.clock.now_ms();
+    let engine = state.db.engine();
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let Some(job) = store::get(&mut conn, job_id).await.step("jobs::get")? else { return Ok(0) };
+    if job.state != JobState::Running {
+        return Ok(0);
+    }
+    let Some(action) = job.action() else {
+        drop(conn);
+        stop(state, &job, "this version of Beckon does not know the job's action").await?;
+        return Ok(0);
+    };
+    let actor = auth::actor_of(&mut conn, &job.started_by).await?.filter(|a| a.account_id == job.account_id);
+    let account = accounts::get(&mut conn, &job.account_id).await.step("accounts::get")?;
+    drop(conn);
+    let (Some(actor), Some(account)) = (actor, account) else {
+        stop(state, &job, "the person who started it can no longer act (deactivated or deleted)").await?;
+        return Ok(0);
+    };
+
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let mut budget_left = i64::MAX;
+    if action.sends_email() {
+        budget::hold(&mut tx, engine, &account.id).await?;
+        budget_left = budget::usage(&mut tx, state.mail_limits, &account.id, &actor.user_id, now).await?.left();
+    }
+    let one = OnePerson { state, actor: &actor, account: &account, priority: Priority::Bulk, now };
+    let (mut done, mut skipped, mut failed, mut queued) = (0i64, 0i64, 0i64, 0i64);
+    for item in &items {
+        sqlx::query("SAVEPOINT item").execute(&mut *tx).await.step("savepoint")?;
+        if !store::lock_open(&mut tx, engine, &item.job_id, item.seq).await.step("jobs::lock_open")? {
+            // Settled by another worker after this one's lease ran out.
+            sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+            continue;
+        }
+        let outcome = if action.sends_email() && budget_left <= 0 {
+            Err(Refused::skip(SkipReason::DailyBudget))
+        } else {
+            match action.per_person() {
+                PerPerson::Invitation(single) => invitation_service::act_on_one(&mut tx, &one, &item.user_id, single).await.map(|d| d.queued_email),
+                PerPerson::Person(single) => people::act_on_one(&mut tx, engine, &actor, &item.user_id, single, now).await.map(|_| false),
+            }
+        };
+        let (settled_as, reason) = match outcome {
+            Ok(queued_email) => {
+                if queued_email {
+                    budget_left -= 1;
+                    queued += 1;
+                }
+                done += 1;
+                ("done", None)
+            }
+            Err(Refused::Skip { reason, .. }) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
+                skipped += 1;
+                ("skipped", Some(reason))
+            }
+            // The database is away: the whole batch waits for its lease to run out.
+            Err(Refused::Error(AppError::Unavailable)) => return Err(AppError::Unavailable),
+            Err(Refused::Error(error)) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
+                tracing::error!(job = %job.id, user_id = %item.user_id, %error, "a bulk action failed for one person");
+                failed += 1;
+                ("failed", None)
+            }
+        };
+        store::settle(&mut tx, &item.job_id, item.seq, settled_as, reason, now).await.step("jobs::settle")?;
+        sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+    }
+    store::count(&mut tx, &job.id, done, skipped, failed, now).await.step("jobs::count")?;
+    if store::finish_if_complete(&mut tx, &job.id, now).await.step("jobs::finish_if_complete")? {
+        let finished = store::get(&mut tx, &job.id).await.step("jobs::get")?.step("jobs::get: the row must exist")?;
+        let details = serde_json::json!({ "action": action.as_str(), "done": finished.done, "skipped": finished.skipped, "failed": finished.failed });
+        record(&mut tx, &job.account_id, Some(&actor.user_id), AuditAction::JobFinished, &job.id, details, now).await?;
+    }
+    state.checkpoints.reach(points::JOB_BATCH_BEFORE_COMMIT).await;
+    tx.commit().await.step("commit")?;
+    state.checkpoints.reach(points::JOB_BATCH_COMMITTED).await;
+    if queued > 0 {
+        state.work_signal.wake_here();
+    }
+    Ok((done + skipped + failed) as u64)
+}
+
+/// A job as `actor` sees it.
+pub async fn get(state: &AppState, actor: &Actor, id: &str) -> Result<JobView, AppError> {
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let job = visible_job(&mut conn, actor, id).await?;
+    view(&mut conn, actor, job, true).await
+}
+
+async fn view(conn: &mut Conn, actor: &Actor, job: JobRecord, with_skips: bool) -> Result<JobView, AppError> {
+    let action = job.action().step("jobs: a known action")?;
+    let starter = user_store::get(conn, &job.started_by).await.step("users::get")?;
+    let started_by = starter.map(|u| if u.name.trim().is_empty() { u.email } else { u.name }).unwrap_or_default();
+    let skips = match with_skips && job.skipped > 0 {
+        true => store::skip_counts(conn, &job.id)
+            .await
+            .step("jobs::skip_counts")?
+            .into_iter()
+            .filter_map(|(reason, count)| Some(SkipCount { reason: SkipReason::parse(&reason)?, count: count as u64 }))
+            .collect(),
+        false => Vec::new(),
+    };
+    Ok(JobView {
+        can_cancel: job.state == JobState::Running && (job.started_by == actor.user_id || actor.authority.manages_account()),
+        id: job.id,
+        action,
+        state: job.state,
+        started_by,
+        started_at_ms: job.created_at,
+        finished_at_ms: job.finished_at,
+        selection: job.selection,
+        total: job.total as u64,
+        done: job.done as u64,
+        skipped: job.skipped as u64,
+        failed: job.failed as u64,
+        skips,
+        stopped_because: job.stopped_because,
+    })
+}
+
+/// The Jobs list: the account's latest jobs for those who manage it, one's own otherwise.
+pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<JobView>, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let only = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
+    let jobs = store::list(&mut conn, &actor.account_id, only, 100).await.step("jobs::list")?;
+    let mut views = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        views.push(view(&mut conn, actor, job, false).await?);
+    }
+    Ok(views)
+}
+
+/// Cancels a running job: what is done stays done, the rest is not started.
+pub async fn cancel(state: &AppState, actor: &Actor, id: &str) -> Result<JobView, AppError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let job = visible_job(&mut tx, actor, id).await?;
+    if !(job.started_by == actor.user_id || actor.authority.manages_account()) {
+        return Err(AppError::Forbidden(Denied::NotPermitted));
+    }
+    if !store::stop(&mut tx, &job.id, JobState::Cancelled, None, now).await.step("jobs::stop")? {
+        return Err(AppError::InvalidState("This job has already ended.".into()));
+    }
+    let details = serde_json::json!({ "done": job.done, "skipped": job.skipped, "failed": job.failed, "total": job.total });
+    record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobCancelled, &job.id, details, now).await?;
+    tx.commit().await.step("commit")?;
+    get(state, actor, id).await
+}
+
+/// The columns of the skipped rows' CSV.
+const SKIPPED_HEADER: [&str; 4] = ["Name", "Email", "Reason", "Reason code"];
+
+/// The job's skipped people with their reasons, as CSV (the one CSV writer).
+pub async fn skipped_csv(state: &AppState, actor: &Actor, id: &str) -> Result<Vec<u8>, AppError> {
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let job = visible_job(&mut conn, actor, id).await?;
+    let mut out = CsvOut::with_header(&SKIPPED_HEADER)?;
+    let mut after = -1;
+    loop {
+        let rows = store::skipped(&mut conn, &job.id, after, 1000).await.step("jobs::skipped")?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        for row in &rows {
+            let reason = SkipReason::parse(&row.reason);
+            let label = reason.map(|r| r.label()).unwrap_or_default();
+            out.row(&[row.name.as_str(), row.email.as_str(), label.as_str(), row.reason.as_str()])?;
+        }
+    }
+    out.into_bytes()
+}
+
+/// The columns of the selection's CSV.
+const SELECTION_HEADER: [&str; 6] = ["Name", "Email", "Status", "Roles", "Invitation sent (UTC)", "Invitation expires (UTC)"];
+
+/// The selected people as CSV (the one CSV writer), as the Users page shows them.
+pub async fn export_selection(state: &AppState, actor: &Actor, selection: &Selection) -> Result<Vec<u8>, AppError> {
+    actor.require(Permission::ViewUsers)?;
+    let now = state.clock.now_ms();
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let (people, _) = resolve(state, &mut conn, actor, selection, now).await?;
+    let mut out = CsvOut::with_header(&SELECTION_HEADER)?;
+    for chunk in people.chunks(500) {
+        let listed: Vec<ListedUser> = user_list::by_ids(&mut conn, &actor.account_id, chunk, now).await.step("user_list::by_ids")?;
+        for row in users::rows(&mut conn, actor, listed, now).await? {
+            let roles = shared::scopes::GrantView::list(&row.held);
+            let (sent, expires) = match &row.invitation {
+                Some(i) => (shared::invitations::utc_date_time(i.last_sent_at_ms), shared::invitations::utc_date_time(i.expires_at_ms)),
+                None => (String::new(), String::new()),
+            };
+            out.row(&[row.name.as_str(), row.email.as_str(), row.status.label(), roles.as_str(), sent.as_str(), expires.as_str()])?;
+        }
+    }
+    out.into_bytes()
+}

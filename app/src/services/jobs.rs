@@ -49,11 +49,15 @@ fn may_see(actor: &Actor, job: &JobRecord) -> bool {
     job.account_id == actor.account_id && (job.started_by == actor.user_id || actor.authority.manages_account())
 }
 
-/// The job `id` if `actor` may see it; 404 otherwise (another's job is not confirmed to exist).
+/// The job `id` if `actor` may see it: 404 when the account has no such job, 403 when it is
+/// another person's (and `actor` does not manage the whole account).
 async fn visible_job(conn: &mut Conn, actor: &Actor, id: &str) -> Result<JobRecord, AppError> {
     actor.require(Permission::ManageInvitations)?;
-    let job = store::get(conn, id).await.step("jobs::get")?;
-    job.filter(|job| may_see(actor, job)).ok_or(AppError::NotFound)
+    let job = store::get(conn, id).await.step("jobs::get")?.filter(|job| job.account_id == actor.account_id).ok_or(AppError::NotFound)?;
+    match may_see(actor, &job) {
+        true => Ok(job),
+        false => Err(AppError::Forbidden(Denied::NotPermitted)),
+    }
 }
 
 /// The people a selection names, as `actor` may see them, and the selection in words.
@@ -148,7 +152,11 @@ pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selectio
         resolve(state, &mut conn, actor, &selection, now).await?
     };
     if people.is_empty() {
-        return Err(AppError::Validation("None of the people selected is one you may act on. Select people first.".into()));
+        return Err(match selection {
+            // Every one ticked is outside the actor's reach: the same refusal as one of them alone.
+            Selection::People(ids) if !ids.is_empty() => AppError::Forbidden(Denied::OutsideYourScopes),
+            _ => AppError::Validation("No one is selected. Tick people's rows, or select everyone matching a filter.".into()),
+        });
     }
     let id = new_id();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
@@ -368,9 +376,6 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: &str) -> Result<JobView
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let job = visible_job(&mut tx, actor, id).await?;
-    if !(job.started_by == actor.user_id || actor.authority.manages_account()) {
-        return Err(AppError::Forbidden(Denied::NotPermitted));
-    }
     if !store::stop(&mut tx, &job.id, JobState::Cancelled, None, now).await.step("jobs::stop")? {
         return Err(AppError::InvalidState("This job has already ended.".into()));
     }

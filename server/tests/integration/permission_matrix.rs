@@ -58,6 +58,9 @@ enum Rule {
     AccountAdmins,
     /// Owner, Admin and scope administrators (for the events of their places).
     ReadsAudit,
+    /// Those who manage the whole account's people: Owner, Admin, HR, a Curator with People
+    /// (another person's bulk job).
+    ManagesAccount,
 }
 
 fn allowed(rule: Rule, kind: Kind) -> bool {
@@ -69,6 +72,7 @@ fn allowed(rule: Rule, kind: Kind) -> bool {
         Rule::ReachesTarget => matches!(kind, Owner | Admin | Hr | CuratorWithPeople | ScopeAdminInside),
         Rule::AccountAdmins => matches!(kind, Owner | Admin),
         Rule::ReadsAudit => matches!(kind, Owner | Admin | ScopeAdminInside | ScopeAdminOutside),
+        Rule::ManagesAccount => matches!(kind, Owner | Admin | Hr | CuratorWithPeople),
     }
 }
 
@@ -89,6 +93,8 @@ struct Fixture {
     custom_role: String,
     message: String,
     failed_message: String,
+    /// A bulk job the owner started, still running (no runner runs here).
+    owners_job: String,
 }
 
 impl Fixture {
@@ -110,8 +116,22 @@ impl Fixture {
     }
 }
 
-const TARGETS: [&str; 12] =
-    ["view", "resend", "remind", "extend", "send_new", "cancel", "copy", "remove_roles", "deactivate", "set_password", "correct", "delete"];
+const TARGETS: [&str; 14] = [
+    "view",
+    "resend",
+    "remind",
+    "extend",
+    "send_new",
+    "cancel",
+    "copy",
+    "remove_roles",
+    "deactivate",
+    "set_password",
+    "correct",
+    "delete",
+    "bulk_cancel",
+    "owners_job",
+];
 /// Active people in the target place, one per action that changes them ("reactivate" is
 /// deactivated below: keeping their roles, they stay within a scope administrator's reach).
 const ACTIVE_TARGETS: [&str; 4] = ["sign_out", "take_role", "give_role", "reactivate"];
@@ -160,6 +180,21 @@ async fn fixture(kind: Kind) -> Fixture {
     let message = app::services::mail::log::send_test(&app.state, &owner, "log@example.com").await.unwrap();
     let failed_message = app::services::mail::log::send_test(&app.state, &owner, "bounce@example.com").await.unwrap();
     sqlx::query("UPDATE outbox SET state = 'failed' WHERE id = $1").bind(&failed_message).execute(&app.state.db.pool).await.unwrap();
+    let owners_job = app::services::store::new_id();
+    {
+        let mut tx = app.state.db.write_tx().await.unwrap();
+        let people = [targets["owners_job"].clone()];
+        let job = app::services::store::jobs::NewJob {
+            id: &owners_job,
+            account_id: &owner.account_id,
+            action: shared::bulk::BulkAction::Remind,
+            started_by: &owner.user_id,
+            selection: "1 person selected",
+            people: &people,
+        };
+        app::services::store::jobs::insert(&mut tx, job, app.clock_ms()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
 
     let actor_email = "actor@example.com";
     let cookie = match kind {
@@ -180,7 +215,7 @@ async fn fixture(kind: Kind) -> Fixture {
             Some(app.sign_in(actor_email).await)
         }
     };
-    Fixture { app, kind, cookie, account_scope, north_waiting, south, spare, archived, targets, curator, custom_role, message, failed_message }
+    Fixture { app, kind, cookie, account_scope, north_waiting, south, spare, archived, targets, curator, custom_role, message, failed_message, owners_job }
 }
 
 /// One server function called one way: its name, who may, the form it is called with, the
@@ -372,6 +407,23 @@ fn rows() -> Vec<Row> {
             |f| format!("user_id={}&people=on", f.curator),
             200,
             Some(|f| format!("SELECT people_permission FROM users WHERE id = '{}'", f.curator)),
+        ),
+        row(
+            "start_bulk_action",
+            Rule::ReachesTarget,
+            |f| format!("action=cancel&ids={}", f.target("bulk_cancel")),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM invitations WHERE state = 'cancelled' AND user_id = '{}'", f.target("bulk_cancel"))),
+        ),
+        reads("count_matching", Rule::ViewsPeople, |_| "query=status%3Dinvited".into()),
+        reads("list_jobs", Rule::ViewsPeople, |_| String::new()),
+        reads("get_job", Rule::ManagesAccount, |f| format!("id={}", f.owners_job)),
+        row(
+            "cancel_job",
+            Rule::ManagesAccount,
+            |f| format!("id={}", f.owners_job),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM jobs WHERE state = 'cancelled' AND id = '{}'", f.owners_job)),
         ),
         reads("get_invitation_settings", Rule::AccountAdmins, |_| String::new()),
         row("save_invitation_settings", Rule::AccountAdmins, |_| "expiry_days=14".into(), 200, Some(|_| "SELECT invitation_expiry_days FROM accounts".into())),

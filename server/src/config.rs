@@ -47,6 +47,9 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// BECKON_LOG_FORMAT=json: one JSON object per log line.
     pub log_json: bool,
+    /// BECKON_SERVE_WORKER=off: `serve` answers pages only and runs no runner (mail and bulk
+    /// jobs then wait for a `beckon worker` process on the same database).
+    pub serve_runs_worker: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +177,11 @@ impl Config {
         if log_format != "text" && log_format != "json" {
             return Err(ConfigError::Invalid { name: "BECKON_LOG_FORMAT", reason: format!("“{log_format}”: use text or json") });
         }
+        let serve_runs_worker = match var("BECKON_SERVE_WORKER").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(ConfigError::Invalid { name: "BECKON_SERVE_WORKER", reason: format!("“{other}”: use on or off") }),
+        };
         let metrics_addr = match var("BECKON_METRICS_ADDR") {
             Some(raw) => Some(raw.parse().map_err(|e: std::net::AddrParseError| ConfigError::Invalid { name: "BECKON_METRICS_ADDR", reason: e.to_string() })?),
             None => None,
@@ -182,6 +190,7 @@ impl Config {
             metrics_token: var("BECKON_METRICS_TOKEN"),
             metrics_addr,
             log_json: log_format == "json",
+            serve_runs_worker,
             trusted_proxies,
             smtp,
             mail_from,

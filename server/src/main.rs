@@ -114,8 +114,10 @@ async fn serve(config: Config) -> Result<(), String> {
     let deletion = tokio::spawn(application.session_store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(600)));
     let housekeeping = application.spawn_housekeeping();
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let delivery = application.spawn_runner(async {
-        let _ = worker_stopped.await;
+    let delivery = config.serve_runs_worker.then(|| {
+        application.spawn_runner(async {
+            let _ = worker_stopped.await;
+        })
     });
     // Without TCP_NODELAY the streamed pages wait on delayed ACKs (about 40 ms at p99).
     let listener = listener.tap_io(|tcp| {
@@ -141,7 +143,9 @@ async fn serve(config: Config) -> Result<(), String> {
         operations.abort();
     }
     let _ = stop_worker.send(());
-    let _ = delivery.await;
+    if let Some(delivery) = delivery {
+        let _ = delivery.await;
+    }
     Ok(())
 }
 

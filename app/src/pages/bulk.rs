@@ -69,14 +69,14 @@ pub fn RowCheckbox(user_id: String, name: String) -> impl IntoView {
     }
 }
 
-/// The header's checkbox: every row of this page.
+/// The header's checkbox: every row of this page (of this table, `label` says which).
 #[component]
-pub fn PageCheckbox(ids: Vec<String>) -> impl IntoView {
+pub fn PageCheckbox(ids: Vec<String>, #[prop(into, default = "Select every row on this page".to_string())] label: String) -> impl IntoView {
     let selection = expect_context::<BulkSelection>();
     let all = StoredValue::new(ids);
     let every_one = move || all.with_value(|page| !page.is_empty() && page.iter().all(|id| selection.is_ticked(id)));
     view! {
-        <input type="checkbox" class="row-select" aria-label="Select every row on this page"
+        <input type="checkbox" class="row-select" aria-label=label
             prop:checked=every_one
             on:change=move |ev| {
                 let ticked = event_target_checked(&ev);
@@ -98,19 +98,7 @@ pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: boo
     let query_string = StoredValue::new(query.to_query_string());
     let select_all = move |_| {
         let query = query_string.get_value();
-        leptos::task::spawn_local(async move {
-            match count_matching(query).await {
-                Ok(n) if n as usize > MAX_JOB_PEOPLE => actions.say(
-                    false,
-                    format!(
-                        "More than {} people match this filter; a bulk action reaches at most that many. Narrow the filter down.",
-                        thousands(MAX_JOB_PEOPLE as u64)
-                    ),
-                ),
-                Ok(n) => selection.matching.set(Some(n)),
-                Err(error) => actions.say(false, error.to_string()),
-            }
-        });
+        leptos::task::spawn_local(async move { count_and_select_all(query, selection, actions).await });
     };
     let current_selection = move || match selection.matching.get() {
         Some(_) => Selection::Matching(query_string.get_value()),
@@ -159,6 +147,8 @@ pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: boo
                     })}
                 }.into_any(),
             }}
+            // The table's header, where this box sits on a wide screen, is folded away on a phone.
+            <span class="page-select-bar"><PageCheckbox ids=page_ids.get_value()/></span>
             <label for="bulk-action" class="visually-hidden">"Bulk action"</label>
             <select id="bulk-action" on:change=move |ev| chosen.set(event_target_value(&ev))>
                 <option value="">"Choose an action…"</option>
@@ -176,6 +166,25 @@ pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: boo
     }
 }
 
+/// Counts everyone matching `query` and selects them. A chunk of its own with the server call:
+/// the page's first visit carries no code for calling the server.
+#[lazy]
+fn count_and_select_all(query: String, selection: BulkSelection, actions: PeopleActions) {
+    leptos::task::spawn_local(async move {
+        match count_matching(query).await {
+            Ok(n) if n as usize > MAX_JOB_PEOPLE => actions.say(
+                false,
+                format!(
+                    "More than {} people match this filter; a bulk action reaches at most that many. Narrow the filter down.",
+                    thousands(MAX_JOB_PEOPLE as u64)
+                ),
+            ),
+            Ok(n) => selection.matching.set(Some(n)),
+            Err(error) => actions.say(false, error.to_string()),
+        }
+    });
+}
+
 #[lazy]
 fn bulk_dialog(action: BulkAction, chosen: Selection, count: u64) -> AnyView {
     view! { <BulkDialog action chosen count/> }.into_any()
@@ -186,12 +195,12 @@ fn bulk_dialog(action: BulkAction, chosen: Selection, count: u64) -> AnyView {
 fn BulkDialog(action: BulkAction, chosen: Selection, count: u64) -> impl IntoView {
     let selection = expect_context::<BulkSelection>();
     let actions = expect_context::<PeopleActions>();
-    let started = RwSignal::new(None::<JobView>);
+    let started = RwSignal::new(None::<RwSignal<JobView>>);
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
     let chosen = StoredValue::new(chosen);
     let close = move || {
-        if let Some(job) = started.get_untracked() {
+        if let Some(job) = started.get_untracked().map(|job| job.get_untracked()) {
             actions.say(job.failed == 0, job.summary());
             selection.clear();
             actions.refresh.update(|n| *n += 1);
@@ -206,7 +215,7 @@ fn BulkDialog(action: BulkAction, chosen: Selection, count: u64) -> impl IntoVie
         };
         leptos::task::spawn_local(async move {
             match start_bulk_action(action.as_str().to_string(), ids, matching).await {
-                Ok(job) => started.set(Some(job)),
+                Ok(job) => started.set(Some(RwSignal::new(job))),
                 Err(error_now) => error.set(Some(error_now.to_string())),
             }
             pending.set(false);
@@ -224,8 +233,8 @@ fn BulkDialog(action: BulkAction, chosen: Selection, count: u64) -> impl IntoVie
                         <button type="button" on:click=move |_| close()>"Back"</button>
                     </div>
                 }.into_any(),
-                Some(job) => view! {
-                    <JobProgress job/>
+                Some(current) => view! {
+                    <JobProgress current/>
                     <div class="dialog-actions">
                         <button type="button" on:click=move |_| close()>"Close"</button>
                     </div>
@@ -235,10 +244,10 @@ fn BulkDialog(action: BulkAction, chosen: Selection, count: u64) -> impl IntoVie
     }
 }
 
-/// A job's progress bar and counts, followed while it runs; its result once over.
+/// A job's progress bar and counts, followed while it runs (kept in `current`); its result
+/// once over.
 #[component]
-pub fn JobProgress(job: JobView) -> impl IntoView {
-    let current = RwSignal::new(job);
+pub fn JobProgress(current: RwSignal<JobView>) -> impl IntoView {
     let retry = RwSignal::new(0u32);
     Effect::new(move |_| {
         retry.track();

@@ -83,7 +83,7 @@ pub fn JobPage() -> impl IntoView {
                     Ok(job) => view! {
                         <div class="page-header"><h1>{job.action.label()}</h1></div>
                         <p class="muted">{format!("Started by {} on {} UTC. {}.", job.started_by, utc_date_time(job.started_at_ms), job.selection)}</p>
-                        <JobProgress job/>
+                        <JobProgress current=RwSignal::new(job)/>
                     }.into_any(),
                     Err(error) => {
                         set_status(error.status_code());

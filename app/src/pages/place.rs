@@ -6,6 +6,7 @@
 use super::organisation::depth_class;
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use crate::pages::admin_layout::SignedIn;
+use crate::pages::bulk::{BulkBar, BulkSelection, PageCheckbox, RowCheckbox};
 use crate::pages::people::{invitation_line_with_expiry, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use leptos::prelude::*;
@@ -22,6 +23,15 @@ pub fn PlacePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let actions = PeopleActions::provide();
+    let selection = BulkSelection::provide();
+    // Another place selects other people.
+    Effect::new(move |previous: Option<String>| {
+        let now = id();
+        if previous.is_some_and(|p| p != now) {
+            selection.clear();
+        }
+        now
+    });
     let rename = ServerAction::<RenameScope>::new();
     let archive = ServerAction::<ArchiveScope>::new();
     let restore = ServerAction::<RestoreScope>::new();
@@ -89,6 +99,12 @@ fn Place(
         {node.archived.then(|| view! { <div class="banner banner-warning" role="status">"This place is archived: it takes no new invitations, and roles held here give nothing until it is restored."</div> })}
         <section class="card" aria-labelledby="members-title">
             <h2 id="members-title">{title}</h2>
+            {
+                let ids: Vec<String> = detail.members.iter().chain(&detail.invited).map(|p| p.user.user_id.clone()).collect();
+                let query = shared::views::UsersQuery { scope: Some(scope_id.clone()), ..Default::default() };
+                let total = ids.len() as u64;
+                (total > 0).then(|| view! { <BulkBar query page_ids=ids total capped=false/> })
+            }
             <PeopleTable people=detail.members now viewer=viewer.clone() empty="Nobody holds a role here yet." caption="People with a role here"/>
             <h3>"Pending invitations"</h3>
             <PeopleTable people=detail.invited now viewer=viewer.clone() empty="No open invitations offer a role here." caption="People invited to a role here"/>
@@ -116,11 +132,14 @@ fn PeopleTable(people: Vec<ScopeMember>, now: i64, viewer: Authority, empty: &'s
     if people.is_empty() {
         return view! { <p class="muted">{empty}</p> }.into_any();
     }
+    let ids: Vec<String> = people.iter().map(|p| p.user.user_id.clone()).collect();
+    let select_label = format!("Select every row of “{caption}”");
     view! {
         <table class="users">
             <caption class="visually-hidden">{caption}</caption>
             <thead>
                 <tr>
+                    <th scope="col" class="select-cell"><PageCheckbox ids=ids label=select_label/></th>
                     <th scope="col">"Name"</th>
                     <th scope="col">"Status"</th>
                     <th scope="col">"Roles here"</th>
@@ -134,6 +153,7 @@ fn PeopleTable(people: Vec<ScopeMember>, now: i64, viewer: Authority, empty: &'s
                     let name = person.user.display_name().to_string();
                     view! {
                         <tr>
+                            <td class="select-cell"><RowCheckbox user_id=person.user.user_id.clone() name=name.clone()/></td>
                             <td>
                                 <div class="user-name"><A href=href>{name}</A></div>
                                 <div class="muted small">{person.user.email.clone()}</div>

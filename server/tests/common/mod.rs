@@ -57,6 +57,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         metrics_token: None,
         metrics_addr: None,
         log_json: false,
+        serve_runs_worker: true,
     }
 }
 

@@ -14,7 +14,13 @@ pkg=${1:-$(dirname "$0")/../target/site/pkg}
 # pages did not gain that code, the split did. Each lazy part (the Audit log and Choose your
 # password pages, the person dialogs, added that week) cuts the code it shares with a page
 # into smaller chunks, each a file with its own imports and gzip framing: Settings went from
-# 115 chunks to 132 for 4.5 KB more, without a line of its own changing.
+# 115 chunks to 132 for 4.5 KB more, without a line of its own changing. Later on 7 December
+# the bulk actions came to the Users page and a place's page (a checkbox per row, the bar
+# with "Select all N matching", the chooser, Go and "Export as CSV"): Users 445,363, a
+# place's page 448,643 (it gained its first checkboxes and bar), Settings 407,712 (the new
+# split points alone), main 254,514. The page budget moved to 450,000 then, for that code;
+# the bar's dialog, server calls and the job's progress are a chunk loaded when first used
+# (76 KB), the Jobs pages a route of their own.
 main_budget=${WASM_MAIN_BUDGET:-400000}
-page_budget=${WASM_PAGE_BUDGET:-410000}
+page_budget=${WASM_PAGE_BUDGET:-450000}
 exec node "$(dirname "$0")/check-size.mjs" "$pkg" "$main_budget" "$page_budget"

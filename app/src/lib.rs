@@ -63,7 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deliveries") view={Lazy::<DeliveryLogView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/jobs") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/jobs/:id") view={Lazy::<JobView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/jobs/:id") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -127,7 +127,6 @@ mod lazy_pages {
         DeliveryLogView => DeliveryLogPage,
         AuditLogView => AuditLogPage,
         JobsView => JobsPage,
-        JobView => JobPage,
     }
 }
 

@@ -30,7 +30,7 @@ pub use delivery_log::DeliveryLogPage;
 pub use forgot_password::ForgotPasswordPage;
 pub use home::Home;
 pub use invite::InvitePage;
-pub use jobs::{JobPage, JobsPage};
+pub use jobs::JobsPage;
 pub use not_found::NotFound;
 pub use organisation::OrganisationPage;
 pub use place::PlacePage;

@@ -24,13 +24,23 @@ pub enum BulkAction {
     Remind,
     Extend,
     Cancel,
+    /// A Profile-only person invited again with the roles of their latest invitation.
+    InviteToActivate,
     Deactivate,
     Reactivate,
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 7] =
-        [BulkAction::Resend, BulkAction::SendNew, BulkAction::Remind, BulkAction::Extend, BulkAction::Cancel, BulkAction::Deactivate, BulkAction::Reactivate];
+    pub const ALL: [BulkAction; 8] = [
+        BulkAction::Resend,
+        BulkAction::SendNew,
+        BulkAction::Remind,
+        BulkAction::Extend,
+        BulkAction::Cancel,
+        BulkAction::InviteToActivate,
+        BulkAction::Deactivate,
+        BulkAction::Reactivate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +49,7 @@ impl BulkAction {
             BulkAction::Remind => "remind",
             BulkAction::Extend => "extend",
             BulkAction::Cancel => "cancel",
+            BulkAction::InviteToActivate => "invite_to_activate",
             BulkAction::Deactivate => "deactivate",
             BulkAction::Reactivate => "reactivate",
         }
@@ -56,6 +67,7 @@ impl BulkAction {
             BulkAction::Remind => PerPerson::Invitation(InvitationAction::Remind),
             BulkAction::Extend => PerPerson::Invitation(InvitationAction::Extend),
             BulkAction::Cancel => PerPerson::Invitation(InvitationAction::Cancel),
+            BulkAction::InviteToActivate => PerPerson::Invitation(InvitationAction::InviteToActivate),
             BulkAction::Deactivate => PerPerson::Person(PersonAction::Deactivate),
             BulkAction::Reactivate => PerPerson::Person(PersonAction::Reactivate),
         }
@@ -71,12 +83,15 @@ impl BulkAction {
 
     /// Whether it queues an email per person (the daily budget counts it).
     pub fn sends_email(self) -> bool {
-        matches!(self, BulkAction::Resend | BulkAction::SendNew | BulkAction::Remind)
+        matches!(self, BulkAction::Resend | BulkAction::SendNew | BulkAction::Remind | BulkAction::InviteToActivate)
     }
 
     /// The confirmation: "Cancel 1,240 invitations?".
     pub fn question(self, people: u64) -> String {
         let n = thousands(people);
+        if self == BulkAction::InviteToActivate {
+            return format!("Invite {n} {} to activate their account?", if people == 1 { "person" } else { "people" });
+        }
         let (verb, one, many) = match self {
             BulkAction::Resend => ("Resend", "invitation", "invitations"),
             BulkAction::SendNew => ("Send a new invitation to", "person", "people"),
@@ -84,7 +99,7 @@ impl BulkAction {
             BulkAction::Extend => ("Extend", "invitation", "invitations"),
             BulkAction::Cancel => ("Cancel", "invitation", "invitations"),
             BulkAction::Deactivate => ("Deactivate", "person", "people"),
-            BulkAction::Reactivate => ("Reactivate", "person", "people"),
+            BulkAction::Reactivate | BulkAction::InviteToActivate => ("Reactivate", "person", "people"),
         };
         format!("{verb} {n} {}?", if people == 1 { one } else { many })
     }
@@ -97,6 +112,7 @@ impl BulkAction {
             BulkAction::Remind => "reminded",
             BulkAction::Extend => "extended",
             BulkAction::Cancel => "cancelled",
+            BulkAction::InviteToActivate => "invited",
             BulkAction::Deactivate => "deactivated",
             BulkAction::Reactivate => "reactivated",
         }
@@ -149,10 +165,16 @@ pub enum SkipReason {
     JobCancelled,
     /// Not possible in the person's situation for another reason.
     NotNow,
+    /// Invited again: a pending invitation is open already.
+    AlreadyInvited,
+    /// Invited into roles they all hold already.
+    AlreadyHoldsRoles,
+    /// Invited to activate their account: no earlier invitation says with which roles.
+    NoEarlierRoles,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 24] = [
+    pub const ALL: [SkipReason; 27] = [
         SkipReason::NotPermitted,
         SkipReason::RoleAboveYours(Role::Owner),
         SkipReason::OutsideYourPlaces,
@@ -177,6 +199,9 @@ impl SkipReason {
         SkipReason::Gone,
         SkipReason::JobCancelled,
         SkipReason::NotNow,
+        SkipReason::AlreadyInvited,
+        SkipReason::AlreadyHoldsRoles,
+        SkipReason::NoEarlierRoles,
     ];
 
     /// The stable name, in the CSV and the API ("role_above_yours:admin").
@@ -206,6 +231,9 @@ impl SkipReason {
             SkipReason::Gone => "gone",
             SkipReason::JobCancelled => "job_cancelled",
             SkipReason::NotNow => "not_now",
+            SkipReason::AlreadyInvited => "already_invited",
+            SkipReason::AlreadyHoldsRoles => "already_holds_roles",
+            SkipReason::NoEarlierRoles => "no_earlier_roles",
         };
         name.to_string()
     }
@@ -244,6 +272,9 @@ impl SkipReason {
             SkipReason::Gone => "no longer exists",
             SkipReason::JobCancelled => "the job was cancelled first",
             SkipReason::NotNow => "not possible for this person now",
+            SkipReason::AlreadyInvited => "already has a pending invitation",
+            SkipReason::AlreadyHoldsRoles => "already holds these roles",
+            SkipReason::NoEarlierRoles => "never invited: no roles to invite them with (use Invite people)",
         };
         text.to_string()
     }
@@ -275,6 +306,9 @@ impl SkipReason {
             SkipReason::Gone => "Not found.".into(),
             SkipReason::JobCancelled => "The job was cancelled before this person's turn.".into(),
             SkipReason::NotNow => "That is not possible for this person now.".into(),
+            SkipReason::AlreadyInvited => "This person already has a pending invitation.".into(),
+            SkipReason::AlreadyHoldsRoles => "This person already holds these roles.".into(),
+            SkipReason::NoEarlierRoles => "This person was never invited: choose their roles with Invite people.".into(),
         }
     }
 

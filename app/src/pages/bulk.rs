@@ -57,9 +57,11 @@ impl BulkSelection {
     }
 }
 
+// Plain functions rather than components: the Users page's first visit carries them, and a
+// component's props builder is code of its own.
+
 /// The checkbox of one row.
-#[component]
-pub fn RowCheckbox(user_id: String, name: String) -> impl IntoView {
+pub fn row_checkbox(user_id: String, name: &str) -> impl IntoView {
     let selection = expect_context::<BulkSelection>();
     let id = user_id.clone();
     view! {
@@ -70,8 +72,7 @@ pub fn RowCheckbox(user_id: String, name: String) -> impl IntoView {
 }
 
 /// The header's checkbox: every row of this page (of this table, `label` says which).
-#[component]
-pub fn PageCheckbox(ids: Vec<String>, #[prop(into, default = "Select every row on this page".to_string())] label: String) -> impl IntoView {
+pub fn page_checkbox(ids: Vec<String>, label: String) -> impl IntoView {
     let selection = expect_context::<BulkSelection>();
     let all = StoredValue::new(ids);
     let every_one = move || all.with_value(|page| !page.is_empty() && page.iter().all(|id| selection.is_ticked(id)));
@@ -87,8 +88,7 @@ pub fn PageCheckbox(ids: Vec<String>, #[prop(into, default = "Select every row o
 
 /// The bar above the list: how many are selected, "Select all N matching this filter", the
 /// action chooser with Go, and the selection's CSV.
-#[component]
-pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: bool) -> impl IntoView {
+pub fn bulk_bar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: bool) -> impl IntoView {
     let selection = expect_context::<BulkSelection>();
     let actions = expect_context::<PeopleActions>();
     let chosen = RwSignal::new(String::new());
@@ -98,7 +98,9 @@ pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: boo
     let query_string = StoredValue::new(query.to_query_string());
     let select_all = move |_| {
         let query = query_string.get_value();
-        leptos::task::spawn_local(async move { count_and_select_all(query, selection, actions).await });
+        leptos::task::spawn_local(async move {
+            bulk_part(BulkPart::SelectAllMatching(query, selection, actions)).await;
+        });
     };
     let current_selection = move || match selection.matching.get() {
         Some(_) => Selection::Matching(query_string.get_value()),
@@ -148,7 +150,7 @@ pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: boo
                 }.into_any(),
             }}
             // The table's header, where this box sits on a wide screen, is folded away on a phone.
-            <span class="page-select-bar"><PageCheckbox ids=page_ids.get_value()/></span>
+            <span class="page-select-bar">{page_checkbox(page_ids.get_value(), "Select every row on this page".into())}</span>
             <label for="bulk-action" class="visually-hidden">"Bulk action"</label>
             <select id="bulk-action" on:change=move |ev| chosen.set(event_target_value(&ev))>
                 <option value="">"Choose an action…"</option>
@@ -162,32 +164,42 @@ pub fn BulkBar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: boo
             </form>
             <a href="/jobs" class="jobs-link">"Jobs"</a>
         </div>
-        {move || selection.confirming.get().map(|(action, chosen, count)| Suspend::new(bulk_dialog(action, chosen, count)))}
+        {move || selection.confirming.get().map(|(action, chosen, count)| Suspend::new(bulk_part(BulkPart::Confirm(action, chosen, count))))}
     }
 }
 
-/// Counts everyone matching `query` and selects them. A chunk of its own with the server call:
-/// the page's first visit carries no code for calling the server.
-#[lazy]
-fn count_and_select_all(query: String, selection: BulkSelection, actions: PeopleActions) {
-    leptos::task::spawn_local(async move {
-        match count_matching(query).await {
-            Ok(n) if n as usize > MAX_JOB_PEOPLE => actions.say(
-                false,
-                format!(
-                    "More than {} people match this filter; a bulk action reaches at most that many. Narrow the filter down.",
-                    thousands(MAX_JOB_PEOPLE as u64)
-                ),
-            ),
-            Ok(n) => selection.matching.set(Some(n)),
-            Err(error) => actions.say(false, error.to_string()),
-        }
-    });
+/// What the bulk bar loads when first used.
+enum BulkPart {
+    /// Count everyone matching this Users query, and select them.
+    SelectAllMatching(String, BulkSelection, PeopleActions),
+    /// Confirm the action, then follow its job.
+    Confirm(BulkAction, Selection, u64),
 }
 
+/// One chunk of the wasm for the bar's server calls, its dialog and the job's progress,
+/// loaded when first used: the page's first visit carries none of it (and one split point
+/// rather than two cuts less of what they share with the page into chunks of its own).
 #[lazy]
-fn bulk_dialog(action: BulkAction, chosen: Selection, count: u64) -> AnyView {
-    view! { <BulkDialog action chosen count/> }.into_any()
+fn bulk_part(part: BulkPart) -> AnyView {
+    match part {
+        BulkPart::SelectAllMatching(query, selection, actions) => {
+            leptos::task::spawn_local(async move {
+                match count_matching(query).await {
+                    Ok(n) if n as usize > MAX_JOB_PEOPLE => actions.say(
+                        false,
+                        format!(
+                            "More than {} people match this filter; a bulk action reaches at most that many. Narrow the filter down.",
+                            thousands(MAX_JOB_PEOPLE as u64)
+                        ),
+                    ),
+                    Ok(n) => selection.matching.set(Some(n)),
+                    Err(error) => actions.say(false, error.to_string()),
+                }
+            });
+            ().into_any()
+        }
+        BulkPart::Confirm(action, chosen, count) => view! { <BulkDialog action chosen count/> }.into_any(),
+    }
 }
 
 /// "Cancel 1,240 invitations?", then the job's progress once it started.

@@ -1,5 +1,6 @@
 //! `/jobs`: the bulk actions started in the account (one's own, for a scope administrator),
-//! and `/jobs/{id}`: one job's progress, result and skipped rows.
+//! and `/jobs/{id}`: one job's progress, result and skipped rows. One lazy route for both, so
+//! they are one chunk of the wasm.
 
 use crate::components::{set_status, ErrorBanner};
 use crate::pages::bulk::JobProgress;
@@ -13,6 +14,15 @@ use shared::invitations::utc_date_time;
 
 #[component]
 pub fn JobsPage() -> impl IntoView {
+    let params = use_params_map();
+    move || match params.read().get("id") {
+        Some(_) => view! { <JobPage/> }.into_any(),
+        None => view! { <JobsList/> }.into_any(),
+    }
+}
+
+#[component]
+fn JobsList() -> impl IntoView {
     let jobs = Resource::new(|| (), |_| list_jobs());
     view! {
         <Title text="Jobs"/>
@@ -71,7 +81,7 @@ fn JobsTable(jobs: Vec<JobView>) -> impl IntoView {
 }
 
 #[component]
-pub fn JobPage() -> impl IntoView {
+fn JobPage() -> impl IntoView {
     let params = use_params_map();
     let job = Resource::new(move || params.read().get("id").unwrap_or_default(), get_job);
     view! {

@@ -6,7 +6,7 @@
 use super::organisation::depth_class;
 use crate::components::{set_status, ActionError, ErrorBanner, SuccessBanner};
 use crate::pages::admin_layout::SignedIn;
-use crate::pages::bulk::{BulkBar, BulkSelection, PageCheckbox, RowCheckbox};
+use crate::pages::bulk::{bulk_bar, page_checkbox, row_checkbox, BulkSelection};
 use crate::pages::people::{invitation_line_with_expiry, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{get_scope, ArchiveScope, RenameScope, RestoreScope};
 use leptos::prelude::*;
@@ -103,7 +103,7 @@ fn Place(
                 let ids: Vec<String> = detail.members.iter().chain(&detail.invited).map(|p| p.user.user_id.clone()).collect();
                 let query = shared::views::UsersQuery { scope: Some(scope_id.clone()), ..Default::default() };
                 let total = ids.len() as u64;
-                (total > 0).then(|| view! { <BulkBar query page_ids=ids total capped=false/> })
+                (total > 0).then(|| bulk_bar(query, ids, total, false))
             }
             <PeopleTable people=detail.members now viewer=viewer.clone() empty="Nobody holds a role here yet." caption="People with a role here"/>
             <h3>"Pending invitations"</h3>
@@ -139,7 +139,7 @@ fn PeopleTable(people: Vec<ScopeMember>, now: i64, viewer: Authority, empty: &'s
             <caption class="visually-hidden">{caption}</caption>
             <thead>
                 <tr>
-                    <th scope="col" class="select-cell"><PageCheckbox ids=ids label=select_label/></th>
+                    <th scope="col" class="select-cell">{page_checkbox(ids, select_label)}</th>
                     <th scope="col">"Name"</th>
                     <th scope="col">"Status"</th>
                     <th scope="col">"Roles here"</th>
@@ -153,7 +153,7 @@ fn PeopleTable(people: Vec<ScopeMember>, now: i64, viewer: Authority, empty: &'s
                     let name = person.user.display_name().to_string();
                     view! {
                         <tr>
-                            <td class="select-cell"><RowCheckbox user_id=person.user.user_id.clone() name=name.clone()/></td>
+                            <td class="select-cell">{row_checkbox(person.user.user_id.clone(), &name)}</td>
                             <td>
                                 <div class="user-name"><A href=href>{name}</A></div>
                                 <div class="muted small">{person.user.email.clone()}</div>

@@ -4,7 +4,7 @@
 
 use crate::components::{set_status, ErrorBanner, LiveClock};
 use crate::pages::admin_layout::{SignedIn, UsersNavigation};
-use crate::pages::bulk::{BulkBar, BulkSelection, PageCheckbox, RowCheckbox};
+use crate::pages::bulk::{bulk_bar, page_checkbox, row_checkbox, BulkSelection};
 use crate::pages::people::{invitation_line, InvitePrefill, PeopleActions, PeopleOverlays, RowMenu, StatusBadge};
 use crate::server_fns::{list_scopes, list_users};
 use leptos::prelude::*;
@@ -29,15 +29,7 @@ fn current_query() -> Memo<UsersQuery> {
 pub fn UsersPage() -> impl IntoView {
     let query = current_query();
     let actions = PeopleActions::provide();
-    let selection = BulkSelection::provide();
-    // Another filter selects other people: what was ticked under the last one is let go.
-    let filtered = Memo::new(move |_| query.with(|q| (q.status, q.scope.clone(), q.search.clone())));
-    Effect::new(move |previous: Option<()>| {
-        filtered.track();
-        if previous.is_some() {
-            selection.clear();
-        }
-    });
+    BulkSelection::provide();
     // "Users" in the header while already here: the list again, fresh.
     let reloads = use_context::<UsersNavigation>().map(|n| n.0);
     let users = Resource::new(move || (query.get().to_query_string(), actions.refresh.get(), reloads.map(|r| r.get())), |(query, _, _)| list_users(query));
@@ -86,7 +78,14 @@ fn Filters() -> impl IntoView {
         let Some(form) = form.get_untracked() else { return };
         let Ok(data) = leptos::web_sys::FormData::new_with_form(&form) else { return };
         let chosen = UsersQuery::from_params(|name| data.get(name).as_string());
-        if chosen != query.get_untracked() {
+        let current = query.get_untracked();
+        // Another filter selects other people: what was ticked under the last one is let go.
+        if (chosen.status, &chosen.scope, &chosen.search) != (current.status, &current.scope, &current.search) {
+            if let Some(selection) = use_context::<BulkSelection>() {
+                selection.clear();
+            }
+        }
+        if chosen != current {
             navigate(&chosen.href(), NavigateOptions { replace, ..Default::default() });
         }
     };
@@ -258,12 +257,12 @@ fn UsersTable(page: Page, viewer: Authority) -> impl IntoView {
     }
     let page_ids: Vec<String> = page.rows.iter().map(|row| row.user_id.clone()).collect();
     view! {
-        <BulkBar query=query.get_untracked() page_ids=page_ids.clone() total capped/>
+        {bulk_bar(query.get_untracked(), page_ids.clone(), total, capped)}
         <table class="users">
             <caption class="muted">{caption}</caption>
             <thead>
                 <tr>
-                    <th scope="col" class="select-cell"><PageCheckbox ids=page_ids/></th>
+                    <th scope="col" class="select-cell">{page_checkbox(page_ids, "Select every row on this page".into())}</th>
                     <SortHeader label="Name" sort=UsersSort::Name/>
                     <SortHeader label="Email" sort=UsersSort::Email/>
                     <SortHeader label="Status" sort=UsersSort::Status/>
@@ -313,7 +312,7 @@ fn UserLine(row: UserRow, now: Signal<i64>, viewer: Authority) -> impl IntoView 
     let invitation = row.invitation.clone();
     view! {
         <tr>
-            <td class="select-cell"><RowCheckbox user_id=row.user_id.clone() name=name.clone()/></td>
+            <td class="select-cell">{row_checkbox(row.user_id.clone(), &name)}</td>
             <td class="name-cell">
                 <div class="user-name"><A href=href>{name}</A></div>
                 {move || pending_line().map(|line| view! { <div class="pending-line"><em>{line}</em></div> })}

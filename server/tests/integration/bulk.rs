@@ -269,3 +269,81 @@ async fn the_selection_downloads_as_csv_with_formula_cells_neutralised() {
     let forged = app.call(shared::bulk::SELECTION_EXPORT_PATH, &format!("ids={id}"), Some("https://evil.example"), Some(&cookie)).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN, "another site cannot make the browser post it");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "NOTIFY reaches other processes on PostgreSQL only: make test runs it with scripts/with-postgres.sh and --include-ignored"]
+async fn work_committed_in_one_process_wakes_the_runner_of_another_at_once() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let url = app.config.database_url.clone().expect("BECKON_TEST_POSTGRES: this test runs on PostgreSQL (scripts/with-postgres.sh)");
+    // Another process on the same database, whose runner would look by itself only hourly.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.database_url = Some(url);
+    let other = spawn_app_with(config, dir).await;
+    let mail_dir = tempfile::tempdir().unwrap();
+    let transport = app::services::mail::transport::Transport::files(mail_dir.path().to_path_buf());
+    let hourly = app::services::mail::worker::DeliveryConfig { poll_interval: Duration::from_secs(3600), ..Default::default() };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(app::services::runner::run(other.state.clone(), transport, hourly, async {
+        let _ = stopped.await;
+    }));
+    let sent = |kind: &'static str| {
+        let pool = app.state.db.pool.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = $1 AND state = 'sent'").bind(kind).fetch_one(&pool).await.unwrap();
+            n
+        }
+    };
+    let within = |what: &'static str, kind: &'static str, n: i64| {
+        let sent = sent.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while sent(kind).await < n {
+                assert!(std::time::Instant::now() < deadline, "{what}: not done within 30 s, though the other runner was told");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    invite_many(&app, &owner, "n", 120, &app.account_grants(&[Role::Member])).await;
+    within("the invitations", "invitation", 120).await;
+    jobs::start(&app.state, &owner, BulkAction::Remind, Selection::Matching("status=invited".into())).await.unwrap();
+    within("the bulk reminders", "reminder", 120).await;
+    let _ = stop.send(());
+    runner.await.unwrap();
+}
+
+#[tokio::test]
+async fn invite_to_activate_invites_profile_only_people_again_with_the_roles_of_their_last_invitation() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    invite_many(&app, &owner, "again", 2, &app.account_grants(&[Role::Hr])).await;
+    let ids = [user_id_of(&app.state, "again-0@example.com").await, user_id_of(&app.state, "again-1@example.com").await];
+    jobs::start(&app.state, &owner, BulkAction::Cancel, Selection::People(ids.to_vec())).await.unwrap();
+    // Someone who was never invited (a profile made by hand) has no roles to be invited with.
+    let bare = app::services::store::new_id();
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    let profile = app::services::store::users::NewUser {
+        id: &bare,
+        account_id: &owner.account_id,
+        email: "bare@example.com",
+        name: "",
+        status: shared::status::StoredUserStatus::ProfileOnly,
+        password_hash: None,
+    };
+    app::services::store::users::insert(&mut conn, profile, app.clock_ms()).await.unwrap();
+    drop(conn);
+    let mut people = ids.to_vec();
+    people.push(bare);
+    let job = jobs::start(&app.state, &owner, BulkAction::InviteToActivate, Selection::People(people)).await.unwrap();
+    assert_eq!((job.done, job.skipped), (2, 1), "{job:?}");
+    assert_eq!(job.skips[0].reason, SkipReason::NoEarlierRoles);
+    let offered =
+        number(&app, "SELECT COUNT(*) FROM invitations i JOIN invitation_roles r ON r.invitation_id = i.id WHERE i.state = 'pending' AND r.role = 'hr'").await;
+    assert_eq!(offered, 2, "invited again as HR");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = 'again-0@example.com'").await, 2);
+    // Pending now: a second run invites nobody twice.
+    let again = jobs::start(&app.state, &owner, BulkAction::InviteToActivate, Selection::People(ids.to_vec())).await.unwrap();
+    assert_eq!((again.done, again.skipped), (0, 2));
+    assert_eq!(again.skips[0].reason, SkipReason::StillPending, "{again:?}");
+}

@@ -88,67 +88,13 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
     check_grants(&mut tx, state.db.engine(), actor, &grants).await?;
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
-    let expires_at = account.invitation_expiry_days.expiry_from(now);
+    let one = OnePerson { state, actor, account: &account, priority: Priority::Waited, now };
     for email in emails {
-        let existing = users::find_in_account(&mut tx, &actor.account_id, email.as_str()).await.step("users::find_in_account")?;
-        let plan = match &existing {
-            Some(user) => plan_for_existing(&mut tx, actor, user, &grants, now).await?,
-            None => Plan::Invite { grants: grants.clone(), replaces: None },
-        };
-        let (offered, replaces) = match plan {
-            Plan::Skip(why) => {
-                outcome.skipped.push((email.to_string(), why));
-                continue;
-            }
-            Plan::Invite { grants, replaces } => (grants, replaces),
-        };
-        if let Some(wait) = outbox::spend_send_budget(&mut tx, &actor.account_id, &email, now).await? {
-            outcome.skipped.push((email.to_string(), outbox::budget_spent(wait)));
-            continue;
+        match invite_one(&mut tx, &one, &email, &grants, message.as_deref()).await {
+            Ok(_) => outcome.invited.push(email.to_string()),
+            Err(Refused::Skip { reason, message }) => outcome.skipped.push((email.to_string(), message.unwrap_or_else(|| reason.label()))),
+            Err(Refused::Error(error)) => return Err(error),
         }
-        if let Some(old) = &replaces {
-            cancel(&mut tx, old, actor, now).await?;
-        }
-        let user_id = match existing {
-            Some(user) => {
-                if !user.is_active() {
-                    users::set_status(&mut tx, &user.id, StoredUserStatus::Invited, now).await.step("users::set_status")?;
-                }
-                user.id
-            }
-            None => {
-                let id = new_id();
-                let new_user = users::NewUser {
-                    id: &id,
-                    account_id: &actor.account_id,
-                    email: email.as_str(),
-                    name: "",
-                    status: StoredUserStatus::Invited,
-                    password_hash: None,
-                };
-                users::insert(&mut tx, new_user, now).await.step("users::insert")?;
-                id
-            }
-        };
-        let invitation_id = new_id();
-        let new_invitation = NewInvitation {
-            id: &invitation_id,
-            account_id: &actor.account_id,
-            user_id: &user_id,
-            invited_by: &actor.user_id,
-            personal_message: message.as_deref(),
-            expires_at,
-        };
-        store::insert(&mut tx, new_invitation, now).await.step("invitations::insert")?;
-        for grant in &offered {
-            store::add_grant(&mut tx, &invitation_id, grant).await.step("invitations::add_grant")?;
-        }
-        let invitation = store::get(&mut tx, &invitation_id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
-        let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id, priority: Priority::Waited };
-        notify::invitation(&mut tx, from, &email, &invitation, notify::Wording::Invitation, now).await?;
-        let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
-        record(&mut tx, actor, AuditAction::InvitationCreated, &invitation_id, details, now).await?;
-        outcome.invited.push(email.to_string());
     }
     // All or nothing: a batch that would go over the daily budget sends none of it.
     budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, outcome.invited.len() as i64, now).await?;
@@ -159,20 +105,113 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     Ok(outcome)
 }
 
-/// What inviting an address that already has a user comes to.
-enum Plan {
-    Skip(String),
-    Invite { grants: Vec<Grant>, replaces: Option<Box<InvitationRecord>> },
+/// Invites one address into `grants` (checked by the caller: the actor may grant them, the
+/// places are live) in the caller's transaction: a new person, or an existing one into the
+/// roles they lack, an expired invitation of theirs replaced. The one function "Invite
+/// people" and the bulk "Invite user to activate account" share. The caller checks the daily
+/// budget and wakes the runner.
+pub async fn invite_one(tx: &mut Conn, ctx: &OnePerson<'_>, email: &Email, grants: &[Grant], message: Option<&str>) -> Result<Done, Refused> {
+    let (actor, now) = (ctx.actor, ctx.now);
+    let existing = users::find_in_account(tx, &actor.account_id, email.as_str()).await.step("users::find_in_account")?;
+    let (offered, replaces) = match &existing {
+        Some(user) => plan_for_existing(tx, actor, user, grants, now).await?,
+        None => (grants.to_vec(), None),
+    };
+    if let Some(wait) = outbox::spend_send_budget(tx, &actor.account_id, email, now).await? {
+        return Err(Refused::Skip { reason: SkipReason::RecipientLimit, message: Some(outbox::budget_spent(wait)) });
+    }
+    if let Some(old) = &replaces {
+        cancel(tx, old, actor, now).await?;
+    }
+    let user_id = match existing {
+        Some(user) => {
+            if !user.is_active() {
+                users::set_status(tx, &user.id, StoredUserStatus::Invited, now).await.step("users::set_status")?;
+            }
+            user.id
+        }
+        None => {
+            let id = new_id();
+            let new_user = users::NewUser {
+                id: &id,
+                account_id: &actor.account_id,
+                email: email.as_str(),
+                name: "",
+                status: StoredUserStatus::Invited,
+                password_hash: None,
+            };
+            users::insert(tx, new_user, now).await.step("users::insert")?;
+            id
+        }
+    };
+    let invitation_id = new_id();
+    let new_invitation = NewInvitation {
+        id: &invitation_id,
+        account_id: &actor.account_id,
+        user_id: &user_id,
+        invited_by: &actor.user_id,
+        personal_message: message,
+        expires_at: ctx.account.invitation_expiry_days.expiry_from(now),
+    };
+    store::insert(tx, new_invitation, now).await.step("invitations::insert")?;
+    for grant in &offered {
+        store::add_grant(tx, &invitation_id, grant).await.step("invitations::add_grant")?;
+    }
+    let invitation = store::get(tx, &invitation_id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
+    let from = notify::From { account_name: &ctx.account.name, inviter_name: &actor.name, sent_by: &actor.user_id, priority: ctx.priority };
+    notify::invitation(tx, from, email, &invitation, notify::Wording::Invitation, now).await?;
+    let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
+    record(tx, actor, AuditAction::InvitationCreated, &invitation_id, details, now).await?;
+    Ok(Done { banner: format!("Invitation sent to {email}."), queued_email: true })
 }
 
-async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, grants: &[Grant], now: i64) -> Result<Plan, AppError> {
+/// Invites a person who is Profile only (their invitation was cancelled, or they were
+/// reactivated before setting up their account) again, into the roles their latest invitation
+/// offered: the bulk "Invite user to activate account". One person, in the caller's
+/// transaction, by the same rule and the same [`invite_one`] as "Invite people".
+pub async fn invite_to_activate(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str) -> Result<Done, Refused> {
+    let (actor, engine) = (ctx.actor, ctx.state.db.engine());
+    let target = load_target(tx, engine, actor, user_id, InvitationAction::InviteToActivate, ctx.now).await?;
+    let grants = match store::latest_for_user(tx, &target.user.id).await.step("invitations::latest_for_user")? {
+        Some(id) => store::grants(tx, &id).await.step("invitations::grants")?,
+        None => Vec::new(),
+    };
+    if grants.is_empty() {
+        return Err(Refused::skip(SkipReason::NoEarlierRoles));
+    }
+    if let Err(denied) = actor.authority.may_act_on(&grants) {
+        return Err(Refused::skip(denied.into()));
+    }
+    match check_grants(tx, engine, actor, &grants).await {
+        Ok(()) => {}
+        Err(AppError::Forbidden(denied)) => return Err(Refused::skip(denied.into())),
+        // A place of theirs archived, a custom role removed: say which, as "Invite people" would.
+        Err(AppError::Validation(why) | AppError::InvalidState(why)) => return Err(Refused::Skip { reason: SkipReason::NotNow, message: Some(why) }),
+        Err(other) => return Err(other.into()),
+    }
+    let email = Email::parse(&target.user.email).step("Email::parse")?;
+    invite_one(tx, ctx, &email, &grants, None).await
+}
+
+/// What inviting an address that already has a user comes to: the roles to offer, and the
+/// expired invitation the new one replaces; or why not.
+async fn plan_for_existing(
+    tx: &mut Conn,
+    actor: &Actor,
+    user: &UserRecord,
+    grants: &[Grant],
+    now: i64,
+) -> Result<(Vec<Grant>, Option<InvitationRecord>), Refused> {
     let pending = store::pending_for_user(tx, &user.id).await.step("invitations::pending_for_user")?;
     let status = UserStatus::of(user.status, pending.as_ref().map(InvitationRecord::as_open), now);
     let open = pending.as_ref().map(|p| p.state_at(now));
-    Ok(match status {
-        UserStatus::Deactivated => Plan::Skip("is deactivated".into()),
-        _ if open == Some(InvitationState::Pending) => Plan::Skip("already has a pending invitation".into()),
-        _ if open == Some(InvitationState::AwaitingConfirmation) => Plan::Skip("accepted an invitation that waits for an administrator to confirm it".into()),
+    let skip = |reason, prose: &str| Err(Refused::Skip { reason, message: Some(prose.to_string()) });
+    match status {
+        UserStatus::Deactivated => skip(SkipReason::Deactivated, "is deactivated"),
+        _ if open == Some(InvitationState::Pending) => skip(SkipReason::AlreadyInvited, "already has a pending invitation"),
+        _ if open == Some(InvitationState::AwaitingConfirmation) => {
+            skip(SkipReason::AwaitingConfirmation, "accepted an invitation that waits for an administrator to confirm it")
+        }
         UserStatus::Active => {
             let mut new_grants = Vec::new();
             for grant in grants {
@@ -181,25 +220,30 @@ async fn plan_for_existing(tx: &mut Conn, actor: &Actor, user: &UserRecord, gran
                 }
             }
             if new_grants.is_empty() {
-                Plan::Skip("already holds these roles".into())
+                skip(SkipReason::AlreadyHoldsRoles, "already holds these roles")
             } else {
-                replace_expired(tx, actor, pending, new_grants).await?
+                replace_expired(tx, actor, pending, new_grants).await
             }
         }
         UserStatus::Invited | UserStatus::AwaitingConfirmation | UserStatus::Expired | UserStatus::ProfileOnly => {
-            replace_expired(tx, actor, pending, grants.to_vec()).await?
+            replace_expired(tx, actor, pending, grants.to_vec()).await
         }
-    })
+    }
 }
 
 /// An expired invitation gives way to the new one, if it is one the actor may act on.
-async fn replace_expired(tx: &mut Conn, actor: &Actor, expired: Option<InvitationRecord>, grants: Vec<Grant>) -> Result<Plan, AppError> {
+async fn replace_expired(
+    tx: &mut Conn,
+    actor: &Actor,
+    expired: Option<InvitationRecord>,
+    grants: Vec<Grant>,
+) -> Result<(Vec<Grant>, Option<InvitationRecord>), Refused> {
     if let Some(old) = &expired {
         if let Err(denied) = actor.authority.may_act_on(&store::grants(tx, &old.id).await.step("invitations::grants")?) {
-            return Ok(Plan::Skip(format!("has an expired invitation you cannot replace ({denied})")));
+            return Err(Refused::Skip { reason: denied.into(), message: Some(format!("has an expired invitation you cannot replace ({denied})")) });
         }
     }
-    Ok(Plan::Invite { grants, replaces: expired.map(Box::new) })
+    Ok((grants, expired))
 }
 
 async fn record(tx: &mut Conn, actor: &Actor, action: AuditAction, invitation_id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
@@ -326,6 +370,9 @@ pub struct Done {
 /// in the transaction (a spent send budget): the caller rolls back to before it.
 pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, action: InvitationAction) -> Result<Done, Refused> {
     let (state, actor, account, now) = (ctx.state, ctx.actor, ctx.account, ctx.now);
+    if action == InvitationAction::InviteToActivate {
+        return invite_to_activate(tx, ctx, user_id).await;
+    }
     let target = load_target(tx, state.db.engine(), actor, user_id, action, now).await?;
     let invitation = pending(&target)?.clone();
     let who = display_name(&target.user);

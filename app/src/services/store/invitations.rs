@@ -192,6 +192,11 @@ pub async fn grants(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<Gr
     Ok(grants)
 }
 
+/// The id of the user's latest invitation, whatever became of it.
+pub async fn latest_for_user(conn: &mut Conn, user_id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT id FROM invitations WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1").bind(user_id).fetch_optional(conn).await
+}
+
 pub async fn remove_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -> sqlx::Result<u64> {
     sqlx::query("DELETE FROM invitation_roles WHERE invitation_id = $1 AND scope_id = $2 AND role = $3")
         .bind(invitation_id)

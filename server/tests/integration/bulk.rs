@@ -296,7 +296,6 @@ async fn work_committed_in_one_process_wakes_the_runner_of_another_at_once() {
         }
     };
     let within = |what: &'static str, kind: &'static str, n: i64| {
-        let sent = sent.clone();
         async move {
             let deadline = std::time::Instant::now() + Duration::from_secs(30);
             while sent(kind).await < n {

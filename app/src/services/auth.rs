@@ -247,8 +247,13 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
         end_session(state, session).await?;
         return Ok(None);
     };
-    let (authority, account_name) = authority_and_account(&mut conn, &user).await?;
-    Ok(Some(Actor {
+    Ok(Some(actor_from(&mut conn, user).await?))
+}
+
+/// `user` as the actor of a request or a job, with what they hold now.
+async fn actor_from(conn: &mut Conn, user: users::UserRecord) -> Result<Actor, AppError> {
+    let (authority, account_name) = authority_and_account(conn, &user).await?;
+    Ok(Actor {
         must_change_password: user.must_change_password != 0,
         user_id: user.id,
         account_id: user.account_id,
@@ -256,23 +261,14 @@ pub async fn actor(state: &AppState, session: &Session) -> Result<Option<Actor>,
         name: user.name,
         email: user.email,
         authority,
-    }))
+    })
 }
 
 /// `user_id` as an actor, as they stand now, if they are active: whom a job acts for, loaded
 /// again for each batch so that a deactivated or demoted starter's job loses what they lost.
 pub async fn actor_of(conn: &mut Conn, user_id: &str) -> Result<Option<Actor>, AppError> {
     let Some(user) = users::get(conn, user_id).await.step("users::get")?.filter(|u| u.is_active()) else { return Ok(None) };
-    let (authority, account_name) = authority_and_account(conn, &user).await?;
-    Ok(Some(Actor {
-        must_change_password: user.must_change_password != 0,
-        user_id: user.id,
-        account_id: user.account_id,
-        account_name,
-        name: user.name,
-        email: user.email,
-        authority,
-    }))
+    Ok(Some(actor_from(conn, user).await?))
 }
 
 /// What `user` holds now: the input of every permission check, read the same way for the

@@ -29,6 +29,9 @@ use shared::views::UsersQuery;
 use shared::AppError;
 use std::time::Duration;
 
+/// How long the jobs lane leaves SQLite's write lock to others between two batches.
+const BATCH_PAUSE_SQLITE: Duration = Duration::from_millis(15);
+
 /// How a runner (or a request doing a small job itself) claims items.
 #[derive(Clone, Debug)]
 pub struct JobsConfig {
@@ -218,6 +221,12 @@ pub async fn run_due(state: &AppState, config: &JobsConfig, only: Option<&str>) 
         }
         for (job_id, items) in by_job {
             settled += process(state, &job_id, items).await?;
+            if state.db.engine() == crate::services::db::Engine::Sqlite {
+                // SQLite has one writer, and a writer waiting for it sleeps between tries: a
+                // pause between batches lets the mail lane and the requests write meanwhile
+                // instead of the next batch taking the lock back at once.
+                tokio::time::sleep(BATCH_PAUSE_SQLITE).await;
+            }
         }
     }
 }

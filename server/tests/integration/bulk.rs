@@ -295,13 +295,11 @@ async fn work_committed_in_one_process_wakes_the_runner_of_another_at_once() {
             n
         }
     };
-    let within = |what: &'static str, kind: &'static str, n: i64| {
-        async move {
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while sent(kind).await < n {
-                assert!(std::time::Instant::now() < deadline, "{what}: not done within 30 s, though the other runner was told");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+    let within = |what: &'static str, kind: &'static str, n: i64| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while sent(kind).await < n {
+            assert!(std::time::Instant::now() < deadline, "{what}: not done within 30 s, though the other runner was told");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
     invite_many(&app, &owner, "n", 120, &app.account_grants(&[Role::Member])).await;

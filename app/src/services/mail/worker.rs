@@ -247,7 +247,10 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
     let mut senders: HashMap<String, Sender> = HashMap::new();
     loop {
         let now = clock.now_ms();
-        let batch = outbox::claim(db, &config.worker.to_string(), now, now + config.lease.as_millis() as i64, config.batch_size).await?;
+        // A few rounds of the pool at a time, not more: a message someone waits for, queued
+        // behind a bulk job's thousands, is claimed at the next round (bulk mail comes last).
+        let claim = config.batch_size.min(4 * config.concurrency.max(1) as i64);
+        let batch = outbox::claim(db, &config.worker.to_string(), now, now + config.lease.as_millis() as i64, claim).await?;
         if batch.is_empty() {
             state.metrics.record_deliveries(report.sent, report.deferred, report.failed);
             return Ok(report);

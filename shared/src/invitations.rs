@@ -230,7 +230,7 @@ impl ExpiryDays {
     pub const MAX: i64 = 90;
     /// What a new account starts with (the seeds' seven days).
     pub const DEFAULT: ExpiryDays = ExpiryDays(7);
-    const DAY_MS: i64 = 86_400_000;
+    pub(crate) const DAY_MS: i64 = 86_400_000;
 
     pub fn new(days: i64) -> Result<ExpiryDays, AppError> {
         if (Self::MIN..=Self::MAX).contains(&days) {
@@ -253,6 +253,49 @@ impl ExpiryDays {
     /// When an invitation sent at `now_ms` expires.
     pub fn expiry_from(self, now_ms: i64) -> i64 {
         now_ms + self.0 * Self::DAY_MS
+    }
+}
+
+/// When Beckon reminds an invitee by itself: so many days after an invitation was sent, and
+/// so many days before it expires; either off. Each reminder goes at most once per link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoReminders {
+    pub after_sending_days: Option<i64>,
+    pub before_expiry_days: Option<i64>,
+}
+
+impl AutoReminders {
+    pub const MAX_DAYS: i64 = ExpiryDays::MAX - 1;
+    const DAY_MS: i64 = ExpiryDays::DAY_MS;
+
+    /// Reads the two fields an admin filled (empty: off), for invitations open `expiry` long:
+    /// each reminder must fall while the invitation is open.
+    pub fn parse(after_sending: &str, before_expiry: &str, expiry: ExpiryDays) -> Result<AutoReminders, AppError> {
+        let read = |text: &str, what: &str| -> Result<Option<i64>, AppError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            match text.parse::<i64>() {
+                Ok(days) if (1..expiry.days()).contains(&days) => Ok(Some(days)),
+                _ => Err(AppError::Validation(format!(
+                    "Remind {what} a whole number of days from 1 to {} (invitations expire after {} days), or leave it empty.",
+                    expiry.days() - 1,
+                    expiry.days()
+                ))),
+            }
+        };
+        Ok(AutoReminders { after_sending_days: read(after_sending, "after sending")?, before_expiry_days: read(before_expiry, "before expiry")? })
+    }
+
+    /// When the reminder after sending is due for an invitation sent at `sent_at_ms`.
+    pub fn after_sending_due(self, sent_at_ms: i64) -> Option<i64> {
+        self.after_sending_days.map(|days| sent_at_ms + days * Self::DAY_MS)
+    }
+
+    /// When the reminder before expiry is due for an invitation expiring at `expires_at_ms`.
+    pub fn before_expiry_due(self, expires_at_ms: i64) -> Option<i64> {
+        self.before_expiry_days.map(|days| expires_at_ms - days * Self::DAY_MS)
     }
 }
 

@@ -190,6 +190,14 @@ pub struct LatestEmail {
 impl LatestEmail {
     /// "Email sent", "Email failed", "Email deferred, retrying" …: the answer to "did they get it?".
     pub fn headline(&self) -> &'static str {
+        if self.kind == MessageKind::Reminder {
+            return match self.state {
+                DeliveryState::Sent => "Reminder sent",
+                DeliveryState::Failed => "Reminder failed",
+                DeliveryState::Deferred => "Reminder deferred, retrying",
+                DeliveryState::Queued | DeliveryState::Sending => "Reminder queued",
+            };
+        }
         match self.state {
             DeliveryState::Queued => "Email queued",
             DeliveryState::Sending => "Email sending",

@@ -375,6 +375,8 @@ pub struct InvitationSettings {
     pub expiry_days: ExpiryDays,
     /// "Resend" issues a new link, killing earlier ones, instead of sending the same link.
     pub resend_rotates_link: bool,
+    /// Reminders Beckon sends by itself (off by default).
+    pub reminders: crate::invitations::AutoReminders,
 }
 
 /// A place of the account, as the Organisation page lists it (in tree order).

@@ -1,4 +1,5 @@
-//! Settings → Invitations: expiry period and what "Resend" does.
+//! Settings → Invitations: expiry period, what "Resend" does, and the reminders Beckon sends
+//! by itself.
 
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
 use crate::server_fns::{get_invitation_settings, SaveInvitationSettings};
@@ -27,6 +28,18 @@ pub fn InvitationSettingsSection() -> impl IntoView {
                                     <input type="checkbox" name="resend_rotates_link" value="on" checked=s.resend_rotates_link/>
                                     "Resend issues a new link (earlier links stop working)"
                                 </label>
+                                <fieldset>
+                                    <legend>"Reminders Beckon sends by itself (leave empty for none)"</legend>
+                                    <label>
+                                        "Remind this many days after sending"
+                                        <input type="number" name="remind_after_days" min="1" max=ExpiryDays::MAX - 1 value=s.reminders.after_sending_days/>
+                                    </label>
+                                    <label>
+                                        "Remind this many days before expiry"
+                                        <input type="number" name="remind_before_days" min="1" max=ExpiryDays::MAX - 1 value=s.reminders.before_expiry_days/>
+                                    </label>
+                                    <p class="muted small">"Each at most once per invitation link, never once it is accepted or cancelled."</p>
+                                </fieldset>
                                 <button type="submit" class="primary">"Save invitation settings"</button>
                             </ActionForm>
                         }.into_any(),

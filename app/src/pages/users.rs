@@ -327,13 +327,16 @@ fn UserLine(row: UserRow, now: Signal<i64>, viewer: Authority) -> impl IntoView 
                         let (expires, sent) = (invitation.expires_at_ms, invitation.last_sent_at_ms);
                         let email = invitation.latest_email.map(|email| {
                             let class = format!("email-state badge badge-delivery-{}", email.state.as_str());
+                            // A reminder (Beckon's own, or an admin's) says when: "Reminder sent 2 days ago".
+                            let reminded = (email.kind == shared::mail::MessageKind::Reminder).then_some(email.at_ms);
+                            let headline = email.headline();
                             let detail = match email.state {
                                 DeliveryState::Failed | DeliveryState::Deferred => email.last_reply.clone(),
                                 _ => None,
                             };
                             view! {
                                 <div>
-                                    <a class=class href=email.href()>{email.headline()}</a>
+                                    <a class=class href=email.href()>{headline}{move || reminded.map(|at| format!(" {}", relative_time(at, now.get())))}</a>
                                     {detail.map(|reply| view! { <div class="reply small">{reply}</div> })}
                                 </div>
                             }

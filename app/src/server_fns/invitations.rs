@@ -7,7 +7,7 @@ use shared::AppError;
 #[cfg(feature = "ssr")]
 use crate::services::{auth, context, invitations, roles};
 #[cfg(feature = "ssr")]
-use shared::invitations::ExpiryDays;
+use shared::invitations::{AutoReminders, ExpiryDays};
 #[cfg(feature = "ssr")]
 use shared::scopes::Grant;
 
@@ -58,9 +58,16 @@ pub async fn get_invitation_settings() -> Result<InvitationSettings, AppError> {
 }
 
 #[server(endpoint = "save_invitation_settings")]
-pub async fn save_invitation_settings(expiry_days: String, resend_rotates_link: Option<String>) -> Result<(), AppError> {
+pub async fn save_invitation_settings(
+    expiry_days: String,
+    resend_rotates_link: Option<String>,
+    remind_after_days: Option<String>,
+    remind_before_days: Option<String>,
+) -> Result<(), AppError> {
     context::as_signed_in(|state, actor| async move {
-        let settings = InvitationSettings { expiry_days: ExpiryDays::parse(&expiry_days)?, resend_rotates_link: resend_rotates_link.is_some() };
+        let expiry = ExpiryDays::parse(&expiry_days)?;
+        let reminders = AutoReminders::parse(remind_after_days.as_deref().unwrap_or(""), remind_before_days.as_deref().unwrap_or(""), expiry)?;
+        let settings = InvitationSettings { expiry_days: expiry, resend_rotates_link: resend_rotates_link.is_some(), reminders };
         invitations::settings::update(&state, &actor, settings).await
     })
     .await

@@ -280,7 +280,7 @@ pub async fn correct_address(state: &AppState, actor: &Actor, user_id: &str, new
     }
     outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
     let updated = invitation_store::get(&mut tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
-    let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: &actor.user_id, priority: outbox::Priority::Waited };
+    let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: Some(&actor.user_id), priority: outbox::Priority::Waited };
     notify::invitation(&mut tx, from, &email, &updated, notify::Wording::Invitation, now).await?;
     budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
     record(&mut tx, actor, AuditAction::InvitationAddressCorrected, &target, serde_json::json!({ "from": target.user.email, "to": email.as_str() }), now)

@@ -1,4 +1,5 @@
-//! The one runner of durable work. Mail (the outbox) and bulk jobs are kinds of work it runs,
+//! The one runner of durable work. Mail (the outbox), bulk jobs and work due at a time (the
+//! automatic reminders, looked for every minute) are kinds of work it runs,
 //! each claimed under a lease held by this process's [`WorkerId`]: a worker that dies leaves
 //! its leases to run out (or, on the same machine, to be taken back at once by its next
 //! start), and the next claim takes the work over. Each kind runs in a lane of its own, so a
@@ -15,6 +16,9 @@ use super::store::jobs as job_store;
 use super::AppState;
 use std::sync::Arc;
 use tokio::sync::Notify;
+
+/// How often the due lane looks for work due at a time (reminders are counted in days).
+const DUE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The PostgreSQL channel that tells the runners of every process that work arrived.
 pub const CHANNEL: &str = "beckon_work";
@@ -100,9 +104,19 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
             }
         }
     };
+    // Work due at a time: the automatic reminders.
+    let due = async {
+        loop {
+            if let Err(error) = super::invitations::reminders::run_due(&state).await {
+                tracing::error!(%error, "due work pass failed");
+            }
+            tokio::time::sleep(DUE_EVERY).await;
+        }
+    };
     tokio::select! {
         _ = mail => {}
         _ = jobs => {}
+        _ = due => {}
         _ = &mut shutdown => {}
     }
     if let Some(listener) = listener {

@@ -260,8 +260,11 @@ async fn resend_keeps_the_link_and_resets_expiry() {
 #[tokio::test]
 async fn resend_issues_a_new_link_when_the_account_says_so() {
     let (app, owner, ada, link) = with_invitation().await;
-    let settings =
-        app::services::invitations::settings::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::DEFAULT, resend_rotates_link: true };
+    let settings = app::services::invitations::settings::InvitationSettings {
+        expiry_days: shared::invitations::ExpiryDays::DEFAULT,
+        resend_rotates_link: true,
+        reminders: Default::default(),
+    };
     app::services::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Resend).await.unwrap();
     let new_link = service::copy_link(&app.state, &owner, &ada).await.unwrap();
@@ -921,7 +924,11 @@ async fn extend_moves_the_expiry_on_never_back_sending_nothing_and_keeping_the_l
 
     // A shorter period set meanwhile never brings an expiry forward.
     let before = expiry(&app).await;
-    let settings = shared::views::InvitationSettings { expiry_days: shared::invitations::ExpiryDays::new(1).unwrap(), resend_rotates_link: false };
+    let settings = shared::views::InvitationSettings {
+        expiry_days: shared::invitations::ExpiryDays::new(1).unwrap(),
+        resend_rotates_link: false,
+        reminders: Default::default(),
+    };
     app::services::invitations::settings::update(&app.state, &owner, settings).await.unwrap();
     service::act(&app.state, &owner, &ada, InvitationAction::Extend).await.unwrap();
     assert_eq!(expiry(&app).await, before);

@@ -23,6 +23,7 @@ mod people;
 mod permission_matrix;
 mod readme_claims;
 mod reliability;
+mod reminders;
 mod role_ceilings;
 mod schema;
 mod scopes;

@@ -5,5 +5,6 @@
 pub mod accept;
 pub mod link;
 pub(crate) mod notify;
+pub mod reminders;
 pub mod service;
 pub mod settings;

@@ -44,7 +44,8 @@ async fn email_for(
 pub struct From<'a> {
     pub account_name: &'a str,
     pub inviter_name: &'a str,
-    pub sent_by: &'a str,
+    /// Nobody, for what Beckon sends by itself (automatic reminders).
+    pub sent_by: Option<&'a str>,
     /// A bulk action's mail waits behind single ones.
     pub priority: Priority,
 }
@@ -68,7 +69,7 @@ pub async fn invitation(
         recipient: invitee,
         invitation_id: Some(&invitation.id),
         password_reset_id: None,
-        sent_by: Some(from.sent_by),
+        sent_by: from.sent_by,
         priority: from.priority,
         rendered,
     };

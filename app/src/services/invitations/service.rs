@@ -158,7 +158,7 @@ pub async fn invite_one(tx: &mut Conn, ctx: &OnePerson<'_>, email: &Email, grant
         store::add_grant(tx, &invitation_id, grant).await.step("invitations::add_grant")?;
     }
     let invitation = store::get(tx, &invitation_id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
-    let from = notify::From { account_name: &ctx.account.name, inviter_name: &actor.name, sent_by: &actor.user_id, priority: ctx.priority };
+    let from = notify::From { account_name: &ctx.account.name, inviter_name: &actor.name, sent_by: Some(&actor.user_id), priority: ctx.priority };
     notify::invitation(tx, from, email, &invitation, notify::Wording::Invitation, now).await?;
     let details = serde_json::json!({ "email": email.as_str(), "grants": offered });
     record(tx, actor, AuditAction::InvitationCreated, &invitation_id, details, now).await?;
@@ -433,7 +433,7 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
         Some(id) => users::get(tx, id).await.step("users::get")?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
         None => actor.name.clone(),
     };
-    let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: &actor.user_id, priority: ctx.priority };
+    let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: Some(&actor.user_id), priority: ctx.priority };
     notify::invitation(tx, from, &email, &updated, wording, now).await?;
     record(tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
     Ok(Done { banner, queued_email: true })

@@ -192,6 +192,56 @@ pub async fn grants(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Vec<Gr
     Ok(grants)
 }
 
+/// Pending invitations (not awaiting an administrator, not expired) for which a reminder of
+/// their account's Settings → Invitations is due at `now_ms` and was not sent for their
+/// current link; at most `limit`.
+pub async fn due_for_reminder(conn: &mut Conn, now_ms: i64, limit: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT i.id FROM invitations i JOIN accounts a ON a.id = i.account_id \
+         WHERE i.state = $2 AND i.awaiting_since IS NULL AND i.expires_at > $1 \
+           AND ((a.remind_after_days IS NOT NULL AND i.last_sent_at + a.remind_after_days * 86400000 <= $1 \
+                 AND (i.auto_after_version IS NULL OR i.auto_after_version <> i.link_version)) \
+             OR (a.remind_before_days IS NOT NULL AND i.expires_at - a.remind_before_days * 86400000 <= $1 \
+                 AND (i.auto_before_version IS NULL OR i.auto_before_version <> i.link_version))) \
+         ORDER BY i.expires_at LIMIT $3",
+    )
+    .bind(now_ms)
+    .bind(StoredInvitationState::Pending.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Marks the automatic reminders due for the invitation's current link as sent: both when
+/// both are due (one email, not two). Whether it was still pending on that link.
+pub async fn mark_reminded(conn: &mut Conn, id: &str, link_version: i64, after: bool, before: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE invitations SET auto_after_version = CASE WHEN $3 = 1 THEN link_version ELSE auto_after_version END, \
+                                auto_before_version = CASE WHEN $4 = 1 THEN link_version ELSE auto_before_version END \
+         WHERE id = $1 AND link_version = $2 AND state = $5",
+    )
+    .bind(id)
+    .bind(link_version)
+    .bind(i64::from(after))
+    .bind(i64::from(before))
+    .bind(StoredInvitationState::Pending.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which automatic reminders the invitation's current link was sent: (after sending, before expiry).
+pub async fn reminded(conn: &mut Conn, id: &str) -> sqlx::Result<(bool, bool)> {
+    let (after, before): (i64, i64) = sqlx::query_as(
+        "SELECT CASE WHEN auto_after_version = link_version THEN 1 ELSE 0 END, CASE WHEN auto_before_version = link_version THEN 1 ELSE 0 END \
+         FROM invitations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok((after == 1, before == 1))
+}
+
 /// The id of the user's latest invitation, whatever became of it.
 pub async fn latest_for_user(conn: &mut Conn, user_id: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT id FROM invitations WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1").bind(user_id).fetch_optional(conn).await

@@ -18,7 +18,8 @@ pkg=${1:-$(dirname "$0")/../target/site/pkg}
 # the bulk actions came to the Users page and a place's page (a checkbox per row, the bar
 # with "Select all N matching", the chooser, Go and "Export as CSV"): Users 445,363, a
 # place's page 448,643 (it gained its first checkboxes and bar), Settings 407,712 (the new
-# split points alone), main 254,514. The page budget moved to 450,000 then, for that code;
+# split points alone), main 254,514; with the automatic reminders' settings and the row's
+# "Reminder sent 2 days ago", Users 448,514 and Settings 411,897. The page budget moved to 450,000 then, for that code;
 # the bar's dialog, server calls and the job's progress are a chunk loaded when first used
 # (76 KB), the Jobs pages a route of their own.
 main_budget=${WASM_MAIN_BUDGET:-400000}

@@ -264,6 +264,10 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
         stop(state, &job, "the person who started it can no longer act (deactivated or deleted)").await?;
         return Ok(0);
     };
+    if !actor.can(Permission::ManageInvitations) {
+        stop(state, &job, "the person who started it no longer manages invitations").await?;
+        return Ok(0);
+    }
 
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let mut budget_left = i64::MAX;

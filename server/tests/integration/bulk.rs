@@ -344,3 +344,20 @@ async fn invite_to_activate_invites_profile_only_people_again_with_the_roles_of_
     assert_eq!((again.done, again.skipped), (0, 2));
     assert_eq!(again.skips[0].reason, SkipReason::StillPending, "{again:?}");
 }
+
+#[tokio::test]
+async fn a_job_whose_starter_lost_the_right_stops_with_that_reason_and_does_no_one() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    invite_many(&app, &owner, "d", 120, &app.account_grants(&[Role::Member])).await;
+    let hr = app.add_active_user("hr@example.com", "hr").await;
+    let job = jobs::start(&app.state, &app.actor_for(&hr).await, BulkAction::Cancel, Selection::Matching("status=invited".into())).await.unwrap();
+    assert_eq!(job.state, JobState::Running);
+    app::services::people::remove_roles(&app.state, &owner, &hr, app.account_grants(&[Role::Hr])).await.unwrap();
+    assert_eq!(jobs::run_due(&app.state, &worker("w"), None).await.unwrap(), 0);
+    let stopped = jobs::get(&app.state, &owner, &job.id).await.unwrap();
+    assert_eq!((stopped.state, stopped.done), (JobState::Failed, 0));
+    assert_eq!(stopped.stopped_because.as_deref(), Some("the person who started it no longer manages invitations"));
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM invitations WHERE state = 'cancelled'").await, 0);
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'job.stopped'").await, 1);
+}

@@ -394,6 +394,26 @@ pub enum ItemOutcome {
     Failed,
 }
 
+impl ItemOutcome {
+    /// The stored name (`job_items.outcome`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemOutcome::Done => "done",
+            ItemOutcome::Skipped(_) => ItemOutcome::SKIPPED,
+            ItemOutcome::Failed => "failed",
+        }
+    }
+
+    pub const SKIPPED: &'static str = "skipped";
+
+    pub fn reason(self) -> Option<SkipReason> {
+        match self {
+            ItemOutcome::Skipped(reason) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
 /// How many people of a job were skipped for one reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkipCount {
@@ -467,12 +487,6 @@ pub enum Selection {
     People(Vec<String>),
     /// Everyone matching a Users query (its query string), resolved when the job starts.
     Matching(String),
-}
-
-/// What starting a bulk action came to: done in the request, or a job to follow.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BulkStarted {
-    pub job: JobView,
 }
 
 /// Where the selection's CSV export posts (form fields [`Selection::IDS`] or

@@ -23,7 +23,9 @@ use super::store::user_list::{self, ListedUser};
 use super::store::{accounts, new_id, scopes, users as user_store, Conn};
 use super::{auth, people, users, Actor, AppState};
 use shared::audit::AuditAction;
-use shared::bulk::{thousands, BulkAction, JobState, JobView, PerPerson, Selection, SkipCount, SkipReason, DONE_IN_REQUEST, MAX_JOB_PEOPLE, MAX_TICKED};
+use shared::bulk::{
+    thousands, BulkAction, ItemOutcome, JobState, JobView, PerPerson, Selection, SkipCount, SkipReason, DONE_IN_REQUEST, MAX_JOB_PEOPLE, MAX_TICKED,
+};
 use shared::permissions::{Denied, Permission};
 use shared::views::UsersQuery;
 use shared::AppError;
@@ -292,19 +294,19 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
                 PerPerson::Person(single) => people::act_on_one(&mut tx, engine, &actor, &item.user_id, single, now).await.map(|_| false),
             }
         };
-        let (settled_as, reason) = match outcome {
+        let settled_as = match outcome {
             Ok(queued_email) => {
                 if queued_email {
                     budget_left -= 1;
                     queued += 1;
                 }
                 done += 1;
-                ("done", None)
+                ItemOutcome::Done
             }
             Err(Refused::Skip { reason, .. }) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
                 skipped += 1;
-                ("skipped", Some(reason))
+                ItemOutcome::Skipped(reason)
             }
             // The database is away: the whole batch waits for its lease to run out.
             Err(Refused::Error(AppError::Unavailable)) => return Err(AppError::Unavailable),
@@ -312,10 +314,10 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
                 sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
                 tracing::error!(job = %job.id, user_id = %item.user_id, %error, "a bulk action failed for one person");
                 failed += 1;
-                ("failed", None)
+                ItemOutcome::Failed
             }
         };
-        store::settle(&mut tx, &item.job_id, item.seq, settled_as, reason, now).await.step("jobs::settle")?;
+        store::settle(&mut tx, &item.job_id, item.seq, settled_as, now).await.step("jobs::settle")?;
         sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
     }
     store::count(&mut tx, &job.id, done, skipped, failed, now).await.step("jobs::count")?;

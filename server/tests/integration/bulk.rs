@@ -266,6 +266,11 @@ async fn the_selection_downloads_as_csv_with_formula_cells_neutralised() {
     assert_eq!(text.lines().count(), 2, "the header and the one person ticked: {text}");
     let all = app.call(shared::bulk::SELECTION_EXPORT_PATH, "ids=&matching=status%3Dinvited", Some(ORIGIN), Some(&cookie)).await;
     assert_eq!(body_text(all).await.lines().count(), 3);
+    // A member, who may not list people, gets nothing of them.
+    app.add_active_user("member@example.com", "member").await;
+    let member = app.sign_in("member@example.com").await;
+    let refused = app.call(shared::bulk::SELECTION_EXPORT_PATH, "ids=&matching=status%3Dinvited", Some(ORIGIN), Some(&member)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let forged = app.call(shared::bulk::SELECTION_EXPORT_PATH, &format!("ids={id}"), Some("https://evil.example"), Some(&cookie)).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN, "another site cannot make the browser post it");
 }

@@ -3,7 +3,7 @@
 
 use super::{Conn, Engine};
 use crate::services::db::Db;
-use shared::bulk::{BulkAction, JobState, SkipReason};
+use shared::bulk::{BulkAction, ItemOutcome, JobState};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct JobRecord {
@@ -87,8 +87,9 @@ pub async fn list(conn: &mut Conn, account_id: &str, started_by: Option<&str>, l
 
 /// How many of the job's people were skipped for each reason, most first.
 pub async fn skip_counts(conn: &mut Conn, job_id: &str) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT reason, COUNT(*) FROM job_items WHERE job_id = $1 AND outcome = 'skipped' GROUP BY reason ORDER BY COUNT(*) DESC, reason")
+    sqlx::query_as("SELECT reason, COUNT(*) FROM job_items WHERE job_id = $1 AND outcome = $2 GROUP BY reason ORDER BY COUNT(*) DESC, reason")
         .bind(job_id)
+        .bind(ItemOutcome::SKIPPED)
         .fetch_all(conn)
         .await
 }
@@ -106,11 +107,12 @@ pub struct SkippedRow {
 pub async fn skipped(conn: &mut Conn, job_id: &str, after_seq: i64, limit: i64) -> sqlx::Result<Vec<SkippedRow>> {
     sqlx::query_as(
         "SELECT i.seq, COALESCE(u.name, '') AS name, COALESCE(u.email, '') AS email, i.reason FROM job_items i LEFT JOIN users u ON u.id = i.user_id \
-         WHERE i.job_id = $1 AND i.outcome = 'skipped' AND i.seq > $2 ORDER BY i.seq LIMIT $3",
+         WHERE i.job_id = $1 AND i.outcome = $4 AND i.seq > $2 ORDER BY i.seq LIMIT $3",
     )
     .bind(job_id)
     .bind(after_seq)
     .bind(limit)
+    .bind(ItemOutcome::SKIPPED)
     .fetch_all(conn)
     .await
 }
@@ -166,10 +168,10 @@ pub async fn lock_open(conn: &mut Conn, engine: Engine, job_id: &str, seq: i64) 
 }
 
 /// What an item came to, recorded in the transaction that did it.
-pub async fn settle(conn: &mut Conn, job_id: &str, seq: i64, outcome: &str, reason: Option<SkipReason>, now_ms: i64) -> sqlx::Result<()> {
+pub async fn settle(conn: &mut Conn, job_id: &str, seq: i64, outcome: ItemOutcome, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE job_items SET outcome = $1, reason = $2, processed_at = $3, lease_until = NULL WHERE job_id = $4 AND seq = $5")
-        .bind(outcome)
-        .bind(reason.map(|r| r.as_str()))
+        .bind(outcome.as_str())
+        .bind(outcome.reason().map(|r| r.as_str()))
         .bind(now_ms)
         .bind(job_id)
         .bind(seq)

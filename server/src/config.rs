@@ -39,6 +39,8 @@ pub struct Config {
     pub mail_max_attempts: i64,
     /// Invitation emails an account, and each person sending them, may queue in 24 hours.
     pub mail_limits: app::services::mail::budget::DailyLimits,
+    /// BECKON_IMPORT_MAX_ROWS, BECKON_IMPORT_MAX_BYTES.
+    pub import_limits: app::services::imports::ImportLimits,
     /// Reverse proxies whose X-Forwarded-For names the client (for per-address limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `/metrics` on the public listener needs `Authorization: Bearer` this.
@@ -166,6 +168,14 @@ impl Config {
         if mail_limits.account < 1 || mail_limits.per_sender < 1 {
             return Err(ConfigError::Invalid { name: "BECKON_MAIL_DAILY_LIMIT*", reason: "a daily limit must be at least 1".into() });
         }
+        let import_defaults = app::services::imports::ImportLimits::default();
+        let import_limits = app::services::imports::ImportLimits {
+            max_rows: source.parsed("BECKON_IMPORT_MAX_ROWS", import_defaults.max_rows)?,
+            max_bytes: source.parsed("BECKON_IMPORT_MAX_BYTES", import_defaults.max_bytes)?,
+        };
+        if import_limits.max_rows < 1 || import_limits.max_bytes < 1024 {
+            return Err(ConfigError::Invalid { name: "BECKON_IMPORT_MAX_*", reason: "an import takes at least 1 row and 1024 bytes".into() });
+        }
         let trusted_proxies = var("BECKON_TRUSTED_PROXIES")
             .unwrap_or_default()
             .split(',')
@@ -196,6 +206,7 @@ impl Config {
             mail_from,
             mail_max_attempts: source.parsed("BECKON_MAIL_MAX_ATTEMPTS", 8)?,
             mail_limits,
+            import_limits,
             sqlite_mmap_mb: source.parsed("BECKON_SQLITE_MMAP_MB", app::services::db::DEFAULT_SQLITE_MMAP_MB)?,
             addr,
             secret_key_file: var("BECKON_SECRET_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| data_dir.join("secret.key")),

@@ -13,7 +13,7 @@ use shared::AppError;
 use tower_sessions::Session;
 
 /// The signed-in person, or the refusal to answer with.
-async fn signed_in(state: &AppState, session: &Session) -> Result<Actor, Response> {
+pub(crate) async fn signed_in(state: &AppState, session: &Session) -> Result<Actor, Response> {
     match auth::actor(state, session).await {
         Ok(Some(actor)) if actor.must_change_password => Err(refusal(AppError::PasswordChangeRequired)),
         Ok(Some(actor)) => Ok(actor),
@@ -23,7 +23,7 @@ async fn signed_in(state: &AppState, session: &Session) -> Result<Actor, Respons
 }
 
 /// A CSV file to save as `filename`.
-fn attachment(body: Body, filename: &str) -> Response {
+pub(crate) fn attachment(body: Body, filename: &str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -81,7 +81,7 @@ pub async fn selection_csv(State(state): State<AppState>, session: Session, Form
     }
 }
 
-fn refusal(error: AppError) -> Response {
+pub(crate) fn refusal(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [(header::CACHE_CONTROL, "no-store")], error.to_string()).into_response()
 }

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod config;
 pub mod exports;
+pub mod imports;
 pub mod keys;
 pub mod ops;
 pub mod router;

@@ -93,7 +93,7 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         .layer(SetResponseHeaderLayer::if_not_present(axum::http::header::VARY, HeaderValue::from_static("accept-encoding")))
         // Compressed when the site was built (`.gz` always, `.br` by `make release`).
         .service(ServeDir::new(config.site_root.join("pkg")).precompressed_br().precompressed_gzip());
-    let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url, config.trusted_proxies.clone()));
+    let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url, config.trusted_proxies.clone()).with_import_files_up_to(config.import_limits.max_bytes));
 
     let mut router = Router::new();
     if let Some(clock) = test_clock {
@@ -111,6 +111,12 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         .route(shared::audit::AUDIT_EXPORT_PATH, axum::routing::get(crate::exports::audit_csv))
         .route("/jobs/{id}/skipped.csv", axum::routing::get(crate::exports::skipped_csv))
         .route(shared::bulk::SELECTION_EXPORT_PATH, axum::routing::post(crate::exports::selection_csv))
+        .route(
+            shared::import::UPLOAD_PATH,
+            axum::routing::post(crate::imports::upload).layer(axum::extract::DefaultBodyLimit::max(config.import_limits.max_bytes + 64 * 1024)),
+        )
+        .route(shared::import::TEMPLATE_PATH, axum::routing::get(crate::imports::template))
+        .route("/imports/{id}/report.csv", axum::routing::get(crate::imports::report_csv))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
         .layer(
             tower::ServiceBuilder::new()

@@ -23,6 +23,8 @@ pub struct SecurityPolicy {
     pub https: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (BECKON_TRUSTED_PROXIES).
     pub trusted_proxies: Vec<IpAddr>,
+    /// The one request allowed past [`MAX_REQUEST_BYTES`]: an import's upload, up to this.
+    pub import_upload_bytes: usize,
 }
 
 impl SecurityPolicy {
@@ -43,7 +45,17 @@ impl SecurityPolicy {
                 }
             }
         }
-        SecurityPolicy { allowed_origins: allowed, https: public_url.starts_with("https://"), trusted_proxies }
+        SecurityPolicy {
+            allowed_origins: allowed,
+            https: public_url.starts_with("https://"),
+            trusted_proxies,
+            import_upload_bytes: upload_limit(shared::import::DEFAULT_MAX_BYTES),
+        }
+    }
+
+    /// This policy, taking import files of up to `max_bytes` (BECKON_IMPORT_MAX_BYTES).
+    pub fn with_import_files_up_to(self, max_bytes: usize) -> SecurityPolicy {
+        SecurityPolicy { import_upload_bytes: upload_limit(max_bytes), ..self }
     }
 
     /// The client behind a request: the peer, unless the peer is a trusted proxy; then the
@@ -138,12 +150,21 @@ fn refusal(error: AppError, html: bool) -> Response {
     }
 }
 
+/// The bytes an upload of a file of `max_bytes` may take: the file, and the form around it.
+fn upload_limit(max_bytes: usize) -> usize {
+    max_bytes + 64 * 1024
+}
+
 /// Lets through a body of at most [`MAX_REQUEST_BYTES`]: a declared length is checked
-/// before anything is read; a body without one is read up to the limit.
-async fn within_body_limit(request: Request<Body>) -> Result<Request<Body>, AppError> {
+/// before anything is read; a body without one is read up to the limit. An import's upload
+/// may be larger, and is left to its handler to read as a stream (it stops at its limit).
+async fn within_body_limit(request: Request<Body>, policy: &SecurityPolicy) -> Result<Request<Body>, AppError> {
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let upload = request.method() == Method::POST && request.uri().path() == shared::import::UPLOAD_PATH;
+    let limit = if upload { policy.import_upload_bytes } else { MAX_REQUEST_BYTES };
     match declared {
-        Some(length) if length > MAX_REQUEST_BYTES as u64 => Err(AppError::TooLarge),
+        Some(length) if length > limit as u64 => Err(AppError::TooLarge),
+        None if upload => Ok(request),
         // The server reads no more than the declared length.
         Some(_) => Ok(request),
         None if !changes_state(request.method()) => Ok(request),
@@ -198,7 +219,7 @@ pub async fn guard<Answer: std::future::Future<Output = Response>>(
         tracing::warn!(method = %request.method(), path = %redacted_path(request.uri().path()), "refused a cross-site state-changing request");
         refusal(AppError::CrossSite, html)
     } else {
-        match within_body_limit(request).await {
+        match within_body_limit(request, policy).await {
             Err(error) => refusal(error, html),
             Ok(mut request) => {
                 if let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {

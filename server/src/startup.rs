@@ -185,6 +185,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         work_signal,
         mail_from: config.mail_from.clone(),
         mail_limits: config.mail_limits,
+        import_limits: config.import_limits,
         mail_transport: config.mail_transport(),
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute, ..AuthSettings::default() },
         passwords: Default::default(),

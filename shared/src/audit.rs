@@ -48,10 +48,11 @@ pub enum AuditAction {
     JobFinished,
     JobCancelled,
     JobStopped,
+    UserImported,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -93,6 +94,7 @@ impl AuditAction {
         AuditAction::JobFinished,
         AuditAction::JobCancelled,
         AuditAction::JobStopped,
+        AuditAction::UserImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -148,6 +150,7 @@ impl AuditAction {
             JobFinished => ("job.finished", "Bulk action finished"),
             JobCancelled => ("job.cancelled", "Bulk action cancelled"),
             JobStopped => ("job.stopped", "Bulk action stopped"),
+            UserImported => ("user.imported", "Person imported (Profile only)"),
         }
     }
 

@@ -28,10 +28,13 @@ pub enum BulkAction {
     InviteToActivate,
     Deactivate,
     Reactivate,
+    /// Rows of a CSV file (`shared::import`) staged, then made live together at the end.
+    Import,
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 8] = [
+    /// What "Choose an action…" offers (an import starts from its own page).
+    pub const CHOSEN: [BulkAction; 8] = [
         BulkAction::Resend,
         BulkAction::SendNew,
         BulkAction::Remind,
@@ -52,11 +55,12 @@ impl BulkAction {
             BulkAction::InviteToActivate => "invite_to_activate",
             BulkAction::Deactivate => "deactivate",
             BulkAction::Reactivate => "reactivate",
+            BulkAction::Import => "import",
         }
     }
 
     pub fn parse(text: &str) -> Option<BulkAction> {
-        BulkAction::ALL.into_iter().find(|a| a.as_str() == text)
+        BulkAction::CHOSEN.into_iter().chain([BulkAction::Import]).find(|a| a.as_str() == text)
     }
 
     /// The single action it is, per person: on the invitation or on the person.
@@ -70,6 +74,7 @@ impl BulkAction {
             BulkAction::InviteToActivate => PerPerson::Invitation(InvitationAction::InviteToActivate),
             BulkAction::Deactivate => PerPerson::Person(PersonAction::Deactivate),
             BulkAction::Reactivate => PerPerson::Person(PersonAction::Reactivate),
+            BulkAction::Import => PerPerson::ImportRow,
         }
     }
 
@@ -78,6 +83,7 @@ impl BulkAction {
         match self.per_person() {
             PerPerson::Invitation(action) => action.label(),
             PerPerson::Person(action) => action.label(),
+            PerPerson::ImportRow => "Import people",
         }
     }
 
@@ -100,6 +106,7 @@ impl BulkAction {
             BulkAction::Cancel => ("Cancel", "invitation", "invitations"),
             BulkAction::Deactivate => ("Deactivate", "person", "people"),
             BulkAction::Reactivate | BulkAction::InviteToActivate => ("Reactivate", "person", "people"),
+            BulkAction::Import => ("Import", "row", "rows"),
         };
         format!("{verb} {n} {}?", if people == 1 { one } else { many })
     }
@@ -115,6 +122,7 @@ impl BulkAction {
             BulkAction::InviteToActivate => "invited",
             BulkAction::Deactivate => "deactivated",
             BulkAction::Reactivate => "reactivated",
+            BulkAction::Import => "imported",
         }
     }
 }
@@ -123,6 +131,8 @@ impl BulkAction {
 pub enum PerPerson {
     Invitation(InvitationAction),
     Person(PersonAction),
+    /// A row of an import file.
+    ImportRow,
 }
 
 /// Why an action was not done for someone. Single actions answer with [`SkipReason::into_error`];
@@ -525,7 +535,7 @@ mod tests {
 
     #[test]
     fn every_action_and_reason_reads_back_from_its_name() {
-        for action in BulkAction::ALL {
+        for action in BulkAction::CHOSEN.into_iter().chain([BulkAction::Import]) {
             assert_eq!(BulkAction::parse(action.as_str()), Some(action));
         }
         for reason in SkipReason::ALL {

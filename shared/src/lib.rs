@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod email;
 pub mod error;
 pub mod html;
+pub mod import;
 pub mod invitations;
 pub mod mail;
 pub mod messages;

@@ -154,7 +154,7 @@ pub fn bulk_bar(query: UsersQuery, page_ids: Vec<String>, total: u64, capped: bo
             <label for="bulk-action" class="visually-hidden">"Bulk action"</label>
             <select id="bulk-action" on:change=move |ev| chosen.set(event_target_value(&ev))>
                 <option value="">"Choose an action…"</option>
-                {BulkAction::ALL.into_iter().map(|a| view! { <option value=a.as_str()>{a.label()}</option> }).collect_view()}
+                {BulkAction::CHOSEN.into_iter().map(|a| view! { <option value=a.as_str()>{a.label()}</option> }).collect_view()}
             </select>
             <button type="button" on:click=go>"Go"</button>
             <form method="post" action=SELECTION_EXPORT_PATH class="inline">

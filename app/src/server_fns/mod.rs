@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod imports;
 mod invitations;
 mod jobs;
 mod mail;
@@ -14,6 +15,7 @@ mod users;
 
 pub use audit::*;
 pub use auth::*;
+pub use imports::*;
 pub use invitations::*;
 pub use jobs::*;
 pub use mail::*;

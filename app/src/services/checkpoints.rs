@@ -56,6 +56,8 @@ pub mod points {
     pub const DELIVERY_SENT: &str = "delivery.sent";
     /// A batch of a bulk job has done its people and is about to commit.
     pub const JOB_BATCH_BEFORE_COMMIT: &str = "job.batch_before_commit";
+    /// An import's last batch is staged; its rows are about to go live.
+    pub const IMPORT_BEFORE_PUBLISH: &str = "import.before_publish";
     /// A batch of a bulk job has committed.
     pub const JOB_BATCH_COMMITTED: &str = "job.batch_committed";
 }

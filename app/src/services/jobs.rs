@@ -20,8 +20,9 @@ use super::mail::outbox::Priority;
 use super::mail::worker::DeliveryConfig;
 use super::store::jobs::{self as store, ClaimedItem, JobRecord, NewJob};
 use super::store::user_list::{self, ListedUser};
+use super::store::accounts::AccountRecord;
 use super::store::{accounts, new_id, scopes, users as user_store, Conn};
-use super::{auth, people, users, Actor, AppState};
+use super::{auth, imports, people, users, Actor, AppState};
 use shared::audit::AuditAction;
 use shared::bulk::{
     thousands, BulkAction, ItemOutcome, JobState, JobView, PerPerson, Selection, SkipCount, SkipReason, DONE_IN_REQUEST, MAX_JOB_PEOPLE, MAX_TICKED,
@@ -178,19 +179,26 @@ pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selectio
     record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobStarted, &id, details, now).await?;
     tx.commit().await.step("commit")?;
     tracing::info!(job = %id, action = action.as_str(), people = people.len(), "bulk action started");
-    if people.len() <= DONE_IN_REQUEST {
+    run_small_or_wake(state, &id, people.len()).await?;
+    get(state, actor, &id).await
+}
+
+/// Does a job of up to [`DONE_IN_REQUEST`] items before returning; wakes the runner for a
+/// larger one.
+pub(crate) async fn run_small_or_wake(state: &AppState, id: &str, items: usize) -> Result<(), AppError> {
+    if items <= DONE_IN_REQUEST {
         // On a task of its own, so a request cancelled half-way still finishes it.
-        let (state_now, id_now) = (state.clone(), id.clone());
+        let (state_now, id_now) = (state.clone(), id.to_string());
         let config = JobsConfig::from(&DeliveryConfig::default());
         let done = tokio::spawn(async move { run_due(&state_now, &config, Some(&id_now)).await });
         done.await.map_err(|error| super::error::internal("bulk action task", error))??;
     } else {
         state.work_signal.wake();
     }
-    get(state, actor, &id).await
+    Ok(())
 }
 
-async fn record(
+pub(crate) async fn record(
     tx: &mut Conn,
     account_id: &str,
     actor_user_id: Option<&str>,
@@ -239,6 +247,7 @@ async fn stop(state: &AppState, job: &JobRecord, because: &str) -> Result<(), Ap
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     if store::stop(&mut tx, &job.id, JobState::Failed, Some(because), now).await.step("jobs::stop")? {
         record(&mut tx, &job.account_id, None, AuditAction::JobStopped, &job.id, serde_json::json!({ "because": because }), now).await?;
+        imports::fail(&mut tx, &job.id, because, now).await?;
     }
     tx.commit().await.step("commit")?;
     tracing::warn!(job = %job.id, because, "bulk action stopped");
@@ -271,6 +280,9 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
         return Ok(0);
     }
 
+    if action == BulkAction::Import {
+        return process_import(state, &job, &actor, &account, items).await;
+    }
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let mut budget_left = i64::MAX;
     if action.sends_email() {
@@ -292,6 +304,7 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
             match action.per_person() {
                 PerPerson::Invitation(single) => invitation_service::act_on_one(&mut tx, &one, &item.user_id, single).await.map(|d| d.queued_email),
                 PerPerson::Person(single) => people::act_on_one(&mut tx, engine, &actor, &item.user_id, single, now).await.map(|_| false),
+                PerPerson::ImportRow => Err(Refused::Error(AppError::Internal)),
             }
         };
         let settled_as = match outcome {
@@ -333,6 +346,55 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
         state.work_signal.wake_here();
     }
     Ok((done + skipped + failed) as u64)
+}
+
+/// Stages a batch of an import's rows; the batch that settles the last one publishes them all
+/// in its transaction, or, when the account changed so that they cannot all go live, rolls
+/// everything of it back and fails the job with the reason.
+async fn process_import(state: &AppState, job: &JobRecord, actor: &Actor, account: &AccountRecord, items: Vec<ClaimedItem>) -> Result<u64, AppError> {
+    let now = state.clock.now_ms();
+    let engine = state.db.engine();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let mut open = Vec::with_capacity(items.len());
+    for item in items {
+        if store::lock_open(&mut tx, engine, &item.job_id, item.seq).await.step("jobs::lock_open")? {
+            open.push(item);
+        }
+    }
+    let outcomes = imports::stage(&mut tx, job, actor, account, &open, now).await?;
+    let (mut done, mut skipped) = (0i64, 0i64);
+    for (item, outcome) in open.iter().zip(outcomes) {
+        match outcome {
+            ItemOutcome::Done => done += 1,
+            _ => skipped += 1,
+        }
+        store::settle(&mut tx, &item.job_id, item.seq, outcome, now).await.step("jobs::settle")?;
+    }
+    store::count(&mut tx, &job.id, done, skipped, 0, now).await.step("jobs::count")?;
+    let mut published = false;
+    if store::finish_if_complete(&mut tx, &job.id, now).await.step("jobs::finish_if_complete")? {
+        state.checkpoints.reach(points::IMPORT_BEFORE_PUBLISH).await;
+        match imports::publish(&mut tx, state, job, actor, now).await? {
+            Ok(_) => {
+                let finished = store::get(&mut tx, &job.id).await.step("jobs::get")?.step("jobs::get: the row must exist")?;
+                let details = serde_json::json!({ "action": BulkAction::Import.as_str(), "done": finished.done, "skipped": finished.skipped, "failed": 0 });
+                record(&mut tx, &job.account_id, Some(&actor.user_id), AuditAction::JobFinished, &job.id, details, now).await?;
+                published = true;
+            }
+            Err(because) => {
+                drop(tx);
+                stop(state, job, &because).await?;
+                return Ok(0);
+            }
+        }
+    }
+    state.checkpoints.reach(points::JOB_BATCH_BEFORE_COMMIT).await;
+    tx.commit().await.step("commit")?;
+    state.checkpoints.reach(points::JOB_BATCH_COMMITTED).await;
+    if published {
+        state.work_signal.wake_here();
+    }
+    Ok(open.len() as u64)
 }
 
 /// A job as `actor` sees it.
@@ -396,6 +458,8 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: &str) -> Result<JobView
     }
     let details = serde_json::json!({ "done": job.done, "skipped": job.skipped, "failed": job.failed, "total": job.total });
     record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobCancelled, &job.id, details, now).await?;
+    // An import's staged rows never go live once its job is cancelled.
+    imports::fail(&mut tx, &job.id, "the import was cancelled before it finished; nothing was imported", now).await?;
     tx.commit().await.step("commit")?;
     get(state, actor, id).await
 }
@@ -407,6 +471,12 @@ const SKIPPED_HEADER: [&str; 4] = ["Name", "Email", "Reason", "Reason code"];
 pub async fn skipped_csv(state: &AppState, actor: &Actor, id: &str) -> Result<Vec<u8>, AppError> {
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let job = visible_job(&mut conn, actor, id).await?;
+    if job.action() == Some(BulkAction::Import) {
+        // An import's rows are lines of its file, reported with the file's columns.
+        let import_id: Option<String> = sqlx::query_scalar("SELECT id FROM imports WHERE job_id = $1").bind(&job.id).fetch_optional(&mut *conn).await.step("imports::of_job")?;
+        drop(conn);
+        return imports::report_csv(state, actor, &import_id.ok_or(AppError::NotFound)?).await;
+    }
     let mut out = CsvOut::with_header(&SKIPPED_HEADER)?;
     let mut after = -1;
     loop {

@@ -12,6 +12,7 @@ pub mod csv_out;
 pub mod db;
 pub mod error;
 pub mod grants;
+pub mod imports;
 pub mod invitations;
 pub mod jobs;
 pub mod mail;

@@ -70,6 +70,8 @@ pub struct AppStateParts {
     pub mail_from: String,
     /// The daily budget of invitation emails, per account and per sender.
     pub mail_limits: super::mail::budget::DailyLimits,
+    /// The most rows and bytes an import file may have.
+    pub import_limits: super::imports::ImportLimits,
     /// How mail leaves, as configured, for Settings to say.
     pub mail_transport: String,
     pub auth: AuthSettings,

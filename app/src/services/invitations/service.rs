@@ -195,7 +195,7 @@ pub async fn invite_to_activate(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &st
 
 /// What inviting an address that already has a user comes to: the roles to offer, and the
 /// expired invitation the new one replaces; or why not.
-async fn plan_for_existing(
+pub(crate) async fn plan_for_existing(
     tx: &mut Conn,
     actor: &Actor,
     user: &UserRecord,

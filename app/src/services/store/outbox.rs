@@ -18,12 +18,18 @@ pub const SENDS_PER_RECIPIENT: Limit = Limit::per(5, Duration::from_secs(3600));
 /// transaction. `Some(seconds)`: the budget is spent, and the next message is possible
 /// after that wait.
 pub async fn spend_send_budget(conn: &mut Conn, account_id: &str, recipient: &Email, now_ms: i64) -> Result<Option<u64>, AppError> {
-    let key = format!("send:{account_id}:{recipient}");
+    let key = send_budget_key(account_id, recipient.as_str());
     match rate_limit::consume(&mut *conn, &key, SENDS_PER_RECIPIENT, now_ms).await {
         Ok(()) => Ok(None),
         Err(AppError::RateLimited { retry_after_secs }) => Ok(Some(retry_after_secs)),
         Err(other) => Err(other),
     }
+}
+
+/// The counter of messages to `recipient` (an empty recipient: the prefix every key of the
+/// account starts with).
+pub fn send_budget_key(account_id: &str, recipient: &str) -> String {
+    format!("send:{account_id}:{recipient}")
 }
 
 /// Why a message was not sent, after the address: "was sent 5 emails in the last hour: …".

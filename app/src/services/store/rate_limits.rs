@@ -10,18 +10,23 @@ pub async fn counter<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str)
 /// One more hit on `key`, in one statement: a window that started at or before
 /// `expired_before` starts again at `now_ms`. Returns the hits and the window's start.
 pub async fn count<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str, now_ms: i64, expired_before: i64) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as(
-        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
-         ON CONFLICT (key) DO UPDATE SET \
-           hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
-           window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-         RETURNING hits, window_start",
-    )
+    sqlx::query_as(&format!("INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) {} RETURNING hits, window_start", on_conflict_count("$2", "$3")))
     .bind(key)
     .bind(now_ms)
     .bind(expired_before)
     .fetch_one(db)
     .await
+}
+
+/// How an insert of one hit counts into an existing counter: a window that started at or
+/// before `expired_before` starts again at `now` (both SQL expressions). [`count`] and the
+/// set-based counts of an import share it.
+pub fn on_conflict_count(now: &str, expired_before: &str) -> String {
+    format!(
+        "ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start <= {expired_before} THEN 1 ELSE rate_limits.hits + 1 END, \
+           window_start = CASE WHEN rate_limits.window_start <= {expired_before} THEN {now} ELSE rate_limits.window_start END"
+    )
 }
 
 /// One hit fewer on `key`, if its window started after `expired_before`.

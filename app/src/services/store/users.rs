@@ -131,7 +131,7 @@ pub fn folded(name: &str) -> String {
 }
 
 /// What the Users page sorts by name on: the folded name, or the address when there is none.
-fn sort_name(name: &str, email: &str) -> String {
+pub fn sort_name(name: &str, email: &str) -> String {
     match folded(name.trim()) {
         n if n.is_empty() => email.to_string(),
         n => n,
@@ -142,18 +142,18 @@ fn sort_name(name: &str, email: &str) -> String {
 /// Users page filters and sorts on them. Called by every change of an invitation's state or
 /// expiry, in its transaction.
 pub async fn sync_open_invitation(conn: &mut Conn, user_id: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET \
-           invited_at = (SELECT i.created_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2), \
-           pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = $2), \
-           awaiting_since = (SELECT i.awaiting_since FROM invitations i WHERE i.user_id = users.id AND i.state = $2) \
-         WHERE id = $1",
+    sqlx::query(&format!("UPDATE users SET {} WHERE id = $1", open_invitation_assignments())).bind(user_id).execute(conn).await.map(|_| ())
+}
+
+/// The SET clause [`sync_open_invitation`] keeps a user's row in step by, for statements
+/// that sync many rows at once (an import).
+pub fn open_invitation_assignments() -> String {
+    let pending = shared::status::StoredInvitationState::Pending.as_str();
+    format!(
+        "invited_at = (SELECT i.created_at FROM invitations i WHERE i.user_id = users.id AND i.state = '{pending}'), \
+         pending_expires_at = (SELECT i.expires_at FROM invitations i WHERE i.user_id = users.id AND i.state = '{pending}'), \
+         awaiting_since = (SELECT i.awaiting_since FROM invitations i WHERE i.user_id = users.id AND i.state = '{pending}')"
     )
-    .bind(user_id)
-    .bind(shared::status::StoredInvitationState::Pending.as_str())
-    .execute(conn)
-    .await
-    .map(|_| ())
 }
 
 pub async fn set_people_permission(conn: &mut Conn, id: &str, people: bool, now_ms: i64) -> sqlx::Result<()> {
@@ -229,7 +229,7 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
         .bind(&quoted)
         .execute(&mut *conn)
         .await?;
-    let exact = [format!("send:{account_id}:{email}"), format!("signin:email:{email}"), format!("reset:email:{email}"), format!("password-change:{user_id}")];
+    let exact = [crate::services::store::outbox::send_budget_key(account_id, email), format!("signin:email:{email}"), format!("reset:email:{email}"), format!("password-change:{user_id}")];
     sqlx::query("DELETE FROM rate_limits WHERE key IN ($1, $2, $3, $4) OR key LIKE $5 ESCAPE '\\'")
         .bind(&exact[0])
         .bind(&exact[1])

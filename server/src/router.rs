@@ -93,7 +93,8 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         .layer(SetResponseHeaderLayer::if_not_present(axum::http::header::VARY, HeaderValue::from_static("accept-encoding")))
         // Compressed when the site was built (`.gz` always, `.br` by `make release`).
         .service(ServeDir::new(config.site_root.join("pkg")).precompressed_br().precompressed_gzip());
-    let policy = Arc::new(SecurityPolicy::for_public_url(&config.public_url, config.trusted_proxies.clone()).with_import_files_up_to(config.import_limits.max_bytes));
+    let policy =
+        Arc::new(SecurityPolicy::for_public_url(&config.public_url, config.trusted_proxies.clone()).with_import_files_up_to(config.import_limits.max_bytes));
 
     let mut router = Router::new();
     if let Some(clock) = test_clock {

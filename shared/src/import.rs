@@ -143,7 +143,9 @@ impl UploadError {
             UploadError::NotUtf8 { line } => {
                 format!("Line {line} is not UTF-8 text. Save the file as \u{201c}CSV UTF-8\u{201d} and upload it again.")
             }
-            UploadError::NoEmailColumn => "The header line has no email column. Name the columns email, name, role, place and message (only email is required).".into(),
+            UploadError::NoEmailColumn => {
+                "The header line has no email column. Name the columns email, name, role, place and message (only email is required).".into()
+            }
             UploadError::Malformed { line } => format!("Line {line} cannot be read as CSV (a quote opened and never closed?)."),
             UploadError::NoFile => "Choose a file, or paste the rows.".into(),
         }

@@ -83,9 +83,15 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedFile, UploadError> {
     })?;
     let header_line = text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
     let delimiter = Delimiter::detect(header_line);
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter.byte()).flexible(true).has_headers(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter.byte()).flexible(true).has_headers(false).from_reader(text.as_bytes());
     let malformed = |error: &csv::Error| UploadError::Malformed { line: error.position().map(|p| p.line()).unwrap_or(1) };
-    let headers = reader.headers().map_err(|e| malformed(&e))?.clone();
+    // The header as a record of its own: with the crate's header handling, the first row's
+    // position names the header's line.
+    let mut records = reader.records();
+    let headers = match records.next() {
+        Some(record) => record.map_err(|e| malformed(&e))?,
+        None => return Err(UploadError::Empty),
+    };
     let mut columns: HashMap<Column, usize> = HashMap::new();
     for (index, cell) in headers.iter().enumerate() {
         if let Some(column) = Column::of_header(cell) {
@@ -95,8 +101,17 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedFile, UploadError> {
     if !columns.contains_key(&Column::Email) {
         return Err(UploadError::NoEmailColumn);
     }
+    // A record's line, counted from its byte offset: the crate's own line numbers lag behind
+    // when a record starts after a line ending it has not consumed yet.
+    let (mut counted_to, mut line) = (0usize, 1u64);
+    let mut line_of = |byte: usize| {
+        let start = byte + text.as_bytes()[byte.min(text.len())..].iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+        line += text.as_bytes()[counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+        counted_to = start;
+        line
+    };
     let mut rows = Vec::new();
-    for record in reader.records() {
+    for record in records {
         let record = record.map_err(|e| malformed(&e))?;
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
@@ -106,7 +121,7 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedFile, UploadError> {
         }
         let cell = |column| columns.get(&column).and_then(|i| record.get(*i)).unwrap_or_default().trim().to_string();
         rows.push(RawRow {
-            line: record.position().map(|p| p.line()).unwrap_or_default(),
+            line: record.position().map(|p| line_of(p.byte() as usize)).unwrap_or_default(),
             email: cell(Column::Email),
             name: cell(Column::Name),
             roles: cell(Column::Role),
@@ -618,7 +633,8 @@ pub async fn start(state: &AppState, actor: &Actor, id: &str, mode: ImportMode) 
         .execute(&mut *tx)
         .await
         .step("imports::start")?;
-    let details = serde_json::json!({ "action": BulkAction::Import.as_str(), "selection": words, "people": lines.len(), "import": import.id, "mode": mode.as_str() });
+    let details =
+        serde_json::json!({ "action": BulkAction::Import.as_str(), "selection": words, "people": lines.len(), "import": import.id, "mode": mode.as_str() });
     jobs::record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobStarted, &job_id, details, now).await?;
     tx.commit().await.step("commit")?;
     tracing::info!(import = %import.id, job = %job_id, rows = lines.len(), "import started");
@@ -751,7 +767,12 @@ pub(crate) async fn stage(
         .execute(&mut *tx)
         .await
         .step("import_rows::stage")?;
-        sqlx::query("DELETE FROM import_grants WHERE import_id = $1 AND line = $2").bind(&import.id).bind(row.line).execute(&mut *tx).await.step("import_grants::clear")?;
+        sqlx::query("DELETE FROM import_grants WHERE import_id = $1 AND line = $2")
+            .bind(&import.id)
+            .bind(row.line)
+            .execute(&mut *tx)
+            .await
+            .step("import_grants::clear")?;
         for grant in &grants {
             sqlx::query("INSERT INTO import_grants (import_id, line, scope_id, role) VALUES ($1, $2, $3, $4)")
                 .bind(&import.id)
@@ -977,20 +998,22 @@ pub async fn report_csv(state: &AppState, actor: &Actor, id: &str) -> Result<Vec
     let skipped: HashMap<i64, String> = match &import.job_id {
         Some(job_id) => {
             let items = store::jobs::items(&mut conn, job_id).await.step("jobs::items")?;
-            let reasons: Vec<(i64, Option<String>)> =
-                sqlx::query_as("SELECT seq, reason FROM job_items WHERE job_id = $1 AND reason IS NOT NULL").bind(job_id).fetch_all(&mut *conn).await.step("job_items::reasons")?;
+            let reasons: Vec<(i64, Option<String>)> = sqlx::query_as("SELECT seq, reason FROM job_items WHERE job_id = $1 AND reason IS NOT NULL")
+                .bind(job_id)
+                .fetch_all(&mut *conn)
+                .await
+                .step("job_items::reasons")?;
             let reasons: HashMap<i64, String> = reasons.into_iter().filter_map(|(seq, r)| Some((seq, r?))).collect();
             items.into_iter().filter_map(|(seq, line, _, _)| Some((line.parse().ok()?, reasons.get(&seq)?.clone()))).collect()
         }
         None => HashMap::new(),
     };
-    let rows: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT line, email, name, roles, places, verdict, detail FROM import_rows WHERE import_id = $1 ORDER BY line",
-    )
-    .bind(&import.id)
-    .fetch_all(&mut *conn)
-    .await
-    .step("import_rows::report")?;
+    let rows: Vec<(i64, String, String, String, String, String, String)> =
+        sqlx::query_as("SELECT line, email, name, roles, places, verdict, detail FROM import_rows WHERE import_id = $1 ORDER BY line")
+            .bind(&import.id)
+            .fetch_all(&mut *conn)
+            .await
+            .step("import_rows::report")?;
     let mut out = CsvOut::with_header(&REPORT_HEADER)?;
     for (line, email, name, roles, places, verdict, detail) in rows {
         let Some(verdict) = Verdict::parse(&verdict) else { continue };

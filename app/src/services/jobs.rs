@@ -18,9 +18,9 @@ use super::invitations::service::{self as invitation_service, OnePerson};
 use super::mail::budget;
 use super::mail::outbox::Priority;
 use super::mail::worker::DeliveryConfig;
+use super::store::accounts::AccountRecord;
 use super::store::jobs::{self as store, ClaimedItem, JobRecord, NewJob};
 use super::store::user_list::{self, ListedUser};
-use super::store::accounts::AccountRecord;
 use super::store::{accounts, new_id, scopes, users as user_store, Conn};
 use super::{auth, imports, people, users, Actor, AppState};
 use shared::audit::AuditAction;
@@ -473,7 +473,8 @@ pub async fn skipped_csv(state: &AppState, actor: &Actor, id: &str) -> Result<Ve
     let job = visible_job(&mut conn, actor, id).await?;
     if job.action() == Some(BulkAction::Import) {
         // An import's rows are lines of its file, reported with the file's columns.
-        let import_id: Option<String> = sqlx::query_scalar("SELECT id FROM imports WHERE job_id = $1").bind(&job.id).fetch_optional(&mut *conn).await.step("imports::of_job")?;
+        let import_id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM imports WHERE job_id = $1").bind(&job.id).fetch_optional(&mut *conn).await.step("imports::of_job")?;
         drop(conn);
         return imports::report_csv(state, actor, &import_id.ok_or(AppError::NotFound)?).await;
     }

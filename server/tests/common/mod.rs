@@ -53,6 +53,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         mail_from: "beckon@example.com".into(),
         mail_max_attempts: 3,
         mail_limits: Default::default(),
+        import_limits: Default::default(),
         trusted_proxies: vec![],
         metrics_token: None,
         metrics_addr: None,

@@ -13,6 +13,7 @@ mod bulk;
 mod concurrency;
 mod email_budget;
 mod http_security;
+mod imports;
 mod invitations;
 mod mail_delivery;
 mod mail_tls;

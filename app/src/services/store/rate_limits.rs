@@ -10,7 +10,10 @@ pub async fn counter<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str)
 /// One more hit on `key`, in one statement: a window that started at or before
 /// `expired_before` starts again at `now_ms`. Returns the hits and the window's start.
 pub async fn count<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str, now_ms: i64, expired_before: i64) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as(&format!("INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) {} RETURNING hits, window_start", on_conflict_count("$2", "$3")))
+    sqlx::query_as(&format!(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) {} RETURNING hits, window_start",
+        on_conflict_count("$2", "$3")
+    ))
     .bind(key)
     .bind(now_ms)
     .bind(expired_before)

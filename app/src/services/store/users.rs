@@ -229,7 +229,12 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
         .bind(&quoted)
         .execute(&mut *conn)
         .await?;
-    let exact = [crate::services::store::outbox::send_budget_key(account_id, email), format!("signin:email:{email}"), format!("reset:email:{email}"), format!("password-change:{user_id}")];
+    let exact = [
+        crate::services::store::outbox::send_budget_key(account_id, email),
+        format!("signin:email:{email}"),
+        format!("reset:email:{email}"),
+        format!("password-change:{user_id}"),
+    ];
     sqlx::query("DELETE FROM rate_limits WHERE key IN ($1, $2, $3, $4) OR key LIKE $5 ESCAPE '\\'")
         .bind(&exact[0])
         .bind(&exact[1])

@@ -95,6 +95,8 @@ struct Fixture {
     failed_message: String,
     /// A bulk job the owner started, still running (no runner runs here).
     owners_job: String,
+    /// An import the owner previewed: line 2 to drop, line 3 to import.
+    owners_import: String,
 }
 
 impl Fixture {
@@ -196,6 +198,9 @@ async fn fixture(kind: Kind) -> Fixture {
         tx.commit().await.unwrap();
     }
 
+    let import_file = b"email,role\nmatrix-drop@example.com,Member\nmatrix-import@example.com,Member\n";
+    let owners_import = app::services::imports::upload(&app.state, &owner, "matrix.csv", import_file).await.unwrap().unwrap();
+
     let actor_email = "actor@example.com";
     let cookie = match kind {
         Kind::Anonymous => None,
@@ -215,7 +220,7 @@ async fn fixture(kind: Kind) -> Fixture {
             Some(app.sign_in(actor_email).await)
         }
     };
-    Fixture { app, kind, cookie, account_scope, north_waiting, south, spare, archived, targets, curator, custom_role, message, failed_message, owners_job }
+    Fixture { app, kind, cookie, account_scope, north_waiting, south, spare, archived, targets, curator, custom_role, message, failed_message, owners_job, owners_import }
 }
 
 /// One server function called one way: its name, who may, the form it is called with, the
@@ -424,6 +429,21 @@ fn rows() -> Vec<Row> {
             |f| format!("id={}", f.owners_job),
             200,
             Some(|f| format!("SELECT COUNT(*) FROM jobs WHERE state = 'cancelled' AND id = '{}'", f.owners_job)),
+        ),
+        reads("get_import", Rule::ManagesAccount, |f| format!("id={}&page=0", f.owners_import)),
+        row(
+            "change_import_row",
+            Rule::ManagesAccount,
+            |f| format!("id={}&line=2&change=drop", f.owners_import),
+            200,
+            Some(|_| "SELECT COUNT(*) FROM import_rows WHERE dropped = 1".into()),
+        ),
+        row(
+            "start_import",
+            Rule::ManagesAccount,
+            |f| format!("id={}&mode=send_invites", f.owners_import),
+            200,
+            Some(|_| "SELECT COUNT(*) FROM users WHERE email = 'matrix-import@example.com'".into()),
         ),
         reads("get_invitation_settings", Rule::AccountAdmins, |_| String::new()),
         row("save_invitation_settings", Rule::AccountAdmins, |_| "expiry_days=14".into(), 200, Some(|_| "SELECT invitation_expiry_days FROM accounts".into())),

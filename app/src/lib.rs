@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/choose-password") view={Lazy::<ChoosePasswordView>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view={Lazy::<UsersView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import") view={Lazy::<ImportView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import/:id") view={Lazy::<ImportView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/:id") view={Lazy::<UserView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/organisation") view={Lazy::<OrganisationView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/organisation/:id") view={Lazy::<PlaceView>::new()} ssr=SsrMode::Async/>
@@ -127,6 +129,7 @@ mod lazy_pages {
         DeliveryLogView => DeliveryLogPage,
         AuditLogView => AuditLogPage,
         JobsView => JobsPage,
+        ImportView => ImportPage,
     }
 }
 

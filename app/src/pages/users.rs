@@ -37,9 +37,12 @@ pub fn UsersPage() -> impl IntoView {
         <Title text="Users"/>
         <div class="page-header">
             <h1>"Users"</h1>
-            <button type="button" class="primary" on:click=move |_| actions.inviting.set(Some(InvitePrefill::default()))>
-                "Invite people"
-            </button>
+            <div class="header-actions">
+                <a class="button" href="/users/import">"Import"</a>
+                <button type="button" class="primary" on:click=move |_| actions.inviting.set(Some(InvitePrefill::default()))>
+                    "Invite people"
+                </button>
+            </div>
         </div>
         <PeopleOverlays/>
         <Filters/>

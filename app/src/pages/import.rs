@@ -114,7 +114,7 @@ fn Preview(import: ImportView, refresh: RwSignal<u32>, filter: Option<String>, p
     let report = import.report_href();
     view! {
         <div class="page-header"><h1>{format!("Import: {}", import.file_name)}</h1></div>
-        <p class="muted">{format!("{}, {} rows.", import.delimiter.label(), thousands(import.total))}</p>
+        <p class="muted">{format!("{}, {} {}.", import.delimiter.label(), thousands(import.total), if import.total == 1 { "row" } else { "rows" })}</p>
         <nav aria-label="Rows by verdict">
             <ul class="chips">
                 <li><a class="chip" href=all_link aria-current=all_current>{format!("All: {}", thousands(import.total))}</a></li>

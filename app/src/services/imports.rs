@@ -577,26 +577,37 @@ async fn save_verdicts(conn: &mut Conn, import_id: &str, rows: &[StoredRow], jud
 }
 
 /// Drops or restores a row, or answers its likely typo; every verdict is judged again (a row
-/// restored can make another a duplicate).
+/// restored can make another a duplicate). The judging reads outside the write transaction,
+/// so a large file does not hold SQLite's one writer while it is judged; confirming judges
+/// everything again anyway.
 pub async fn change_row(state: &AppState, actor: &Actor, id: &str, line: u64, change: RowChange) -> Result<(), AppError> {
-    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let import = visible(&mut tx, actor, id).await?;
-    if import.state != ImportState::Preview {
-        return Err(AppError::InvalidState("This import has already started; its rows can no longer change.".into()));
-    }
     let sql = match change {
         RowChange::Drop => "UPDATE import_rows SET dropped = 1 WHERE import_id = $1 AND line = $2",
         RowChange::Restore => "UPDATE import_rows SET dropped = 0 WHERE import_id = $1 AND line = $2",
         RowChange::AcceptSuggestion => "UPDATE import_rows SET typo_choice = 'accept' WHERE import_id = $1 AND line = $2",
         RowChange::KeepAsTyped => "UPDATE import_rows SET typo_choice = 'keep' WHERE import_id = $1 AND line = $2",
     };
-    let changed = sqlx::query(sql).bind(&import.id).bind(line as i64).execute(&mut *tx).await.step("import_rows::change")?;
-    if changed.rows_affected() == 0 {
-        return Err(AppError::NotFound);
-    }
-    let rows = stored_rows(&mut tx, &import.id).await?;
-    let judged = judge_all(state, &mut tx, actor, &rows, ImportMode::SendInvites).await?;
-    save_verdicts(&mut tx, &import.id, &rows, &judged).await?;
+    let import_id = {
+        let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+        let import = visible(&mut tx, actor, id).await?;
+        if import.state != ImportState::Preview {
+            return Err(AppError::InvalidState("This import has already started; its rows can no longer change.".into()));
+        }
+        let changed = sqlx::query(sql).bind(&import.id).bind(line as i64).execute(&mut *tx).await.step("import_rows::change")?;
+        if changed.rows_affected() == 0 {
+            return Err(AppError::NotFound);
+        }
+        tx.commit().await.step("commit")?;
+        import.id
+    };
+    let (rows, judged) = {
+        let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+        let rows = stored_rows(&mut conn, &import_id).await?;
+        let judged = judge_all(state, &mut conn, actor, &rows, ImportMode::SendInvites).await?;
+        (rows, judged)
+    };
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    save_verdicts(&mut tx, &import_id, &rows, &judged).await?;
     tx.commit().await.step("commit")?;
     Ok(())
 }

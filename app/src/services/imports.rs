@@ -674,6 +674,7 @@ async fn of_job(conn: &mut Conn, job_id: &str) -> Result<Option<ImportRecord>, A
 /// mailbox had its hour's emails) is skipped with the reason.
 pub(crate) async fn stage(
     tx: &mut Conn,
+    engine: store::Engine,
     job: &JobRecord,
     actor: &Actor,
     account: &AccountRecord,
@@ -685,6 +686,9 @@ pub(crate) async fn stage(
     let catalogue = Catalogue::load(tx, &account.id).await?;
     let expires_at = account.invitation_expiry_days.expiry_from(now);
     let mut outcomes = Vec::with_capacity(items.len());
+    // Whether each set of grants may still be given, by the starter as they are now (demoted
+    // meanwhile, a place archived meanwhile): asked once per set.
+    let mut givable: HashMap<Vec<Grant>, Option<SkipReason>> = HashMap::new();
     for item in items {
         let line: i64 = item.user_id.parse().ok().step("imports: an item names its line")?;
         let row: Option<RowToStage> =
@@ -729,6 +733,22 @@ pub(crate) async fn stage(
                 new_id()
             }
         };
+        if !givable.contains_key(&grants) {
+            let refused = match actor.authority.may_act_on(&grants) {
+                Err(denied) => Some(SkipReason::from(denied)),
+                Ok(()) => match check_grants(tx, engine, actor, &grants).await {
+                    Ok(()) => None,
+                    Err(AppError::Forbidden(denied)) => Some(SkipReason::from(denied)),
+                    Err(AppError::Validation(_) | AppError::InvalidState(_)) => Some(SkipReason::NotNow),
+                    Err(other) => return Err(other),
+                },
+            };
+            givable.insert(grants.clone(), refused);
+        }
+        if let Some(Some(reason)) = givable.get(&grants) {
+            outcomes.push(ItemOutcome::Skipped(*reason));
+            continue;
+        }
         if mode == ImportMode::SendInvites {
             let key = store::outbox::send_budget_key(&account.id, address.as_str());
             if super::rate_limit::check(&mut *tx, &key, store::outbox::SENDS_PER_RECIPIENT, now).await.is_err() {

@@ -361,7 +361,7 @@ async fn process_import(state: &AppState, job: &JobRecord, actor: &Actor, accoun
             open.push(item);
         }
     }
-    let outcomes = imports::stage(&mut tx, job, actor, account, &open, now).await?;
+    let outcomes = imports::stage(&mut tx, engine, job, actor, account, &open, now).await?;
     let (mut done, mut skipped) = (0i64, 0i64);
     for (item, outcome) in open.iter().zip(outcomes) {
         match outcome {

@@ -313,3 +313,29 @@ async fn the_upload_takes_files_past_one_megabyte_up_to_its_own_limit_and_says_w
     let template = body_text(app.get(shared::import::TEMPLATE_PATH, Some(&cookie)).await).await;
     assert_eq!(imports::parse(template.as_bytes(), 10).unwrap().rows.len(), 3);
 }
+
+#[tokio::test]
+async fn an_importer_demoted_while_the_job_runs_imports_only_what_they_may_still_give() {
+    let app = TestApp::with_owner().await;
+    let admin = app.add_active_user("admin@example.com", "admin").await;
+    let actor = app.actor_for(&admin).await;
+    let mut text = String::from("email,role\n");
+    for i in 0..100 {
+        text.push_str(&format!("m-{i}@example.com,Member\n"));
+    }
+    for i in 0..50 {
+        text.push_str(&format!("a-{i}@example.com,Admin\n"));
+    }
+    let preview = upload(&app, &actor, &text).await;
+    assert_eq!(count(&preview, Verdict::Invite), 150);
+    let started = imports::start(&app.state, &actor, &preview.id, ImportMode::SendInvites).await.unwrap();
+    // Before the runner takes the job, the importer becomes HR.
+    sqlx::query("UPDATE memberships SET role = 'hr' WHERE user_id = $1").bind(&admin).execute(&app.state.db.pool).await.unwrap();
+    jobs::run_due(&app.state, &worker(), None).await.unwrap();
+    let job = jobs::get(&app.state, &app.owner().await, started.job_id.as_deref().unwrap()).await.unwrap();
+    assert_eq!((job.state, job.done, job.skipped), (JobState::Done, 100, 50), "{job:?}");
+    assert_eq!(job.skips[0].reason, shared::bulk::SkipReason::RoleAboveYours(Role::Admin));
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM users WHERE email LIKE 'a-%'").await, 0);
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM users WHERE email LIKE 'm-%'").await, 100);
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM outbox WHERE recipient LIKE 'a-%'").await, 0, "nothing sent above their rank");
+}

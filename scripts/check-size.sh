@@ -21,7 +21,11 @@ pkg=${1:-$(dirname "$0")/../target/site/pkg}
 # split points alone), main 254,514; with the automatic reminders' settings and the row's
 # "Reminder sent 2 days ago", Users 448,514 and Settings 411,897. The page budget moved to 450,000 then, for that code;
 # the bar's dialog, server calls and the job's progress are a chunk loaded when first used
-# (76 KB), the Jobs pages a route of their own.
+# (76 KB), the Jobs pages a route of their own. On 7 December again, the CSV import (a route
+# of its own, sharing the Jobs pages' lazy part): Users 453,201 and a place's page 453,117
+# for one link more of their own; the import page shares the role and place pickers and the
+# job's progress with them, and each piece shared is now a chunk apart. The page budget
+# moved to 460,000 then.
 main_budget=${WASM_MAIN_BUDGET:-400000}
-page_budget=${WASM_PAGE_BUDGET:-450000}
+page_budget=${WASM_PAGE_BUDGET:-460000}
 exec node "$(dirname "$0")/check-size.mjs" "$pkg" "$main_budget" "$page_budget"

@@ -56,14 +56,16 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/choose-password") view={Lazy::<ChoosePasswordView>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view={Lazy::<UsersView>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/users/import/:id?") view={Lazy::<ImportView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import/:id") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/:id") view={Lazy::<UserView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/organisation") view={Lazy::<OrganisationView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/organisation/:id") view={Lazy::<PlaceView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view={Lazy::<SettingsView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/deliveries") view={Lazy::<DeliveryLogView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogView>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/jobs/:id?") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/jobs") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/jobs/:id") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -127,7 +129,6 @@ mod lazy_pages {
         DeliveryLogView => DeliveryLogPage,
         AuditLogView => AuditLogPage,
         JobsView => JobsPage,
-        ImportView => ImportPage,
     }
 }
 

@@ -1,6 +1,8 @@
 //! `/jobs`: the bulk actions started in the account (one's own, for a scope administrator),
-//! and `/jobs/{id}`: one job's progress, result and skipped rows. One lazy route for both, so
-//! they are one chunk of the wasm.
+//! and `/jobs/{id}`: one job's progress, result and skipped rows. One lazy route for both, and
+//! for the import's pages (`/users/import`, a job too): one chunk of the wasm for the work
+//! that runs as jobs, since each split point of its own cuts the code it shares with the
+//! Users page into more, smaller chunks (see scripts/check-size.sh).
 
 use crate::components::{set_status, ErrorBanner};
 use crate::pages::bulk::JobProgress;
@@ -15,7 +17,9 @@ use shared::invitations::utc_date_time;
 #[component]
 pub fn JobsPage() -> impl IntoView {
     let params = use_params_map();
+    let location = leptos_router::hooks::use_location();
     move || match params.read().get("id") {
+        _ if location.pathname.read().starts_with("/users/import") => view! { <crate::pages::ImportPage/> }.into_any(),
         Some(_) => view! { <JobPage/> }.into_any(),
         None => view! { <JobsList/> }.into_any(),
     }

@@ -504,7 +504,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: &str, only: Option<Verdict
     let counts: HashMap<Verdict, u64> = counts.into_iter().filter_map(|(v, n)| Some((Verdict::parse(&v)?, n as u64))).collect();
     let counts = Verdict::ALL.into_iter().filter_map(|verdict| counts.get(&verdict).map(|&count| VerdictCount { verdict, count })).collect();
     let offset = i64::from(page) * PREVIEW_PAGE as i64;
-    let rows: Vec<(i64, String, String, String, String, String, String, i64)> = sqlx::query_as(
+    let rows: Vec<PreviewRow> = sqlx::query_as(
         "SELECT line, email, name, roles, places, verdict, detail, dropped FROM import_rows WHERE import_id = $1 AND ($2 IS NULL OR verdict = $2) \
          ORDER BY line LIMIT $3 OFFSET $4",
     )
@@ -519,8 +519,18 @@ pub async fn get(state: &AppState, actor: &Actor, id: &str, only: Option<Verdict
     let rows = rows
         .into_iter()
         .take(PREVIEW_PAGE)
-        .filter_map(|(line, email, name, roles, places, verdict, detail, dropped)| {
-            Some(ImportRowView { line: line as u64, email, name, roles, places, verdict: Verdict::parse(&verdict)?, detail, dropped: dropped != 0 })
+        .filter_map(|r| {
+            let verdict = Verdict::parse(&r.verdict)?;
+            Some(ImportRowView {
+                line: r.line as u64,
+                email: r.email,
+                name: r.name,
+                roles: r.roles,
+                places: r.places,
+                verdict,
+                detail: r.detail,
+                dropped: r.dropped != 0,
+            })
         })
         .collect();
     Ok(ImportView {
@@ -546,27 +556,57 @@ async fn stored_rows(conn: &mut Conn, import_id: &str) -> Result<Vec<StoredRow>,
         .step("import_rows::all")
 }
 
+/// A row of the preview's page, as read.
+#[derive(sqlx::FromRow)]
+struct PreviewRow {
+    line: i64,
+    email: String,
+    name: String,
+    roles: String,
+    places: String,
+    verdict: String,
+    detail: String,
+    dropped: i64,
+}
+
+/// A row's verdict and what it imports, as stored.
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+struct StoredVerdict {
+    line: i64,
+    verdict: String,
+    detail: String,
+    address: Option<String>,
+    grants: Option<String>,
+    existing_user_id: Option<String>,
+}
+
 /// Writes the verdicts that changed.
 async fn save_verdicts(conn: &mut Conn, import_id: &str, rows: &[StoredRow], judged: &[Judged]) -> Result<(), AppError> {
-    let before: Vec<(i64, String, String, Option<String>, Option<String>, Option<String>)> =
+    let before: Vec<StoredVerdict> =
         sqlx::query_as("SELECT line, verdict, detail, address, grants, existing_user_id FROM import_rows WHERE import_id = $1 ORDER BY line")
             .bind(import_id)
             .fetch_all(&mut *conn)
             .await
             .step("import_rows::verdicts")?;
-    let before: HashMap<i64, (String, String, Option<String>, Option<String>, Option<String>)> =
-        before.into_iter().map(|(line, v, d, a, g, e)| (line, (v, d, a, g, e))).collect();
+    let before: HashMap<i64, StoredVerdict> = before.into_iter().map(|v| (v.line, v)).collect();
     for (row, j) in rows.iter().zip(judged) {
-        let now = (j.verdict.as_str().to_string(), j.detail.clone(), j.address.clone(), Some(Grant::to_param(&j.grants)), j.existing_user_id.clone());
+        let now = StoredVerdict {
+            line: row.line,
+            verdict: j.verdict.as_str().to_string(),
+            detail: j.detail.clone(),
+            address: j.address.clone(),
+            grants: Some(Grant::to_param(&j.grants)),
+            existing_user_id: j.existing_user_id.clone(),
+        };
         if before.get(&row.line) == Some(&now) {
             continue;
         }
         sqlx::query("UPDATE import_rows SET verdict = $1, detail = $2, address = $3, grants = $4, existing_user_id = $5 WHERE import_id = $6 AND line = $7")
-            .bind(now.0)
-            .bind(now.1)
-            .bind(now.2)
-            .bind(now.3)
-            .bind(now.4)
+            .bind(now.verdict)
+            .bind(now.detail)
+            .bind(now.address)
+            .bind(now.grants)
+            .bind(now.existing_user_id)
             .bind(import_id)
             .bind(row.line)
             .execute(&mut *conn)

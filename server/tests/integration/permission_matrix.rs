@@ -220,7 +220,23 @@ async fn fixture(kind: Kind) -> Fixture {
             Some(app.sign_in(actor_email).await)
         }
     };
-    Fixture { app, kind, cookie, account_scope, north_waiting, south, spare, archived, targets, curator, custom_role, message, failed_message, owners_job, owners_import }
+    Fixture {
+        app,
+        kind,
+        cookie,
+        account_scope,
+        north_waiting,
+        south,
+        spare,
+        archived,
+        targets,
+        curator,
+        custom_role,
+        message,
+        failed_message,
+        owners_job,
+        owners_import,
+    }
 }
 
 /// One server function called one way: its name, who may, the form it is called with, the

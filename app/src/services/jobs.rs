@@ -291,13 +291,12 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
     }
     let one = OnePerson { state, actor: &actor, account: &account, priority: Priority::Bulk, now };
     let (mut done, mut skipped, mut failed, mut queued) = (0i64, 0i64, 0i64, 0i64);
-    for item in &items {
+    let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
+    // Those settled by another worker after this one's lease ran out are left alone.
+    let open = store::open_among(&mut tx, engine, &job.id, &seqs).await.step("jobs::open_among")?;
+    let mut settled = Vec::with_capacity(open.len());
+    for item in items.iter().filter(|i| open.contains(&i.seq)) {
         sqlx::query("SAVEPOINT item").execute(&mut *tx).await.step("savepoint")?;
-        if !store::lock_open(&mut tx, engine, &item.job_id, item.seq).await.step("jobs::lock_open")? {
-            // Settled by another worker after this one's lease ran out.
-            sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
-            continue;
-        }
         let outcome = if action.sends_email() && budget_left <= 0 {
             Err(Refused::skip(SkipReason::DailyBudget))
         } else {
@@ -314,10 +313,12 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
                     queued += 1;
                 }
                 done += 1;
+                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
                 ItemOutcome::Done
             }
             Err(Refused::Skip { reason, .. }) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
+                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
                 skipped += 1;
                 ItemOutcome::Skipped(reason)
             }
@@ -325,14 +326,15 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
             Err(Refused::Error(AppError::Unavailable)) => return Err(AppError::Unavailable),
             Err(Refused::Error(error)) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
+                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
                 tracing::error!(job = %job.id, user_id = %item.user_id, %error, "a bulk action failed for one person");
                 failed += 1;
                 ItemOutcome::Failed
             }
         };
-        store::settle(&mut tx, &item.job_id, item.seq, settled_as, now).await.step("jobs::settle")?;
-        sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+        settled.push((item.seq, settled_as));
     }
+    store::settle_all(&mut tx, &job.id, &settled, now).await.step("jobs::settle_all")?;
     store::count(&mut tx, &job.id, done, skipped, failed, now).await.step("jobs::count")?;
     if store::finish_if_complete(&mut tx, &job.id, now).await.step("jobs::finish_if_complete")? {
         let finished = store::get(&mut tx, &job.id).await.step("jobs::get")?.step("jobs::get: the row must exist")?;
@@ -355,21 +357,20 @@ async fn process_import(state: &AppState, job: &JobRecord, actor: &Actor, accoun
     let now = state.clock.now_ms();
     let engine = state.db.engine();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let mut open = Vec::with_capacity(items.len());
-    for item in items {
-        if store::lock_open(&mut tx, engine, &item.job_id, item.seq).await.step("jobs::lock_open")? {
-            open.push(item);
-        }
-    }
+    let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
+    let still_open = store::open_among(&mut tx, engine, &job.id, &seqs).await.step("jobs::open_among")?;
+    let open: Vec<ClaimedItem> = items.into_iter().filter(|i| still_open.contains(&i.seq)).collect();
     let outcomes = imports::stage(&mut tx, engine, job, actor, account, &open, now).await?;
     let (mut done, mut skipped) = (0i64, 0i64);
+    let mut settled = Vec::with_capacity(open.len());
     for (item, outcome) in open.iter().zip(outcomes) {
         match outcome {
             ItemOutcome::Done => done += 1,
             _ => skipped += 1,
         }
-        store::settle(&mut tx, &item.job_id, item.seq, outcome, now).await.step("jobs::settle")?;
+        settled.push((item.seq, outcome));
     }
+    store::settle_all(&mut tx, &job.id, &settled, now).await.step("jobs::settle_all")?;
     store::count(&mut tx, &job.id, done, skipped, 0, now).await.step("jobs::count")?;
     let mut published = false;
     if store::finish_if_complete(&mut tx, &job.id, now).await.step("jobs::finish_if_complete")? {

@@ -275,11 +275,12 @@ pub async fn correct_address(state: &AppState, actor: &Actor, user_id: &str, new
     users::set_email(&mut tx, &target.user.id, email.as_str(), now).await.step("users::set_email")?;
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
     let expires_at = account.invitation_expiry_days.expiry_from(now);
-    if !invitation_store::record_send(&mut tx, &invitation.id, true, Some(&actor.user_id), Some(expires_at), now).await.step("invitations::record_send")? {
+    let Some(updated) =
+        invitation_store::record_send(&mut tx, &invitation.id, true, Some(&actor.user_id), Some(expires_at), now).await.step("invitations::record_send")?
+    else {
         return Err(AppError::InvalidState("Their invitation changed a moment ago. Reload the page to see it now.".into()));
-    }
+    };
     outbox::count_send(&mut tx, &actor.account_id, &email, now).await?;
-    let updated = invitation_store::get(&mut tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
     let from = notify::From { account_name: &account.name, inviter_name: &actor.name, sent_by: Some(&actor.user_id), priority: outbox::Priority::Waited };
     notify::invitation(&mut tx, from, &email, &updated, notify::Wording::Invitation, now).await?;
     budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;

@@ -26,8 +26,9 @@ async fn email_for(
     inviter_name: &str,
     invitee: &Email,
     invitation: &InvitationRecord,
+    offers: Vec<GrantRow>,
 ) -> Result<InvitationEmail, AppError> {
-    let role_labels = offered_labels(conn, invitation).await?;
+    let role_labels = offered_as_read(conn, invitation, offers).await?.iter().map(GrantView::label).collect();
     Ok(InvitationEmail {
         account_name: account_name.to_string(),
         inviter_name: inviter_name.to_string(),
@@ -58,7 +59,21 @@ pub async fn invitation(
     wording: Wording,
     now_ms: i64,
 ) -> Result<(), AppError> {
-    let email = email_for(conn, from.account_name, from.inviter_name, invitee, invitation).await?;
+    let offers = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?;
+    invitation_offering(conn, from, invitee, invitation, offers, wording, now_ms).await
+}
+
+/// [`invitation`] with the roles it offers as the caller already read them.
+pub async fn invitation_offering(
+    conn: &mut Conn,
+    from: From<'_>,
+    invitee: &Email,
+    invitation: &InvitationRecord,
+    offers: Vec<GrantRow>,
+    wording: Wording,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    let email = email_for(conn, from.account_name, from.inviter_name, invitee, invitation, offers).await?;
     let (kind, rendered) = match wording {
         Wording::Invitation => (MessageKind::Invitation, templates::invitation(&email)),
         Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
@@ -160,7 +175,8 @@ pub async fn new_invitation_requested(
     now_ms: i64,
 ) -> Result<(), AppError> {
     let invitee = Email::parse(invitee_email).step("Email::parse")?;
-    let mut email = email_for(conn, account_name, inviter_name, &invitee, invitation).await?;
+    let offers = scopes::offered_by(conn, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?;
+    let mut email = email_for(conn, account_name, inviter_name, &invitee, invitation, offers).await?;
     // The inviter acts from the Users page; the invitee's dead link is of no use to them.
     let expired = shared::views::UsersQuery { status: Some(shared::status::UserStatus::Expired), search: invitee.to_string(), ..Default::default() };
     email.link = format!("{}{}", state.public_url, expired.href());

@@ -10,6 +10,7 @@ use crate::services::grants::{check_grants, RoleNames};
 use crate::services::mail::budget;
 use crate::services::mail::outbox::{self, Priority};
 use crate::services::store::invitations::{self as store, InvitationRecord, NewInvitation};
+use crate::services::store::scopes::GrantRow;
 use crate::services::store::users::{self, UserRecord};
 use crate::services::store::{accounts, memberships, new_id, scopes, Conn, Engine};
 use crate::services::{Actor, AppState};
@@ -20,7 +21,7 @@ use shared::permissions::Permission;
 use shared::scopes::Grant;
 use shared::status::{InvitationState, StoredUserStatus, UserStatus};
 use shared::views::InviteOutcome;
-use shared::{typos, AppError, Email};
+use shared::{typos, AppError, Email, RoleKey};
 use std::collections::HashSet;
 
 const MAX_MESSAGE_CHARS: usize = 2000;
@@ -257,6 +258,9 @@ struct Target {
     user: UserRecord,
     invitation: Option<InvitationRecord>,
     subject: Subject,
+    /// The roles the invitation offers with their places' names, as read once for the
+    /// decision and the email.
+    offers: Vec<GrantRow>,
 }
 
 /// Loads the user `action` is about and refuses the action unless the one rule in
@@ -269,10 +273,16 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
     let user = users::get(tx, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id);
     let user = user.ok_or(Refused::skip(SkipReason::Gone))?;
     let invitation = store::pending_for_user_locked(tx, engine, &user.id).await.step("invitations::pending_for_user_locked")?;
-    let offered = match &invitation {
-        Some(invitation) => store::grants(tx, &invitation.id).await.step("invitations::grants")?,
+    let offers = match &invitation {
+        Some(invitation) => scopes::offered_by(tx, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?,
         None => Vec::new(),
     };
+    let mut offered = offers
+        .iter()
+        .map(|row| RoleKey::parse_stored(&row.role).map(|role| Grant { scope_id: row.scope_id.clone(), role }))
+        .collect::<Option<Vec<Grant>>>()
+        .step("invitation_roles: a known role")?;
+    offered.sort();
     // An invitation offering nothing (none can be made; a database changed by hand) names no
     // place, so no scope administrator reaches it: only account-wide managers act on it.
     if invitation.is_some() && offered.is_empty() && !actor.authority.manages_account() {
@@ -286,7 +296,7 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
     if let Some(reason) = refusal(&actor.authority, action, &subject) {
         return Err(Refused::skip(reason));
     }
-    Ok(Target { user, invitation, subject })
+    Ok(Target { user, invitation, subject, offers })
 }
 
 /// Another request changed the invitation between reading and writing it (an engine
@@ -425,16 +435,17 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
     }
     // Resending or sending anew re-issues the invitation: the sender vouches for it now.
     let reissued_by = (action != InvitationAction::Remind).then_some(actor.user_id.as_str());
-    if !store::record_send(tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? {
+    let Some(updated) = store::record_send(tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? else {
         return Err(changed_meanwhile());
-    }
-    let updated = store::get(tx, &invitation.id).await.step("invitations::get")?.step("invitations::get: the row must exist")?;
+    };
     let inviter = match &updated.invited_by {
+        // Resending re-issues it in the actor's name: nothing to read.
+        Some(id) if *id == actor.user_id => actor.name.clone(),
         Some(id) => users::get(tx, id).await.step("users::get")?.map(|u| u.name).unwrap_or_else(|| actor.name.clone()),
         None => actor.name.clone(),
     };
     let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: Some(&actor.user_id), priority: ctx.priority };
-    notify::invitation(tx, from, &email, &updated, wording, now).await?;
+    notify::invitation_offering(tx, from, &email, &updated, target.offers, wording, now).await?;
     record(tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
     Ok(Done { banner, queued_email: true })
 }

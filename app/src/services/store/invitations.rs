@@ -260,25 +260,34 @@ pub async fn remove_grant(conn: &mut Conn, invitation_id: &str, grant: &Grant) -
 /// Records a send. `rotate` raises link_version (every earlier link dies, and an acceptance
 /// waiting for confirmation starts over); `reissued_by` makes the sender the one who vouches
 /// for it from now on (accepting re-checks what they may grant); `expires_at` moves expiry
-/// when given. Only a pending invitation is touched; returns whether it was.
-pub async fn record_send(conn: &mut Conn, id: &str, rotate: bool, reissued_by: Option<&str>, expires_at: Option<i64>, now_ms: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+/// when given. Only a pending invitation is touched; returns it as it is now, if it was.
+pub async fn record_send(
+    conn: &mut Conn,
+    id: &str,
+    rotate: bool,
+    reissued_by: Option<&str>,
+    expires_at: Option<i64>,
+    now_ms: i64,
+) -> sqlx::Result<Option<InvitationRecord>> {
+    let updated: Option<InvitationRecord> = sqlx::query_as(&format!(
         "UPDATE invitations SET send_count = send_count + 1, last_sent_at = $1, \
            link_version = link_version + $2, expires_at = COALESCE($3, expires_at), invited_by = COALESCE($6, invited_by), \
            awaiting_since = CASE WHEN $2 = 1 THEN NULL ELSE awaiting_since END, \
            awaiting_reason = CASE WHEN $2 = 1 THEN NULL ELSE awaiting_reason END \
-         WHERE id = $4 AND state = $5",
-    )
+         WHERE id = $4 AND state = $5 RETURNING {COLUMNS}"
+    ))
     .bind(now_ms)
     .bind(i64::from(rotate))
     .bind(expires_at)
     .bind(id)
     .bind(StoredInvitationState::Pending.as_str())
     .bind(reissued_by)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    sync_user(conn, id).await?;
-    Ok(done.rows_affected() == 1)
+    if let Some(invitation) = &updated {
+        super::users::sync_open_invitation(conn, &invitation.user_id).await?;
+    }
+    Ok(updated)
 }
 
 /// Moves a pending invitation's expiry to `expires_at`, sending nothing; returns whether it

@@ -167,6 +167,51 @@ pub async fn lock_open(conn: &mut Conn, engine: Engine, job_id: &str, seq: i64) 
     Ok(open.is_some())
 }
 
+/// Which of `seqs` are still open, locking them until the transaction ends (PostgreSQL): a
+/// worker whose lease lapsed and the one that took it over never both do one. One statement
+/// for a batch.
+pub async fn open_among(conn: &mut Conn, engine: Engine, job_id: &str, seqs: &[i64]) -> sqlx::Result<Vec<i64>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lock = match engine {
+        Engine::Sqlite => "",
+        Engine::Postgres => " FOR UPDATE",
+    };
+    let marks: Vec<String> = (0..seqs.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!("SELECT seq FROM job_items WHERE job_id = $1 AND seq IN ({}) AND outcome IS NULL ORDER BY seq{lock}", marks.join(", "));
+    let mut query = sqlx::query_scalar(&sql).bind(job_id);
+    for seq in seqs {
+        query = query.bind(*seq);
+    }
+    query.fetch_all(conn).await
+}
+
+/// What a batch's items came to, recorded in the transaction that did them: one statement per
+/// outcome (and reason) among them.
+pub async fn settle_all(conn: &mut Conn, job_id: &str, settled: &[(i64, ItemOutcome)], now_ms: i64) -> sqlx::Result<()> {
+    let mut groups: Vec<(ItemOutcome, Vec<i64>)> = Vec::new();
+    for (seq, outcome) in settled {
+        match groups.iter_mut().find(|(o, _)| o == outcome) {
+            Some((_, seqs)) => seqs.push(*seq),
+            None => groups.push((*outcome, vec![*seq])),
+        }
+    }
+    for (outcome, seqs) in groups {
+        let marks: Vec<String> = (0..seqs.len()).map(|i| format!("${}", i + 5)).collect();
+        let sql = format!(
+            "UPDATE job_items SET outcome = $1, reason = $2, processed_at = $3, lease_until = NULL WHERE job_id = $4 AND seq IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(outcome.as_str()).bind(outcome.reason().map(|r| r.as_str())).bind(now_ms).bind(job_id);
+        for seq in seqs {
+            query = query.bind(seq);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// What an item came to, recorded in the transaction that did it.
 pub async fn settle(conn: &mut Conn, job_id: &str, seq: i64, outcome: ItemOutcome, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE job_items SET outcome = $1, reason = $2, processed_at = $3, lease_until = NULL WHERE job_id = $4 AND seq = $5")

@@ -37,9 +37,14 @@ fn refusal(window_start: i64, limit: Limit, now_ms: i64) -> AppError {
 /// Refuses when `key` has already reached its limit in the current window, without counting.
 pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
     match store::counter(db, key).await.step("rate_limits::counter")? {
-        Some((hits, start)) if start > now_ms - limit.window_ms() && hits >= limit.max => Err(refusal(start, limit, now_ms)),
+        Some((hits, start)) if reached(Some((hits, start)), limit, now_ms) => Err(refusal(start, limit, now_ms)),
         _ => Ok(()),
     }
+}
+
+/// Whether a counter (hits, window start) read earlier has reached `limit` at `now_ms`.
+pub fn reached(counter: Option<(i64, i64)>, limit: Limit, now_ms: i64) -> bool {
+    counter.is_some_and(|(hits, start)| start > now_ms - limit.window_ms() && hits >= limit.max)
 }
 
 /// Counts one event against `key` and returns the count in the current window with its start.

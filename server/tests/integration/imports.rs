@@ -20,7 +20,7 @@ use shared::Role;
 use std::time::Duration;
 
 fn worker() -> JobsConfig {
-    JobsConfig { worker: "test-host/imports/1".into(), batch: 100, lease: Duration::from_secs(120) }
+    JobsConfig { worker: "test-host/imports/1".into(), batch: 25, lease: Duration::from_secs(120) }
 }
 
 async fn number(app: &TestApp, sql: &str) -> i64 {
@@ -168,7 +168,7 @@ async fn a_failure_before_the_rows_go_live_leaves_nothing_imported_and_the_job_s
     gates.close(points::JOB_BATCH_COMMITTED);
     let gated = app.gated(&gates);
     let running = tokio::spawn(async move { jobs::run_due(&gated, &worker(), None).await.unwrap() });
-    // The first hundred rows are staged, invisibly; meanwhile someone invites one of them.
+    // The first batch (two hundred rows) is staged, invisibly; meanwhile someone invites one of them.
     gates.arrivals(points::JOB_BATCH_COMMITTED, 1).await;
     assert_eq!(number(&app, "SELECT COUNT(*) FROM users WHERE email LIKE 'f-%'").await, 0, "staged rows are not live");
     let request = InviteRequest { addresses: "f-0@example.com".into(), grants: app.account_grants(&[Role::Member]), message: None, send_despite_typos: true };

@@ -123,6 +123,8 @@ pub struct ClaimedItem {
     pub job_id: String,
     pub seq: i64,
     pub user_id: String,
+    /// The job's action (`BulkAction::as_str`): an import's batch is larger.
+    pub action: String,
 }
 
 /// Takes up to `limit` open items of running jobs (oldest job first; only `job_id`'s when
@@ -140,7 +142,7 @@ pub async fn claim(db: &Db, job_id: Option<&str>, worker: &str, now_ms: i64, lea
                                  WHERE j.state = '{running}' AND ($5 IS NULL OR j.id = $5) AND i.outcome IS NULL \
                                    AND (i.lease_until IS NULL OR i.lease_until <= $3) \
                                  ORDER BY j.created_at, i.job_id, i.seq LIMIT $4 {lock}) \
-         RETURNING job_id, seq, user_id",
+         RETURNING job_id, seq, user_id, (SELECT action FROM jobs WHERE id = job_items.job_id) AS action",
         running = JobState::Running.as_str(),
     ))
     .bind(lease_until)

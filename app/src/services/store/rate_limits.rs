@@ -7,6 +7,22 @@ pub async fn counter<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str)
     sqlx::query_as("SELECT hits, window_start FROM rate_limits WHERE key = $1").bind(key).fetch_optional(db).await
 }
 
+/// The counters of `keys` that exist: hits in their window and when it started, by key.
+pub async fn counters(conn: &mut super::Conn, keys: &[String]) -> sqlx::Result<std::collections::HashMap<String, (i64, i64)>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(500) {
+        let sql = format!("SELECT key, hits, window_start FROM rate_limits WHERE key IN ({})", super::placeholders(1, chunk.len()));
+        let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+        for key in chunk {
+            query = query.bind(key);
+        }
+        for (key, hits, start) in query.fetch_all(&mut *conn).await? {
+            found.insert(key, (hits, start));
+        }
+    }
+    Ok(found)
+}
+
 /// One more hit on `key`, in one statement: a window that started at or before
 /// `expired_before` starts again at `now_ms`. Returns the hits and the window's start.
 pub async fn count<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str, now_ms: i64, expired_before: i64) -> sqlx::Result<(i64, i64)> {

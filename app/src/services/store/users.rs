@@ -87,6 +87,20 @@ pub async fn find_in_account(conn: &mut Conn, account_id: &str, email: &str) -> 
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 AND email = $2")).bind(account_id).bind(email).fetch_optional(conn).await
 }
 
+/// Which of `emails` already name someone in the account.
+pub async fn emails_in_account(conn: &mut Conn, account_id: &str, emails: &[&str]) -> sqlx::Result<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in emails.chunks(500) {
+        let sql = format!("SELECT email FROM users WHERE account_id = $1 AND email IN ({})", super::placeholders(2, chunk.len()));
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(account_id);
+        for email in chunk {
+            query = query.bind(*email);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
 pub async fn set_status(conn: &mut Conn, id: &str, status: StoredUserStatus, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3").bind(status.as_str()).bind(now_ms).bind(id).execute(conn).await.map(|_| ())
 }

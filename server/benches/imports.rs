@@ -103,7 +103,11 @@ async fn main() {
 
     println!("  preview ready (parsed, judged, written) in {:.2} s (goal 2 s)", previewed.as_secs_f64());
     println!("  import confirmed (judged again, job written) in {:.0} ms", accepted.as_secs_f64() * 1000.0);
-    println!("  import committed, {ROWS} emails in the outbox, after {:.2} s (goal 10 s), {} rows a batch", committed.as_secs_f64(), batch * jobs::IMPORT_BATCH_FACTOR);
+    println!(
+        "  import committed, {ROWS} emails in the outbox, after {:.2} s (goal 10 s), {} rows a batch",
+        committed.as_secs_f64(),
+        batch * jobs::IMPORT_BATCH_FACTOR
+    );
     println!("  the rows made live by one transaction in {:.0} ms (publish and commit)", publish.as_secs_f64() * 1000.0);
     println!("  a small write waited at most {:.0} ms meanwhile", longest_wait.as_secs_f64() * 1000.0);
     println!("  peak resident memory of the process: {:.0} MB (it was {before:.0} MB before the import; goal 200 MB)", peak_rss_mb());

@@ -36,10 +36,10 @@ use std::time::Duration;
 const BATCH_PAUSE_SQLITE: Duration = Duration::from_millis(15);
 
 /// An import's batch is this many times a person action's: staging a row writes only the
-/// import's own tables (about 0.2 ms a row, measured), so a batch of 200 holds the write lock
-/// less long than 25 people's invitations and emails do, and 10,000 rows pause 50 times
-/// between batches instead of 400 (6 s of the import's 10 s at 25 a batch).
-pub const IMPORT_BATCH_FACTOR: i64 = 8;
+/// import's own tables (about 0.2 ms a row on SQLite, measured), so a batch of 400 holds the
+/// write lock about as long as 100 people's invitations and emails do, and 10,000 rows pause
+/// 25 times between batches instead of 100.
+pub const IMPORT_BATCH_FACTOR: i64 = 4;
 
 /// How a runner (or a request doing a small job itself) claims items.
 #[derive(Clone, Debug)]

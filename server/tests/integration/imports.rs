@@ -20,7 +20,7 @@ use shared::Role;
 use std::time::Duration;
 
 fn worker() -> JobsConfig {
-    JobsConfig { worker: "test-host/imports/1".into(), batch: 25, lease: Duration::from_secs(120) }
+    JobsConfig { worker: "test-host/imports/1".into(), batch: 50, lease: Duration::from_secs(120) }
 }
 
 async fn number(app: &TestApp, sql: &str) -> i64 {

@@ -47,7 +47,7 @@ impl Default for DeliveryConfig {
             poll_interval: Duration::from_secs(5),
             misconfigured_retry: Duration::from_secs(300),
             worker: WorkerId::this_process(process_started_ms()),
-            job_batch: 25,
+            job_batch: 100,
         }
     }
 }
@@ -171,8 +171,8 @@ async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, Strin
     Ok((message.text_body.replace(templates::LINK_PLACEHOLDER, &url), message.html_body.replace(templates::LINK_PLACEHOLDER, &templates::escape(&url))))
 }
 
-/// Sends one message and records how it went; returns the state it was left in.
-async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> DeliveryState {
+/// Sends one message; returns how it went, for the caller to record with its round's others.
+async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> Settlement {
     let (db, clock) = (&state.db, state.clock.as_ref());
     let sender_name = sender.sender_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| sender.account_name.clone());
     let address = sender.sender_address.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| config.default_from.clone());
@@ -199,7 +199,14 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
         state.checkpoints.reach(crate::services::checkpoints::points::DELIVERY_SENT).await;
     }
     let now = clock.now_ms();
-    let settlement = |state, reply, next_attempt_at, refund_attempt| Settlement { state, reply, next_attempt_at, refund_attempt };
+    let settlement = |state, reply: &String, next_attempt_at, refund_attempt| Settlement {
+        id: message.id.clone(),
+        state,
+        reply: reply.clone(),
+        next_attempt_at,
+        refund_attempt,
+        at: now,
+    };
     let settlement = match &outcome {
         Outcome::Sent(reply) => settlement(DeliveryState::Sent, reply, None, false),
         Outcome::Transient(reply) if message.attempts < config.max_attempts => {
@@ -217,11 +224,6 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
             tracing::error!(%error, "could not record the mail server problem");
         }
     }
-    let settled_as = settlement.state;
-    if let Err(error) = outbox::settle(db, &message.id, settlement, now).await {
-        // The lease runs out and another pass settles it; the mail may then go out twice.
-        tracing::error!(message_id = %message.id, %error, "could not record a delivery outcome");
-    }
     match &outcome {
         Outcome::Sent(_) => tracing::debug!(message_id = %message.id, "message sent"),
         Outcome::Transient(reply) => tracing::warn!(message_id = %message.id, attempts = message.attempts, reply = %reply, "delivery deferred"),
@@ -230,7 +232,7 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
             tracing::error!(message_id = %message.id, reply = %reply, "the mail server needs the operator: nothing is sent until it is fixed")
         }
     }
-    settled_as
+    settlement
 }
 
 /// When this process started (first asked), on the system clock: part of its [`WorkerId`].
@@ -262,16 +264,39 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             }
         }
         let senders = &senders;
-        let outcomes: Vec<DeliveryState> = futures::stream::iter(batch)
+        // What the messages became is written as they come back, those that came back
+        // together in one transaction, beside the sending (never pausing it: a paused send
+        // may hold a connection the write needs).
+        let (done, mut came_back) = tokio::sync::mpsc::unbounded_channel::<Settlement>();
+        let sending = futures::stream::iter(batch)
             .map(|message| async move {
                 let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
                 deliver(state, transport, config, message, &sender).await
             })
             .buffer_unordered(config.concurrency.max(1))
-            .collect()
-            .await;
+            .for_each(move |settlement| {
+                let _ = done.send(settlement);
+                async {}
+            });
+        let recording = async move {
+            let mut states = Vec::new();
+            while let Some(first) = came_back.recv().await {
+                let mut round = vec![first];
+                while let Ok(next) = came_back.try_recv() {
+                    round.push(next);
+                }
+                if let Err(error) = outbox::settle_all(db, &round).await {
+                    // The leases run out and another pass settles them; the mail may then go
+                    // out twice (at least once, never lost).
+                    tracing::error!(messages = round.len(), %error, "could not record delivery outcomes");
+                }
+                states.extend(round.into_iter().map(|s| s.state));
+            }
+            states
+        };
+        let ((), states) = futures::join!(sending, recording);
         let sent_before = report.sent;
-        for state in outcomes {
+        for state in states {
             match state {
                 DeliveryState::Sent => report.sent += 1,
                 DeliveryState::Failed => report.failed += 1,

@@ -159,33 +159,43 @@ pub async fn release_leases(db: &Db, worker: &str, now_ms: i64) -> sqlx::Result<
 }
 
 /// How a claimed message ends its turn.
-pub struct Settlement<'a> {
+pub struct Settlement {
+    pub id: String,
     pub state: DeliveryState,
-    pub reply: &'a str,
+    pub reply: String,
     pub next_attempt_at: Option<i64>,
     /// The attempt does not count (the operator's configuration stopped it, not the message).
     pub refund_attempt: bool,
+    /// When the attempt ended.
+    pub at: i64,
 }
 
-/// Settles a claimed message. Only a row still being sent is touched.
-pub async fn settle(db: &Db, id: &str, settlement: Settlement<'_>, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = $1, last_reply = $2, lease_until = NULL, updated_at = $3, \
-           sent_at = CASE WHEN $1 = $6 THEN $3 ELSE sent_at END, \
-           next_attempt_at = COALESCE($4, next_attempt_at), attempts = attempts - $8 \
-         WHERE id = $5 AND state = $7",
-    )
-    .bind(settlement.state.as_str())
-    .bind(settlement.reply)
-    .bind(now_ms)
-    .bind(settlement.next_attempt_at)
-    .bind(id)
-    .bind(DeliveryState::Sent.as_str())
-    .bind(DeliveryState::Sending.as_str())
-    .bind(i64::from(settlement.refund_attempt))
-    .execute(&db.pool)
-    .await
-    .map(|_| ())
+/// Settles claimed messages, in one transaction: one wait for the write lock for a round of
+/// the SMTP pool rather than one per message. Only a row still being sent is touched.
+pub async fn settle_all(db: &Db, settlements: &[Settlement]) -> sqlx::Result<()> {
+    if settlements.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.write_tx().await?;
+    for settlement in settlements {
+        sqlx::query(
+            "UPDATE outbox SET state = $1, last_reply = $2, lease_until = NULL, updated_at = $3, \
+               sent_at = CASE WHEN $1 = $6 THEN $3 ELSE sent_at END, \
+               next_attempt_at = COALESCE($4, next_attempt_at), attempts = attempts - $8 \
+             WHERE id = $5 AND state = $7",
+        )
+        .bind(settlement.state.as_str())
+        .bind(&settlement.reply)
+        .bind(settlement.at)
+        .bind(settlement.next_attempt_at)
+        .bind(&settlement.id)
+        .bind(DeliveryState::Sent.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .bind(i64::from(settlement.refund_attempt))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -4,14 +4,15 @@
 # and every invitation email written out (mail as .eml files, no SMTP server configured).
 # Prints the server's VmHWM (its peak resident set, the SQLite file's memory map included)
 # before and after, and how long each step took. A benchmark, not a test.
-#   scripts/bench-import-serve.sh                    (SQLite; builds target/release/beckon)
+#   scripts/bench-import-serve.sh                    (SQLite; the debug build `make run` serves)
 #   scripts/with-postgres.sh scripts/bench-import-serve.sh
-#   BECKON_BIN=target/debug/beckon ROWS=1000 scripts/bench-import-serve.sh
+#   BECKON_BIN=target/release/beckon scripts/bench-import-serve.sh   (after `make release`)
+#   ROWS=1000 scripts/bench-import-serve.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${ROWS:-10000}
-bin=${BECKON_BIN:-target/release/beckon}
-if [ -z "${BECKON_BIN:-}" ]; then cargo build --release -q -p server --bin beckon; fi
+bin=${BECKON_BIN:-target/debug/beckon}
+if [ -z "${BECKON_BIN:-}" ]; then cargo build -q -p server --bin beckon; fi
 
 work=$(mktemp -d)
 server_pid=
@@ -32,6 +33,7 @@ printf '%s\n' "$password" | "$bin" admin create --email owner@example.com --name
 "$bin" serve >"$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "$url/healthz" 2>/dev/null && break; sleep 0.1; done
+if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/serve.log" >&2; exit 1; fi
 peak() { awk '/^VmHWM:/ { printf "%.0f MB", $2 / 1024 }' "/proc/$server_pid/status"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f s", b - a }'; }

@@ -616,6 +616,9 @@ async fn save_verdicts(conn: &mut Conn, import_id: &str, rows: &[StoredRow], jud
     Ok(())
 }
 
+/// The refusal of a change to an import that was confirmed.
+const ALREADY_STARTED: &str = "This import has already started; its rows can no longer change.";
+
 /// Drops or restores a row, or answers its likely typo; every verdict is judged again (a row
 /// restored can make another a duplicate). The judging reads outside the write transaction,
 /// so a large file does not hold SQLite's one writer while it is judged; confirming judges
@@ -631,7 +634,7 @@ pub async fn change_row(state: &AppState, actor: &Actor, id: &str, line: u64, ch
         let mut tx = state.db.write_tx().await.step("begin write transaction")?;
         let import = visible(&mut tx, actor, id).await?;
         if import.state != ImportState::Preview {
-            return Err(AppError::InvalidState("This import has already started; its rows can no longer change.".into()));
+            return Err(AppError::InvalidState(ALREADY_STARTED.into()));
         }
         let changed = sqlx::query(sql).bind(&import.id).bind(line as i64).execute(&mut *tx).await.step("import_rows::change")?;
         if changed.rows_affected() == 0 {
@@ -647,6 +650,17 @@ pub async fn change_row(state: &AppState, actor: &Actor, id: &str, line: u64, ch
         (rows, judged)
     };
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    // Confirmed meanwhile: the confirmation's own verdicts stand (this also locks the import
+    // row on PostgreSQL until the verdicts are saved).
+    let still = sqlx::query("UPDATE imports SET updated_at = updated_at WHERE id = $1 AND state = $2")
+        .bind(&import_id)
+        .bind(ImportState::Preview.as_str())
+        .execute(&mut *tx)
+        .await
+        .step("imports::still_preview")?;
+    if still.rows_affected() != 1 {
+        return Err(AppError::InvalidState(ALREADY_STARTED.into()));
+    }
     save_verdicts(&mut tx, &import_id, &rows, &judged).await?;
     tx.commit().await.step("commit")?;
     Ok(())
@@ -658,8 +672,18 @@ pub async fn start(state: &AppState, actor: &Actor, id: &str, mode: ImportMode) 
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let import = visible(&mut tx, actor, id).await?;
-    if import.state != ImportState::Preview {
-        return Err(AppError::InvalidState("This import has already started.".into()));
+    // Out of Preview first, on the condition that it still is: of two confirmations at once
+    // (a double click, two admins), the second waits for the first and then changes nothing.
+    let moved = sqlx::query("UPDATE imports SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+        .bind(ImportState::Importing.as_str())
+        .bind(now)
+        .bind(&import.id)
+        .bind(ImportState::Preview.as_str())
+        .execute(&mut *tx)
+        .await
+        .step("imports::confirm")?;
+    if moved.rows_affected() != 1 {
+        return Err(AppError::InvalidState(ALREADY_STARTED.into()));
     }
     if mode == ImportMode::SendInvites {
         budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
@@ -915,6 +939,57 @@ pub(crate) async fn publish(tx: &mut Conn, state: &AppState, job: &JobRecord, ac
     if let Some(address) = taken {
         return Ok(Err(format!("{address} was added to the account while the import ran; nothing was imported. Upload the file again")));
     }
+    // An existing person deactivated or deleted since their row was staged is not invited back
+    // (their rows locked first on PostgreSQL, so a deactivation cannot slip in meanwhile).
+    sqlx::query(&format!(
+        "SELECT u.id FROM users u WHERE u.id IN (SELECT r.existing_user_id {staged} AND r.existing_user_id IS NOT NULL) ORDER BY u.id{}",
+        store::RowLock::Share.clause(state.db.engine())
+    ))
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .step("imports::lock_existing")?;
+    let gone: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT r.address {staged} AND r.existing_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.existing_user_id \
+           AND u.account_id = $2 AND u.status <> '{deactivated}') LIMIT 1",
+        deactivated = StoredUserStatus::Deactivated.as_str()
+    ))
+    .bind(id)
+    .bind(&import.account_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .step("imports::gone")?;
+    if let Some(address) = gone {
+        return Ok(Err(format!("{address} was deactivated or deleted while the import ran; nothing was imported. Upload the file again")));
+    }
+    // Every role staged by every batch, asked again of the importer as they are now: a batch
+    // checked only its own rows, and the importer may have been demoted (or a place archived)
+    // after an earlier one.
+    let staged_grants: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT g.scope_id, g.role FROM import_grants g JOIN import_rows r ON r.import_id = g.import_id AND r.line = g.line \
+         WHERE g.import_id = $1 AND r.staged = 1 ORDER BY g.scope_id, g.role",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .step("imports::staged_grants")?;
+    let grants = staged_grants
+        .into_iter()
+        .map(|(scope_id, role)| RoleKey::parse_stored(&role).map(|role| Grant::new(scope_id, role)))
+        .collect::<Option<Vec<Grant>>>()
+        .step("imports: a staged grant names a role")?;
+    let refused = match actor.authority.may_act_on(&grants) {
+        Err(denied) => Some(SkipReason::from(denied).label()),
+        Ok(()) => match check_grants(tx, state.db.engine(), actor, &grants).await {
+            Ok(()) => None,
+            Err(AppError::Forbidden(denied)) => Some(SkipReason::from(denied).label()),
+            Err(AppError::Validation(why) | AppError::InvalidState(why)) => Some(why),
+            Err(other) => return Err(other),
+        },
+    };
+    if let Some(why) = refused {
+        return Ok(Err(format!("The roles of the file can no longer all be given ({}); nothing was imported", why.trim_end_matches('.'))));
+    }
     let invited: Option<String> = sqlx::query_scalar(&format!(
         "SELECT r.address {staged} AND r.existing_user_id IS NOT NULL AND EXISTS (SELECT 1 FROM invitations i WHERE i.user_id = r.user_id \
            AND i.state = '{pending}' AND (r.replaces_invitation_id IS NULL OR i.id <> r.replaces_invitation_id)) LIMIT 1",
@@ -1008,6 +1083,8 @@ pub(crate) async fn publish(tx: &mut Conn, state: &AppState, job: &JobRecord, ac
 
     let mut queued = 0;
     if mode == ImportMode::SendInvites {
+        // The account's budget held while it is counted (PostgreSQL), as every sender does.
+        budget::hold(tx, state.db.engine(), &import.account_id).await?;
         let done = sqlx::query(&format!(
             "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
                                  next_attempt_at, created_at, updated_at, sent_by, priority) \
@@ -1036,8 +1113,10 @@ pub(crate) async fn publish(tx: &mut Conn, state: &AppState, job: &JobRecord, ac
         .execute(&mut *tx)
         .await
         .step("imports::send_counters")?;
-        if let Err(AppError::InvalidState(why)) = budget::check_queued(tx, state.mail_limits, &import.account_id, &actor.user_id, queued, now).await {
-            return Ok(Err(format!("{} Nothing was imported", why.trim_end_matches('.'))));
+        match budget::check_queued(tx, state.mail_limits, &import.account_id, &actor.user_id, queued, now).await {
+            Ok(()) => {}
+            Err(AppError::InvalidState(why)) => return Ok(Err(format!("{} Nothing was imported", why.trim_end_matches('.')))),
+            Err(other) => return Err(other),
         }
     }
 

@@ -158,6 +158,10 @@ fn describe(query: &UsersQuery, place: Option<&str>) -> String {
 /// returns; more are left to the runner and the job's page shows them go.
 pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selection: Selection) -> Result<JobView, AppError> {
     actor.require(Permission::ManageInvitations)?;
+    // An import is started from its file (`imports::start`), never on a selection of people.
+    if !BulkAction::CHOSEN.contains(&action) {
+        return Err(AppError::Validation("Choose an action.".into()));
+    }
     let now = state.clock.now_ms();
     let (people, words) = {
         let mut conn = state.db.pool.acquire().await.step("acquire connection")?;

@@ -248,6 +248,89 @@ async fn profile_only_creates_people_who_are_invited_later_into_the_roles_of_the
     assert_eq!(number(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = 'later@example.com'").await, 1);
 }
 
+#[tokio::test]
+async fn rows_past_the_accounts_daily_email_budget_are_over_budget_in_the_preview_and_are_not_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.database_url = test_database_url(dir.path()).await;
+    config.mail_limits = app::services::mail::budget::DailyLimits { account: 5, per_sender: 5 };
+    let app = TestApp::on(config, dir).await;
+    let owner = app.owner().await;
+    let request = InviteRequest { addresses: "early@example.com".into(), grants: app.account_grants(&[Role::Member]), message: None, send_despite_typos: true };
+    service::invite(&app.state, &owner, request).await.unwrap();
+    // Four emails are left today: the first four rows in the file's order, not the last two.
+    let preview = upload(&app, &owner, &format!("email,name,role,place\n{}", rows("b", 6, ""))).await;
+    assert_eq!((count(&preview, Verdict::Invite), count(&preview, Verdict::OverBudget)), (4, 2), "{:?}", preview.counts);
+    let over = imports::get(&app.state, &owner, &preview.id, Some(Verdict::OverBudget), 0).await.unwrap();
+    assert_eq!(over.rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![6, 7]);
+    let started = imports::start(&app.state, &owner, &preview.id, ImportMode::SendInvites).await.unwrap();
+    assert_eq!(started.state, ImportState::Done, "{started:?}");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM users WHERE email LIKE 'b-%'").await, 4);
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'invitation'").await, 5, "the budget of five, spent");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM users WHERE email IN ('b-4@example.com', 'b-5@example.com')").await, 0);
+}
+
+/// Runs `preview`'s import as `actor` with the runner held after its first batch (200 rows
+/// staged) while `between` changes the account; returns why the job failed.
+async fn fails_after_a_change_between_batches(app: &TestApp, actor: &app::services::Actor, preview: &ImportView, between: &str) -> String {
+    let started = imports::start(&app.state, actor, &preview.id, ImportMode::SendInvites).await.unwrap();
+    let gates = Gates::default();
+    gates.close(points::JOB_BATCH_COMMITTED);
+    let gated = app.gated(&gates);
+    let running = tokio::spawn(async move { jobs::run_due(&gated, &worker(), None).await.unwrap() });
+    gates.arrivals(points::JOB_BATCH_COMMITTED, 1).await;
+    sqlx::query(between).execute(&app.state.db.pool).await.unwrap();
+    gates.open(points::JOB_BATCH_COMMITTED);
+    running.await.unwrap();
+    let job = jobs::get(&app.state, &app.owner().await, started.job_id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    assert_eq!(number(app, "SELECT COUNT(*) FROM outbox").await, 0, "nothing was sent");
+    assert_eq!(number(app, "SELECT COUNT(*) FROM invitations").await, 0, "nothing was imported");
+    job.stopped_because.unwrap()
+}
+
+#[tokio::test]
+async fn an_importer_demoted_after_rows_above_their_new_rank_were_staged_imports_nothing() {
+    let app = TestApp::with_owner().await;
+    let admin = app.add_active_user("admin@example.com", "admin").await;
+    let actor = app.actor_for(&admin).await;
+    // The first batch stages two hundred Admin rows; the second only Member rows, which HR
+    // may still give: the last batch alone would not see the Admin rows.
+    let mut text = String::from("email,role\n");
+    text.extend((0..200).map(|i| format!("a-{i}@example.com,Admin\n")));
+    text.extend((0..50).map(|i| format!("m-{i}@example.com,Member\n")));
+    let preview = upload(&app, &actor, &text).await;
+    assert_eq!(count(&preview, Verdict::Invite), 250);
+    let demote = format!("UPDATE memberships SET role = 'hr' WHERE user_id = '{admin}'");
+    let because = fails_after_a_change_between_batches(&app, &actor, &preview, &demote).await;
+    assert!(because.contains("can no longer all be given") && because.contains("Admin"), "{because}");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM users WHERE email LIKE 'a-%' OR email LIKE 'm-%'").await, 0);
+}
+
+#[tokio::test]
+async fn a_person_deactivated_after_their_row_was_staged_is_not_invited_back() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let gone = app.add_active_user("gone@example.com", "member").await;
+    let mut text = String::from("email,role\ngone@example.com,Curator\n");
+    text.extend((0..249).map(|i| format!("n-{i}@example.com,Member\n")));
+    let preview = upload(&app, &owner, &text).await;
+    assert_eq!((count(&preview, Verdict::InviteExisting), count(&preview, Verdict::Invite)), (1, 249), "{:?}", preview.counts);
+    let deactivate = format!("UPDATE users SET status = 'deactivated' WHERE id = '{gone}'");
+    let because = fails_after_a_change_between_batches(&app, &owner, &preview, &deactivate).await;
+    assert!(because.contains("gone@example.com was deactivated or deleted while the import ran"), "{because}");
+    assert_eq!(number(&app, &format!("SELECT COUNT(*) FROM users WHERE id = '{gone}' AND status = 'deactivated'")).await, 1);
+}
+
+#[tokio::test]
+async fn an_import_job_cannot_be_started_on_a_selection_of_people() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let refused = jobs::start(&app.state, &owner, BulkAction::Import, Selection::People(vec![owner.user_id.clone()])).await.unwrap_err();
+    assert_eq!(refused.status_code(), 422, "{refused}");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM jobs").await, 0);
+}
+
 fn multipart(field: &str, file_name: Option<&str>, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "beckon-test-boundary";
     let disposition = match file_name {

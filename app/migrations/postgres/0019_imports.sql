@@ -6,7 +6,9 @@
 CREATE TABLE imports (
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts (id),
-    created_by TEXT NOT NULL REFERENCES users (id),
+    -- No reference to users: erasing the person who uploaded it keeps the import (and its
+    -- people), as the audit trail keeps "a deleted person".
+    created_by TEXT NOT NULL,
     file_name TEXT NOT NULL,
     delimiter TEXT NOT NULL,
     total BIGINT NOT NULL,

@@ -331,6 +331,33 @@ async fn an_import_job_cannot_be_started_on_a_selection_of_people() {
     assert_eq!(number(&app, "SELECT COUNT(*) FROM jobs").await, 0);
 }
 
+#[tokio::test]
+async fn deleting_someone_who_imported_and_ran_a_job_keeps_both_and_erases_an_imported_persons_row() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    let admin = app.add_active_user("admin@example.com", "admin").await;
+    let actor = app.actor_for(&admin).await;
+    let preview = upload(&app, &actor, "email,name,role,message\nkim@example.com,Kim Doe,Member,Hello Kim\nlee@example.com,Lee,Member,\n").await;
+    imports::start(&app.state, &actor, &preview.id, ImportMode::SendInvites).await.unwrap();
+    let kim = user_id_of(&app.state, "kim@example.com").await;
+    let job = jobs::start(&app.state, &actor, BulkAction::Remind, Selection::People(vec![kim.clone()])).await.unwrap();
+    assert_eq!(job.done, 1, "{job:?}");
+
+    app::services::people::delete(&app.state, &owner, &admin).await.unwrap();
+    let kept = jobs::get(&app.state, &owner, &job.id).await.unwrap();
+    assert_eq!((kept.done, kept.started_by.as_str()), (1, ""), "the job stays, started by a deleted person");
+    assert_eq!(imports::get(&app.state, &owner, &preview.id, None, 0).await.unwrap().state, ImportState::Done);
+
+    app::services::people::delete(&app.state, &owner, &kim).await.unwrap();
+    let left: Vec<(String, String, Option<String>)> = sqlx::query_as("SELECT email, name, text_body FROM import_rows WHERE import_id = $1 ORDER BY line")
+        .bind(&preview.id)
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left[0], (String::new(), String::new(), None), "Kim's row keeps nothing of her");
+    assert_eq!((left[1].0.as_str(), left[1].1.as_str()), ("lee@example.com", "Lee"));
+}
+
 fn multipart(field: &str, file_name: Option<&str>, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "beckon-test-boundary";
     let disposition = match file_name {

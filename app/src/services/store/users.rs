@@ -223,7 +223,8 @@ pub async fn set_email(conn: &mut Conn, id: &str, email: &str, now_ms: i64) -> s
 /// address and contents blanked, and any not yet sent never will be; the events about them,
 /// or naming their address, keep no details; the counters kept under their address go; and
 /// their row itself. What others did stays, pointing at an id that names nobody now: the
-/// audit trail's "a deleted person". Their sessions die with the row (nobody to load).
+/// audit trail's "a deleted person", and so do the jobs and imports they started. Their
+/// sessions die with the row (nobody to load).
 pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE outbox SET recipient = '', subject = '', text_body = '', html_body = '', last_reply = NULL, \
@@ -257,6 +258,17 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
         .bind(format!("signin:email-client:{}:%", like_escaped(email)))
         .execute(&mut *conn)
         .await?;
+    // The rows of imports that named them keep their line and verdict, not their details.
+    sqlx::query(
+        "UPDATE import_rows SET email = '', address = NULL, name = '', message = NULL, detail = '', audit_details = NULL, \
+           subject = NULL, text_body = NULL, html_body = NULL \
+         WHERE import_id IN (SELECT id FROM imports WHERE account_id = $1) AND (address = $3 OR lower(email) = $3 OR user_id = $2 OR existing_user_id = $2)",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(email)
+    .execute(&mut *conn)
+    .await?;
     let statements = [
         "DELETE FROM invitation_roles WHERE invitation_id IN (SELECT id FROM invitations WHERE user_id = $2 AND account_id = $1)",
         "DELETE FROM invitations WHERE user_id = $2 AND account_id = $1",

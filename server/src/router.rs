@@ -114,10 +114,11 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         .route(shared::bulk::SELECTION_EXPORT_PATH, axum::routing::post(crate::exports::selection_csv))
         .route(
             shared::import::UPLOAD_PATH,
-            axum::routing::post(crate::imports::upload).layer(axum::extract::DefaultBodyLimit::max(config.import_limits.max_bytes + 64 * 1024)),
+            axum::routing::post(crate::imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::security::upload_limit(config.import_limits.max_bytes))),
         )
         .route(shared::import::TEMPLATE_PATH, axum::routing::get(crate::imports::template))
-        .route("/imports/{id}/report.csv", axum::routing::get(crate::imports::report_csv))
+        .route(shared::import::REPORT_PATH, axum::routing::get(crate::imports::report_csv))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || shell(options.clone()))
         .layer(
             tower::ServiceBuilder::new()

@@ -151,7 +151,7 @@ fn refusal(error: AppError, html: bool) -> Response {
 }
 
 /// The bytes an upload of a file of `max_bytes` may take: the file, and the form around it.
-fn upload_limit(max_bytes: usize) -> usize {
+pub(crate) fn upload_limit(max_bytes: usize) -> usize {
     max_bytes + 64 * 1024
 }
 

@@ -16,9 +16,10 @@ pub const UPLOAD_PATH: &str = "/users/import";
 pub const TEMPLATE_PATH: &str = "/users/import/template.csv";
 /// The separator of several roles or places in one cell.
 pub const LIST_SEPARATOR: char = ';';
-/// The longest name and personal message a row may carry (those of "Invite people").
+/// The longest name a row may carry.
 pub const MAX_NAME_CHARS: usize = 200;
-pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// A row's personal message is held to the limit of "Invite people".
+pub use crate::invitations::MAX_MESSAGE_CHARS;
 /// Rows per page of the preview.
 pub const PREVIEW_PAGE: usize = 100;
 
@@ -439,9 +440,12 @@ impl ImportView {
     }
 
     pub fn report_href(&self) -> String {
-        format!("/imports/{}/report.csv", self.id)
+        REPORT_PATH.replace("{id}", &self.id)
     }
 }
+
+/// The rows of an import not imported, with why, as CSV (`{id}`: the import's).
+pub const REPORT_PATH: &str = "/imports/{id}/report.csv";
 
 pub fn import_href(id: &str) -> String {
     format!("/users/import/{id}")

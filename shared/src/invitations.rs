@@ -9,6 +9,9 @@ use crate::status::{InvitationState, UserStatus};
 use crate::AppError;
 use serde::{Deserialize, Serialize};
 
+/// The longest personal message an invitation may carry, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
 /// What an administrator can do from a row's "•••" menu.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum InvitationAction {

@@ -387,11 +387,7 @@ async fn judge_all(state: &AppState, conn: &mut Conn, actor: &Actor, rows: &[Sto
 
 async fn find_in_account(conn: &mut Conn, account_id: &str, emails: &[String]) -> sqlx::Result<Vec<store::users::UserRecord>> {
     let marks: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT id, account_id, email, name, status, password_hash, auth_version, people_permission, must_change_password FROM users \
-         WHERE account_id = $1 AND email IN ({})",
-        marks.join(", ")
-    );
+    let sql = format!("SELECT {} FROM users WHERE account_id = $1 AND email IN ({})", store::users::COLUMNS, marks.join(", "));
     let mut query = sqlx::query_as(&sql).bind(account_id);
     for email in emails {
         query = query.bind(email);

@@ -215,7 +215,7 @@ fn InviteForm(options: InviteOptions, prefill: InvitePrefill) -> impl IntoView {
             })}
             <label>
                 "Personal message (optional)"
-                <textarea name="message" rows="3" maxlength="2000" on:input:target=move |ev| message.set(ev.target().value())></textarea>
+                <textarea name="message" rows="3" maxlength=shared::invitations::MAX_MESSAGE_CHARS on:input:target=move |ev| message.set(ev.target().value())></textarea>
             </label>
             <Show when=move || !warnings.get().is_empty()>
                 <div class="banner banner-warning" role="alert">

@@ -16,15 +16,13 @@ use crate::services::store::{accounts, memberships, new_id, scopes, Conn, Engine
 use crate::services::{Actor, AppState};
 use shared::audit::AuditAction;
 use shared::bulk::SkipReason;
-use shared::invitations::{refusal, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH};
+use shared::invitations::{refusal, split_addresses, InvitationAction, Subject, MAX_INVITES_PER_BATCH, MAX_MESSAGE_CHARS};
 use shared::permissions::Permission;
 use shared::scopes::Grant;
 use shared::status::{InvitationState, StoredUserStatus, UserStatus};
 use shared::views::InviteOutcome;
 use shared::{typos, AppError, Email, RoleKey};
 use std::collections::HashSet;
-
-const MAX_MESSAGE_CHARS: usize = 2000;
 
 pub struct InviteRequest {
     pub addresses: String,

@@ -22,7 +22,7 @@ impl UserRecord {
     }
 }
 
-const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version, people_permission, must_change_password";
+pub(crate) const COLUMNS: &str = "id, account_id, email, name, status, password_hash, auth_version, people_permission, must_change_password";
 
 pub struct NewUser<'a> {
     pub id: &'a str,

@@ -35,7 +35,7 @@ use shared::permissions::{Denied, Permission};
 use shared::scopes::{Grant, ScopeKind};
 use shared::status::{StoredInvitationState, StoredUserStatus};
 use shared::{typos, AppError, Email, Role, RoleKey};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The operator's limits (BECKON_IMPORT_MAX_ROWS, BECKON_IMPORT_MAX_BYTES).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -340,12 +340,8 @@ async fn judge_all(state: &AppState, conn: &mut Conn, actor: &Actor, rows: &[Sto
 
     // People already in the account: what "Invite people" would do for them.
     let addresses: Vec<String> = first.keys().cloned().collect();
-    let mut existing: HashMap<String, store::users::UserRecord> = HashMap::new();
-    for chunk in addresses.chunks(500) {
-        for user in find_in_account(conn, &actor.account_id, chunk).await.step("imports::find_in_account")? {
-            existing.insert(user.email.clone(), user);
-        }
-    }
+    let found = store::users::find_all_in_account(conn, &actor.account_id, &addresses).await.step("users::find_all_in_account")?;
+    let existing: HashMap<String, store::users::UserRecord> = found.into_iter().map(|user| (user.email.clone(), user)).collect();
     for (address, &i) in &first {
         let Some(user) = existing.get(address) else { continue };
         if mode == ImportMode::ProfileOnly {
@@ -383,16 +379,6 @@ async fn judge_all(state: &AppState, conn: &mut Conn, actor: &Actor, rows: &[Sto
         }
     }
     Ok(judged)
-}
-
-async fn find_in_account(conn: &mut Conn, account_id: &str, emails: &[String]) -> sqlx::Result<Vec<store::users::UserRecord>> {
-    let marks: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!("SELECT {} FROM users WHERE account_id = $1 AND email IN ({})", store::users::COLUMNS, marks.join(", "));
-    let mut query = sqlx::query_as(&sql).bind(account_id);
-    for email in emails {
-        query = query.bind(email);
-    }
-    query.fetch_all(conn).await
 }
 
 /// Reads an uploaded file, judges its rows and keeps them as a preview; returns its id.
@@ -754,7 +740,8 @@ pub(crate) async fn stage(
     let lines = items.iter().map(|item| item.user_id.parse::<i64>().ok()).collect::<Option<Vec<i64>>>().step("imports: an item names its line")?;
     let mut rows = rows_to_stage(tx, &import.id, &lines).await?;
     let addresses: Vec<&str> = rows.values().filter(|r| r.existing_user_id.is_none()).filter_map(|r| r.address.as_deref()).collect();
-    let taken = store::users::emails_in_account(tx, &account.id, &addresses).await.step("users::emails_in_account")?;
+    let found = store::users::find_all_in_account(tx, &account.id, &addresses).await.step("users::find_all_in_account")?;
+    let taken: HashSet<String> = found.into_iter().map(|user| user.email).collect();
     let counters = match mode {
         ImportMode::SendInvites => {
             let keys: Vec<String> = rows.values().filter_map(|r| r.address.as_deref()).map(|a| store::outbox::send_budget_key(&account.id, a)).collect();

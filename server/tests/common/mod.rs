@@ -113,6 +113,16 @@ impl TestApp {
         TestApp::owned(spawn_app().await).await
     }
 
+    /// A Beckon with its owner whose accounts may send `per_day` invitation emails a day (and
+    /// each sender as many).
+    pub async fn with_daily_limit(per_day: i64) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        config.database_url = test_database_url(dir.path()).await;
+        config.mail_limits = app::services::mail::budget::DailyLimits { account: per_day, per_sender: per_day };
+        TestApp::on(config, dir).await
+    }
+
     /// A Beckon built on `config`, with its owner.
     pub async fn on(config: Config, dir: tempfile::TempDir) -> TestApp {
         TestApp::owned(spawn_app_with(config, dir).await).await

@@ -219,11 +219,7 @@ async fn a_cancelled_job_keeps_what_was_done_and_starts_no_one_else() {
 
 #[tokio::test]
 async fn a_bulk_resend_stops_at_the_daily_budget_person_by_person() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
-    config.database_url = test_database_url(dir.path()).await;
-    config.mail_limits = app::services::mail::budget::DailyLimits { account: 5, per_sender: 5 };
-    let app = TestApp::on(config, dir).await;
+    let app = TestApp::with_daily_limit(5).await;
     let owner = app.owner().await;
     invite_many(&app, &owner, "b", 3, &app.account_grants(&[Role::Member])).await;
     let job = jobs::start(&app.state, &owner, BulkAction::Remind, Selection::Matching("status=invited".into())).await.unwrap();

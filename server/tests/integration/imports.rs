@@ -250,11 +250,7 @@ async fn profile_only_creates_people_who_are_invited_later_into_the_roles_of_the
 
 #[tokio::test]
 async fn rows_past_the_accounts_daily_email_budget_are_over_budget_in_the_preview_and_are_not_imported() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
-    config.database_url = test_database_url(dir.path()).await;
-    config.mail_limits = app::services::mail::budget::DailyLimits { account: 5, per_sender: 5 };
-    let app = TestApp::on(config, dir).await;
+    let app = TestApp::with_daily_limit(5).await;
     let owner = app.owner().await;
     let request = InviteRequest { addresses: "early@example.com".into(), grants: app.account_grants(&[Role::Member]), message: None, send_despite_typos: true };
     service::invite(&app.state, &owner, request).await.unwrap();

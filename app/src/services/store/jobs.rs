@@ -154,21 +154,6 @@ pub async fn claim(db: &Db, job_id: Option<&str>, worker: &str, now_ms: i64, lea
     .await
 }
 
-/// Whether the item is still open, locking it until the transaction ends (PostgreSQL): a
-/// worker whose lease lapsed and the one that took it over never both do it.
-pub async fn lock_open(conn: &mut Conn, engine: Engine, job_id: &str, seq: i64) -> sqlx::Result<bool> {
-    let lock = match engine {
-        Engine::Sqlite => "",
-        Engine::Postgres => " FOR UPDATE",
-    };
-    let open: Option<(i64,)> = sqlx::query_as(&format!("SELECT seq FROM job_items WHERE job_id = $1 AND seq = $2 AND outcome IS NULL{lock}"))
-        .bind(job_id)
-        .bind(seq)
-        .fetch_optional(conn)
-        .await?;
-    Ok(open.is_some())
-}
-
 /// Which of `seqs` are still open, locking them until the transaction ends (PostgreSQL): a
 /// worker whose lease lapsed and the one that took it over never both do one. One statement
 /// for a batch.
@@ -180,8 +165,7 @@ pub async fn open_among(conn: &mut Conn, engine: Engine, job_id: &str, seqs: &[i
         Engine::Sqlite => "",
         Engine::Postgres => " FOR UPDATE",
     };
-    let marks: Vec<String> = (0..seqs.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!("SELECT seq FROM job_items WHERE job_id = $1 AND seq IN ({}) AND outcome IS NULL ORDER BY seq{lock}", marks.join(", "));
+    let sql = format!("SELECT seq FROM job_items WHERE job_id = $1 AND seq IN ({}) AND outcome IS NULL ORDER BY seq{lock}", super::placeholders(2, seqs.len()));
     let mut query = sqlx::query_scalar(&sql).bind(job_id);
     for seq in seqs {
         query = query.bind(*seq);
@@ -200,10 +184,9 @@ pub async fn settle_all(conn: &mut Conn, job_id: &str, settled: &[(i64, ItemOutc
         }
     }
     for (outcome, seqs) in groups {
-        let marks: Vec<String> = (0..seqs.len()).map(|i| format!("${}", i + 5)).collect();
         let sql = format!(
             "UPDATE job_items SET outcome = $1, reason = $2, processed_at = $3, lease_until = NULL WHERE job_id = $4 AND seq IN ({})",
-            marks.join(", ")
+            super::placeholders(5, seqs.len())
         );
         let mut query = sqlx::query(&sql).bind(outcome.as_str()).bind(outcome.reason().map(|r| r.as_str())).bind(now_ms).bind(job_id);
         for seq in seqs {
@@ -212,19 +195,6 @@ pub async fn settle_all(conn: &mut Conn, job_id: &str, settled: &[(i64, ItemOutc
         query.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// What an item came to, recorded in the transaction that did it.
-pub async fn settle(conn: &mut Conn, job_id: &str, seq: i64, outcome: ItemOutcome, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE job_items SET outcome = $1, reason = $2, processed_at = $3, lease_until = NULL WHERE job_id = $4 AND seq = $5")
-        .bind(outcome.as_str())
-        .bind(outcome.reason().map(|r| r.as_str()))
-        .bind(now_ms)
-        .bind(job_id)
-        .bind(seq)
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 /// Adds a batch's outcomes to the job's counts.

@@ -87,14 +87,14 @@ pub async fn find_in_account(conn: &mut Conn, account_id: &str, email: &str) -> 
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 AND email = $2")).bind(account_id).bind(email).fetch_optional(conn).await
 }
 
-/// Which of `emails` already name someone in the account.
-pub async fn emails_in_account(conn: &mut Conn, account_id: &str, emails: &[&str]) -> sqlx::Result<std::collections::HashSet<String>> {
-    let mut found = std::collections::HashSet::new();
+/// The users of the account with any of these (normalised) emails, 500 asked at a time.
+pub async fn find_all_in_account<S: AsRef<str>>(conn: &mut Conn, account_id: &str, emails: &[S]) -> sqlx::Result<Vec<UserRecord>> {
+    let mut found = Vec::new();
     for chunk in emails.chunks(500) {
-        let sql = format!("SELECT email FROM users WHERE account_id = $1 AND email IN ({})", super::placeholders(2, chunk.len()));
-        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(account_id);
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE account_id = $1 AND email IN ({})", super::placeholders(2, chunk.len()));
+        let mut query = sqlx::query_as::<_, UserRecord>(&sql).bind(account_id);
         for email in chunk {
-            query = query.bind(*email);
+            query = query.bind(email.as_ref().to_string());
         }
         found.extend(query.fetch_all(&mut *conn).await?);
     }

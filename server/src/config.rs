@@ -52,6 +52,11 @@ pub struct Config {
     /// BECKON_SERVE_WORKER=off: `serve` answers pages only and runs no runner (mail and bulk
     /// jobs then wait for a `beckon worker` process on the same database).
     pub serve_runs_worker: bool,
+    /// BECKON_BOUNCE_DOMAIN: messages leave with a return path of their own at this domain,
+    /// and the bounce listener takes mail for it.
+    pub bounce: Option<crate::bounces::BounceSettings>,
+    /// BECKON_BOUNCE_ADDR: where the bounce listener listens (`serve` runs it when set).
+    pub bounce_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +201,33 @@ impl Config {
             Some(raw) => Some(raw.parse().map_err(|e: std::net::AddrParseError| ConfigError::Invalid { name: "BECKON_METRICS_ADDR", reason: e.to_string() })?),
             None => None,
         };
+        let bounce = match var("BECKON_BOUNCE_DOMAIN") {
+            None => None,
+            Some(domain) => {
+                let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+                let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !domain.contains('.') && domain != "localhost" || !domain.split('.').all(label_ok) {
+                    return Err(ConfigError::Invalid { name: "BECKON_BOUNCE_DOMAIN", reason: format!("“{domain}” is not a domain name (for example bounces.example.com)") });
+                }
+                let mut settings = crate::bounces::BounceSettings::new(domain);
+                settings.max_bytes = source.parsed("BECKON_BOUNCE_MAX_BYTES", settings.max_bytes)?;
+                settings.sessions_per_minute = source.parsed("BECKON_BOUNCE_SESSIONS_PER_MINUTE", settings.sessions_per_minute)?;
+                if settings.max_bytes < 1024 || settings.sessions_per_minute < 1 {
+                    return Err(ConfigError::Invalid { name: "BECKON_BOUNCE_*", reason: "a bounce may have at least 1024 bytes, and a client at least 1 session a minute".into() });
+                }
+                Some(settings)
+            }
+        };
+        let bounce_addr = match var("BECKON_BOUNCE_ADDR") {
+            Some(raw) => Some(raw.parse().map_err(|e: std::net::AddrParseError| ConfigError::Invalid { name: "BECKON_BOUNCE_ADDR", reason: e.to_string() })?),
+            None => None,
+        };
+        if bounce_addr.is_some() && bounce.is_none() {
+            return Err(ConfigError::Invalid { name: "BECKON_BOUNCE_ADDR", reason: "set BECKON_BOUNCE_DOMAIN too: the listener takes mail for that domain only".into() });
+        }
         Ok(Config {
+            bounce,
+            bounce_addr,
             metrics_token: var("BECKON_METRICS_TOKEN"),
             metrics_addr,
             log_json: log_format == "json",
@@ -239,8 +270,13 @@ impl Config {
             ),
             None => format!("files in {}", self.mail_dir().display()),
         };
+        let bounces = match (&self.bounce, self.bounce_addr) {
+            (Some(b), Some(addr)) => format!(" · bounces to bounces+…@{} (listening on {addr})", b.domain),
+            (Some(b), None) => format!(" · bounces to bounces+…@{}", b.domain),
+            _ => String::new(),
+        };
         format!(
-            "address {} · public URL {} · data {} · database {} · site {} · mail {}",
+            "address {} · public URL {} · data {} · database {} · site {} · mail {}{bounces}",
             self.addr,
             self.public_url,
             self.data_dir.display(),

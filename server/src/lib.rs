@@ -2,6 +2,7 @@
 //! The `beckon` server: configuration, start-up, the HTTP router and the CLI commands.
 
 pub mod assets;
+pub mod bounces;
 pub mod config;
 pub mod exports;
 pub mod imports;

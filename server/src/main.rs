@@ -28,6 +28,10 @@ enum Command {
     /// Run only the runner of durable work: email delivery and bulk jobs (`serve` runs one
     /// too). Several workers, in one or more processes, may share a database.
     Worker,
+    /// Run only the bounce listener: a small SMTP server that takes the bounces of Beckon's
+    /// messages at BECKON_BOUNCE_DOMAIN, on BECKON_BOUNCE_ADDR (default 0.0.0.0:25). `serve`
+    /// runs one too when BECKON_BOUNCE_ADDR is set.
+    Bounces,
     /// Write Brotli-compressed copies of the site's scripts, styles and wasm (`make release`
     /// runs it on target/site/pkg), for browsers that accept Brotli.
     Precompress {
@@ -77,6 +81,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Worker => worker(config).await,
+        Command::Bounces => bounces(config).await,
         Command::Precompress { .. } => unreachable!("handled before the configuration is read"),
         Command::Admin { command: AdminCommand::Create { email, name, account_name } } => create_admin(config, email, name, account_name).await,
     };
@@ -132,6 +137,13 @@ async fn serve(config: Config) -> Result<(), String> {
         }
         None => None,
     };
+    let bounce_listener = match (&config.bounce, config.bounce_addr) {
+        (Some(settings), Some(addr)) => {
+            let listener = bind_bounces(addr).await?;
+            Some(tokio::spawn(server::bounces::serve(listener, settings.clone(), application.state.clone(), std::future::pending())))
+        }
+        _ => None,
+    };
     println!("Beckon is listening on http://{} (public URL {})", config.addr, config.public_url);
     axum::serve(listener, application.router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -141,6 +153,9 @@ async fn serve(config: Config) -> Result<(), String> {
     housekeeping.abort();
     if let Some(operations) = operations {
         operations.abort();
+    }
+    if let Some(bounce_listener) = bounce_listener {
+        bounce_listener.abort();
     }
     let _ = stop_worker.send(());
     if let Some(delivery) = delivery {
@@ -154,6 +169,22 @@ async fn worker(config: Config) -> Result<(), String> {
     let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
     println!("Beckon's worker (email delivery and bulk jobs) is running ({}).", application.transport.describe());
     application.spawn_runner(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn bind_bounces(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (BECKON_BOUNCE_ADDR): {e}"))?;
+    println!("Bounces received on smtp://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    Ok(listener)
+}
+
+async fn bounces(config: Config) -> Result<(), String> {
+    let settings = config.bounce.clone().ok_or("set BECKON_BOUNCE_DOMAIN: the listener takes bounces for that domain only")?;
+    let addr = config.bounce_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 25)));
+    tracing::info!("{}", config.summary());
+    let application = startup::build(&config, startup::system_clock()).await.map_err(|e| e.to_string())?;
+    let listener = bind_bounces(addr).await?;
+    server::bounces::serve(listener, settings, application.state.clone(), shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

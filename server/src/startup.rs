@@ -46,6 +46,7 @@ pub fn delivery_config(config: &Config) -> DeliveryConfig {
         max_attempts: config.mail_max_attempts,
         concurrency: config.smtp.as_ref().map(|s| s.pool_size as usize).unwrap_or(4),
         default_from: config.mail_from.clone(),
+        bounce_domain: config.bounce.as_ref().map(|b| b.domain.clone()),
         ..DeliveryConfig::default()
     }
 }

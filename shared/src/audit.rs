@@ -49,10 +49,13 @@ pub enum AuditAction {
     JobCancelled,
     JobStopped,
     UserImported,
+    InvitationBounced,
+    AddressHoldReleased,
+    DkimKeyRotated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -95,6 +98,9 @@ impl AuditAction {
         AuditAction::JobCancelled,
         AuditAction::JobStopped,
         AuditAction::UserImported,
+        AuditAction::InvitationBounced,
+        AuditAction::AddressHoldReleased,
+        AuditAction::DkimKeyRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -151,6 +157,9 @@ impl AuditAction {
             JobCancelled => ("job.cancelled", "Bulk action cancelled"),
             JobStopped => ("job.stopped", "Bulk action stopped"),
             UserImported => ("user.imported", "Person imported (Profile only)"),
+            InvitationBounced => ("invitation.bounced", "Email bounced"),
+            AddressHoldReleased => ("address.hold_released", "Bounced address marked as working"),
+            DkimKeyRotated => ("settings.dkim_rotated", "DKIM key rotated"),
         }
     }
 

@@ -181,10 +181,12 @@ pub enum SkipReason {
     AlreadyHoldsRoles,
     /// Invited to activate their account: no earlier invitation says with which roles.
     NoEarlierRoles,
+    /// Their address hard-bounced and is held (`crate::mail::held_message`).
+    AddressBounced,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 27] = [
+    pub const ALL: [SkipReason; 28] = [
         SkipReason::NotPermitted,
         SkipReason::RoleAboveYours(Role::Owner),
         SkipReason::OutsideYourPlaces,
@@ -212,6 +214,7 @@ impl SkipReason {
         SkipReason::AlreadyInvited,
         SkipReason::AlreadyHoldsRoles,
         SkipReason::NoEarlierRoles,
+        SkipReason::AddressBounced,
     ];
 
     /// The stable name, in the CSV and the API ("role_above_yours:admin").
@@ -244,6 +247,7 @@ impl SkipReason {
             SkipReason::AlreadyInvited => "already_invited",
             SkipReason::AlreadyHoldsRoles => "already_holds_roles",
             SkipReason::NoEarlierRoles => "no_earlier_roles",
+            SkipReason::AddressBounced => "address_bounced",
         };
         name.to_string()
     }
@@ -285,6 +289,7 @@ impl SkipReason {
             SkipReason::AlreadyInvited => "already has a pending invitation",
             SkipReason::AlreadyHoldsRoles => "already holds these roles",
             SkipReason::NoEarlierRoles => "never invited: no roles to invite them with (use Invite people)",
+            SkipReason::AddressBounced => "the address bounced (correct it, or mark it as working)",
         };
         text.to_string()
     }
@@ -319,6 +324,7 @@ impl SkipReason {
             SkipReason::AlreadyInvited => "This person already has a pending invitation.".into(),
             SkipReason::AlreadyHoldsRoles => "This person already holds these roles.".into(),
             SkipReason::NoEarlierRoles => "This person was never invited: choose their roles with Invite people.".into(),
+            SkipReason::AddressBounced => "This address bounced. Correct it first (Correct email address), or, if you know it works now, choose Mark address as working and try again.".into(),
         }
     }
 

@@ -13,10 +13,12 @@ pub enum MessageKind {
     AccessConfirmed,
     /// An administrator granted an active person further roles.
     RolesGranted,
+    /// Tells an inviter that their invitation bounced.
+    BounceNotice,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::Invitation,
         MessageKind::Reminder,
         MessageKind::InvitationRequested,
@@ -24,6 +26,7 @@ impl MessageKind {
         MessageKind::PasswordReset,
         MessageKind::AccessConfirmed,
         MessageKind::RolesGranted,
+        MessageKind::BounceNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl MessageKind {
             MessageKind::PasswordReset => "password_reset",
             MessageKind::AccessConfirmed => "access_confirmed",
             MessageKind::RolesGranted => "roles_granted",
+            MessageKind::BounceNotice => "bounce_notice",
         }
     }
 
@@ -51,6 +55,7 @@ impl MessageKind {
             MessageKind::PasswordReset => "Password reset",
             MessageKind::AccessConfirmed => "Access confirmed",
             MessageKind::RolesGranted => "Roles granted",
+            MessageKind::BounceNotice => "Bounce notice",
         }
     }
 }
@@ -99,6 +104,68 @@ impl DeliveryState {
     }
 }
 
+/// A delivery status notification that came back for a message: hard (5.x.x, the address
+/// does not take mail) or soft (4.x.x, the remote server keeps trying or gave up for now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BounceKind {
+    Hard,
+    Soft,
+}
+
+impl BounceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BounceKind::Hard => "hard",
+            BounceKind::Soft => "soft",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BounceKind> {
+        [BounceKind::Hard, BounceKind::Soft].into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Of an enhanced status code ("5.1.1" is hard, "4.2.2" soft); none for a success.
+    pub fn of_status(status: &str) -> Option<BounceKind> {
+        match status.trim().as_bytes().first() {
+            Some(b'5') => Some(BounceKind::Hard),
+            Some(b'4') => Some(BounceKind::Soft),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BounceKind::Hard => "Bounced",
+            BounceKind::Soft => "Delayed by the receiving server",
+        }
+    }
+}
+
+/// A bounce as the row and the Delivery log show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounce {
+    pub kind: BounceKind,
+    /// The remote server's words: "550 5.1.1 mailbox unknown".
+    pub reply: String,
+    pub at_ms: i64,
+}
+
+impl Bounce {
+    /// "Bounced: 550 5.1.1 mailbox unknown (remote server's words)".
+    pub fn sentence(&self) -> String {
+        format!("{}: {} (remote server's words)", self.kind.label(), self.reply)
+    }
+}
+
+/// A hard-bounced address, held until it is corrected or marked as working: Resend, Send
+/// reminder and Send new invitation refuse it, bulk actions skip it, and Beckon's own
+/// reminders pass it by.
+pub fn held_message(address: &str, reply: &str) -> String {
+    format!(
+        "{address} bounced ({reply}). Correct the address first (Correct email address), or, if you know it works now, choose Mark address as working and try again."
+    )
+}
+
 /// One line of the delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRow {
@@ -112,6 +179,8 @@ pub struct DeliveryRow {
     pub created_at_ms: i64,
     pub sent_at_ms: Option<i64>,
     pub next_attempt_at_ms: i64,
+    /// What came back after the receiving server took it.
+    pub bounce: Option<Bounce>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,12 +254,19 @@ pub struct LatestEmail {
     pub last_reply: Option<String>,
     pub at_ms: i64,
     pub next_attempt_at_ms: i64,
+    pub bounce: Option<Bounce>,
 }
 
 impl LatestEmail {
     /// "Email sent", "Email failed", "Email deferred, retrying" …: the answer to "did they get it?".
     pub fn headline(&self) -> &'static str {
-        if self.kind == MessageKind::Reminder {
+        let reminder = self.kind == MessageKind::Reminder;
+        match self.bounce.as_ref().map(|b| b.kind) {
+            Some(BounceKind::Hard) => return if reminder { "Reminder bounced" } else { "Email bounced" },
+            Some(BounceKind::Soft) => return if reminder { "Reminder delayed by the receiving server" } else { "Email delayed by the receiving server" },
+            None => {}
+        }
+        if reminder {
             return match self.state {
                 DeliveryState::Sent => "Reminder sent",
                 DeliveryState::Failed => "Reminder failed",

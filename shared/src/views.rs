@@ -79,6 +79,9 @@ pub struct InvitationSummary {
     pub offered: Vec<GrantView>,
     /// Its latest email (invitation or reminder) and how its delivery went.
     pub latest_email: Option<crate::mail::LatestEmail>,
+    /// Its address hard-bounced and is held: resending waits until it is corrected or
+    /// marked as working.
+    pub held: Option<crate::mail::Bounce>,
     /// Accepted, and waiting for an administrator to confirm its roles: since when, and why.
     pub awaiting: Option<(i64, crate::status::AwaitingReason)>,
 }

@@ -86,11 +86,19 @@ fn DeliveryTable(log: DeliveryLog, retry: ServerAction<RetryDelivery>) -> impl I
                     };
                     let id = row.id.clone();
                     let recipient = row.recipient.clone();
+                    let bounce = row.bounce.clone();
                     view! {
                         <tr>
                             <td>{row.recipient}</td>
                             <td><div>{row.kind.label()}</div><div class="muted small">{row.subject}</div></td>
-                            <td><span class=badge>{row.state.label()}</span>{when.map(|w| view! { <div class="muted small">{w}</div> })}</td>
+                            <td>
+                                <span class=badge>{row.state.label()}</span>
+                                {when.map(|w| view! { <div class="muted small">{w}</div> })}
+                                {bounce.map(|b| view! {
+                                    <div><span class=format!("badge badge-bounce-{}", b.kind.as_str())>{b.kind.label()}</span> <span class="muted small">{relative_time(b.at_ms, now)}</span></div>
+                                    <div class="reply small">{b.sentence()}</div>
+                                })}
+                            </td>
                             <td>{row.attempts}</td>
                             <td class="reply">{row.last_reply.unwrap_or_else(|| "—".into())}</td>
                             <td>{relative_time(row.created_at_ms, now)}</td>

@@ -329,12 +329,16 @@ fn UserLine(row: UserRow, now: Signal<i64>, viewer: Authority) -> impl IntoView 
                     Some(invitation) => {
                         let (expires, sent) = (invitation.expires_at_ms, invitation.last_sent_at_ms);
                         let email = invitation.latest_email.map(|email| {
-                            let class = format!("email-state badge badge-delivery-{}", email.state.as_str());
+                            let class = match &email.bounce {
+                                Some(bounce) => format!("email-state badge badge-bounce-{}", bounce.kind.as_str()),
+                                None => format!("email-state badge badge-delivery-{}", email.state.as_str()),
+                            };
                             // A reminder (Beckon's own, or an admin's) says when: "Reminder sent 2 days ago".
                             let reminded = (email.kind == shared::mail::MessageKind::Reminder).then_some(email.at_ms);
                             let headline = email.headline();
-                            let detail = match email.state {
-                                DeliveryState::Failed | DeliveryState::Deferred => email.last_reply.clone(),
+                            let detail = match (&email.bounce, email.state) {
+                                (Some(bounce), _) => Some(bounce.sentence()),
+                                (None, DeliveryState::Failed | DeliveryState::Deferred) => email.last_reply.clone(),
                                 _ => None,
                             };
                             view! {

@@ -42,6 +42,12 @@ pub async fn act_on_invitation(user_id: String, action: String) -> Result<String
     .await
 }
 
+/// Lets a hard-bounced address receive invitations again. Returns the banner.
+#[server(endpoint = "release_bounced_address")]
+pub async fn release_bounced_address(user_id: String) -> Result<String, AppError> {
+    context::as_signed_in(|state, actor| async move { invitations::service::release_hold(&state, &actor, &user_id).await }).await
+}
+
 #[server(endpoint = "get_invitation_link")]
 pub async fn get_invitation_link(user_id: String) -> Result<String, AppError> {
     context::as_signed_in(|state, actor| async move { invitations::service::copy_link(&state, &actor, &user_id).await }).await

@@ -34,6 +34,8 @@ pub struct Metrics {
     sent: AtomicU64,
     deferred: AtomicU64,
     failed: AtomicU64,
+    hard_bounces: AtomicU64,
+    soft_bounces: AtomicU64,
     /// When this process's delivery worker last finished a pass (ms), 0 before the first.
     worker_pass_at: AtomicI64,
 }
@@ -61,6 +63,14 @@ impl Metrics {
         self.sent.fetch_add(sent as u64, Ordering::Relaxed);
         self.deferred.fetch_add(deferred as u64, Ordering::Relaxed);
         self.failed.fetch_add(failed as u64, Ordering::Relaxed);
+    }
+
+    pub fn record_bounce(&self, kind: shared::mail::BounceKind) {
+        let counter = match kind {
+            shared::mail::BounceKind::Hard => &self.hard_bounces,
+            shared::mail::BounceKind::Soft => &self.soft_bounces,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn worker_finished_pass(&self, at_ms: i64) {
@@ -104,6 +114,11 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE beckon_deliveries_total counter");
         for (outcome, counter) in [("sent", &self.sent), ("deferred", &self.deferred), ("failed", &self.failed)] {
             let _ = writeln!(out, "beckon_deliveries_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(out, "# HELP beckon_bounces_total Bounces this process's listener recorded, by kind.");
+        let _ = writeln!(out, "# TYPE beckon_bounces_total counter");
+        for (kind, counter) in [("hard", &self.hard_bounces), ("soft", &self.soft_bounces)] {
+            let _ = writeln!(out, "beckon_bounces_total{{kind=\"{kind}\"}} {}", counter.load(Ordering::Relaxed));
         }
     }
 }

@@ -59,6 +59,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         metrics_addr: None,
         log_json: false,
         serve_runs_worker: true,
+        bounce: None,
+        bounce_addr: None,
     }
 }
 

@@ -118,8 +118,9 @@ impl Fixture {
     }
 }
 
-const TARGETS: [&str; 14] = [
+const TARGETS: [&str; 15] = [
     "view",
+    "held",
     "resend",
     "remind",
     "extend",
@@ -176,6 +177,11 @@ async fn fixture(kind: Kind) -> Fixture {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
+    // An address that bounced, held until someone marks it as working.
+    {
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        app::services::store::bounces::hold(&mut conn, &owner.account_id, "held@example.com", "m", "550 5.1.1 unknown", app.clock_ms()).await.unwrap();
+    }
     let curator = app.add_active_user("curator-target@example.com", "curator").await;
     app::services::roles::create(&app.state, &owner, "Clinician").await.unwrap();
     let custom_role: String = sqlx::query_scalar("SELECT id FROM custom_roles").fetch_one(&app.state.db.pool).await.unwrap();
@@ -347,6 +353,13 @@ fn rows() -> Vec<Row> {
             |f| format!("user_id={}&action=cancel", f.target("cancel")),
             200,
             Some(|f| format!("SELECT COUNT(*) FROM invitations WHERE state = 'cancelled' AND user_id = '{}'", f.target("cancel"))),
+        ),
+        row(
+            "release_bounced_address",
+            Rule::ReachesTarget,
+            |f| format!("user_id={}", f.target("held")),
+            200,
+            Some(|_| "SELECT COUNT(*) FROM held_addresses".into()),
         ),
         row(
             "get_invitation_link",

@@ -3,7 +3,7 @@
 //! by keyboard.
 
 use super::{InvitePrefill, PeopleActions};
-use crate::server_fns::{act_on_invitation, act_on_person, get_invitation_link};
+use crate::server_fns::{act_on_invitation, act_on_person, get_invitation_link, release_bounced_address};
 use leptos::prelude::*;
 use shared::invitations::{allowed_actions, InvitationAction};
 use shared::people::{person_actions, PersonAction};
@@ -13,9 +13,13 @@ use shared::views::UserRow;
 /// `viewer`: what the signed-in admin may do (`SignedIn::authority`).
 #[component]
 pub fn RowMenu(row: UserRow, viewer: Authority) -> impl IntoView {
-    let actions: Vec<MenuAction> = allowed_actions(&viewer, &row.subject())
+    let invitation_actions = allowed_actions(&viewer, &row.subject());
+    // A held address is released by whoever may resend to it (the server asks the same).
+    let held = row.invitation.as_ref().is_some_and(|i| i.held.is_some()) && invitation_actions.contains(&InvitationAction::Resend);
+    let actions: Vec<MenuAction> = invitation_actions
         .into_iter()
         .map(MenuAction::Invitation)
+        .chain(held.then_some(MenuAction::MarkWorking))
         .chain(person_actions(&viewer, &row.person()).into_iter().filter(|a| a.in_row_menu()).map(MenuAction::Person))
         .collect();
     let open = RwSignal::new(false);
@@ -50,11 +54,14 @@ pub fn RowMenu(row: UserRow, viewer: Authority) -> impl IntoView {
 enum MenuAction {
     Invitation(InvitationAction),
     Person(PersonAction),
+    /// The address bounced and is held: the admin knows it works now.
+    MarkWorking,
 }
 
 impl MenuAction {
     fn label(self) -> &'static str {
         match self {
+            MenuAction::MarkWorking => "Mark address as working",
             MenuAction::Invitation(action) => action.label(),
             MenuAction::Person(action) => action.label(),
         }
@@ -132,6 +139,13 @@ fn MenuItems(menu: OpenMenu) -> impl IntoView {
         let action = match action {
             MenuAction::Invitation(action) => action,
             MenuAction::Person(action) => return run_person(state, action, row),
+            MenuAction::MarkWorking => {
+                let question = format!("Mark {} as working? Beckon will send to it again. Do this only if you know it takes mail now.", row.email);
+                if leptos::prelude::window().confirm_with_message(&question).unwrap_or(false) {
+                    state.run(release_bounced_address(row.user_id.clone()));
+                }
+                return;
+            }
         };
         match action {
             InvitationAction::CopyLink => copy_link(state, row.user_id.clone()),

@@ -69,6 +69,24 @@ impl LinkKey {
         URL_SAFE_NO_PAD.decode(token).is_ok_and(|bytes| self.purpose_mac(RESET, reset_id, auth_version).verify_slice(&bytes).is_ok())
     }
 
+    /// The tag of a message's own return path (VERP), so that nobody can forge a bounce for
+    /// another message: 16 hex digits in lower case, because mail servers may change the case
+    /// of a local part.
+    pub fn return_path_tag(&self, message_id: &str) -> String {
+        let bytes = self.purpose_mac(RETURN_PATH, message_id, 0).finalize().into_bytes();
+        bytes[..RETURN_PATH_TAG_BYTES].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `tag` is the message's, compared in constant time.
+    pub fn return_path_tag_matches(&self, message_id: &str, tag: &str) -> bool {
+        let tag = tag.to_ascii_lowercase();
+        if tag.len() != RETURN_PATH_TAG_BYTES * 2 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+        let bytes: Vec<u8> = (0..RETURN_PATH_TAG_BYTES).filter_map(|i| u8::from_str_radix(&tag[2 * i..2 * i + 2], 16).ok()).collect();
+        self.purpose_mac(RETURN_PATH, message_id, 0).verify_truncated_left(&bytes).is_ok()
+    }
+
     /// Compares in constant time against the current version, then earlier ones.
     pub fn check(&self, invitation_id: &str, current_version: i64, token: &str) -> TokenMatch {
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
@@ -85,6 +103,9 @@ impl LinkKey {
     }
 }
 
+const RETURN_PATH: &str = "return-path";
+/// 64 bits: a forger gets one guess per bounce they send, and the listener limits those.
+const RETURN_PATH_TAG_BYTES: usize = 8;
 const RESET: &str = "password-reset";
 
 pub fn url(public_url: &str, invitation_id: &str, token: &str) -> String {

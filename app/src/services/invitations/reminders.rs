@@ -1,8 +1,9 @@
 //! Reminders Beckon sends by itself (Settings → Invitations, off by default): so many days
 //! after an invitation was sent, and so many days before it expires. Work due at a time, run
 //! by the runner's due lane: each reminder goes at most once per link (a new link makes it
-//! due again), never once the invitation is accepted, cancelled or past its expiry, in the
-//! reminder's wording, behind mail someone waits for, and audited as sent by Beckon.
+//! due again), never once the invitation is accepted, cancelled or past its expiry, never to a
+//! hard-bounced address (`mail::bounces`), in the reminder's wording, behind mail someone
+//! waits for, and audited as sent by Beckon.
 
 use super::notify;
 use crate::services::audit::{self, AuditEvent};
@@ -58,6 +59,10 @@ async fn remind(state: &AppState, id: &str, now: i64) -> Result<bool, AppError> 
     }
     let Some(invitee) = users::get(&mut tx, &invitation.user_id).await.step("users::get")? else { return Ok(false) };
     let email = Email::parse(&invitee.email).step("Email::parse")?;
+    // Never to an address that bounced, until it is corrected or marked as working.
+    if crate::services::store::bounces::held(&mut tx, &account.id, &invitee.email).await.step("bounces::held")?.is_some() {
+        return Ok(false);
+    }
     if outbox::spend_send_budget(&mut tx, &account.id, &email, now).await?.is_some() {
         return Ok(false);
     }

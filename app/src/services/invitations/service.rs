@@ -428,6 +428,9 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
             return Err(AppError::InvalidState("That action has its own control.".into()).into());
         }
     };
+    if let Some(bounce) = crate::services::store::bounces::held(tx, &actor.account_id, &target.user.email).await.step("bounces::held")? {
+        return Err(Refused::Skip { reason: SkipReason::AddressBounced, message: Some(shared::mail::held_message(&target.user.email, &bounce.reply)) });
+    }
     if let Some(wait) = outbox::spend_send_budget(tx, &actor.account_id, &email, now).await? {
         return Err(Refused::Skip { reason: SkipReason::RecipientLimit, message: Some(format!("{email} {}.", outbox::budget_spent(wait))) });
     }
@@ -446,6 +449,22 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
     notify::invitation_offering(tx, from, &email, &updated, target.offers, wording, now).await?;
     record(tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
     Ok(Done { banner, queued_email: true })
+}
+
+/// Lets a hard-bounced address receive mail again, for someone who knows it works now: who
+/// may resend the invitation may (by the one rule). Returns the banner.
+pub async fn release_hold(state: &AppState, actor: &Actor, user_id: &str) -> Result<String, AppError> {
+    actor.require(Permission::ManageInvitations)?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    let target = load_target(&mut tx, state.db.engine(), actor, user_id, InvitationAction::Resend, now).await.map_err(AppError::from)?;
+    let invitation = pending(&target).map_err(AppError::from)?.clone();
+    if !crate::services::store::bounces::release(&mut tx, &actor.account_id, &target.user.email).await.step("bounces::release")? {
+        return Err(AppError::InvalidState(format!("{} is not held: nothing bounced there, or it was marked as working already.", target.user.email)));
+    }
+    record(&mut tx, actor, AuditAction::AddressHoldReleased, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;
+    tx.commit().await.step("commit")?;
+    Ok(format!("{} is marked as working: you can resend the invitation now.", target.user.email))
 }
 
 /// Confirms an acceptance that waits for an administrator (its inviter could no longer grant

@@ -16,6 +16,7 @@ const LOG_LIMIT: i64 = 200;
 
 fn row(message: LoggedMessage) -> DeliveryRow {
     DeliveryRow {
+        bounce: message.bounce(),
         kind: message.kind,
         state: message.state,
         id: message.id,

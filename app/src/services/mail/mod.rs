@@ -1,6 +1,7 @@
 //! Outgoing email: the outbox (written inside the caller's transaction), the templates,
 //! the transport (SMTP or files), the delivery worker, and the admin's view of it all.
 
+pub mod bounces;
 pub mod budget;
 pub mod log;
 /// The outbox's SQL lives with the rest in `store`.

@@ -160,6 +160,16 @@ pub fn roles_granted(account_name: &str, granted_by: &str, role_labels: &[String
     RenderedEmail { html: layout(&subject, &html), subject, text }
 }
 
+/// To the inviter: their invitation came back undelivered, and the address is held.
+pub fn bounce_notice(account_name: &str, invitee: &str, reply: &str, person_page: &str) -> RenderedEmail {
+    let subject = one_line(&format!("Your invitation to {invitee} bounced ({account_name})"));
+    let line = format!("The invitation you sent to {invitee} in {account_name} could not be delivered. The receiving server said: {reply}");
+    let hold = "Beckon will not send to this address again until it is corrected or an administrator marks it as working. Check the address with the person, then correct it on their page.";
+    let text = format!("Hello,\n\n{line}\n\n{hold}\n\n{person_page}\n");
+    let html = format!("<p>Hello,</p><p>{}</p><p>{}</p>{}", escape(&line), escape(hold), button(person_page, "Open their page"));
+    RenderedEmail { html: layout(&subject, &html), subject, text }
+}
+
 pub fn test_email(account_name: &str, sent_by: &str) -> RenderedEmail {
     let subject = one_line(&format!("Test email from Beckon ({account_name})"));
     let line = format!("{sent_by} sent this test from Settings → Outgoing email. If you can read it, email from {account_name} reaches this mailbox.");

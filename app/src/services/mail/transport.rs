@@ -14,6 +14,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::AsyncNetworkStream;
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension};
+use lettre::address::{Address, Envelope};
 use lettre::Message;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -226,7 +227,7 @@ impl SmtpPool {
         Ok(connection)
     }
 
-    async fn send(&self, message: &Message) -> Outcome {
+    async fn send(&self, message: &Message, envelope: &Envelope) -> Outcome {
         let Ok(_permit) = self.permits.acquire().await else {
             return Outcome::Transient("the SMTP pool is closed".into());
         };
@@ -238,7 +239,7 @@ impl SmtpPool {
                 Some(c) => c,
                 None => self.connect().await.map_err(|outcome| (outcome, true))?,
             };
-            match connection.send(message.envelope(), &bytes).await {
+            match connection.send(envelope, &bytes).await {
                 Ok(response) => {
                     let reply = format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "));
                     if let Ok(mut idle) = self.idle.lock() {
@@ -317,6 +318,9 @@ pub struct Outgoing<'a> {
     pub text: &'a str,
     pub html: &'a str,
     pub created_at_ms: i64,
+    /// The envelope's sender, where bounces go: the message's own address (VERP) when a
+    /// bounce domain is set, otherwise the From address.
+    pub return_path: Option<String>,
 }
 
 /// TLS for `settings`: the system's authorities, plus the operator's CA file if named.
@@ -360,13 +364,23 @@ impl Transport {
             Ok(message) => message,
             Err(why) => return Outcome::Permanent(why),
         };
+        let envelope = match envelope(&message, outgoing.return_path.as_deref()) {
+            Ok(envelope) => envelope,
+            Err(why) => return Outcome::Permanent(why),
+        };
         match self {
-            Transport::Smtp(pool) => pool.send(&message).await,
+            Transport::Smtp(pool) => pool.send(&message, &envelope).await,
             Transport::Files(dir) => {
                 let path = dir.join(format!("{}-{}.eml", outgoing.created_at_ms, outgoing.id));
+                // As a mailbox would store it: the envelope's sender on top.
+                let mut bytes = match envelope.from() {
+                    Some(from) => format!("Return-Path: <{from}>\r\n").into_bytes(),
+                    None => Vec::new(),
+                };
+                bytes.extend_from_slice(&message.formatted());
                 let written = async {
                     tokio::fs::create_dir_all(dir).await?;
-                    tokio::fs::write(&path, message.formatted()).await
+                    tokio::fs::write(&path, bytes).await
                 };
                 match written.await {
                     // The folder is the operator's to know; the name tells messages apart.
@@ -374,6 +388,17 @@ impl Transport {
                     Err(error) => Outcome::Transient(format!("cannot write {}: {error}", path.display())),
                 }
             }
+        }
+    }
+}
+
+/// The message's envelope, with `return_path` as its sender when given.
+fn envelope(message: &Message, return_path: Option<&str>) -> Result<Envelope, String> {
+    match return_path {
+        None => Ok(message.envelope().clone()),
+        Some(path) => {
+            let from: Address = path.parse().map_err(|e| format!("return path {path}: {e}"))?;
+            Envelope::new(Some(from), message.envelope().to().to_vec()).map_err(|e| e.to_string())
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct DeliveryConfig {
     pub worker: WorkerId,
     /// The people of a job done in one transaction (the write lock is held that long).
     pub job_batch: i64,
+    /// Where bounces come back: each message's own return path at this domain (VERP).
+    pub bounce_domain: Option<String>,
 }
 
 impl Default for DeliveryConfig {
@@ -48,6 +50,7 @@ impl Default for DeliveryConfig {
             misconfigured_retry: Duration::from_secs(300),
             worker: WorkerId::this_process(process_started_ms()),
             job_batch: 100,
+            bounce_domain: None,
         }
     }
 }
@@ -191,6 +194,7 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
                 text: &text,
                 html: &html,
                 created_at_ms: message.created_at,
+                return_path: config.bounce_domain.as_deref().map(|domain| super::bounces::return_path(&state.link_key, &message.id, domain)),
             };
             transport.send(outgoing).await
         }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bounces;
 pub mod custom_roles;
 pub mod invitations;
 pub mod jobs;

@@ -5,7 +5,7 @@ use crate::services::db::Db;
 pub use crate::services::mail::templates::RenderedEmail;
 use crate::services::rate_limit::{self, Limit};
 use crate::services::store::{new_id, Conn};
-use shared::mail::{DeliveryState, LatestEmail, MessageKind};
+use shared::mail::{Bounce, BounceKind, DeliveryState, LatestEmail, MessageKind};
 use shared::{AppError, Email};
 use std::time::Duration;
 
@@ -212,36 +212,57 @@ pub struct LoggedMessage {
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub next_attempt_at: i64,
+    pub bounce_kind: Option<String>,
+    pub bounce_reply: Option<String>,
+    pub bounced_at: Option<i64>,
 }
 
-const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at";
+impl LoggedMessage {
+    pub fn bounce(&self) -> Option<Bounce> {
+        bounce_of(self.bounce_kind.as_deref(), self.bounce_reply.as_deref(), self.bounced_at)
+    }
+}
 
-/// The latest invitation or reminder email of each of `invitation_ids`, by invitation id.
-pub async fn latest_for_invitations(
-    conn: &mut Conn,
-    account_id: &str,
-    invitation_ids: &[String],
-) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
+/// The bounce the three stored columns describe, if any.
+pub fn bounce_of(kind: Option<&str>, reply: Option<&str>, at: Option<i64>) -> Option<Bounce> {
+    Some(Bounce { kind: BounceKind::parse(kind?)?, reply: reply.unwrap_or_default().to_string(), at_ms: at.unwrap_or_default() })
+}
+
+const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at";
+
+/// The latest invitation or reminder email of each invitation, and the bounce that holds its
+/// recipient's address, if one does.
+pub type LatestWithHold = std::collections::HashMap<String, (LatestEmail, Option<Bounce>)>;
+
+/// The latest invitation or reminder email of each of `invitation_ids`, by invitation id,
+/// with the hold on its recipient's address (one statement: the Users page counts them).
+pub async fn latest_for_invitations(conn: &mut Conn, account_id: &str, invitation_ids: &[String]) -> sqlx::Result<LatestWithHold> {
     let mut latest = std::collections::HashMap::new();
     if invitation_ids.is_empty() {
         return Ok(latest);
     }
     let sql = format!(
-        "SELECT invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at FROM outbox \
-         WHERE account_id = $1 AND invitation_id IN ({}) AND kind IN ('{}', '{}') ORDER BY created_at, id",
+        "SELECT o.invitation_id, o.id, o.kind, o.state, o.last_reply, o.created_at, o.sent_at, o.next_attempt_at, \
+                o.bounce_kind, o.bounce_reply, o.bounced_at, h.reply, h.held_at FROM outbox o \
+         LEFT JOIN held_addresses h ON h.account_id = o.account_id AND h.email = o.recipient \
+         WHERE o.account_id = $1 AND o.invitation_id IN ({}) AND o.kind IN ('{}', '{}') ORDER BY o.created_at, o.id",
         crate::services::store::placeholders(2, invitation_ids.len()),
         MessageKind::Invitation.as_str(),
         MessageKind::Reminder.as_str(),
     );
-    let mut query = sqlx::query_as::<_, (String, String, String, String, Option<String>, i64, Option<i64>, i64)>(&sql).bind(account_id);
+    type Row = (String, String, String, String, Option<String>, i64, Option<i64>, i64, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>);
+    let mut query = sqlx::query_as::<_, Row>(&sql).bind(account_id);
     for id in invitation_ids {
         query = query.bind(id);
     }
-    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at) in query.fetch_all(conn).await? {
+    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at, held_reply, held_at) in query.fetch_all(conn).await? {
         let kind = MessageKind::try_from(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let state = DeliveryState::try_from(state).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let at_ms = sent_at.filter(|_| state == DeliveryState::Sent).unwrap_or(created_at);
-        latest.insert(invitation_id, LatestEmail { message_id: id, kind, state, last_reply, at_ms, next_attempt_at_ms: next_attempt_at });
+        let bounce = bounce_of(bounce_kind.as_deref(), bounce_reply.as_deref(), bounced_at);
+        let held = held_at.map(|at_ms| Bounce { kind: BounceKind::Hard, reply: held_reply.unwrap_or_default(), at_ms });
+        let email = LatestEmail { message_id: id, kind, state, last_reply, at_ms, next_attempt_at_ms: next_attempt_at, bounce };
+        latest.insert(invitation_id, (email, held));
     }
     Ok(latest)
 }

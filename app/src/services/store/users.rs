@@ -227,7 +227,7 @@ pub async fn set_email(conn: &mut Conn, id: &str, email: &str, now_ms: i64) -> s
 /// sessions die with the row (nobody to load).
 pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET recipient = '', subject = '', text_body = '', html_body = '', last_reply = NULL, \
+        "UPDATE outbox SET recipient = '', subject = '', text_body = '', html_body = '', last_reply = NULL, bounce_reply = NULL, \
            state = CASE WHEN state IN ('queued', 'deferred') THEN 'failed' ELSE state END \
          WHERE account_id = $1 AND (recipient = $3 OR invitation_id IN (SELECT id FROM invitations WHERE user_id = $2) \
            OR password_reset_id IN (SELECT id FROM password_resets WHERE user_id = $2))",
@@ -237,6 +237,7 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
     .bind(email)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM held_addresses WHERE account_id = $1 AND email = $2").bind(account_id).bind(email).execute(&mut *conn).await?;
     // The address as a JSON string value anywhere in an event's details.
     let quoted = format!("%\"{}\"%", like_escaped(email));
     sqlx::query("UPDATE audit_events SET details = '{}' WHERE account_id = $1 AND details LIKE $2 ESCAPE '\\'")

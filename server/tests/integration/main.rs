@@ -9,6 +9,7 @@ mod common;
 mod accept_recheck;
 mod accounts_and_sign_in;
 mod audit_log;
+mod bounces;
 mod bulk;
 mod concurrency;
 mod email_budget;

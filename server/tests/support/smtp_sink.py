@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A real SMTP server for Beckon's tests (aiosmtpd on loopback).
 
-Stores every message it accepts as a file in --store and answers as the --control file
+Stores every message it accepts as a file in --store (with the envelope's sender as a
+Return-Path header on top, as a mailbox would) and answers as the --control file
 says: "ok" (or no file) accepts, "451" defers, "550" refuses. With --tls starttls it offers
 STARTTLS (and insists on it with --require-starttls); with --tls implicit it speaks TLS from
 the first byte; --auth USER:PASSWORD makes it require that login. Every MAIL, RCPT and AUTH
@@ -62,7 +63,11 @@ class Handler:
         self.count += 1
         name = f"{os.getpid()}-{self.count:06d}.eml"
         partial = self.store / (name + ".partial")
-        partial.write_bytes(envelope.original_content or envelope.content)
+        # As a final delivery agent does: the envelope's sender on top, as Return-Path.
+        content = envelope.original_content or envelope.content
+        if isinstance(content, str):
+            content = content.encode()
+        partial.write_bytes(f"Return-Path: <{envelope.mail_from}>\r\n".encode() + content)
         partial.rename(self.store / name)
         return f"250 2.0.0 Ok: queued as {name}"
 

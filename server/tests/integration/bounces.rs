@@ -340,3 +340,81 @@ async fn bulk_resend_and_automatic_reminders_pass_a_held_address_by() {
     assert_eq!(reminders::run_due(&app.state).await.unwrap(), 1, "only the address that works is reminded");
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND recipient = '{INVITEE}'")).await, 0);
 }
+
+/// The real binary, as an operator runs it: `beckon serve` with BECKON_BOUNCE_DOMAIN and
+/// BECKON_BOUNCE_ADDR sends an invitation (as a file, no SMTP server configured) from its own
+/// return path, and takes the bounce sent back to that path on its listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beckon_serve_with_a_bounce_address_sends_from_the_return_path_and_takes_its_bounce() {
+    use crate::multi_process::{beckon, stub_site};
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    const PUBLIC_URL: &str = "http://beckon.test";
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = [
+        ("BECKON_DATA_DIR", dir.path().to_str().unwrap()),
+        ("BECKON_PUBLIC_URL", PUBLIC_URL),
+        ("BECKON_SITE_ROOT", dir.path().to_str().unwrap()),
+        ("BECKON_BOUNCE_DOMAIN", DOMAIN),
+        ("BECKON_BOUNCE_ADDR", "127.0.0.1:0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    stub_site(dir.path());
+    let mut create =
+        beckon(&env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(create.wait().unwrap().success(), "beckon admin create");
+
+    let mut child = beckon(&env, &["serve"]).env("BECKON_ADDR", "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let _child = Killed(child);
+    let (mut bounce_port, mut addr) = (None, None);
+    while addr.is_none() {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "beckon serve stopped before listening");
+        if let Some(rest) = line.split("Bounces received on smtp://").nth(1) {
+            bounce_port = rest.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+        }
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_string);
+        }
+    }
+    let (addr, bounce_port) = (addr.unwrap(), bounce_port.expect("serve says where bounces are received"));
+
+    let sign_in = format!("email={}&password={}&next=%2F", shared::url::encode_component(OWNER_EMAIL), PASSWORD.replace(' ', "+"));
+    let cookie = common::http::post_form(&addr, "/api/sign_in", &sign_in, PUBLIC_URL, None).await.session_cookie().expect("a session");
+    let db = app::services::Db::connect(&app::services::Db::sqlite_url(&dir.path().join("beckon.db"))).await.unwrap();
+    let scope: String = sqlx::query_scalar("SELECT id FROM scopes WHERE kind = 'account'").fetch_one(&db.pool).await.unwrap();
+    let grants = shared::url::encode_component(&shared::scopes::Grant::to_param(&[shared::scopes::Grant::new(&scope, Role::Member)]));
+    let form = format!("addresses={}&grants={grants}&message=&send_despite_typos=true", shared::url::encode_component(INVITEE));
+    let invited = common::http::post_form(&addr, "/api/invite_people", &form, PUBLIC_URL, Some(&cookie)).await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+
+    // The runner in serve writes the message as a file; its Return-Path is the message's own.
+    let mail_dir = dir.path().join("mail");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let written = loop {
+        let files: Vec<_> = std::fs::read_dir(&mail_dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        if let Some(file) = files.iter().find(|p| p.extension().is_some_and(|x| x == "eml")) {
+            break std::fs::read_to_string(file).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "the invitation was not written within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let path = header(&written, "Return-Path").expect("a Return-Path").trim_matches(['<', '>']).to_string();
+    assert!(path.starts_with("bounces+") && path.ends_with(&format!("@{DOMAIN}")), "{path}");
+
+    let replies = session(bounce_port, "", &[path.clone()], Some(&hard_dsn())).await;
+    assert_eq!(replies.last().unwrap(), "250 2.0.0 Received", "{replies:?}");
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM held_addresses WHERE email = $1").bind(INVITEE).fetch_one(&db.pool).await.unwrap();
+    assert_eq!(held, 1, "the bounce was recorded through the real listener");
+}

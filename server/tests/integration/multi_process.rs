@@ -32,7 +32,7 @@ impl Drop for Processes {
 
 /// The asset files `beckon serve` checks for at start, empty: this test never loads a page's
 /// script, but the server refuses a site without the assets it was built with.
-fn stub_site(root: &std::path::Path) {
+pub(crate) fn stub_site(root: &std::path::Path) {
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_beckon")).parent().unwrap();
     let pkg = root.join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
@@ -41,7 +41,7 @@ fn stub_site(root: &std::path::Path) {
     }
 }
 
-fn beckon(env: &[(String, String)], args: &[&str]) -> Command {
+pub(crate) fn beckon(env: &[(String, String)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_beckon"));
     command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("BECKON_LOG", "warn");
     for (k, v) in env {

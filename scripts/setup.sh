@@ -73,6 +73,11 @@ if [ "$what" = test ]; then
     python3 -m pip install --quiet --disable-pip-version-check aiosmtpd 2>&1 | grep -v "Running pip as the 'root' user" || true
     python3 -c "import aiosmtpd"
   fi
+  if ! python3 -c "import dkim" >/dev/null 2>&1; then
+    say "installing dkimpy (the independent DKIM verifier of the signing tests)"
+    python3 -m pip install --quiet --disable-pip-version-check dkimpy 2>&1 | grep -v "Running pip as the 'root' user" || true
+    python3 -c "import dkim"
+  fi
   if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules/.installed ]; then
     say "installing the end-to-end test packages"
     (cd end2end && npm ci --no-audit --no-fund && touch node_modules/.installed)

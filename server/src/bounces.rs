@@ -161,9 +161,7 @@ async fn session(stream: TcpStream, peer: SocketAddr, settings: &BounceSettings,
                         envelope.messages.push(message);
                         "250 2.1.5 OK".into()
                     }
-                    None if path.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(domain)) => {
-                        "550 5.1.1 No such return path here".into()
-                    }
+                    None if path.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(domain)) => "550 5.1.1 No such return path here".into(),
                     None => "550 5.7.1 Relaying denied: this server takes bounces of its own messages only".into(),
                 },
             },
@@ -208,7 +206,12 @@ async fn session(stream: TcpStream, peer: SocketAddr, settings: &BounceSettings,
 
 /// Reads up to `limit` bytes of the next line into `line`: None when the client was silent
 /// for `timeout`, Some(0) when it closed.
-async fn next_line(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, line: &mut Vec<u8>, limit: usize, timeout: Duration) -> std::io::Result<Option<usize>> {
+async fn next_line(
+    read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    line: &mut Vec<u8>,
+    limit: usize,
+    timeout: Duration,
+) -> std::io::Result<Option<usize>> {
     let mut limited = read.take(limit as u64);
     match tokio::time::timeout(timeout, limited.read_until(b'\n', line)).await {
         Err(_) => Ok(None),

@@ -57,6 +57,11 @@ pub struct Config {
     pub bounce: Option<crate::bounces::BounceSettings>,
     /// BECKON_BOUNCE_ADDR: where the bounce listener listens (`serve` runs it when set).
     pub bounce_addr: Option<SocketAddr>,
+    /// BECKON_DKIM=off: outgoing mail is not signed (on by default).
+    pub dkim: bool,
+    /// BECKON_DKIM_KEY_FILE and BECKON_DKIM_SELECTOR: the operator's own key, which becomes
+    /// the signing key at start (otherwise one is made on first use).
+    pub dkim_key: Option<(String, PathBuf)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,13 +212,19 @@ impl Config {
                 let domain = domain.trim_end_matches('.').to_ascii_lowercase();
                 let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
                 if !domain.contains('.') && domain != "localhost" || !domain.split('.').all(label_ok) {
-                    return Err(ConfigError::Invalid { name: "BECKON_BOUNCE_DOMAIN", reason: format!("“{domain}” is not a domain name (for example bounces.example.com)") });
+                    return Err(ConfigError::Invalid {
+                        name: "BECKON_BOUNCE_DOMAIN",
+                        reason: format!("“{domain}” is not a domain name (for example bounces.example.com)"),
+                    });
                 }
                 let mut settings = crate::bounces::BounceSettings::new(domain);
                 settings.max_bytes = source.parsed("BECKON_BOUNCE_MAX_BYTES", settings.max_bytes)?;
                 settings.sessions_per_minute = source.parsed("BECKON_BOUNCE_SESSIONS_PER_MINUTE", settings.sessions_per_minute)?;
                 if settings.max_bytes < 1024 || settings.sessions_per_minute < 1 {
-                    return Err(ConfigError::Invalid { name: "BECKON_BOUNCE_*", reason: "a bounce may have at least 1024 bytes, and a client at least 1 session a minute".into() });
+                    return Err(ConfigError::Invalid {
+                        name: "BECKON_BOUNCE_*",
+                        reason: "a bounce may have at least 1024 bytes, and a client at least 1 session a minute".into(),
+                    });
                 }
                 Some(settings)
             }
@@ -223,9 +234,43 @@ impl Config {
             None => None,
         };
         if bounce_addr.is_some() && bounce.is_none() {
-            return Err(ConfigError::Invalid { name: "BECKON_BOUNCE_ADDR", reason: "set BECKON_BOUNCE_DOMAIN too: the listener takes mail for that domain only".into() });
+            return Err(ConfigError::Invalid {
+                name: "BECKON_BOUNCE_ADDR",
+                reason: "set BECKON_BOUNCE_DOMAIN too: the listener takes mail for that domain only".into(),
+            });
         }
+        let dkim = match var("BECKON_DKIM").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(ConfigError::Invalid { name: "BECKON_DKIM", reason: format!("“{other}”: use on or off") }),
+        };
+        let dkim_key = match (var("BECKON_DKIM_KEY_FILE"), var("BECKON_DKIM_SELECTOR")) {
+            (None, None) => None,
+            (Some(file), Some(selector)) => {
+                if selector.is_empty() || selector.len() > 63 || !selector.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return Err(ConfigError::Invalid {
+                        name: "BECKON_DKIM_SELECTOR",
+                        reason: format!("“{selector}”: letters, digits and hyphens, at most 63"),
+                    });
+                }
+                Some((selector, PathBuf::from(file)))
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    name: "BECKON_DKIM_SELECTOR",
+                    reason: "name the selector of BECKON_DKIM_KEY_FILE's key (its DNS record is <selector>._domainkey.<domain>)".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: "BECKON_DKIM_KEY_FILE",
+                    reason: "BECKON_DKIM_SELECTOR names the selector of a key given in this file".into(),
+                })
+            }
+        };
         Ok(Config {
+            dkim,
+            dkim_key,
             bounce,
             bounce_addr,
             metrics_token: var("BECKON_METRICS_TOKEN"),

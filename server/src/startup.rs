@@ -47,6 +47,7 @@ pub fn delivery_config(config: &Config) -> DeliveryConfig {
         concurrency: config.smtp.as_ref().map(|s| s.pool_size as usize).unwrap_or(4),
         default_from: config.mail_from.clone(),
         bounce_domain: config.bounce.as_ref().map(|b| b.domain.clone()),
+        dkim: config.dkim,
         ..DeliveryConfig::default()
     }
 }
@@ -188,6 +189,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         mail_limits: config.mail_limits,
         import_limits: config.import_limits,
         mail_transport: config.mail_transport(),
+        dkim: config.dkim,
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute, ..AuthSettings::default() },
         passwords: Default::default(),
         checkpoints: Default::default(),
@@ -197,6 +199,12 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         metrics: Default::default(),
         leptos_options: leptos_options(config),
     });
+    if let (true, Some((selector, file))) = (config.dkim, &config.dkim_key) {
+        let pem = std::fs::read_to_string(file).map_err(|e| StartError::Mail(format!("cannot read BECKON_DKIM_KEY_FILE {}: {e}", file.display())))?;
+        app::services::mail::dkim::install_given(&state.db, selector, &pem, state.clock.now_ms())
+            .await
+            .map_err(|e| StartError::Mail(format!("BECKON_DKIM_KEY_FILE {}: {e}", file.display())))?;
+    }
     let router = router::build(state.clone(), config, session_store.clone(), test_clock);
     Ok(Application { state, router, session_store, transport: transport(config)?, delivery: delivery_config(config) })
 }

@@ -324,7 +324,10 @@ impl SkipReason {
             SkipReason::AlreadyInvited => "This person already has a pending invitation.".into(),
             SkipReason::AlreadyHoldsRoles => "This person already holds these roles.".into(),
             SkipReason::NoEarlierRoles => "This person was never invited: choose their roles with Invite people.".into(),
-            SkipReason::AddressBounced => "This address bounced. Correct it first (Correct email address), or, if you know it works now, choose Mark address as working and try again.".into(),
+            SkipReason::AddressBounced => {
+                "This address bounced. Correct it first (Correct email address), or, if you know it works now, choose Mark address as working and try again."
+                    .into()
+            }
         }
     }
 

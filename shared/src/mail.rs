@@ -306,6 +306,41 @@ pub struct SenderSettings {
     pub now_ms: i64,
 }
 
+/// Settings → Outgoing email → DKIM: how outgoing mail is signed, and the DNS records that
+/// let receivers check it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkimSettings {
+    /// BECKON_DKIM=off turns signing off for the deployment.
+    pub enabled: bool,
+    /// The domain mail is signed for: the account's sender address's, or the server's.
+    pub domain: String,
+    /// The signing key first, then keys rotated out (their records may still be needed by
+    /// mail in flight until removed).
+    pub keys: Vec<DkimKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkimKey {
+    pub selector: String,
+    /// The TXT record's name: `{selector}._domainkey.{domain}`.
+    pub record_name: String,
+    /// The TXT record's value: `v=DKIM1; k=rsa; p=…`.
+    pub record_value: String,
+    pub signing: bool,
+    pub created_at_ms: i64,
+    pub retired_at_ms: Option<i64>,
+}
+
+impl DkimKey {
+    pub fn record_name(selector: &str, domain: &str) -> String {
+        format!("{selector}._domainkey.{domain}")
+    }
+
+    pub fn record_value(public_key_base64: &str) -> String {
+        format!("v=DKIM1; k=rsa; p={public_key_base64}")
+    }
+}
+
 /// A mail server problem only the operator can fix (a certificate, a password).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransportProblem {

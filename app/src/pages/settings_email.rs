@@ -2,7 +2,7 @@
 //! page follows until the outcome is known.
 
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
-use crate::server_fns::{get_delivery, get_sender_settings, SaveSenderSettings, SendTestEmail};
+use crate::server_fns::{get_delivery, get_dkim_settings, get_sender_settings, RemoveDkimKey, RotateDkimKey, SaveSenderSettings, SendTestEmail};
 use leptos::prelude::*;
 use shared::mail::DeliveryRow;
 
@@ -41,7 +41,64 @@ pub fn OutgoingEmailSection() -> impl IntoView {
                 })}
             </Transition>
             <TestEmailForm/>
+            <DkimSection/>
         </section>
+    }
+}
+
+/// The DKIM key mail is signed with, the TXT record to publish for it, and the keys rotated
+/// out (listed until removed, since mail signed with them may still be on its way).
+#[component]
+fn DkimSection() -> impl IntoView {
+    let rotate = ServerAction::<RotateDkimKey>::new();
+    let remove = ServerAction::<RemoveDkimKey>::new();
+    let settings = Resource::new(move || (rotate.version().get(), remove.version().get()), |_| get_dkim_settings());
+    let done = move || match (rotate.value().get(), remove.value().get()) {
+        (Some(Ok(message)), _) | (_, Some(Ok(message))) => Some(message),
+        _ => None,
+    };
+    view! {
+        <h3 id="dkim">"DKIM signature"</h3>
+        {move || done().map(|message| view! { <SuccessBanner message/> })}
+        <ActionError value=rotate.value()/>
+        <ActionError value=remove.value()/>
+        <Transition>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(s) if !s.enabled => view! {
+                        <p class="muted">"Outgoing mail is not signed: the server runs with BECKON_DKIM=off."</p>
+                    }.into_any(),
+                    Ok(s) => view! {
+                        <p>{format!("Every message is signed for {} with the key below. Publish its TXT record in your DNS so that receivers can check the signature. Beckon does not look the record up itself: check it with your DNS provider or a DKIM checker.", s.domain)}</p>
+                        <table class="dkim-keys">
+                            <caption class="visually-hidden">"DKIM keys and their DNS records"</caption>
+                            <thead><tr><th scope="col">"Key"</th><th scope="col">"TXT record name"</th><th scope="col">"TXT record value"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                            <tbody>
+                                {s.keys.into_iter().map(|key| {
+                                    let selector = key.selector.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{key.selector.clone()}<div class="muted small">{if key.signing { "signing" } else { "rotated out" }}</div></td>
+                                            <td class="reply">{key.record_name}</td>
+                                            <td class="reply dkim-record">{key.record_value}</td>
+                                            <td>
+                                                {(!key.signing).then(|| view! {
+                                                    <button type="button" aria-label=format!("Remove the key {selector}") on:click=move |_| { remove.dispatch(RemoveDkimKey { selector: selector.clone() }); }>"Remove"</button>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <ActionForm action=rotate attr:class="inline-form">
+                            <button type="submit" disabled=move || rotate.pending().get()>"Rotate key"</button>
+                        </ActionForm>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use shared::mail::DeliveryQuery;
-use shared::mail::{DeliveryLog, DeliveryRow, SenderSettings};
+use shared::mail::{DeliveryLog, DeliveryRow, DkimSettings, SenderSettings};
 use shared::AppError;
 
 #[cfg(feature = "ssr")]
@@ -41,4 +41,21 @@ pub async fn list_deliveries(query: String) -> Result<DeliveryLog, AppError> {
 #[server(endpoint = "retry_delivery")]
 pub async fn retry_delivery(id: String) -> Result<String, AppError> {
     context::as_signed_in(|state, actor| async move { mail::log::retry(&state, &actor, &id).await }).await
+}
+
+/// Settings → Outgoing email → DKIM (the key is made here if none exists yet, so its record
+/// can be published before the first message).
+#[server(endpoint = "get_dkim_settings")]
+pub async fn get_dkim_settings() -> Result<DkimSettings, AppError> {
+    context::as_signed_in_read("get_dkim_settings", String::new(), |state, actor| async move { mail::dkim::settings(&state, &actor).await }).await
+}
+
+#[server(endpoint = "rotate_dkim_key")]
+pub async fn rotate_dkim_key() -> Result<String, AppError> {
+    context::as_signed_in(|state, actor| async move { mail::dkim::rotate(&state, &actor).await }).await
+}
+
+#[server(endpoint = "remove_dkim_key")]
+pub async fn remove_dkim_key(selector: String) -> Result<String, AppError> {
+    context::as_signed_in(|state, actor| async move { mail::dkim::remove(&state, &actor, &selector).await }).await
 }

@@ -74,6 +74,8 @@ pub struct AppStateParts {
     pub import_limits: super::imports::ImportLimits,
     /// How mail leaves, as configured, for Settings to say.
     pub mail_transport: String,
+    /// Outgoing mail is signed with DKIM (BECKON_DKIM, on unless turned off).
+    pub dkim: bool,
     pub auth: AuthSettings,
     pub passwords: Passwords,
     /// Where tests hold requests to order them; empty in production.

@@ -61,6 +61,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         serve_runs_worker: true,
         bounce: None,
         bounce_addr: None,
+        // Signing is tested where it is the point (a key takes a moment to make).
+        dkim: false,
+        dkim_key: None,
     }
 }
 

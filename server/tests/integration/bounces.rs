@@ -162,7 +162,11 @@ async fn a_hard_bounce_is_shown_holds_the_address_tells_the_inviter_once_and_is_
     assert_eq!(reply.as_deref(), Some("550 5.1.1 <lost@example.org>: Recipient address rejected: User unknown in virtual mailbox table"));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM held_addresses WHERE email = 'lost@example.org'").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.bounced' AND actor_user_id IS NULL").await, 1);
-    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM outbox WHERE kind = 'bounce_notice' AND recipient = '{OWNER_EMAIL}'")).await, 1, "the inviter is told");
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM outbox WHERE kind = 'bounce_notice' AND recipient = '{OWNER_EMAIL}'")).await,
+        1,
+        "the inviter is told"
+    );
 
     // The Users row: the bounce in the remote server's words, and the hold.
     let page = app::services::users::list(&app.state, &owner, UsersQuery::default()).await.unwrap();
@@ -413,7 +417,7 @@ async fn beckon_serve_with_a_bounce_address_sends_from_the_return_path_and_takes
     let path = header(&written, "Return-Path").expect("a Return-Path").trim_matches(['<', '>']).to_string();
     assert!(path.starts_with("bounces+") && path.ends_with(&format!("@{DOMAIN}")), "{path}");
 
-    let replies = session(bounce_port, "", &[path.clone()], Some(&hard_dsn())).await;
+    let replies = session(bounce_port, "", std::slice::from_ref(&path), Some(&hard_dsn())).await;
     assert_eq!(replies.last().unwrap(), "250 2.0.0 Received", "{replies:?}");
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM held_addresses WHERE email = $1").bind(INVITEE).fetch_one(&db.pool).await.unwrap();
     assert_eq!(held, 1, "the bounce was recorded through the real listener");

@@ -12,6 +12,7 @@ mod audit_log;
 mod bounces;
 mod bulk;
 mod concurrency;
+mod dkim;
 mod email_budget;
 mod http_security;
 mod imports;

@@ -182,6 +182,11 @@ async fn fixture(kind: Kind) -> Fixture {
         let mut conn = app.state.db.pool.acquire().await.unwrap();
         app::services::store::bounces::hold(&mut conn, &owner.account_id, "held@example.com", "m", "550 5.1.1 unknown", app.clock_ms()).await.unwrap();
     }
+    // A DKIM key rotated out, for removing.
+    sqlx::query("INSERT INTO dkim_keys (selector, private_key_pem, public_key_base64, created_at, retired_at) VALUES ('old-key', '', '', 1, 2)")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let curator = app.add_active_user("curator-target@example.com", "curator").await;
     app::services::roles::create(&app.state, &owner, "Clinician").await.unwrap();
     let custom_role: String = sqlx::query_scalar("SELECT id FROM custom_roles").fetch_one(&app.state.db.pool).await.unwrap();
@@ -477,6 +482,9 @@ fn rows() -> Vec<Row> {
         reads("get_invitation_settings", Rule::AccountAdmins, |_| String::new()),
         row("save_invitation_settings", Rule::AccountAdmins, |_| "expiry_days=14".into(), 200, Some(|_| "SELECT invitation_expiry_days FROM accounts".into())),
         reads("get_sender_settings", Rule::AccountAdmins, |_| String::new()),
+        reads("get_dkim_settings", Rule::AccountAdmins, |_| String::new()),
+        row("rotate_dkim_key", Rule::AccountAdmins, |_| String::new(), 200, Some(|_| "SELECT COUNT(*) FROM dkim_keys".into())),
+        row("remove_dkim_key", Rule::AccountAdmins, |_| "selector=old-key".into(), 200, Some(|_| "SELECT COUNT(*) FROM dkim_keys".into())),
         row(
             "save_sender_settings",
             Rule::AccountAdmins,

@@ -40,7 +40,10 @@ pub fn message_of(key: &LinkKey, address: &str, domain: &str) -> Option<String> 
 /// What a message that came back to a return path says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Report {
-    Bounce { kind: BounceKind, reply: String },
+    Bounce {
+        kind: BounceKind,
+        reply: String,
+    },
     /// An automatic reply (out of office, vacation): the message was delivered.
     AutoReply,
     /// Nothing about a failure: a delivery confirmation, a person's answer.
@@ -63,9 +66,10 @@ pub fn read_report(raw: &[u8], recipient: &str) -> Report {
     let subject = message.subject().unwrap_or_default().to_lowercase();
     let from = message.from().and_then(|f| f.first()).and_then(|a| a.address()).unwrap_or_default().to_ascii_lowercase();
     let from_daemon = ["mailer-daemon@", "postmaster@", "mail-daemon@"].iter().any(|p| from.starts_with(p));
-    let failure_subject = ["undeliver", "delivery status notification", "failure notice", "delivery failure", "mail delivery failed", "returned mail", "delivery has failed"]
-        .iter()
-        .any(|s| subject.contains(s));
+    let failure_subject =
+        ["undeliver", "delivery status notification", "failure notice", "delivery failure", "mail delivery failed", "returned mail", "delivery has failed"]
+            .iter()
+            .any(|s| subject.contains(s));
     let text: String = message.text_bodies().filter_map(|p| p.text_contents()).collect::<Vec<_>>().join("\n");
     if from_daemon || failure_subject {
         if let Some(bounce) = bounce_in_text(&text, recipient) {
@@ -78,7 +82,8 @@ pub fn read_report(raw: &[u8], recipient: &str) -> Report {
     let auto_submitted = header("Auto-Submitted").is_some_and(|v| v != "no");
     let auto_header = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"].iter().any(|h| message.header_raw(*h).is_some())
         || header("Precedence").is_some_and(|v| v == "auto_reply");
-    let auto_subject = ["auto:", "automatic reply", "autoreply", "auto-reply", "out of office", "out of the office", "vacation"].iter().any(|s| subject.contains(s));
+    let auto_subject =
+        ["auto:", "automatic reply", "autoreply", "auto-reply", "out of office", "out of the office", "vacation"].iter().any(|s| subject.contains(s));
     if auto_submitted || auto_header || auto_subject {
         return Report::AutoReply;
     }
@@ -101,16 +106,19 @@ fn delivery_status(text: &str, recipient: &str) -> Report {
                 value.push_str(line.trim());
             }
         } else if let Some((name, value)) = line.split_once(':') {
-            groups.last_mut().expect("one group at least").push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            if let Some(group) = groups.last_mut() {
+                group.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
         }
     }
     let field = |group: &[(String, String)], name: &str| group.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     // "rfc822; someone@example.com" names the address; the type is not needed.
     let address = |value: String| value.rsplit(';').next().unwrap_or_default().trim().trim_matches(['<', '>']).to_ascii_lowercase();
-    let recipients: Vec<&Vec<(String, String)>> = groups.iter().skip(1).filter(|g| field(g, "final-recipient").is_some() || field(g, "action").is_some()).collect();
-    let ours = recipients.iter().find(|g| {
-        ["final-recipient", "original-recipient"].iter().any(|n| field(g, n).map(address).is_some_and(|a| a.eq_ignore_ascii_case(recipient)))
-    });
+    let recipients: Vec<&Vec<(String, String)>> =
+        groups.iter().skip(1).filter(|g| field(g, "final-recipient").is_some() || field(g, "action").is_some()).collect();
+    let ours = recipients
+        .iter()
+        .find(|g| ["final-recipient", "original-recipient"].iter().any(|n| field(g, n).map(address).is_some_and(|a| a.eq_ignore_ascii_case(recipient))));
     let failing = |g: &&&Vec<(String, String)>| field(g, "action").is_some_and(|a| ["failed", "delayed"].contains(&a.to_ascii_lowercase().as_str()));
     let Some(group) = ours.or_else(|| recipients.iter().find(failing)) else { return Report::NotABounce };
     let action = field(group, "action").unwrap_or_default().to_ascii_lowercase();

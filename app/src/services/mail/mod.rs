@@ -3,6 +3,7 @@
 
 pub mod bounces;
 pub mod budget;
+pub mod dkim;
 pub mod log;
 /// The outbox's SQL lives with the rest in `store`.
 pub use crate::services::store::outbox;

@@ -10,11 +10,11 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 // lettre marks AsyncNetworkStream "not meant to be public"; it is still the only way to run
 // implicit TLS on a socket of our own (with TCP_NODELAY). Cargo.lock pins lettre 0.11.
+use lettre::address::{Address, Envelope};
 #[allow(deprecated)]
 use lettre::transport::smtp::client::AsyncNetworkStream;
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension};
-use lettre::address::{Address, Envelope};
 use lettre::Message;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -321,6 +321,8 @@ pub struct Outgoing<'a> {
     /// The envelope's sender, where bounces go: the message's own address (VERP) when a
     /// bounce domain is set, otherwise the From address.
     pub return_path: Option<String>,
+    /// Signs the message (DKIM) for its From domain.
+    pub dkim: Option<Arc<lettre::message::DkimConfig>>,
 }
 
 /// TLS for `settings`: the system's authorities, plus the operator's CA file if named.
@@ -360,10 +362,13 @@ impl Transport {
     }
 
     pub async fn send(&self, outgoing: Outgoing<'_>) -> Outcome {
-        let message = match build(&outgoing) {
+        let mut message = match build(&outgoing) {
             Ok(message) => message,
             Err(why) => return Outcome::Permanent(why),
         };
+        if let Some(dkim) = &outgoing.dkim {
+            message.sign(dkim);
+        }
         let envelope = match envelope(&message, outgoing.return_path.as_deref()) {
             Ok(envelope) => envelope,
             Err(why) => return Outcome::Permanent(why),

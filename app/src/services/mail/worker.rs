@@ -34,6 +34,8 @@ pub struct DeliveryConfig {
     pub job_batch: i64,
     /// Where bounces come back: each message's own return path at this domain (VERP).
     pub bounce_domain: Option<String>,
+    /// Sign every message with the deployment's DKIM key (`mail::dkim`).
+    pub dkim: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -51,6 +53,7 @@ impl Default for DeliveryConfig {
             worker: WorkerId::this_process(process_started_ms()),
             job_batch: 100,
             bounce_domain: None,
+            dkim: false,
         }
     }
 }
@@ -175,7 +178,14 @@ async fn with_link(state: &AppState, message: &Claimed) -> Result<(String, Strin
 }
 
 /// Sends one message; returns how it went, for the caller to record with its round's others.
-async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfig, message: Claimed, sender: &Sender) -> Settlement {
+async fn deliver(
+    state: &AppState,
+    transport: &Transport,
+    config: &DeliveryConfig,
+    message: Claimed,
+    sender: &Sender,
+    signer: Option<&super::dkim::Signer>,
+) -> Settlement {
     let (db, clock) = (&state.db, state.clock.as_ref());
     let sender_name = sender.sender_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| sender.account_name.clone());
     let address = sender.sender_address.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| config.default_from.clone());
@@ -195,6 +205,9 @@ async fn deliver(state: &AppState, transport: &Transport, config: &DeliveryConfi
                 html: &html,
                 created_at_ms: message.created_at,
                 return_path: config.bounce_domain.as_deref().map(|domain| super::bounces::return_path(&state.link_key, &message.id, domain)),
+                // Unsigned rather than not at all: a key that cannot sign is in the log.
+                dkim: signer
+                    .and_then(|s| s.config(super::dkim::domain_of(&address)).map_err(|error| tracing::warn!(%error, "sending without a DKIM signature")).ok()),
             };
             transport.send(outgoing).await
         }
@@ -251,6 +264,8 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
     let (db, clock) = (&state.db, state.clock.as_ref());
     let mut report = DeliveryReport::default();
     let mut senders: HashMap<String, Sender> = HashMap::new();
+    // Read (or made) once a pass has something to send.
+    let mut signer: Option<Option<super::dkim::Signer>> = None;
     loop {
         let now = clock.now_ms();
         // A few rounds of the pool at a time, not more: a message someone waits for, queued
@@ -261,6 +276,19 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             state.metrics.record_deliveries(report.sent, report.deferred, report.failed);
             return Ok(report);
         }
+        if signer.is_none() {
+            signer = Some(match config.dkim {
+                false => None,
+                true => match super::dkim::signing_key(db, now).await {
+                    Ok(key) => Some(super::dkim::Signer::new(key)),
+                    Err(error) => {
+                        tracing::warn!(%error, "no DKIM key to sign with: this pass sends unsigned");
+                        None
+                    }
+                },
+            });
+        }
+        let signer = signer.as_ref().and_then(|s| s.as_ref());
         for message in &batch {
             if !senders.contains_key(&message.account_id) {
                 let sender = outbox::sender(db, &message.account_id).await?.unwrap_or_default();
@@ -275,7 +303,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
         let sending = futures::stream::iter(batch)
             .map(|message| async move {
                 let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
-                deliver(state, transport, config, message, &sender).await
+                deliver(state, transport, config, message, &sender, signer).await
             })
             .buffer_unordered(config.concurrency.max(1))
             .for_each(move |settlement| {

@@ -54,8 +54,11 @@ pub async fn hold(conn: &mut Conn, account_id: &str, email: &str, message_id: &s
 
 /// The bounce holding `email`, if one does.
 pub async fn held(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Result<Option<Bounce>> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT reply, held_at FROM held_addresses WHERE account_id = $1 AND email = $2").bind(account_id).bind(email).fetch_optional(conn).await?;
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT reply, held_at FROM held_addresses WHERE account_id = $1 AND email = $2")
+        .bind(account_id)
+        .bind(email)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.map(|(reply, at_ms)| Bounce { kind: BounceKind::Hard, reply, at_ms }))
 }
 

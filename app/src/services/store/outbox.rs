@@ -228,7 +228,8 @@ pub fn bounce_of(kind: Option<&str>, reply: Option<&str>, at: Option<i64>) -> Op
     Some(Bounce { kind: BounceKind::parse(kind?)?, reply: reply.unwrap_or_default().to_string(), at_ms: at.unwrap_or_default() })
 }
 
-const LOG_COLUMNS: &str = "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at";
+const LOG_COLUMNS: &str =
+    "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at";
 
 /// The latest invitation or reminder email of each invitation, and the bounce that holds its
 /// recipient's address, if one does.
@@ -250,12 +251,15 @@ pub async fn latest_for_invitations(conn: &mut Conn, account_id: &str, invitatio
         MessageKind::Invitation.as_str(),
         MessageKind::Reminder.as_str(),
     );
-    type Row = (String, String, String, String, Option<String>, i64, Option<i64>, i64, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>);
+    type Row =
+        (String, String, String, String, Option<String>, i64, Option<i64>, i64, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>);
     let mut query = sqlx::query_as::<_, Row>(&sql).bind(account_id);
     for id in invitation_ids {
         query = query.bind(id);
     }
-    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at, held_reply, held_at) in query.fetch_all(conn).await? {
+    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at, held_reply, held_at) in
+        query.fetch_all(conn).await?
+    {
         let kind = MessageKind::try_from(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let state = DeliveryState::try_from(state).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let at_ms = sent_at.filter(|_| state == DeliveryState::Sent).unwrap_or(created_at);

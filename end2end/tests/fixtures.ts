@@ -23,6 +23,8 @@ export class Beckon {
     readonly url: string,
     readonly dataDir: string,
     private readonly child: ChildProcess,
+    /** host:port of the bounce listener, when BECKON_BOUNCE_ADDR runs one. */
+    readonly bounceAddr?: string,
   ) {}
 
   /** Moves the server's clock forward (the server runs with BECKON_TEST_CLOCK=1). */
@@ -106,8 +108,8 @@ export async function startBeckon(options: { withOwner: boolean; testClock?: boo
     if (created.status !== 0) throw new Error(`beckon admin create failed: ${created.stderr}`);
   }
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let seen = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
     const timer = setTimeout(() => reject(new Error(`beckon did not start: ${seen}`)), 30_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
@@ -122,7 +124,8 @@ export async function startBeckon(options: { withOwner: boolean; testClock?: boo
       reject(new Error(`beckon exited with ${code}: ${seen}`));
     });
   });
-  return new Beckon(url, dataDir, child);
+  const bounces = /Bounces received on smtp:\/\/(\S+)/.exec(seen);
+  return new Beckon(url, dataDir, child, bounces?.[1]);
 }
 
 /** Calls a server function at its stable address as the signed-in page would (same cookies,

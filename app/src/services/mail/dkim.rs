@@ -61,10 +61,10 @@ async fn generate(selector: String, now_ms: i64) -> Result<DkimKey, AppError> {
     })
 }
 
-/// `beckon` and the UTC time to the second: a new name at each rotation, readable in DNS.
+/// `beckon`, the UTC day and a random tag: a new name at each rotation, readable in DNS.
 fn selector_at(now_ms: i64) -> String {
     let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    format!("beckon{}", at.format("%Y%m%d%H%M%S"))
+    format!("beckon{}{:04x}", at.format("%Y%m%d"), rand::random::<u16>())
 }
 
 /// Adds `key` as the signing key in one transaction. With `only_if_none`, only when there is
@@ -182,7 +182,7 @@ pub async fn rotate(state: &AppState, actor: &Actor) -> Result<String, AppError>
     let now = state.clock.now_ms();
     let key = generate(selector_at(now), now).await?;
     if !add(&state.db, &key, false).await? {
-        return Err(AppError::InvalidState("A key was made under that name a moment ago. Try again in a second.".into()));
+        return Err(AppError::InvalidState("A key was made under that name a moment ago. Try again.".into()));
     }
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let event = AuditEvent {

@@ -456,6 +456,22 @@ mod tests {
     }
 
     #[test]
+    fn bounces_need_a_domain_and_dkim_keys_their_selector() {
+        let both = config(&[("BECKON_BOUNCE_DOMAIN", "Bounces.Example.com."), ("BECKON_BOUNCE_ADDR", "127.0.0.1:2525")]).unwrap();
+        assert_eq!(both.bounce.as_ref().map(|b| b.domain.as_str()), Some("bounces.example.com"));
+        assert!(both.summary().contains("bounces to bounces+…@bounces.example.com (listening on 127.0.0.1:2525)"), "{}", both.summary());
+        let alone = config(&[("BECKON_BOUNCE_ADDR", "127.0.0.1:2525")]).err().unwrap().to_string();
+        assert!(alone.starts_with("BECKON_BOUNCE_ADDR is not valid: set BECKON_BOUNCE_DOMAIN too"), "{alone}");
+        assert!(config(&[("BECKON_BOUNCE_DOMAIN", "not a domain")]).is_err());
+        assert!(config(&[("BECKON_BOUNCE_DOMAIN", "example.com"), ("BECKON_BOUNCE_MAX_BYTES", "10")]).is_err());
+        assert!(config(&[]).unwrap().dkim, "signing is on unless turned off");
+        assert!(!config(&[("BECKON_DKIM", "off")]).unwrap().dkim);
+        assert!(config(&[("BECKON_DKIM_KEY_FILE", "/etc/beckon/dkim.pem")]).is_err(), "a key needs its selector");
+        assert!(config(&[("BECKON_DKIM_KEY_FILE", "/k.pem"), ("BECKON_DKIM_SELECTOR", "bad selector")]).is_err());
+        assert!(config(&[("BECKON_DKIM_KEY_FILE", "/k.pem"), ("BECKON_DKIM_SELECTOR", "mail2026")]).is_ok());
+    }
+
+    #[test]
     fn the_smtp_password_is_never_printed() {
         let settings = [
             ("BECKON_SMTP_HOST", "mail.example.com"),

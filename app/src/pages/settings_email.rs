@@ -53,13 +53,21 @@ fn DkimSection() -> impl IntoView {
     let rotate = ServerAction::<RotateDkimKey>::new();
     let remove = ServerAction::<RemoveDkimKey>::new();
     let settings = Resource::new(move || (rotate.version().get(), remove.version().get()), |_| get_dkim_settings());
-    let done = move || match (rotate.value().get(), remove.value().get()) {
-        (Some(Ok(message)), _) | (_, Some(Ok(message))) => Some(message),
-        _ => None,
-    };
+    // The banner says what the latest of the two actions did.
+    let done = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(message)) = rotate.value().get() {
+            done.set(Some(message));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(message)) = remove.value().get() {
+            done.set(Some(message));
+        }
+    });
     view! {
         <h3 id="dkim">"DKIM signature"</h3>
-        {move || done().map(|message| view! { <SuccessBanner message/> })}
+        {move || done.get().map(|message| view! { <SuccessBanner message/> })}
         <ActionError value=rotate.value()/>
         <ActionError value=remove.value()/>
         <Transition>

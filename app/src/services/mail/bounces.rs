@@ -282,3 +282,43 @@ async fn notify_inviter(
     super::outbox::enqueue(tx, message, now).await.step("outbox::enqueue")?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(fields: &str) -> String {
+        format!(
+            "From: MAILER-DAEMON@mx.example.net\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n{fields}\r\n--b--\r\n"
+        )
+    }
+
+    #[test]
+    fn a_delivered_report_is_no_bounce_and_a_folded_diagnostic_is_read_whole() {
+        let delivered = report("Final-Recipient: rfc822; a@example.org\r\nAction: delivered\r\nStatus: 2.0.0\r\n");
+        assert_eq!(read_report(delivered.as_bytes(), "a@example.org"), Report::NotABounce);
+        let folded = report("Final-Recipient: rfc822;<A@Example.org>\r\nAction: failed\r\nStatus: 5.2.1\r\nDiagnostic-Code: smtp; 550 5.2.1 The email account\r\n  that you tried to reach is disabled\r\n");
+        let expected = Report::Bounce { kind: BounceKind::Hard, reply: "550 5.2.1 The email account that you tried to reach is disabled".into() };
+        assert_eq!(read_report(folded.as_bytes(), "a@example.org"), expected, "the recipient is matched whatever its case and brackets");
+        let bare = report("Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\nStatus: 5.1.10\r\n");
+        assert_eq!(read_report(bare.as_bytes(), "a@example.org"), Report::Bounce { kind: BounceKind::Hard, reply: "5.1.10".into() }, "the status alone");
+    }
+
+    #[test]
+    fn a_status_is_told_from_a_date_or_a_version_in_the_text() {
+        assert_eq!(status_in("550-5.1.1 The email account does not exist"), Some(BounceKind::Hard));
+        assert_eq!(status_in("said: 452 4.2.2 over quota"), Some(BounceKind::Soft));
+        assert_eq!(status_in("I am back on 5.1.2027"), None);
+        assert_eq!(status_in("version 4.5"), None);
+        assert_eq!(status_in("order 5501 shipped"), None);
+        assert_eq!(status_in("5.7.1"), Some(BounceKind::Hard));
+    }
+
+    #[test]
+    fn a_message_that_is_neither_a_bounce_nor_an_auto_reply_is_ignored() {
+        let reply = "From: Ada <a@example.org>\r\nSubject: Re: You are invited\r\n\r\nThanks, I will join on 5.1.\r\n";
+        assert_eq!(read_report(reply.as_bytes(), "a@example.org"), Report::NotABounce);
+        let vacation = "From: Ada <a@example.org>\r\nSubject: Out of Office\r\n\r\nBack soon.\r\n";
+        assert_eq!(read_report(vacation.as_bytes(), "a@example.org"), Report::AutoReply);
+    }
+}

@@ -27,11 +27,20 @@ pub struct BounceSettings {
     pub max_sessions: usize,
     /// How long the listener waits for the client's next line.
     pub idle_timeout: Duration,
+    /// How long a session may last in all.
+    pub session_timeout: Duration,
 }
 
 impl BounceSettings {
     pub fn new(domain: String) -> BounceSettings {
-        BounceSettings { domain, max_bytes: 512 * 1024, sessions_per_minute: 60, max_sessions: 64, idle_timeout: Duration::from_secs(60) }
+        BounceSettings {
+            domain,
+            max_bytes: 512 * 1024,
+            sessions_per_minute: 60,
+            max_sessions: 64,
+            idle_timeout: Duration::from_secs(60),
+            session_timeout: Duration::from_secs(300),
+        }
     }
 }
 
@@ -40,11 +49,18 @@ impl BounceSettings {
 const MAX_RECIPIENTS: usize = 10;
 /// RFC 5321 allows 512 octets for a command line; text lines may reach 1000.
 const MAX_LINE: usize = 1000;
+/// Commands in one session, and recipients refused in one session, before it is closed: a
+/// sender of bounces needs a handful; a guesser of tags gets few guesses per session.
+const MAX_COMMANDS: usize = 100;
+const MAX_REFUSED_RECIPIENTS: usize = 20;
+/// Sessions one client address may hold open at once.
+const OPEN_PER_CLIENT: u32 = 8;
 
-/// Sessions per client address in the current minute.
+/// Sessions per client address: opened in the current minute, and open now.
 #[derive(Default)]
 struct Sessions {
     minute: Mutex<(Option<Instant>, HashMap<IpAddr, u32>)>,
+    open: Mutex<HashMap<IpAddr, u32>>,
 }
 
 impl Sessions {
@@ -58,6 +74,35 @@ impl Sessions {
         let count = counts.entry(ip).or_default();
         *count += 1;
         *count <= limit
+    }
+
+    /// Counts a session of `ip` open until the guard drops; none past [`OPEN_PER_CLIENT`].
+    fn open(self: &Arc<Self>, ip: IpAddr) -> Option<OpenSession> {
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(ip).or_default();
+        if *count >= OPEN_PER_CLIENT {
+            return None;
+        }
+        *count += 1;
+        Some(OpenSession { sessions: self.clone(), ip })
+    }
+}
+
+struct OpenSession {
+    sessions: Arc<Sessions>,
+    ip: IpAddr,
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.sessions.open.lock() {
+            if let Some(count) = open.get_mut(&self.ip) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
     }
 }
 
@@ -73,7 +118,9 @@ pub async fn serve(listener: TcpListener, settings: BounceSettings, state: AppSt
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
                     tracing::warn!(%error, "the bounce listener could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
@@ -82,14 +129,17 @@ pub async fn serve(listener: TcpListener, settings: BounceSettings, state: AppSt
         let (settings, state, sessions, open) = (settings.clone(), state.clone(), sessions.clone(), open.clone());
         tokio::spawn(async move {
             let permit = open.try_acquire_owned();
-            let admitted = permit.is_ok() && sessions.admit(peer.ip(), settings.sessions_per_minute);
+            let held = sessions.open(peer.ip());
+            let admitted = permit.is_ok() && held.is_some() && sessions.admit(peer.ip(), settings.sessions_per_minute);
             if !admitted {
                 let mut stream = stream;
                 let _ = stream.write_all(b"421 4.7.0 Too many connections, try again later\r\n").await;
                 return;
             }
-            if let Err(error) = session(stream, peer, &settings, &state).await {
-                tracing::debug!(%error, %peer, "a bounce session ended early");
+            match tokio::time::timeout(settings.session_timeout, session(stream, peer, &settings, &state)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::debug!(%error, %peer, "a bounce session ended early"),
+                Err(_) => tracing::debug!(%peer, "a bounce session lasted too long and was closed"),
             }
         });
     }
@@ -111,7 +161,13 @@ async fn session(stream: TcpStream, peer: SocketAddr, settings: &BounceSettings,
     let mut greeted = false;
     let mut envelope = Envelope::default();
     let mut line = Vec::new();
+    let (mut commands, mut refused) = (0, 0);
     loop {
+        commands += 1;
+        if commands > MAX_COMMANDS || refused >= MAX_REFUSED_RECIPIENTS {
+            write.write_all(b"421 4.7.0 Too many commands in one session, closing\r\n").await?;
+            return Ok(());
+        }
         line.clear();
         match next_line(&mut read, &mut line, MAX_LINE + 2, settings.idle_timeout).await? {
             None => {
@@ -158,11 +214,19 @@ async fn session(stream: TcpStream, peer: SocketAddr, settings: &BounceSettings,
                 None => "501 5.5.4 Syntax: RCPT TO:<address>".into(),
                 Some((path, _)) => match bounces::message_of(&state.link_key, &path, domain) {
                     Some(message) => {
-                        envelope.messages.push(message);
+                        // The same return path twice is one message, recorded once.
+                        if !envelope.messages.contains(&message) {
+                            envelope.messages.push(message);
+                        }
                         "250 2.1.5 OK".into()
                     }
-                    None if path.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(domain)) => "550 5.1.1 No such return path here".into(),
-                    None => "550 5.7.1 Relaying denied: this server takes bounces of its own messages only".into(),
+                    None => {
+                        refused += 1;
+                        match path.rsplit_once('@').is_some_and(|(_, at)| at.eq_ignore_ascii_case(domain)) {
+                            true => "550 5.1.1 No such return path here".into(),
+                            false => "550 5.7.1 Relaying denied: this server takes bounces of its own messages only".into(),
+                        }
+                    }
                 },
             },
             "DATA" if envelope.messages.is_empty() => "503 5.5.1 RCPT first".into(),

@@ -52,10 +52,11 @@ pub enum AuditAction {
     InvitationBounced,
     AddressHoldReleased,
     DkimKeyRotated,
+    DkimKeyRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 45] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -101,6 +102,7 @@ impl AuditAction {
         AuditAction::InvitationBounced,
         AuditAction::AddressHoldReleased,
         AuditAction::DkimKeyRotated,
+        AuditAction::DkimKeyRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,9 +159,10 @@ impl AuditAction {
             JobCancelled => ("job.cancelled", "Bulk action cancelled"),
             JobStopped => ("job.stopped", "Bulk action stopped"),
             UserImported => ("user.imported", "Person imported (Profile only)"),
-            InvitationBounced => ("invitation.bounced", "Email bounced"),
+            InvitationBounced => ("invitation.bounced", "Bounce received"),
             AddressHoldReleased => ("address.hold_released", "Bounced address marked as working"),
             DkimKeyRotated => ("settings.dkim_rotated", "DKIM key rotated"),
+            DkimKeyRemoved => ("settings.dkim_removed", "DKIM key removed"),
         }
     }
 

@@ -161,10 +161,11 @@ impl Bounce {
 /// reminder and Send new invitation refuse it, bulk actions skip it, and Beckon's own
 /// reminders pass it by.
 pub fn held_message(address: &str, reply: &str) -> String {
-    format!(
-        "{address} bounced ({reply}). Correct the address first (Correct email address), or, if you know it works now, choose Mark address as working and try again."
-    )
+    format!("{address} bounced ({reply}). {HELD_ADVICE}")
 }
+
+/// What to do about a held address.
+pub const HELD_ADVICE: &str = "Correct the address first (Correct email address), or, if you know it works now, choose Mark address as working and try again.";
 
 /// One line of the delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,14 +95,9 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
         true => crate::services::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
         false => Default::default(),
     };
-    // Someone who may not read the Delivery log still needs to know an address is held.
-    let mut holds = match actor.can(Permission::ViewDeliveryLog) {
-        true => Default::default(),
-        false => {
-            let invited: Vec<String> = listed.iter().filter(|u| u.invitation_id.is_some()).map(|u| u.email.clone()).collect();
-            crate::services::store::bounces::held_among(conn, account_id, &invited).await.step("bounces::held_among")?
-        }
-    };
+    // The hold is read of the person's address, as resending asks it.
+    let invited: Vec<String> = listed.iter().filter(|u| u.invitation_id.is_some()).map(|u| u.email.clone()).collect();
+    let mut holds = crate::services::store::bounces::held_among(conn, account_id, &invited).await.step("bounces::held_among")?;
     let mut rows = Vec::with_capacity(listed.len());
     for u in listed {
         let awaiting = match (u.awaiting_since, u.awaiting_reason) {
@@ -113,11 +108,8 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
             (Some(invitation_id), Some(invited_at_ms), Some(last_sent_at_ms), Some(expires_at_ms)) => Some(InvitationSummary {
                 state: InvitationState::of(StoredInvitationState::Pending, expires_at_ms, awaiting.is_some(), now),
                 offered: offered.remove(&invitation_id).unwrap_or_default(),
-                latest_email: emails.get(&invitation_id).map(|(email, _)| email.clone()),
-                held: match emails.remove(&invitation_id) {
-                    Some((_, held)) => held,
-                    None => holds.remove(&u.email),
-                },
+                latest_email: emails.remove(&invitation_id),
+                held: holds.remove(&u.email),
                 invitation_id,
                 invited_at_ms,
                 last_sent_at_ms,

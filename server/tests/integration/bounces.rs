@@ -66,9 +66,11 @@ async fn session(port: u16, from: &str, recipients: &[String], data: Option<&str
     commands.extend(recipients.iter().map(|r| format!("RCPT TO:<{r}>")));
     commands.push("DATA".into());
     for command in commands {
-        write.write_all(format!("{command}\r\n").as_bytes()).await.unwrap();
+        if write.write_all(format!("{command}\r\n").as_bytes()).await.is_err() {
+            break;
+        }
         let answer = reply(&mut read).await;
-        let go_on = answer.starts_with('2') || answer.starts_with('3') || command.starts_with("RCPT");
+        let go_on = answer.starts_with('2') || answer.starts_with('3') || (command.starts_with("RCPT") && answer.starts_with('5'));
         replies.push(answer.clone());
         if answer.starts_with("354") {
             let body = data.unwrap_or_default().replace("\r\n", "\n").replace('\n', "\r\n");
@@ -183,7 +185,7 @@ async fn a_hard_bounce_is_shown_holds_the_address_tells_the_inviter_once_and_is_
     let logged = app::services::mail::log::message(&app.state, &owner, &id).await.unwrap();
     assert_eq!(logged.bounce.unwrap().kind, BounceKind::Hard);
 
-    // Resend, reminder and a new invitation are refused, and nothing is queued.
+    // Resend and reminder are refused, and nothing is queued.
     let user = user_id_of(&app.state, INVITEE).await;
     let queued = count(&app, "SELECT COUNT(*) FROM outbox").await;
     for action in [InvitationAction::Resend, InvitationAction::Remind] {
@@ -194,10 +196,16 @@ async fn a_hard_bounce_is_shown_holds_the_address_tells_the_inviter_once_and_is_
     }
     assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox").await, queued, "nothing was sent");
 
-    // The same bounce again (a retried report): no second notice, no second hold.
-    let again = session(port, "", &[return_path(&app, &id)], Some(&hard_dsn())).await;
-    assert_eq!(again.last().unwrap(), "250 2.0.0 Received");
+    // The same bounce again (a retried report, the return path in capitals, named twice):
+    // taken, and nothing more recorded, told or audited.
+    let shouted = return_path(&app, &id).to_uppercase().replace("BOUNCES.EXAMPLE.COM", DOMAIN);
+    let again = session(port, "", &[shouted.clone(), shouted], Some(&hard_dsn())).await;
+    assert_eq!(again.last().unwrap(), "250 2.0.0 Received", "{again:?}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'bounce_notice'").await, 1, "one notice");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.bounced'").await, 1, "one audit line");
+    let mut metrics = String::new();
+    app.state.metrics.render(&mut metrics);
+    assert!(metrics.contains("beckon_bounces_total{kind=\"hard\"} 1"), "{metrics}");
 
     // Marked as working, the address takes a resend again; audited.
     let banner = service::release_hold(&app.state, &owner, &user).await.unwrap();
@@ -206,6 +214,22 @@ async fn a_hard_bounce_is_shown_holds_the_address_tells_the_inviter_once_and_is_
     service::act(&app.state, &owner, &user, InvitationAction::Resend).await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox").await, queued + 1);
     assert!(matches!(service::release_hold(&app.state, &owner, &user).await, Err(AppError::InvalidState(_))), "nothing is held now");
+    // A late copy of the report does not hold the address again.
+    session(port, "", &[return_path(&app, &id)], Some(&hard_dsn())).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM held_addresses").await, 0);
+
+    // Deleting the person erases the address from the hold and from the inviter's notice.
+    session(
+        port,
+        "",
+        &[return_path(&app, &invite(&app, "second@example.org").await)],
+        Some(&dsn(&[("second@example.org", "failed", "5.1.1", "550 5.1.1 gone")])),
+    )
+    .await;
+    let second = user_id_of(&app.state, "second@example.org").await;
+    app::services::people::delete(&app.state, &owner, &second).await.unwrap();
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM held_addresses").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE text_body LIKE '%second@example.org%' OR subject LIKE '%second@example.org%'").await, 0);
 }
 
 #[tokio::test]
@@ -293,6 +317,12 @@ async fn a_forged_tag_another_domain_and_a_message_too_big_are_refused() {
 
     let declared = session(port, "", &[], None).await;
     assert_eq!(declared[2], "250 2.1.0 OK");
+    // Too many refused recipients close the session.
+    let guesses: Vec<String> = (0..25).map(|i| format!("bounces+{id}.{i:016x}@{DOMAIN}")).collect();
+    let replies = session(port, "", &guesses, None).await;
+    assert_eq!(replies.iter().filter(|r| r.starts_with("550 5.1.1")).count(), 20, "{replies:?}");
+    assert!(replies.iter().any(|r| r.starts_with("421 4.7.0 Too many commands")), "{replies:?}");
+
     let big = format!("{}{}", hard_dsn(), format!("{}\n", "x".repeat(70)).repeat(80));
     let replies = session(port, "", &[return_path(&app, &id)], Some(&big)).await;
     assert_eq!(replies.last().unwrap(), "552 5.3.4 Message too big: at most 4096 bytes");

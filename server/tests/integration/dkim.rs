@@ -99,6 +99,7 @@ async fn every_message_is_signed_and_an_independent_verifier_accepts_it_with_the
     assert!(matches!(dkim::remove(&state, &owner, &new.selector).await, Err(AppError::InvalidState(_))));
     dkim::remove(&state, &owner, &old.selector).await.unwrap();
     assert_eq!(dkim::settings(&state, &owner).await.unwrap().keys.len(), 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'settings.dkim_removed'").await, 1);
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -137,4 +138,12 @@ async fn an_operators_own_key_becomes_the_signing_key() {
     let message = send(&app, &sink, "cy@example.com").await;
     assert!(verify(&message, &keys[0].record_name, &keys[0].record_value).starts_with("pass"));
     assert!(dkim::install_given(&app.state.db, "ops2026", "not a key", app.clock_ms()).await.is_err());
+
+    // Rotated in Settings since, the server starting again with the same key file keeps the
+    // newer key signing.
+    dkim::rotate(&signing(&app), &owner).await.unwrap();
+    dkim::install_given(&app.state.db, "ops2026", &pem, app.clock_ms()).await.unwrap();
+    let keys = dkim::settings(&signing(&app), &owner).await.unwrap().keys;
+    assert!(keys[0].signing && keys[0].selector != "ops2026" && keys[1].selector == "ops2026" && !keys[1].signing);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'settings.dkim_rotated'").await, 1);
 }

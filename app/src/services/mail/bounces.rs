@@ -71,12 +71,10 @@ pub fn read_report(raw: &[u8], recipient: &str) -> Report {
             .iter()
             .any(|s| subject.contains(s));
     let text: String = message.text_bodies().filter_map(|p| p.text_contents()).collect::<Vec<_>>().join("\n");
+    // Without a status to read nothing is recorded: holding an address takes evidence.
     if from_daemon || failure_subject {
         if let Some(bounce) = bounce_in_text(&text, recipient) {
             return bounce;
-        }
-        if failure_subject {
-            return Report::Bounce { kind: BounceKind::Hard, reply: shorten(message.subject().unwrap_or_default()) };
         }
     }
     let auto_submitted = header("Auto-Submitted").is_some_and(|v| v != "no");

@@ -67,9 +67,10 @@ fn selector_at(now_ms: i64) -> String {
     format!("beckon{}{:04x}", at.format("%Y%m%d"), rand::random::<u16>())
 }
 
-/// Adds `key` as the signing key in one transaction. With `only_if_none`, only when there is
-/// no signing key yet (two processes starting at once make one). Whether it was added.
-async fn add(db: &Db, key: &DkimKey, only_if_none: bool) -> Result<bool, AppError> {
+/// Adds `key` as the signing key in one transaction, with `audit`'s line when given. With
+/// `only_if_none`, only when there is no signing key yet (two processes starting at once make
+/// one). Whether it was added.
+async fn add(db: &Db, key: &DkimKey, only_if_none: bool, audit: Option<(&Actor, i64)>) -> Result<bool, AppError> {
     let mut tx = db.write_tx().await.step("begin write transaction")?;
     if db.engine() == crate::services::db::Engine::Postgres {
         // SQLite's write transaction holds the database already.
@@ -79,9 +80,22 @@ async fn add(db: &Db, key: &DkimKey, only_if_none: bool) -> Result<bool, AppErro
     if only_if_none && keys.iter().any(|k| k.retired_at.is_none()) {
         return Ok(false);
     }
-    let added = store::add_dkim_key(&mut tx, key, true).await.step("bounces::add_dkim_key")?;
+    if !store::add_dkim_key(&mut tx, key).await.step("bounces::add_dkim_key")? {
+        return Ok(false);
+    }
+    if let Some((actor, now)) = audit {
+        let event = AuditEvent {
+            account_id: &actor.account_id,
+            actor_user_id: Some(&actor.user_id),
+            action: AuditAction::DkimKeyRotated,
+            target_type: "dkim_key",
+            target_id: &key.selector,
+            details: serde_json::json!({ "selector": key.selector }),
+        };
+        audit::record(&mut tx, event, now).await.step("audit::record")?;
+    }
     tx.commit().await.step("commit")?;
-    Ok(added)
+    Ok(true)
 }
 
 /// The key mail is signed with now, made if there is none.
@@ -93,7 +107,7 @@ pub async fn signing_key(db: &Db, now_ms: i64) -> Result<DkimKey, AppError> {
     }
     drop(conn);
     let key = generate(selector_at(now_ms), now_ms).await?;
-    if add(db, &key, true).await? {
+    if add(db, &key, true, None).await? {
         tracing::info!(selector = %key.selector, "made the DKIM key outgoing mail is signed with (Settings → Outgoing email shows its DNS record)");
     }
     let mut conn = db.pool.acquire().await.step("acquire connection")?;
@@ -107,15 +121,13 @@ pub async fn install_given(db: &Db, selector: &str, pem: &str, now_ms: i64) -> R
     let mut conn = db.pool.acquire().await.map_err(|e| e.to_string())?;
     let keys = store::dkim_keys(&mut conn).await.map_err(|e| e.to_string())?;
     drop(conn);
-    let signing = keys.iter().find(|k| k.retired_at.is_none());
-    if signing.is_some_and(|k| k.selector == key.selector && k.public_key_base64 == key.public_key_base64) {
-        return Ok(());
+    // Installed before: it stays as it is, even rotated out since in Settings (the newer
+    // key's record is what is published now).
+    match keys.iter().find(|k| k.selector == key.selector) {
+        Some(known) if known.public_key_base64 == key.public_key_base64 => Ok(()),
+        Some(_) => Err(format!("the selector {selector} names another key in the database already; choose a new BECKON_DKIM_SELECTOR")),
+        None => add(db, &key, false, None).await.map(|_| ()).map_err(|e| e.to_string()),
     }
-    if keys.iter().any(|k| k.selector == key.selector) {
-        return Err(format!("the selector {selector} names another key in the database already; choose a new BECKON_DKIM_SELECTOR"));
-    }
-    add(db, &key, false).await.map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 /// Signs messages with one key for any From domain; each domain's configuration is made once.
@@ -181,20 +193,9 @@ pub async fn rotate(state: &AppState, actor: &Actor) -> Result<String, AppError>
     actor.require(Permission::ManageSettings)?;
     let now = state.clock.now_ms();
     let key = generate(selector_at(now), now).await?;
-    if !add(&state.db, &key, false).await? {
+    if !add(&state.db, &key, false, Some((actor, now))).await? {
         return Err(AppError::InvalidState("A key was made under that name a moment ago. Try again.".into()));
     }
-    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    let event = AuditEvent {
-        account_id: &actor.account_id,
-        actor_user_id: Some(&actor.user_id),
-        action: AuditAction::DkimKeyRotated,
-        target_type: "dkim_key",
-        target_id: &key.selector,
-        details: serde_json::json!({ "selector": key.selector }),
-    };
-    audit::record(&mut tx, event, now).await.step("audit::record")?;
-    tx.commit().await.step("commit")?;
     Ok(format!(
         "Mail is now signed with the key {}. Publish its TXT record; keep the old record until mail signed with it has arrived (a few days), then remove the old key.",
         key.selector
@@ -204,9 +205,19 @@ pub async fn rotate(state: &AppState, actor: &Actor) -> Result<String, AppError>
 /// Removes a key rotated out (never the signing key).
 pub async fn remove(state: &AppState, actor: &Actor, selector: &str) -> Result<String, AppError> {
     actor.require(Permission::ManageSettings)?;
-    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
-    if !store::remove_retired_dkim_key(&mut conn, selector).await.step("bounces::remove_retired_dkim_key")? {
+    let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    if !store::remove_retired_dkim_key(&mut tx, selector).await.step("bounces::remove_retired_dkim_key")? {
         return Err(AppError::InvalidState("Only a key rotated out can be removed: the signing key stays until another replaces it.".into()));
     }
+    let event = AuditEvent {
+        account_id: &actor.account_id,
+        actor_user_id: Some(&actor.user_id),
+        action: AuditAction::DkimKeyRemoved,
+        target_type: "dkim_key",
+        target_id: selector,
+        details: serde_json::json!({ "selector": selector }),
+    };
+    audit::record(&mut tx, event, state.clock.now_ms()).await.step("audit::record")?;
+    tx.commit().await.step("commit")?;
     Ok(format!("The key {selector} is removed: its DNS record can go too."))
 }

@@ -20,12 +20,12 @@ pub async fn message(conn: &mut Conn, id: &str) -> sqlx::Result<Option<BouncedMe
     sqlx::query_as("SELECT id, account_id, recipient, kind, invitation_id, sent_by FROM outbox WHERE id = $1").bind(id).fetch_optional(conn).await
 }
 
-/// Records a bounce on its message; a soft one never replaces a hard one. Whether it was
-/// recorded.
+/// Records a bounce on its message; once a message bounced hard nothing replaces it (a
+/// report sent again, or replayed, records nothing). Whether it was recorded.
 pub async fn record(conn: &mut Conn, message_id: &str, kind: BounceKind, reply: &str, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE outbox SET bounce_kind = $2, bounce_reply = $3, bounced_at = $4 \
-         WHERE id = $1 AND (COALESCE(bounce_kind, '') <> 'hard' OR $2 = 'hard')",
+         WHERE id = $1 AND COALESCE(bounce_kind, '') <> 'hard'",
     )
     .bind(message_id)
     .bind(kind.as_str())
@@ -101,12 +101,10 @@ pub async fn dkim_keys(conn: &mut Conn) -> sqlx::Result<Vec<DkimKey>> {
     .await
 }
 
-/// Adds a key; with `retire_others`, the keys before it stop signing (they stay listed).
-/// Whether it was added (a key of that selector exists already otherwise).
-pub async fn add_dkim_key(conn: &mut Conn, key: &DkimKey, retire_others: bool) -> sqlx::Result<bool> {
-    if retire_others {
-        sqlx::query("UPDATE dkim_keys SET retired_at = $1 WHERE retired_at IS NULL").bind(key.created_at).execute(&mut *conn).await?;
-    }
+/// Adds a key that signs from now on; the keys before it stop signing (they stay listed).
+/// Whether it was added (a key of that selector exists already otherwise, and nothing
+/// changes).
+pub async fn add_dkim_key(conn: &mut Conn, key: &DkimKey) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO dkim_keys (selector, private_key_pem, public_key_base64, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL) \
          ON CONFLICT (selector) DO NOTHING",
@@ -115,9 +113,17 @@ pub async fn add_dkim_key(conn: &mut Conn, key: &DkimKey, retire_others: bool) -
     .bind(&key.private_key_pem)
     .bind(&key.public_key_base64)
     .bind(key.created_at)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE dkim_keys SET retired_at = $1 WHERE retired_at IS NULL AND selector <> $2")
+        .bind(key.created_at)
+        .bind(&key.selector)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }
 
 /// Removes a retired key (its DNS record is no longer needed).

@@ -231,42 +231,36 @@ pub fn bounce_of(kind: Option<&str>, reply: Option<&str>, at: Option<i64>) -> Op
 const LOG_COLUMNS: &str =
     "id, kind, recipient, subject, state, attempts, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at";
 
-/// The latest invitation or reminder email of each invitation, and the bounce that holds its
-/// recipient's address, if one does.
-pub type LatestWithHold = std::collections::HashMap<String, (LatestEmail, Option<Bounce>)>;
-
-/// The latest invitation or reminder email of each of `invitation_ids`, by invitation id,
-/// with the hold on its recipient's address (one statement: the Users page counts them).
-pub async fn latest_for_invitations(conn: &mut Conn, account_id: &str, invitation_ids: &[String]) -> sqlx::Result<LatestWithHold> {
+/// The latest invitation or reminder email of each of `invitation_ids`, by invitation id.
+pub async fn latest_for_invitations(
+    conn: &mut Conn,
+    account_id: &str,
+    invitation_ids: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, LatestEmail>> {
     let mut latest = std::collections::HashMap::new();
     if invitation_ids.is_empty() {
         return Ok(latest);
     }
     let sql = format!(
-        "SELECT o.invitation_id, o.id, o.kind, o.state, o.last_reply, o.created_at, o.sent_at, o.next_attempt_at, \
-                o.bounce_kind, o.bounce_reply, o.bounced_at, h.reply, h.held_at FROM outbox o \
-         LEFT JOIN held_addresses h ON h.account_id = o.account_id AND h.email = o.recipient \
-         WHERE o.account_id = $1 AND o.invitation_id IN ({}) AND o.kind IN ('{}', '{}') ORDER BY o.created_at, o.id",
+        "SELECT invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at FROM outbox \
+         WHERE account_id = $1 AND invitation_id IN ({}) AND kind IN ('{}', '{}') ORDER BY created_at, id",
         crate::services::store::placeholders(2, invitation_ids.len()),
         MessageKind::Invitation.as_str(),
         MessageKind::Reminder.as_str(),
     );
-    type Row =
-        (String, String, String, String, Option<String>, i64, Option<i64>, i64, Option<String>, Option<String>, Option<i64>, Option<String>, Option<i64>);
+    type Row = (String, String, String, String, Option<String>, i64, Option<i64>, i64, Option<String>, Option<String>, Option<i64>);
     let mut query = sqlx::query_as::<_, Row>(&sql).bind(account_id);
     for id in invitation_ids {
         query = query.bind(id);
     }
-    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at, held_reply, held_at) in
+    for (invitation_id, id, kind, state, last_reply, created_at, sent_at, next_attempt_at, bounce_kind, bounce_reply, bounced_at) in
         query.fetch_all(conn).await?
     {
         let kind = MessageKind::try_from(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let state = DeliveryState::try_from(state).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let at_ms = sent_at.filter(|_| state == DeliveryState::Sent).unwrap_or(created_at);
         let bounce = bounce_of(bounce_kind.as_deref(), bounce_reply.as_deref(), bounced_at);
-        let held = held_at.map(|at_ms| Bounce { kind: BounceKind::Hard, reply: held_reply.unwrap_or_default(), at_ms });
-        let email = LatestEmail { message_id: id, kind, state, last_reply, at_ms, next_attempt_at_ms: next_attempt_at, bounce };
-        latest.insert(invitation_id, (email, held));
+        latest.insert(invitation_id, LatestEmail { message_id: id, kind, state, last_reply, at_ms, next_attempt_at_ms: next_attempt_at, bounce });
     }
     Ok(latest)
 }

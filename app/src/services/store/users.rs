@@ -238,6 +238,17 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM held_addresses WHERE account_id = $1 AND email = $2").bind(account_id).bind(email).execute(&mut *conn).await?;
+    // The notices telling an inviter that their invitation bounced name the person too.
+    sqlx::query(
+        "UPDATE outbox SET subject = '', text_body = '', html_body = '', bounce_reply = NULL, \
+           state = CASE WHEN state IN ('queued', 'deferred') THEN 'failed' ELSE state END \
+         WHERE account_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE '\\'",
+    )
+    .bind(account_id)
+    .bind(shared::mail::MessageKind::BounceNotice.as_str())
+    .bind(format!("%{}%", super::like_literal(email)))
+    .execute(&mut *conn)
+    .await?;
     // The address as a JSON string value anywhere in an event's details.
     let quoted = format!("%\"{}\"%", like_escaped(email));
     sqlx::query("UPDATE audit_events SET details = '{}' WHERE account_id = $1 AND details LIKE $2 ESCAPE '\\'")

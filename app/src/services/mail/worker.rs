@@ -258,87 +258,95 @@ fn process_started_ms() -> i64 {
     *STARTED.get_or_init(|| crate::services::Clock::now_ms(&crate::services::SystemClock))
 }
 
-/// Sends everything due now, batch after batch, and returns what happened. Tests call it
-/// to run the worker deterministically.
+/// Sends everything due now and returns what happened. Tests call it to run the worker
+/// deterministically.
+///
+/// Three things run side by side: claiming (a batch of a few rounds of the pool at a time,
+/// the next one claimed while the one before is still being sent, so the pool never stands
+/// waiting on the database between rounds), sending (as many at once as the pool), and
+/// recording (what came back together, in one transaction).
 pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &DeliveryConfig) -> Result<DeliveryReport, sqlx::Error> {
     let (db, clock) = (&state.db, state.clock.as_ref());
-    let mut report = DeliveryReport::default();
-    let mut senders: HashMap<String, Sender> = HashMap::new();
+    // A few rounds of the pool at a time, not more: a message someone waits for, queued
+    // behind a bulk job's thousands, is claimed with the next batch (bulk mail comes last).
+    let claim_size = config.batch_size.min(4 * config.concurrency.max(1) as i64).max(1);
+    let (claimed, mut waiting) = tokio::sync::mpsc::channel::<(Claimed, Sender)>(claim_size as usize);
     // Read (or made) once a pass has something to send.
-    let mut signer: Option<Option<super::dkim::Signer>> = None;
-    loop {
-        let now = clock.now_ms();
-        // A few rounds of the pool at a time, not more: a message someone waits for, queued
-        // behind a bulk job's thousands, is claimed at the next round (bulk mail comes last).
-        let claim = config.batch_size.min(4 * config.concurrency.max(1) as i64);
-        let batch = outbox::claim(db, &config.worker.to_string(), now, now + config.lease.as_millis() as i64, claim).await?;
-        if batch.is_empty() {
-            state.metrics.record_deliveries(report.sent, report.deferred, report.failed);
-            return Ok(report);
-        }
-        if signer.is_none() {
-            signer = Some(match config.dkim {
-                false => None,
-                true => match super::dkim::signing_key(db, now).await {
-                    Ok(key) => Some(super::dkim::Signer::new(key)),
-                    Err(error) => {
-                        tracing::warn!(%error, "no DKIM key to sign with: this pass sends unsigned");
-                        None
-                    }
-                },
-            });
-        }
-        let signer = signer.as_ref().and_then(|s| s.as_ref());
-        for message in &batch {
-            if !senders.contains_key(&message.account_id) {
-                let sender = outbox::sender(db, &message.account_id).await?.unwrap_or_default();
-                senders.insert(message.account_id.clone(), sender);
+    let signer = tokio::sync::OnceCell::<Option<super::dkim::Signer>>::new();
+    let signer = &signer;
+    let claiming = async move {
+        let mut senders: HashMap<String, Sender> = HashMap::new();
+        loop {
+            let now = clock.now_ms();
+            let batch = outbox::claim(db, &config.worker.to_string(), now, now + config.lease.as_millis() as i64, claim_size).await?;
+            if batch.is_empty() {
+                return Ok::<(), sqlx::Error>(());
             }
-        }
-        let senders = &senders;
-        // What the messages became is written as they come back, those that came back
-        // together in one transaction, beside the sending (never pausing it: a paused send
-        // may hold a connection the write needs).
-        let (done, mut came_back) = tokio::sync::mpsc::unbounded_channel::<Settlement>();
-        let sending = futures::stream::iter(batch)
-            .map(|message| async move {
+            if signer.get().is_none() {
+                let made = match config.dkim {
+                    false => None,
+                    true => match super::dkim::signing_key(db, now).await {
+                        Ok(key) => Some(super::dkim::Signer::new(key)),
+                        Err(error) => {
+                            tracing::warn!(%error, "no DKIM key to sign with: this pass sends unsigned");
+                            None
+                        }
+                    },
+                };
+                let _ = signer.set(made);
+            }
+            for message in batch {
+                if !senders.contains_key(&message.account_id) {
+                    let sender = outbox::sender(db, &message.account_id).await?.unwrap_or_default();
+                    senders.insert(message.account_id.clone(), sender);
+                }
                 let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
-                deliver(state, transport, config, message, &sender, signer).await
-            })
-            .buffer_unordered(config.concurrency.max(1))
-            .for_each(move |settlement| {
-                let _ = done.send(settlement);
-                async {}
-            });
-        let recording = async move {
-            let mut states = Vec::new();
-            while let Some(first) = came_back.recv().await {
-                let mut round = vec![first];
-                while let Ok(next) = came_back.try_recv() {
-                    round.push(next);
+                // Waits while a batch is queued already: the next claim comes as it drains.
+                if claimed.send((message, sender)).await.is_err() {
+                    return Ok(());
                 }
-                if let Err(error) = outbox::settle_all(db, &round).await {
-                    // The leases run out and another pass settles them; the mail may then go
-                    // out twice (at least once, never lost).
-                    tracing::error!(messages = round.len(), %error, "could not record delivery outcomes");
-                }
-                states.extend(round.into_iter().map(|s| s.state));
-            }
-            states
-        };
-        let ((), states) = futures::join!(sending, recording);
-        let sent_before = report.sent;
-        for state in states {
-            match state {
-                DeliveryState::Sent => report.sent += 1,
-                DeliveryState::Failed => report.failed += 1,
-                DeliveryState::Deferred | DeliveryState::Queued | DeliveryState::Sending => report.deferred += 1,
             }
         }
-        if report.sent > sent_before {
-            outbox::clear_transport_problem(db).await?;
+    };
+    // What the messages became is written as they come back, those that came back
+    // together in one transaction, beside the sending (never pausing it: a paused send
+    // may hold a connection the write needs).
+    let (done, mut came_back) = tokio::sync::mpsc::unbounded_channel::<Settlement>();
+    let sending = futures::stream::poll_fn(move |cx| waiting.poll_recv(cx))
+        .map(|(message, sender)| async move { deliver(state, transport, config, message, &sender, signer.get().and_then(Option::as_ref)).await })
+        .buffer_unordered(config.concurrency.max(1))
+        .for_each(move |settlement| {
+            let _ = done.send(settlement);
+            async {}
+        });
+    let recording = async move {
+        let mut report = DeliveryReport::default();
+        while let Some(first) = came_back.recv().await {
+            let mut round = vec![first];
+            while let Ok(next) = came_back.try_recv() {
+                round.push(next);
+            }
+            if let Err(error) = outbox::settle_all(db, &round).await {
+                // The leases run out and another pass settles them; the mail may then go
+                // out twice (at least once, never lost).
+                tracing::error!(messages = round.len(), %error, "could not record delivery outcomes");
+            }
+            for settlement in &round {
+                match settlement.state {
+                    DeliveryState::Sent => report.sent += 1,
+                    DeliveryState::Failed => report.failed += 1,
+                    DeliveryState::Deferred | DeliveryState::Queued | DeliveryState::Sending => report.deferred += 1,
+                }
+            }
         }
+        report
+    };
+    let (claimed, (), report) = futures::join!(claiming, sending, recording);
+    state.metrics.record_deliveries(report.sent, report.deferred, report.failed);
+    if report.sent > 0 {
+        outbox::clear_transport_problem(db).await?;
     }
+    claimed.map(|()| report)
 }
 
 #[cfg(test)]

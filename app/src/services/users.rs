@@ -95,9 +95,6 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
         true => crate::services::mail::outbox::latest_for_invitations(conn, account_id, &invitation_ids).await.step("outbox::latest_for_invitations")?,
         false => Default::default(),
     };
-    // The hold is read of the person's address, as resending asks it.
-    let invited: Vec<String> = listed.iter().filter(|u| u.invitation_id.is_some()).map(|u| u.email.clone()).collect();
-    let mut holds = crate::services::store::bounces::held_among(conn, account_id, &invited).await.step("bounces::held_among")?;
     let mut rows = Vec::with_capacity(listed.len());
     for u in listed {
         let awaiting = match (u.awaiting_since, u.awaiting_reason) {
@@ -109,7 +106,8 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
                 state: InvitationState::of(StoredInvitationState::Pending, expires_at_ms, awaiting.is_some(), now),
                 offered: offered.remove(&invitation_id).unwrap_or_default(),
                 latest_email: emails.remove(&invitation_id),
-                held: holds.remove(&u.email),
+                // Read of the person's address, as resending asks it.
+                held: u.held_at.map(|at_ms| shared::mail::Bounce { kind: shared::mail::BounceKind::Hard, reply: u.held_reply.unwrap_or_default(), at_ms }),
                 invitation_id,
                 invited_at_ms,
                 last_sent_at_ms,

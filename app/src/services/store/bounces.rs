@@ -1,8 +1,7 @@
 //! Bounces recorded on their messages, the addresses they hold, and the DKIM keys.
 
-use crate::services::store::{placeholders, Conn};
+use crate::services::store::Conn;
 use shared::mail::{Bounce, BounceKind, MessageKind};
-use std::collections::HashMap;
 
 /// What a bounce needs to know of the message it came back for.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -60,19 +59,6 @@ pub async fn held(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Resul
         .fetch_optional(conn)
         .await?;
     Ok(row.map(|(reply, at_ms)| Bounce { kind: BounceKind::Hard, reply, at_ms }))
-}
-
-/// The holds on any of `emails`, by address.
-pub async fn held_among(conn: &mut Conn, account_id: &str, emails: &[String]) -> sqlx::Result<HashMap<String, Bounce>> {
-    if emails.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!("SELECT email, reply, held_at FROM held_addresses WHERE account_id = $1 AND email IN ({})", placeholders(2, emails.len()));
-    let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql).bind(account_id);
-    for email in emails {
-        query = query.bind(email);
-    }
-    Ok(query.fetch_all(conn).await?.into_iter().map(|(email, reply, at_ms)| (email, Bounce { kind: BounceKind::Hard, reply, at_ms })).collect())
 }
 
 /// Lets `email` receive mail again; whether it was held.

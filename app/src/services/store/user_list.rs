@@ -100,6 +100,9 @@ pub struct ListedUser {
     pub send_count: Option<i64>,
     pub awaiting_since: Option<i64>,
     pub awaiting_reason: Option<String>,
+    /// A pending invitation's address bounced hard and is held: the bounce's words and when.
+    pub held_reply: Option<String>,
+    pub held_at: Option<i64>,
 }
 
 /// A query with its parameters, numbered as they are added.
@@ -341,10 +344,12 @@ fn segment_sql(
     let row = row_name(filter.engine);
     page.text = format!(
         "{with}SELECT u.id, u.name, u.email, {status} AS status, \
-                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason \
+                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason, \
+                h.reply AS held_reply, h.held_at \
          FROM (SELECT u.{row} AS row_name FROM {from} WHERE {conditions} ORDER BY {order} LIMIT {limit} OFFSET {offset}) found \
          JOIN users u ON u.{row} = found.row_name \
          LEFT JOIN invitations i ON i.user_id = u.id AND i.state = '{pending}' \
+         LEFT JOIN held_addresses h ON i.id IS NOT NULL AND h.account_id = u.account_id AND h.email = u.email \
          ORDER BY {order}",
         status = status_sql(&now),
         conditions = conditions.join(" AND "),
@@ -527,8 +532,10 @@ pub async fn by_ids(conn: &mut Conn, account_id: &str, ids: &[String], now_ms: i
     let list = (4..4 + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT u.id, u.name, u.email, {status} AS status, \
-                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason \
+                i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason, \
+                h.reply AS held_reply, h.held_at \
          FROM users u LEFT JOIN invitations i ON i.user_id = u.id AND i.state = $3 \
+         LEFT JOIN held_addresses h ON i.id IS NOT NULL AND h.account_id = u.account_id AND h.email = u.email \
          WHERE u.account_id = $1 AND u.id IN ({list}) \
          ORDER BY u.sort_name, u.email",
         status = status_sql("$2"),

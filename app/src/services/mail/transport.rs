@@ -366,8 +366,18 @@ impl Transport {
             Ok(message) => message,
             Err(why) => return Outcome::Permanent(why),
         };
-        if let Some(dkim) = &outgoing.dkim {
-            message.sign(dkim);
+        if let Some(dkim) = outgoing.dkim.clone() {
+            // An RSA signature is about a millisecond of arithmetic: off the threads that
+            // answer pages.
+            message = match tokio::task::spawn_blocking(move || {
+                message.sign(&dkim);
+                message
+            })
+            .await
+            {
+                Ok(signed) => signed,
+                Err(error) => return Outcome::Transient(format!("signing the message stopped: {error}")),
+            };
         }
         let envelope = match envelope(&message, outgoing.return_path.as_deref()) {
             Ok(envelope) => envelope,

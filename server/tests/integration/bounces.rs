@@ -380,8 +380,8 @@ async fn bulk_resend_and_automatic_reminders_pass_a_held_address_by() {
 /// return path, and takes the bounce sent back to that path on its listener.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beckon_serve_with_a_bounce_address_sends_from_the_return_path_and_takes_its_bounce() {
-    use crate::multi_process::{beckon, stub_site};
-    use std::io::{BufRead, Write};
+    use crate::multi_process::{admin_create, beckon, stub_site};
+    use std::io::BufRead;
     use std::process::Stdio;
     const PUBLIC_URL: &str = "http://beckon.test";
     let dir = tempfile::tempdir().unwrap();
@@ -396,10 +396,7 @@ async fn beckon_serve_with_a_bounce_address_sends_from_the_return_path_and_takes
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     stub_site(dir.path());
-    let mut create =
-        beckon(&env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(create.wait().unwrap().success(), "beckon admin create");
+    admin_create(&env);
 
     let mut child = beckon(&env, &["serve"]).env("BECKON_ADDR", "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
     struct Killed(std::process::Child);

@@ -50,6 +50,14 @@ pub(crate) fn beckon(env: &[(String, String)], args: &[&str]) -> Command {
     command
 }
 
+/// `beckon admin create` of the owner, the password on standard input.
+pub(crate) fn admin_create(env: &[(String, String)]) {
+    let mut create =
+        beckon(env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(create.wait().unwrap().success(), "beckon admin create");
+}
+
 /// Starts `beckon serve` and returns it with the address it listens on.
 fn serve(env: &[(String, String)]) -> (Child, String) {
     let mut child = beckon(env, &["serve"]).env("BECKON_ADDR", "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
@@ -90,11 +98,7 @@ async fn two_servers_and_two_workers_share_sessions_limits_and_the_outbox() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     stub_site(dir.path());
-
-    let mut create =
-        beckon(&env, &["admin", "create", "--email", OWNER_EMAIL, "--name", "Olive Owner"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(create.wait().unwrap().success(), "beckon admin create");
+    admin_create(&env);
     let (a, a_addr) = serve(&env);
     let (b, b_addr) = serve(&env);
     let mut children = vec![a, b];

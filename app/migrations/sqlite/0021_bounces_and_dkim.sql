@@ -1,7 +1,8 @@
 -- Bounces: a delivery status notification that came back to a message's own return path
 -- (VERP). The outbox row keeps the worst one received ('hard' outranks 'soft'), with the
 -- remote server's words; a hard bounce also holds its address in the account until an
--- administrator corrects it or says it works now, so nobody resends blindly to it.
+-- administrator corrects it or says it works now, so nobody resends blindly to it. A release
+-- is kept (released_at): a late bounce of a message sent before it does not hold again.
 ALTER TABLE outbox ADD COLUMN bounce_kind TEXT CHECK (bounce_kind IN ('hard', 'soft'));
 ALTER TABLE outbox ADD COLUMN bounce_reply TEXT;
 ALTER TABLE outbox ADD COLUMN bounced_at BIGINT;
@@ -12,6 +13,7 @@ CREATE TABLE held_addresses (
     message_id TEXT NOT NULL,
     reply TEXT NOT NULL,
     held_at BIGINT NOT NULL,
+    released_at BIGINT,
     PRIMARY KEY (account_id, email)
 );
 

@@ -214,9 +214,25 @@ async fn a_hard_bounce_is_shown_holds_the_address_tells_the_inviter_once_and_is_
     service::act(&app.state, &owner, &user, InvitationAction::Resend).await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox").await, queued + 1);
     assert!(matches!(service::release_hold(&app.state, &owner, &user).await, Err(AppError::InvalidState(_))), "nothing is held now");
-    // A late copy of the report does not hold the address again.
+    // A late copy of the report does not hold the address again, nor a late bounce of
+    // another message sent before the release; one of a message sent after it does.
+    let held = "SELECT COUNT(*) FROM held_addresses WHERE released_at IS NULL";
     session(port, "", &[return_path(&app, &id)], Some(&hard_dsn())).await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM held_addresses").await, 0);
+    assert_eq!(count(&app, held).await, 0);
+    let earlier: String = sqlx::query_scalar("SELECT id FROM outbox WHERE recipient = $1 AND kind = 'invitation' AND bounce_kind IS NULL")
+        .bind(INVITEE)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outbox SET created_at = created_at - 60000 WHERE id = $1").bind(&earlier).execute(&app.state.db.pool).await.unwrap();
+    session(port, "", &[return_path(&app, &earlier)], Some(&hard_dsn())).await;
+    assert_eq!(count(&app, held).await, 0, "sent before the release: the admin said the address works since");
+    app.clock.advance(chrono::Duration::minutes(1));
+    service::act(&app.state, &owner, &user, InvitationAction::Remind).await.unwrap();
+    let after: String =
+        sqlx::query_scalar("SELECT id FROM outbox WHERE recipient = $1 AND kind = 'reminder'").bind(INVITEE).fetch_one(&app.state.db.pool).await.unwrap();
+    session(port, "", &[return_path(&app, &after)], Some(&hard_dsn())).await;
+    assert_eq!(count(&app, held).await, 1, "sent after the release: held again");
 
     // Deleting the person erases the address from the hold and from the inviter's notice.
     session(
@@ -228,7 +244,7 @@ async fn a_hard_bounce_is_shown_holds_the_address_tells_the_inviter_once_and_is_
     .await;
     let second = user_id_of(&app.state, "second@example.org").await;
     app::services::people::delete(&app.state, &owner, &second).await.unwrap();
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM held_addresses").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM held_addresses WHERE email = 'second@example.org'").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE text_body LIKE '%second@example.org%' OR subject LIKE '%second@example.org%'").await, 0);
 }
 

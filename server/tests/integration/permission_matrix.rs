@@ -180,7 +180,9 @@ async fn fixture(kind: Kind) -> Fixture {
     // An address that bounced, held until someone marks it as working.
     {
         let mut conn = app.state.db.pool.acquire().await.unwrap();
-        app::services::store::bounces::hold(&mut conn, &owner.account_id, "held@example.com", "m", "550 5.1.1 unknown", app.clock_ms()).await.unwrap();
+        app::services::store::bounces::hold(&mut conn, &owner.account_id, "held@example.com", "m", app.clock_ms(), "550 5.1.1 unknown", app.clock_ms())
+            .await
+            .unwrap();
     }
     // A DKIM key rotated out, for removing.
     sqlx::query("INSERT INTO dkim_keys (selector, private_key_pem, public_key_base64, created_at, retired_at) VALUES ('old-key', '', '', 1, 2)")
@@ -364,7 +366,7 @@ fn rows() -> Vec<Row> {
             Rule::ReachesTarget,
             |f| format!("user_id={}", f.target("held")),
             200,
-            Some(|_| "SELECT COUNT(*) FROM held_addresses".into()),
+            Some(|_| "SELECT COUNT(*) FROM held_addresses WHERE released_at IS NULL".into()),
         ),
         row(
             "get_invitation_link",

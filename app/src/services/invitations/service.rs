@@ -459,7 +459,7 @@ pub async fn release_hold(state: &AppState, actor: &Actor, user_id: &str) -> Res
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let target = load_target(&mut tx, state.db.engine(), actor, user_id, InvitationAction::Resend, now).await.map_err(AppError::from)?;
     let invitation = pending(&target).map_err(AppError::from)?.clone();
-    if !crate::services::store::bounces::release(&mut tx, &actor.account_id, &target.user.email).await.step("bounces::release")? {
+    if !crate::services::store::bounces::release(&mut tx, &actor.account_id, &target.user.email, now).await.step("bounces::release")? {
         return Err(AppError::InvalidState(format!("{} is not held: nothing bounced there, or it was marked as working already.", target.user.email)));
     }
     record(&mut tx, actor, AuditAction::AddressHoldReleased, &invitation.id, serde_json::json!({ "email": target.user.email }), now).await?;

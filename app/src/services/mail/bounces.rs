@@ -226,7 +226,8 @@ pub async fn record(state: &AppState, message_id: &str, kind: BounceKind, reply:
     if !store::record(&mut tx, message_id, kind, reply, now).await.step("bounces::record")? {
         return Ok(Some(Recorded { changed: false, held: false, noticed: false }));
     }
-    let held = kind == BounceKind::Hard && store::hold(&mut tx, &message.account_id, &message.recipient, message_id, reply, now).await.step("bounces::hold")?;
+    let held = kind == BounceKind::Hard
+        && store::hold(&mut tx, &message.account_id, &message.recipient, message_id, message.created_at, reply, now).await.step("bounces::hold")?;
     let (target_type, target_id) = match &message.invitation_id {
         Some(id) => ("invitation", id.as_str()),
         None => ("message", message_id),

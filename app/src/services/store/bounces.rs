@@ -13,10 +13,11 @@ pub struct BouncedMessage {
     pub kind: MessageKind,
     pub invitation_id: Option<String>,
     pub sent_by: Option<String>,
+    pub created_at: i64,
 }
 
 pub async fn message(conn: &mut Conn, id: &str) -> sqlx::Result<Option<BouncedMessage>> {
-    sqlx::query_as("SELECT id, account_id, recipient, kind, invitation_id, sent_by FROM outbox WHERE id = $1").bind(id).fetch_optional(conn).await
+    sqlx::query_as("SELECT id, account_id, recipient, kind, invitation_id, sent_by, created_at FROM outbox WHERE id = $1").bind(id).fetch_optional(conn).await
 }
 
 /// Records a bounce on its message; once a message bounced hard nothing replaces it (a
@@ -35,17 +36,21 @@ pub async fn record(conn: &mut Conn, message_id: &str, kind: BounceKind, reply: 
     Ok(done.rows_affected() > 0)
 }
 
-/// Holds `email` in the account after a hard bounce; whether it was not held already.
-pub async fn hold(conn: &mut Conn, account_id: &str, email: &str, message_id: &str, reply: &str, now_ms: i64) -> sqlx::Result<bool> {
+/// Holds `email` in the account after a hard bounce of a message made at `sent_at`; whether
+/// it was not held already. An address released after that message was made stays released.
+pub async fn hold(conn: &mut Conn, account_id: &str, email: &str, message_id: &str, sent_at: i64, reply: &str, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "INSERT INTO held_addresses (account_id, email, message_id, reply, held_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (account_id, email) DO NOTHING",
+        "INSERT INTO held_addresses (account_id, email, message_id, reply, held_at, released_at) VALUES ($1, $2, $3, $4, $5, NULL) \
+         ON CONFLICT (account_id, email) DO UPDATE \
+           SET message_id = excluded.message_id, reply = excluded.reply, held_at = excluded.held_at, released_at = NULL \
+           WHERE held_addresses.released_at IS NOT NULL AND held_addresses.released_at < $6",
     )
     .bind(account_id)
     .bind(email)
     .bind(message_id)
     .bind(reply)
     .bind(now_ms)
+    .bind(sent_at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -53,7 +58,7 @@ pub async fn hold(conn: &mut Conn, account_id: &str, email: &str, message_id: &s
 
 /// The bounce holding `email`, if one does.
 pub async fn held(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Result<Option<Bounce>> {
-    let row: Option<(String, i64)> = sqlx::query_as("SELECT reply, held_at FROM held_addresses WHERE account_id = $1 AND email = $2")
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT reply, held_at FROM held_addresses WHERE account_id = $1 AND email = $2 AND released_at IS NULL")
         .bind(account_id)
         .bind(email)
         .fetch_optional(conn)
@@ -62,8 +67,13 @@ pub async fn held(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Resul
 }
 
 /// Lets `email` receive mail again; whether it was held.
-pub async fn release(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM held_addresses WHERE account_id = $1 AND email = $2").bind(account_id).bind(email).execute(conn).await?;
+pub async fn release(conn: &mut Conn, account_id: &str, email: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE held_addresses SET released_at = $3 WHERE account_id = $1 AND email = $2 AND released_at IS NULL")
+        .bind(account_id)
+        .bind(email)
+        .bind(now_ms)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 

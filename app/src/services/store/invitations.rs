@@ -203,7 +203,7 @@ pub async fn due_for_reminder(conn: &mut Conn, now_ms: i64, limit: i64) -> sqlx:
                  AND (i.auto_after_version IS NULL OR i.auto_after_version <> i.link_version)) \
              OR (a.remind_before_days IS NOT NULL AND i.expires_at - a.remind_before_days * 86400000 <= $1 \
                  AND (i.auto_before_version IS NULL OR i.auto_before_version <> i.link_version))) \
-           AND NOT EXISTS (SELECT 1 FROM users u JOIN held_addresses h ON h.account_id = u.account_id AND h.email = u.email WHERE u.id = i.user_id) \
+           AND NOT EXISTS (SELECT 1 FROM users u JOIN held_addresses h ON h.account_id = u.account_id AND h.email = u.email AND h.released_at IS NULL WHERE u.id = i.user_id) \
          ORDER BY i.expires_at LIMIT $3",
     )
     .bind(now_ms)

@@ -349,7 +349,7 @@ fn segment_sql(
          FROM (SELECT u.{row} AS row_name FROM {from} WHERE {conditions} ORDER BY {order} LIMIT {limit} OFFSET {offset}) found \
          JOIN users u ON u.{row} = found.row_name \
          LEFT JOIN invitations i ON i.user_id = u.id AND i.state = '{pending}' \
-         LEFT JOIN held_addresses h ON i.id IS NOT NULL AND h.account_id = u.account_id AND h.email = u.email \
+         LEFT JOIN held_addresses h ON i.id IS NOT NULL AND h.account_id = u.account_id AND h.email = u.email AND h.released_at IS NULL \
          ORDER BY {order}",
         status = status_sql(&now),
         conditions = conditions.join(" AND "),
@@ -535,7 +535,7 @@ pub async fn by_ids(conn: &mut Conn, account_id: &str, ids: &[String], now_ms: i
                 i.id AS invitation_id, i.created_at AS invited_at, i.last_sent_at, i.expires_at, i.send_count, i.awaiting_since, i.awaiting_reason, \
                 h.reply AS held_reply, h.held_at \
          FROM users u LEFT JOIN invitations i ON i.user_id = u.id AND i.state = $3 \
-         LEFT JOIN held_addresses h ON i.id IS NOT NULL AND h.account_id = u.account_id AND h.email = u.email \
+         LEFT JOIN held_addresses h ON i.id IS NOT NULL AND h.account_id = u.account_id AND h.email = u.email AND h.released_at IS NULL \
          WHERE u.account_id = $1 AND u.id IN ({list}) \
          ORDER BY u.sort_name, u.email",
         status = status_sql("$2"),

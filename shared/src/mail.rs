@@ -151,6 +151,11 @@ pub struct Bounce {
 }
 
 impl Bounce {
+    /// The hard bounce holding an address.
+    pub fn held(reply: String, at_ms: i64) -> Bounce {
+        Bounce { kind: BounceKind::Hard, reply, at_ms }
+    }
+
     /// "Bounced: 550 5.1.1 mailbox unknown (remote server's words)".
     pub fn sentence(&self) -> String {
         format!("{}: {} (remote server's words)", self.kind.label(), self.reply)

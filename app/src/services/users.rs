@@ -107,7 +107,7 @@ pub async fn rows(conn: &mut Conn, actor: &Actor, listed: Vec<ListedUser>, now: 
                 offered: offered.remove(&invitation_id).unwrap_or_default(),
                 latest_email: emails.remove(&invitation_id),
                 // Read of the person's address, as resending asks it.
-                held: u.held_at.map(|at_ms| shared::mail::Bounce { kind: shared::mail::BounceKind::Hard, reply: u.held_reply.unwrap_or_default(), at_ms }),
+                held: u.held_at.map(|at_ms| shared::mail::Bounce::held(u.held_reply.unwrap_or_default(), at_ms)),
                 invitation_id,
                 invited_at_ms,
                 last_sent_at_ms,

@@ -5,7 +5,6 @@
 //! to publish and rotates the key (a new selector; the old record is listed until removed).
 //! Nothing here looks at DNS: whether the record is published is for the operator to check.
 
-use crate::services::audit::{self, AuditEvent};
 use crate::services::db::Db;
 use crate::services::error::Step;
 use crate::services::store::bounces::{self as store, DkimKey};
@@ -84,15 +83,8 @@ async fn add(db: &Db, key: &DkimKey, only_if_none: bool, audit: Option<(&Actor, 
         return Ok(false);
     }
     if let Some((actor, now)) = audit {
-        let event = AuditEvent {
-            account_id: &actor.account_id,
-            actor_user_id: Some(&actor.user_id),
-            action: AuditAction::DkimKeyRotated,
-            target_type: "dkim_key",
-            target_id: &key.selector,
-            details: serde_json::json!({ "selector": key.selector }),
-        };
-        audit::record(&mut tx, event, now).await.step("audit::record")?;
+        let details = serde_json::json!({ "selector": key.selector });
+        super::log::record(&mut tx, actor, AuditAction::DkimKeyRotated, "dkim_key", &key.selector, details, now).await?;
     }
     tx.commit().await.step("commit")?;
     Ok(true)
@@ -209,15 +201,8 @@ pub async fn remove(state: &AppState, actor: &Actor, selector: &str) -> Result<S
     if !store::remove_retired_dkim_key(&mut tx, selector).await.step("bounces::remove_retired_dkim_key")? {
         return Err(AppError::InvalidState("Only a key rotated out can be removed: the signing key stays until another replaces it.".into()));
     }
-    let event = AuditEvent {
-        account_id: &actor.account_id,
-        actor_user_id: Some(&actor.user_id),
-        action: AuditAction::DkimKeyRemoved,
-        target_type: "dkim_key",
-        target_id: selector,
-        details: serde_json::json!({ "selector": selector }),
-    };
-    audit::record(&mut tx, event, state.clock.now_ms()).await.step("audit::record")?;
+    let details = serde_json::json!({ "selector": selector });
+    super::log::record(&mut tx, actor, AuditAction::DkimKeyRemoved, "dkim_key", selector, details, state.clock.now_ms()).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("The key {selector} is removed: its DNS record can go too."))
 }

@@ -30,7 +30,8 @@ fn row(message: LoggedMessage) -> DeliveryRow {
     }
 }
 
-async fn record(
+/// An event the actor caused, in the caller's transaction.
+pub(super) async fn record(
     conn: &mut Conn,
     actor: &Actor,
     action: AuditAction,

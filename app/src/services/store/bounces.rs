@@ -63,7 +63,7 @@ pub async fn held(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Resul
         .bind(email)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|(reply, at_ms)| Bounce { kind: BounceKind::Hard, reply, at_ms }))
+    Ok(row.map(|(reply, at_ms)| Bounce::held(reply, at_ms)))
 }
 
 /// Lets `email` receive mail again; whether it was held.

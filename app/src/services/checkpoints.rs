@@ -54,6 +54,8 @@ pub mod points {
     pub const SIGN_IN_SLOWED: &str = "sign_in.slowed";
     /// The mail server accepted a message; the outbox does not know it yet.
     pub const DELIVERY_SENT: &str = "delivery.sent";
+    /// A message's outcome is in the outbox (reached once per message, after its round's commit).
+    pub const DELIVERY_RECORDED: &str = "delivery.recorded";
     /// A batch of a bulk job has done its people and is about to commit.
     pub const JOB_BATCH_BEFORE_COMMIT: &str = "job.batch_before_commit";
     /// An import's last batch is staged; its rows are about to go live.

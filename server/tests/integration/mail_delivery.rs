@@ -206,6 +206,9 @@ async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
     // Every message the server accepts waits at the checkpoint before it is recorded.
     let gates = Gates::default();
     gates.close(points::DELIVERY_SENT);
+    // Recording goes on beside sending: the kill waits until the 20 are written.
+    gates.close(points::DELIVERY_RECORDED);
+    gates.open(points::DELIVERY_RECORDED);
     let worker = {
         let (state, transport) = (app.gated(&gates), transport.clone());
         tokio::spawn(async move { dispatch_pending(&state, &transport, &config()).await })
@@ -215,8 +218,10 @@ async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
     // yet recorded when it dies.
     let in_flight = config().concurrency;
     gates.arrivals(points::DELIVERY_SENT, 20 + in_flight).await;
+    gates.arrivals(points::DELIVERY_RECORDED, 20).await;
     worker.abort();
     let _ = worker.await;
+    assert_eq!(gates.arrived(points::DELIVERY_RECORDED), 20, "the others wait at the mail server's answer");
     assert_eq!(sink.messages().len(), 20 + in_flight);
     let unsent = states(&app).await.into_iter().filter(|(s, _, _)| s != "sent").count();
     assert_eq!(unsent, 100 - 20, "killed with most of its batch still unsent");
@@ -231,7 +236,31 @@ async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
     assert_eq!(unique.len(), 100, "none lost");
     // Exactly the messages in flight at the kill (accepted, not yet recorded) arrive twice,
     // with the same Message-ID, so a mailbox shows each once.
-    assert_eq!(ids.len() - unique.len(), in_flight);
+    let twice: Vec<_> = unique.iter().filter(|id| ids.iter().filter(|i| i == *id).count() > 1).collect();
+    assert_eq!(ids.len() - unique.len(), in_flight, "{} messages reached the sink; twice: {twice:?}", ids.len());
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_lapsed_cannot_undo_what_the_worker_that_took_over_records() {
+    use app::services::Clock;
+    use shared::mail::DeliveryState;
+    let app = TestApp::with_owner().await;
+    app.queue_test_emails(1).await;
+    let lease = |now: i64| now + 120_000;
+    let now = app.clock.now_ms();
+    let slow = outbox::claim(&app.state.db, "slow", now, lease(now), 10).await.unwrap();
+    assert_eq!(slow.len(), 1);
+    app.clock.advance(chrono::Duration::minutes(3));
+    let now = app.clock.now_ms();
+    let taken = outbox::claim(&app.state.db, "quick", now, lease(now), 10).await.unwrap();
+    assert_eq!(taken.len(), 1, "the lapsed lease is taken over");
+    let settle =
+        |state, next_attempt_at| outbox::Settlement { id: taken[0].id.clone(), state, reply: "250 ok".into(), next_attempt_at, refund_attempt: false, at: now };
+    // The slow worker's answer comes back while the other is still sending.
+    outbox::settle_all(&app.state.db, "slow", &[settle(DeliveryState::Deferred, Some(now + 30_000))]).await.unwrap();
+    assert_eq!(states(&app).await[0].0, "sending", "still the other worker's");
+    outbox::settle_all(&app.state.db, "quick", &[settle(DeliveryState::Sent, None)]).await.unwrap();
+    assert_eq!(states(&app).await[0].0, "sent", "sent once, never queued again");
 }
 
 #[tokio::test]

@@ -326,10 +326,13 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             while let Ok(next) = came_back.try_recv() {
                 round.push(next);
             }
-            if let Err(error) = outbox::settle_all(db, &round).await {
+            if let Err(error) = outbox::settle_all(db, &config.worker.to_string(), &round).await {
                 // The leases run out and another pass settles them; the mail may then go
                 // out twice (at least once, never lost).
                 tracing::error!(messages = round.len(), %error, "could not record delivery outcomes");
+            }
+            for _ in &round {
+                state.checkpoints.reach(crate::services::checkpoints::points::DELIVERY_RECORDED).await;
             }
             for settlement in &round {
                 match settlement.state {

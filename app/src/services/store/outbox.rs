@@ -172,7 +172,9 @@ pub struct Settlement {
 
 /// Settles claimed messages, in one transaction: one wait for the write lock for a round of
 /// the SMTP pool rather than one per message. Only a row still being sent is touched.
-pub async fn settle_all(db: &Db, settlements: &[Settlement]) -> sqlx::Result<()> {
+/// Only messages `worker` still leases: one whose lease lapsed and that another worker took
+/// is that worker's to settle (its "deferred" must not undo the other's "sent").
+pub async fn settle_all(db: &Db, worker: &str, settlements: &[Settlement]) -> sqlx::Result<()> {
     if settlements.is_empty() {
         return Ok(());
     }
@@ -182,7 +184,7 @@ pub async fn settle_all(db: &Db, settlements: &[Settlement]) -> sqlx::Result<()>
             "UPDATE outbox SET state = $1, last_reply = $2, lease_until = NULL, updated_at = $3, \
                sent_at = CASE WHEN $1 = $6 THEN $3 ELSE sent_at END, \
                next_attempt_at = COALESCE($4, next_attempt_at), attempts = attempts - $8 \
-             WHERE id = $5 AND state = $7",
+             WHERE id = $5 AND state = $7 AND leased_by = $9",
         )
         .bind(settlement.state.as_str())
         .bind(&settlement.reply)
@@ -192,6 +194,7 @@ pub async fn settle_all(db: &Db, settlements: &[Settlement]) -> sqlx::Result<()>
         .bind(DeliveryState::Sent.as_str())
         .bind(DeliveryState::Sending.as_str())
         .bind(i64::from(settlement.refund_attempt))
+        .bind(worker)
         .execute(&mut *tx)
         .await?;
     }

@@ -270,8 +270,6 @@ async fn stop(state: &AppState, job: &JobRecord, because: &str) -> Result<(), Ap
 
 /// Does one batch of a job's items in one transaction; returns how many were settled.
 async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Result<u64, AppError> {
-    let now = state.clock.now_ms();
-    let engine = state.db.engine();
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let Some(job) = store::get(&mut conn, job_id).await.step("jobs::get")? else { return Ok(0) };
     if job.state != JobState::Running {
@@ -297,26 +295,71 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
     if action == BulkAction::Import {
         return process_import(state, &job, &actor, &account, items).await;
     }
+    // An invitation action's refusals come before its writes (but for the refused send's own
+    // count, on a counter past its limit already): its batch runs without a savepoint per
+    // person, and only an error (rare) makes it start again with one each.
+    let unguarded = matches!(action.per_person(), PerPerson::Invitation(single) if single != shared::invitations::InvitationAction::InviteToActivate);
+    if unguarded {
+        if let Some(settled) = batch(state, &job, &actor, &account, action, &items, Isolation::None).await? {
+            return Ok(settled);
+        }
+    }
+    Ok(batch(state, &job, &actor, &account, action, &items, Isolation::SavepointEach).await?.unwrap_or(0))
+}
+
+/// How a batch keeps one person's failure from the others'.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// A savepoint around each person: a failure is rolled back to it and the batch goes on.
+    SavepointEach,
+    /// None: a failure rolls the whole batch back (`None` returned: do it again with savepoints).
+    None,
+}
+
+/// The batch's transaction: each open item done, its outcome settled, the job's counts.
+async fn batch(
+    state: &AppState,
+    job: &JobRecord,
+    actor: &Actor,
+    account: &AccountRecord,
+    action: BulkAction,
+    items: &[ClaimedItem],
+    isolation: Isolation,
+) -> Result<Option<u64>, AppError> {
+    let now = state.clock.now_ms();
+    let engine = state.db.engine();
+    let guarded = isolation == Isolation::SavepointEach;
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let mut budget_left = i64::MAX;
     if action.sends_email() {
         budget::hold(&mut tx, engine, &account.id).await?;
         budget_left = budget::usage(&mut tx, state.mail_limits, &account.id, &actor.user_id, now).await?.left();
     }
-    let one = OnePerson { state, actor: &actor, account: &account, priority: Priority::Bulk, now };
+    // The people's emails and audit lines are written together before the commit.
+    let writes = invitation_service::Writes::batch();
+    let one = OnePerson { state, actor, account, priority: Priority::Bulk, now, writes: &writes };
     let (mut done, mut skipped, mut failed, mut queued) = (0i64, 0i64, 0i64, 0i64);
     let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
     // Those settled by another worker after this one's lease ran out are left alone.
     let open = store::open_among(&mut tx, engine, &job.id, &seqs).await.step("jobs::open_among")?;
     let mut settled = Vec::with_capacity(open.len());
+    let mut loaded = invitation_service::Loaded::default();
+    if let PerPerson::Invitation(single) = action.per_person() {
+        let user_ids: Vec<String> = items.iter().filter(|i| open.contains(&i.seq)).map(|i| i.user_id.clone()).collect();
+        loaded = invitation_service::load_batch(&mut tx, &one, &user_ids, single).await?;
+    }
     for item in items.iter().filter(|i| open.contains(&i.seq)) {
-        sqlx::query("SAVEPOINT item").execute(&mut *tx).await.step("savepoint")?;
+        if guarded {
+            sqlx::query("SAVEPOINT item").execute(&mut *tx).await.step("savepoint")?;
+        }
         let outcome = if action.sends_email() && budget_left <= 0 {
             Err(Refused::skip(SkipReason::DailyBudget))
         } else {
             match action.per_person() {
-                PerPerson::Invitation(single) => invitation_service::act_on_one(&mut tx, &one, &item.user_id, single).await.map(|d| d.queued_email),
-                PerPerson::Person(single) => people::act_on_one(&mut tx, engine, &actor, &item.user_id, single, now).await.map(|_| false),
+                PerPerson::Invitation(single) => {
+                    invitation_service::act_on_loaded(&mut tx, &one, &mut loaded, &item.user_id, single).await.map(|d| d.queued_email)
+                }
+                PerPerson::Person(single) => people::act_on_one(&mut tx, engine, actor, &item.user_id, single, now).await.map(|_| false),
                 PerPerson::ImportRow => Err(Refused::Error(AppError::Internal)),
             }
         };
@@ -327,17 +370,25 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
                     queued += 1;
                 }
                 done += 1;
-                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+                if guarded {
+                    sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+                }
                 ItemOutcome::Done
             }
             Err(Refused::Skip { reason, .. }) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
-                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+                if guarded {
+                    sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
+                    sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
+                }
                 skipped += 1;
                 ItemOutcome::Skipped(reason)
             }
             // The database is away: the whole batch waits for its lease to run out.
             Err(Refused::Error(AppError::Unavailable)) => return Err(AppError::Unavailable),
+            Err(Refused::Error(error)) if !guarded => {
+                tracing::warn!(job = %job.id, user_id = %item.user_id, %error, "a bulk action failed for one person: its batch starts again with a savepoint each");
+                return Ok(None);
+            }
             Err(Refused::Error(error)) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *tx).await.step("rollback to savepoint")?;
                 sqlx::query("RELEASE SAVEPOINT item").execute(&mut *tx).await.step("release savepoint")?;
@@ -348,6 +399,7 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
         };
         settled.push((item.seq, settled_as));
     }
+    writes.flush(&mut tx, actor, now).await?;
     store::settle_all(&mut tx, &job.id, &settled, now).await.step("jobs::settle_all")?;
     store::count(&mut tx, &job.id, done, skipped, failed, now).await.step("jobs::count")?;
     if store::finish_if_complete(&mut tx, &job.id, now).await.step("jobs::finish_if_complete")? {
@@ -361,7 +413,7 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
     if queued > 0 {
         state.work_signal.wake_here();
     }
-    Ok((done + skipped + failed) as u64)
+    Ok(Some((done + skipped + failed) as u64))
 }
 
 /// Stages a batch of an import's rows; the batch that settles the last one publishes them all

@@ -114,6 +114,61 @@ async fn a_runner_stopped_half_way_and_started_again_does_no_one_twice() {
 }
 
 #[tokio::test]
+async fn one_persons_failure_is_rolled_back_alone_and_the_rest_of_the_batch_is_done_once() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    invite_many(&app, &owner, "f", 150, &app.account_grants(&[Role::Member])).await;
+    let failing: String = sqlx::query_scalar("SELECT i.id FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.email = 'f-7@example.com'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    // The database refuses to change that one invitation: its resend fails half-way, after
+    // its send was counted.
+    let refuse = match app.state.db.engine() {
+        app::services::db::Engine::Sqlite => {
+            vec![format!(
+                "CREATE TRIGGER refuse_one BEFORE UPDATE ON invitations WHEN OLD.id = '{failing}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )]
+        }
+        app::services::db::Engine::Postgres => vec![
+            "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql".to_string(),
+            format!("CREATE TRIGGER refuse_one BEFORE UPDATE ON invitations FOR EACH ROW WHEN (OLD.id = '{failing}') EXECUTE FUNCTION refuse_one()"),
+        ],
+    };
+    for statement in refuse {
+        sqlx::query(&statement).execute(&app.state.db.pool).await.unwrap();
+    }
+    let sends_counted = |address: &'static str| {
+        let (app, account_id) = (&app, owner.account_id.clone());
+        async move {
+            let key = format!("send:{account_id}:{address}");
+            sqlx::query_scalar::<_, i64>("SELECT hits FROM rate_limits WHERE key = $1").bind(key).fetch_one(&app.state.db.pool).await.unwrap()
+        }
+    };
+    assert_eq!(sends_counted("f-7@example.com").await, 1, "the invitation itself");
+    let started = jobs::start(&app.state, &owner, BulkAction::Resend, Selection::Matching("status=invited".into())).await.unwrap();
+    let everyone = JobsConfig { batch: 100, ..worker("a") };
+    assert_eq!(jobs::run_due(&app.state, &everyone, None).await.unwrap(), 150);
+    let job = jobs::get(&app.state, &owner, &started.id).await.unwrap();
+    assert_eq!((job.state, job.done, job.skipped, job.failed), (JobState::Done, 149, 0, 1), "{job:?}");
+    let per_person = messages_per_person(&app, "f").await;
+    assert_eq!(
+        per_person.iter().find(|(address, _)| address == "f-7@example.com"),
+        Some(&("f-7@example.com".to_string(), 1)),
+        "no resend for the one that failed"
+    );
+    assert!(per_person.iter().filter(|(address, _)| address != "f-7@example.com").all(|(_, n)| *n == 2), "the invitation and one resend for everyone else");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.resent'").await, 149, "audited once each");
+    assert_eq!(
+        number(&app, "SELECT COUNT(*) FROM audit_event_places p JOIN audit_events e ON e.id = p.event_id WHERE e.action = 'invitation.resent'").await,
+        149,
+        "each line found by the place of the role it offers"
+    );
+    assert_eq!(sends_counted("f-7@example.com").await, 1, "its counted send rolled back with it");
+    assert_eq!(sends_counted("f-8@example.com").await, 2);
+}
+
+#[tokio::test]
 async fn two_runners_split_one_job_without_overlap() {
     let app = TestApp::with_owner().await;
     let owner = app.owner().await;

@@ -73,22 +73,60 @@ pub async fn invitation_offering(
     wording: Wording,
     now_ms: i64,
 ) -> Result<(), AppError> {
+    let message = offering_message(conn, from, invitee, invitation, offers, wording).await?;
+    queue(conn, message.as_new(), now_ms).await
+}
+
+/// An invitation email made and not yet queued (a bulk job's batch queues its people's in
+/// one statement).
+pub struct OfferingMessage {
+    account_id: String,
+    kind: MessageKind,
+    recipient: Email,
+    invitation_id: String,
+    sent_by: Option<String>,
+    priority: Priority,
+    rendered: templates::RenderedEmail,
+}
+
+impl OfferingMessage {
+    pub fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            account_id: &self.account_id,
+            kind: self.kind,
+            recipient: &self.recipient,
+            invitation_id: Some(&self.invitation_id),
+            password_reset_id: None,
+            sent_by: self.sent_by.as_deref(),
+            priority: self.priority,
+            rendered: self.rendered.clone(),
+        }
+    }
+}
+
+/// [`invitation_offering`]'s email, made but not queued.
+pub async fn offering_message(
+    conn: &mut Conn,
+    from: From<'_>,
+    invitee: &Email,
+    invitation: &InvitationRecord,
+    offers: Vec<GrantRow>,
+    wording: Wording,
+) -> Result<OfferingMessage, AppError> {
     let email = email_for(conn, from.account_name, from.inviter_name, invitee, invitation, offers).await?;
     let (kind, rendered) = match wording {
         Wording::Invitation => (MessageKind::Invitation, templates::invitation(&email)),
         Wording::Reminder => (MessageKind::Reminder, templates::reminder(&email)),
     };
-    let message = NewMessage {
-        account_id: &invitation.account_id,
+    Ok(OfferingMessage {
+        account_id: invitation.account_id.clone(),
         kind,
-        recipient: invitee,
-        invitation_id: Some(&invitation.id),
-        password_reset_id: None,
-        sent_by: from.sent_by,
+        recipient: invitee.clone(),
+        invitation_id: invitation.id.clone(),
+        sent_by: from.sent_by.map(str::to_string),
         priority: from.priority,
         rendered,
-    };
-    queue(conn, message, now_ms).await
+    })
 }
 
 /// The roles an invitation offers as the invitee reads them ("Admin", "Clinician — Room 3").

@@ -22,7 +22,7 @@ use shared::scopes::Grant;
 use shared::status::{InvitationState, StoredUserStatus, UserStatus};
 use shared::views::InviteOutcome;
 use shared::{typos, AppError, Email, RoleKey};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 pub struct InviteRequest {
     pub addresses: String,
@@ -87,7 +87,7 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
     check_grants(&mut tx, state.db.engine(), actor, &grants).await?;
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
-    let one = OnePerson { state, actor, account: &account, priority: Priority::Waited, now };
+    let one = OnePerson { state, actor, account: &account, priority: Priority::Waited, now, writes: &Writes::Now };
     for email in emails {
         match invite_one(&mut tx, &one, &email, &grants, message.as_deref()).await {
             Ok(_) => outcome.invited.push(email.to_string()),
@@ -259,6 +259,8 @@ struct Target {
     /// The roles the invitation offers with their places' names, as read once for the
     /// decision and the email.
     offers: Vec<GrantRow>,
+    /// Its address hard-bounced and is held (read for the actions that send).
+    held: Option<shared::mail::Bounce>,
 }
 
 /// Loads the user `action` is about and refuses the action unless the one rule in
@@ -268,13 +270,61 @@ struct Target {
 /// at once (removing its last two roles, a removal while it is accepted) take turns, and the
 /// second decides on what the first left.
 async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str, action: InvitationAction, now: i64) -> Result<Target, Refused> {
-    let user = users::get(tx, user_id).await.step("users::get")?.filter(|u| u.account_id == actor.account_id);
-    let user = user.ok_or(Refused::skip(SkipReason::Gone))?;
-    let invitation = store::pending_for_user_locked(tx, engine, &user.id).await.step("invitations::pending_for_user_locked")?;
-    let offers = match &invitation {
-        Some(invitation) => scopes::offered_by(tx, std::slice::from_ref(&invitation.id)).await.step("scopes::offered_by")?,
-        None => Vec::new(),
+    let mut targets = load_targets(tx, engine, actor, std::slice::from_ref(&user_id.to_string()), action, now).await?;
+    targets.remove(user_id).unwrap_or(Err(Refused::skip(SkipReason::Gone)))
+}
+
+/// [`load_target`] of each of `user_ids`, read in a few statements for all of them (a bulk
+/// job's batch): the users, their pending invitations (locked), the roles those offer and,
+/// when the action sends, which addresses are held.
+async fn load_targets(
+    tx: &mut Conn,
+    engine: Engine,
+    actor: &Actor,
+    user_ids: &[String],
+    action: InvitationAction,
+    now: i64,
+) -> Result<HashMap<String, Result<Target, Refused>>, Refused> {
+    let users: Vec<UserRecord> =
+        users::get_many(tx, user_ids).await.step("users::get_many")?.into_iter().filter(|u| u.account_id == actor.account_id).collect();
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut invitations: HashMap<String, InvitationRecord> = HashMap::new();
+    for invitation in store::pending_for_users_locked(tx, engine, &ids).await.step("invitations::pending_for_users_locked")? {
+        invitations.entry(invitation.user_id.clone()).or_insert(invitation);
+    }
+    let invitation_ids: Vec<String> = invitations.values().map(|i| i.id.clone()).collect();
+    let mut offers: HashMap<String, Vec<GrantRow>> = HashMap::new();
+    for row in scopes::offered_by(tx, &invitation_ids).await.step("scopes::offered_by")? {
+        offers.entry(row.owner_id.clone()).or_default().push(row);
+    }
+    let sends = matches!(action, InvitationAction::Resend | InvitationAction::Remind | InvitationAction::SendNew);
+    let mut held = match sends {
+        true => {
+            let emails: Vec<String> = users.iter().filter(|u| invitations.contains_key(&u.id)).map(|u| u.email.clone()).collect();
+            crate::services::store::bounces::held_among(tx, &actor.account_id, &emails).await.step("bounces::held_among")?
+        }
+        false => HashMap::new(),
     };
+    let mut targets: HashMap<String, Result<Target, Refused>> = user_ids.iter().map(|id| (id.clone(), Err(Refused::skip(SkipReason::Gone)))).collect();
+    for user in users {
+        let invitation = invitations.remove(&user.id);
+        let offers = invitation.as_ref().and_then(|i| offers.remove(&i.id)).unwrap_or_default();
+        let held = held.remove(&user.email);
+        targets.insert(user.id.clone(), target_of(actor, user, invitation, offers, held, action, now));
+    }
+    Ok(targets)
+}
+
+/// What the one rule says of `action` on this person, as read.
+fn target_of(
+    actor: &Actor,
+    user: UserRecord,
+    invitation: Option<InvitationRecord>,
+    offers: Vec<GrantRow>,
+    held: Option<shared::mail::Bounce>,
+    action: InvitationAction,
+    now: i64,
+) -> Result<Target, Refused> {
     let mut offered = offers
         .iter()
         .map(|row| RoleKey::parse_stored(&row.role).map(|role| Grant { scope_id: row.scope_id.clone(), role }))
@@ -294,7 +344,7 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
     if let Some(reason) = refusal(&actor.authority, action, &subject) {
         return Err(Refused::skip(reason));
     }
-    Ok(Target { user, invitation, subject, offers })
+    Ok(Target { user, invitation, subject, offers, held })
 }
 
 /// Another request changed the invitation between reading and writing it (an engine
@@ -344,7 +394,8 @@ pub async fn act(state: &AppState, actor: &Actor, user_id: &str, action: Invitat
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     budget::hold(&mut tx, state.db.engine(), &actor.account_id).await?;
     let account = accounts::get(&mut tx, &actor.account_id).await.step("accounts::get")?.ok_or(AppError::NotFound)?;
-    let done = act_on_one(&mut tx, &OnePerson { state, actor, account: &account, priority: Priority::Waited, now }, user_id, action).await?;
+    let done =
+        act_on_one(&mut tx, &OnePerson { state, actor, account: &account, priority: Priority::Waited, now, writes: &Writes::Now }, user_id, action).await?;
     if done.queued_email {
         budget::check_queued(&mut tx, state.mail_limits, &actor.account_id, &actor.user_id, 1, now).await?;
     }
@@ -364,6 +415,68 @@ pub struct OnePerson<'a> {
     /// Bulk mail waits behind single mail.
     pub priority: Priority,
     pub now: i64,
+    pub writes: &'a Writes,
+}
+
+/// Where a resend's (or reminder's, or new invitation's) email and audit line go: written at
+/// once, or kept for the batch, which writes all of its people's in a statement or two each
+/// before it commits ([`Writes::flush`]). Either both of a person's are kept or neither.
+#[derive(Default)]
+pub enum Writes {
+    #[default]
+    Now,
+    Batch(std::sync::Mutex<Vec<(notify::OfferingMessage, AuditAction, String, serde_json::Value)>>),
+}
+
+impl Writes {
+    pub fn batch() -> Writes {
+        Writes::Batch(Default::default())
+    }
+
+    async fn email_and_audit(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        message: notify::OfferingMessage,
+        action: AuditAction,
+        invitation_id: &str,
+        details: serde_json::Value,
+        now: i64,
+    ) -> Result<(), AppError> {
+        match self {
+            Writes::Now => {
+                outbox::enqueue(tx, message.as_new(), now).await.step("outbox::enqueue")?;
+                record(tx, actor, action, invitation_id, details, now).await
+            }
+            Writes::Batch(kept) => {
+                kept.lock().unwrap_or_else(|e| e.into_inner()).push((message, action, invitation_id.to_string(), details));
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes what the batch kept, in the batch's transaction.
+    pub async fn flush(&self, tx: &mut Conn, actor: &Actor, now: i64) -> Result<(), AppError> {
+        let Writes::Batch(kept) = self else { return Ok(()) };
+        let kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let messages: Vec<_> = kept.iter().map(|(message, ..)| message.as_new()).collect();
+        outbox::enqueue_many(tx, &messages, now).await.step("outbox::enqueue_many")?;
+        let events: Vec<AuditEvent> = kept
+            .iter()
+            .map(|(_, action, invitation_id, details)| AuditEvent {
+                account_id: &actor.account_id,
+                actor_user_id: Some(&actor.user_id),
+                action: *action,
+                target_type: "invitation",
+                target_id: invitation_id,
+                details: details.clone(),
+            })
+            .collect();
+        audit::record_many(tx, &events, now).await.step("audit::record_many")
+    }
 }
 
 /// What one person's action did.
@@ -377,11 +490,41 @@ pub struct Done {
 /// the one function the single action and the bulk job share. A refusal may leave writes
 /// in the transaction (a spent send budget): the caller rolls back to before it.
 pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, action: InvitationAction) -> Result<Done, Refused> {
-    let (state, actor, account, now) = (ctx.state, ctx.actor, ctx.account, ctx.now);
     if action == InvitationAction::InviteToActivate {
         return invite_to_activate(tx, ctx, user_id).await;
     }
-    let target = load_target(tx, state.db.engine(), actor, user_id, action, now).await?;
+    let target = load_target(tx, ctx.state.db.engine(), ctx.actor, user_id, action, ctx.now).await?;
+    act_on_target(tx, ctx, target, action).await
+}
+
+/// What a batch of a bulk job acts on, read for all its people at once (a few statements
+/// instead of a few per person); each is then acted on by [`act_on_loaded`].
+#[derive(Default)]
+pub struct Loaded(HashMap<String, Result<Target, Refused>>);
+
+/// Reads `user_ids` for `action` in the caller's transaction, locking their invitations.
+pub async fn load_batch(tx: &mut Conn, ctx: &OnePerson<'_>, user_ids: &[String], action: InvitationAction) -> Result<Loaded, AppError> {
+    if action == InvitationAction::InviteToActivate {
+        return Ok(Loaded::default());
+    }
+    match load_targets(tx, ctx.state.db.engine(), ctx.actor, user_ids, action, ctx.now).await {
+        Ok(targets) => Ok(Loaded(targets)),
+        Err(Refused::Error(error)) => Err(error),
+        Err(Refused::Skip { .. }) => Err(AppError::Internal),
+    }
+}
+
+/// [`act_on_one`] for a person of a batch read by [`load_batch`] for the same action.
+pub async fn act_on_loaded(tx: &mut Conn, ctx: &OnePerson<'_>, loaded: &mut Loaded, user_id: &str, action: InvitationAction) -> Result<Done, Refused> {
+    if action == InvitationAction::InviteToActivate {
+        return invite_to_activate(tx, ctx, user_id).await;
+    }
+    let target = loaded.0.remove(user_id).unwrap_or(Err(Refused::skip(SkipReason::Gone)))?;
+    act_on_target(tx, ctx, target, action).await
+}
+
+async fn act_on_target(tx: &mut Conn, ctx: &OnePerson<'_>, target: Target, action: InvitationAction) -> Result<Done, Refused> {
+    let (actor, account, now) = (ctx.actor, ctx.account, ctx.now);
     let invitation = pending(&target)?.clone();
     let who = display_name(&target.user);
     let email = Email::parse(&target.user.email).step("Email::parse")?;
@@ -428,7 +571,7 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
             return Err(AppError::InvalidState("That action has its own control.".into()).into());
         }
     };
-    if let Some(bounce) = crate::services::store::bounces::held(tx, &actor.account_id, &target.user.email).await.step("bounces::held")? {
+    if let Some(bounce) = target.held {
         return Err(Refused::Skip { reason: SkipReason::AddressBounced, message: Some(shared::mail::held_message(&target.user.email, &bounce.reply)) });
     }
     if let Some(wait) = outbox::spend_send_budget(tx, &actor.account_id, &email, now).await? {
@@ -446,8 +589,9 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
         None => actor.name.clone(),
     };
     let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: Some(&actor.user_id), priority: ctx.priority };
-    notify::invitation_offering(tx, from, &email, &updated, target.offers, wording, now).await?;
-    record(tx, actor, audit_action, &invitation.id, serde_json::json!({ "email": target.user.email, "new_link": rotate }), now).await?;
+    let message = notify::offering_message(tx, from, &email, &updated, target.offers, wording).await?;
+    let details = serde_json::json!({ "email": target.user.email, "new_link": rotate });
+    ctx.writes.email_and_audit(tx, actor, message, audit_action, &invitation.id, details, now).await?;
     Ok(Done { banner, queued_email: true })
 }
 

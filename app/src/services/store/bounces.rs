@@ -66,6 +66,22 @@ pub async fn held(conn: &mut Conn, account_id: &str, email: &str) -> sqlx::Resul
     Ok(row.map(|(reply, at_ms)| Bounce::held(reply, at_ms)))
 }
 
+/// [`held`] for each of `emails` that is held, by address.
+pub async fn held_among(conn: &mut Conn, account_id: &str, emails: &[String]) -> sqlx::Result<std::collections::HashMap<String, Bounce>> {
+    if emails.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT email, reply, held_at FROM held_addresses WHERE account_id = $1 AND released_at IS NULL AND email IN ({})",
+        super::placeholders(2, emails.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql).bind(account_id);
+    for email in emails {
+        query = query.bind(email);
+    }
+    Ok(query.fetch_all(conn).await?.into_iter().map(|(email, reply, at_ms)| (email, Bounce::held(reply, at_ms))).collect())
+}
+
 /// Lets `email` receive mail again; whether it was held.
 pub async fn release(conn: &mut Conn, account_id: &str, email: &str, now_ms: i64) -> sqlx::Result<bool> {
     let done = sqlx::query("UPDATE held_addresses SET released_at = $3 WHERE account_id = $1 AND email = $2 AND released_at IS NULL")

@@ -175,6 +175,24 @@ pub async fn pending_for_user_locked(conn: &mut Conn, engine: super::Engine, use
         .await
 }
 
+/// [`pending_for_user_locked`] for each of `user_ids` at once, locked in the order of their
+/// ids (two transactions locking overlapping sets never wait on each other in a circle).
+pub async fn pending_for_users_locked(conn: &mut Conn, engine: super::Engine, user_ids: &[String]) -> sqlx::Result<Vec<InvitationRecord>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invitations WHERE state = $1 AND user_id IN ({}) ORDER BY id{}",
+        super::placeholders(2, user_ids.len()),
+        super::RowLock::Update.clause(engine)
+    );
+    let mut query = sqlx::query_as(&sql).bind(StoredInvitationState::Pending.as_str());
+    for id in user_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
 /// Locks the invitation's row until the transaction ends (see `RowLock`).
 pub async fn lock(conn: &mut Conn, engine: super::Engine, id: &str) -> sqlx::Result<()> {
     sqlx::query(&format!("SELECT id FROM invitations WHERE id = $1{}", super::RowLock::Update.clause(engine))).bind(id).fetch_optional(conn).await.map(|_| ())

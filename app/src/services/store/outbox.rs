@@ -68,28 +68,65 @@ pub enum Priority {
 
 /// Queues a message; it goes out once the caller's transaction commits.
 pub async fn enqueue(conn: &mut Conn, message: NewMessage<'_>, now_ms: i64) -> sqlx::Result<String> {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
-                             next_attempt_at, created_at, updated_at, password_reset_id, sent_by, priority) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, $9, $11, $12, $13)",
-    )
-    .bind(&id)
-    .bind(message.account_id)
-    .bind(message.kind.as_str())
-    .bind(message.recipient.as_str())
-    .bind(&message.rendered.subject)
-    .bind(&message.rendered.text)
-    .bind(&message.rendered.html)
-    .bind(message.invitation_id)
-    .bind(now_ms)
-    .bind(DeliveryState::Queued.as_str())
-    .bind(message.password_reset_id)
-    .bind(message.sent_by)
-    .bind(message.priority as i32)
-    .execute(conn)
-    .await?;
-    Ok(id)
+    let mut ids = enqueue_many(conn, std::slice::from_ref(&message), now_ms).await?;
+    Ok(ids.pop().unwrap_or_default())
+}
+
+/// Messages written per statement by [`enqueue_many`] (13 parameters each).
+const MESSAGES_PER_STATEMENT: usize = 100;
+
+/// [`enqueue`] for several messages at once (a bulk job's batch); their ids in order.
+pub async fn enqueue_many(conn: &mut Conn, messages: &[NewMessage<'_>], now_ms: i64) -> sqlx::Result<Vec<String>> {
+    let mut all = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
+        let ids: Vec<String> = chunk.iter().map(|_| new_id()).collect();
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = |n: usize| format!("${}", i * 13 + n);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {now}, {now}, {now}, {}, {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(8),
+                    p(10),
+                    p(11),
+                    p(12),
+                    p(13),
+                    now = p(9)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (id, account_id, kind, recipient, subject, text_body, html_body, invitation_id, state, attempts, \
+                                 next_attempt_at, created_at, updated_at, password_reset_id, sent_by, priority) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, message) in ids.iter().zip(chunk) {
+            query = query
+                .bind(id)
+                .bind(message.account_id)
+                .bind(message.kind.as_str())
+                .bind(message.recipient.as_str())
+                .bind(&message.rendered.subject)
+                .bind(&message.rendered.text)
+                .bind(&message.rendered.html)
+                .bind(message.invitation_id)
+                .bind(now_ms)
+                .bind(DeliveryState::Queued.as_str())
+                .bind(message.password_reset_id)
+                .bind(message.sent_by)
+                .bind(message.priority as i32);
+        }
+        query.execute(&mut *conn).await?;
+        all.extend(ids);
+    }
+    Ok(all)
 }
 
 /// A message claimed for sending.

@@ -56,6 +56,19 @@ pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<UserRecord>> 
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
+/// [`get`] for each of `ids` (those that exist, in no particular order).
+pub async fn get_many(conn: &mut Conn, ids: &[String]) -> sqlx::Result<Vec<UserRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id IN ({})", super::placeholders(1, ids.len()));
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
+}
+
 /// [`get`], keeping the row as it is until the transaction ends (see [`super::RowLock`]):
 /// for decisions that depend on what the person is or holds.
 pub async fn get_locked(conn: &mut Conn, engine: super::Engine, id: &str) -> sqlx::Result<Option<UserRecord>> {

@@ -425,7 +425,14 @@ pub struct OnePerson<'a> {
 pub enum Writes {
     #[default]
     Now,
-    Batch(std::sync::Mutex<Vec<(notify::OfferingMessage, AuditAction, String, serde_json::Value)>>),
+    Batch(std::sync::Mutex<Vec<(notify::OfferingMessage, AuditLine)>>),
+}
+
+/// A person's audit line on their invitation, by the actor of the batch.
+pub struct AuditLine {
+    action: AuditAction,
+    invitation_id: String,
+    details: serde_json::Value,
 }
 
 impl Writes {
@@ -433,23 +440,14 @@ impl Writes {
         Writes::Batch(Default::default())
     }
 
-    async fn email_and_audit(
-        &self,
-        tx: &mut Conn,
-        actor: &Actor,
-        message: notify::OfferingMessage,
-        action: AuditAction,
-        invitation_id: &str,
-        details: serde_json::Value,
-        now: i64,
-    ) -> Result<(), AppError> {
+    async fn email_and_audit(&self, tx: &mut Conn, actor: &Actor, message: notify::OfferingMessage, line: AuditLine, now: i64) -> Result<(), AppError> {
         match self {
             Writes::Now => {
                 outbox::enqueue(tx, message.as_new(), now).await.step("outbox::enqueue")?;
-                record(tx, actor, action, invitation_id, details, now).await
+                record(tx, actor, line.action, &line.invitation_id, line.details, now).await
             }
             Writes::Batch(kept) => {
-                kept.lock().unwrap_or_else(|e| e.into_inner()).push((message, action, invitation_id.to_string(), details));
+                kept.lock().unwrap_or_else(|e| e.into_inner()).push((message, line));
                 Ok(())
             }
         }
@@ -466,13 +464,13 @@ impl Writes {
         outbox::enqueue_many(tx, &messages, now).await.step("outbox::enqueue_many")?;
         let events: Vec<AuditEvent> = kept
             .iter()
-            .map(|(_, action, invitation_id, details)| AuditEvent {
+            .map(|(_, line)| AuditEvent {
                 account_id: &actor.account_id,
                 actor_user_id: Some(&actor.user_id),
-                action: *action,
+                action: line.action,
                 target_type: "invitation",
-                target_id: invitation_id,
-                details: details.clone(),
+                target_id: &line.invitation_id,
+                details: line.details.clone(),
             })
             .collect();
         audit::record_many(tx, &events, now).await.step("audit::record_many")
@@ -591,7 +589,8 @@ async fn act_on_target(tx: &mut Conn, ctx: &OnePerson<'_>, target: Target, actio
     let from = notify::From { account_name: &account.name, inviter_name: &inviter, sent_by: Some(&actor.user_id), priority: ctx.priority };
     let message = notify::offering_message(tx, from, &email, &updated, target.offers, wording).await?;
     let details = serde_json::json!({ "email": target.user.email, "new_link": rotate });
-    ctx.writes.email_and_audit(tx, actor, message, audit_action, &invitation.id, details, now).await?;
+    let line = AuditLine { action: audit_action, invitation_id: invitation.id.clone(), details };
+    ctx.writes.email_and_audit(tx, actor, message, line, now).await?;
     Ok(Done { banner, queued_email: true })
 }
 

@@ -146,6 +146,9 @@ async fn one_persons_failure_is_rolled_back_alone_and_the_rest_of_the_batch_is_d
         }
     };
     assert_eq!(sends_counted("f-7@example.com").await, 1, "the invitation itself");
+    // Half an hour on (within the send count's hour), a resend moves each expiry, which the
+    // Users page reads from the user's row.
+    app.clock.advance(chrono::Duration::minutes(30));
     let started = jobs::start(&app.state, &owner, BulkAction::Resend, Selection::Matching("status=invited".into())).await.unwrap();
     let everyone = JobsConfig { batch: 100, ..worker("a") };
     assert_eq!(jobs::run_due(&app.state, &everyone, None).await.unwrap(), 150);
@@ -166,6 +169,12 @@ async fn one_persons_failure_is_rolled_back_alone_and_the_rest_of_the_batch_is_d
     );
     assert_eq!(sends_counted("f-7@example.com").await, 1, "its counted send rolled back with it");
     assert_eq!(sends_counted("f-8@example.com").await, 2);
+    let moved = "SELECT COUNT(*) FROM users u JOIN invitations i ON i.user_id = u.id AND i.state = 'pending' \
+                 WHERE u.email LIKE 'f-%' AND i.expires_at > i.created_at + 3600000 * 24 * 7";
+    assert_eq!(number(&app, moved).await, 149, "each resend moved the expiry");
+    let stale = "SELECT COUNT(*) FROM users u JOIN invitations i ON i.user_id = u.id AND i.state = 'pending' \
+                 WHERE u.email LIKE 'f-%' AND u.pending_expires_at <> i.expires_at";
+    assert_eq!(number(&app, stale).await, 0, "and every user's row says so");
 }
 
 #[tokio::test]

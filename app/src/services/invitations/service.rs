@@ -425,7 +425,16 @@ pub struct OnePerson<'a> {
 pub enum Writes {
     #[default]
     Now,
-    Batch(std::sync::Mutex<Vec<(notify::OfferingMessage, AuditLine)>>),
+    Batch(std::sync::Mutex<Kept>),
+}
+
+/// What a batch keeps for its commit.
+#[derive(Default)]
+pub struct Kept {
+    emails_and_lines: Vec<(notify::OfferingMessage, AuditLine)>,
+    /// Users whose invitation changed: their rows take its dates (idempotent, so one whose
+    /// change was rolled back to its savepoint is merely synced to what it still is).
+    users_to_sync: Vec<String>,
 }
 
 /// A person's audit line on their invitation, by the actor of the batch.
@@ -447,8 +456,30 @@ impl Writes {
                 record(tx, actor, line.action, &line.invitation_id, line.details, now).await
             }
             Writes::Batch(kept) => {
-                kept.lock().unwrap_or_else(|e| e.into_inner()).push((message, line));
+                kept.lock().unwrap_or_else(|e| e.into_inner()).emails_and_lines.push((message, line));
                 Ok(())
+            }
+        }
+    }
+
+    /// Records a send of the invitation; its user's row is synced now or with the batch.
+    async fn record_send(
+        &self,
+        tx: &mut Conn,
+        invitation_id: &str,
+        rotate: bool,
+        reissued_by: Option<&str>,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> sqlx::Result<Option<InvitationRecord>> {
+        match self {
+            Writes::Now => store::record_send(tx, invitation_id, rotate, reissued_by, expires_at, now).await,
+            Writes::Batch(kept) => {
+                let updated = store::record_send_unsynced(tx, invitation_id, rotate, reissued_by, expires_at, now).await?;
+                if let Some(invitation) = &updated {
+                    kept.lock().unwrap_or_else(|e| e.into_inner()).users_to_sync.push(invitation.user_id.clone());
+                }
+                Ok(updated)
             }
         }
     }
@@ -456,7 +487,8 @@ impl Writes {
     /// Writes what the batch kept, in the batch's transaction.
     pub async fn flush(&self, tx: &mut Conn, actor: &Actor, now: i64) -> Result<(), AppError> {
         let Writes::Batch(kept) = self else { return Ok(()) };
-        let kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+        let Kept { emails_and_lines: kept, users_to_sync } = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+        users::sync_open_invitations(tx, &users_to_sync).await.step("users::sync_open_invitations")?;
         if kept.is_empty() {
             return Ok(());
         }
@@ -577,7 +609,7 @@ async fn act_on_target(tx: &mut Conn, ctx: &OnePerson<'_>, target: Target, actio
     }
     // Resending or sending anew re-issues the invitation: the sender vouches for it now.
     let reissued_by = (action != InvitationAction::Remind).then_some(actor.user_id.as_str());
-    let Some(updated) = store::record_send(tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? else {
+    let Some(updated) = ctx.writes.record_send(tx, &invitation.id, rotate, reissued_by, expires_at, now).await.step("invitations::record_send")? else {
         return Err(changed_meanwhile());
     };
     let inviter = match &updated.invited_by {

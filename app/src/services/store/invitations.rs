@@ -288,7 +288,24 @@ pub async fn record_send(
     expires_at: Option<i64>,
     now_ms: i64,
 ) -> sqlx::Result<Option<InvitationRecord>> {
-    let updated: Option<InvitationRecord> = sqlx::query_as(&format!(
+    let updated = record_send_unsynced(conn, id, rotate, reissued_by, expires_at, now_ms).await?;
+    if let Some(invitation) = &updated {
+        super::users::sync_open_invitation(conn, &invitation.user_id).await?;
+    }
+    Ok(updated)
+}
+
+/// [`record_send`], leaving the user's row for the caller to sync (with
+/// [`super::users::sync_open_invitations`], before its transaction commits).
+pub async fn record_send_unsynced(
+    conn: &mut Conn,
+    id: &str,
+    rotate: bool,
+    reissued_by: Option<&str>,
+    expires_at: Option<i64>,
+    now_ms: i64,
+) -> sqlx::Result<Option<InvitationRecord>> {
+    sqlx::query_as(&format!(
         "UPDATE invitations SET send_count = send_count + 1, last_sent_at = $1, \
            link_version = link_version + $2, expires_at = COALESCE($3, expires_at), invited_by = COALESCE($6, invited_by), \
            awaiting_since = CASE WHEN $2 = 1 THEN NULL ELSE awaiting_since END, \
@@ -302,11 +319,7 @@ pub async fn record_send(
     .bind(StoredInvitationState::Pending.as_str())
     .bind(reissued_by)
     .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(invitation) = &updated {
-        super::users::sync_open_invitation(conn, &invitation.user_id).await?;
-    }
-    Ok(updated)
+    .await
 }
 
 /// Moves a pending invitation's expiry to `expires_at`, sending nothing; returns whether it

@@ -169,7 +169,20 @@ pub fn sort_name(name: &str, email: &str) -> String {
 /// Users page filters and sorts on them. Called by every change of an invitation's state or
 /// expiry, in its transaction.
 pub async fn sync_open_invitation(conn: &mut Conn, user_id: &str) -> sqlx::Result<()> {
-    sqlx::query(&format!("UPDATE users SET {} WHERE id = $1", open_invitation_assignments())).bind(user_id).execute(conn).await.map(|_| ())
+    sync_open_invitations(conn, std::slice::from_ref(&user_id.to_string())).await
+}
+
+/// [`sync_open_invitation`] for several users in one statement (a bulk job's batch).
+pub async fn sync_open_invitations(conn: &mut Conn, user_ids: &[String]) -> sqlx::Result<()> {
+    for chunk in user_ids.chunks(500) {
+        let sql = format!("UPDATE users SET {} WHERE id IN ({})", open_invitation_assignments(), super::placeholders(1, chunk.len()));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The SET clause [`sync_open_invitation`] keeps a user's row in step by, for statements

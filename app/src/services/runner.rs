@@ -80,44 +80,58 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
         tracing::warn!(%error, "could not look for work an earlier run had leased");
     }
     let listener = listen_for_other_processes(&state);
-    let mail = async {
-        loop {
-            match worker::dispatch_pending(&state, &transport, &config).await {
-                Ok(_) => state.metrics.worker_finished_pass(state.clock.now_ms()),
-                Err(error) => tracing::error!(%error, "delivery pass failed"),
+    // Each lane a task of its own: a bulk job's batches are made on one thread while the
+    // mail they queue is sent from another.
+    let mail = {
+        let (state, config) = (state.clone(), config.clone());
+        tokio::spawn(async move {
+            loop {
+                match worker::dispatch_pending(&state, &transport, &config).await {
+                    Ok(_) => state.metrics.worker_finished_pass(state.clock.now_ms()),
+                    Err(error) => tracing::error!(%error, "delivery pass failed"),
+                }
+                tokio::select! {
+                    _ = state.work_signal.mail.notified() => {}
+                    _ = tokio::time::sleep(config.poll_interval) => {}
+                }
             }
-            tokio::select! {
-                _ = state.work_signal.mail.notified() => {}
-                _ = tokio::time::sleep(config.poll_interval) => {}
-            }
-        }
+        })
     };
-    let jobs_config = jobs::JobsConfig::from(&config);
-    let jobs = async {
-        loop {
-            if let Err(error) = jobs::run_due(&state, &jobs_config, None).await {
-                tracing::error!(%error, "jobs pass failed");
+    let jobs = {
+        let (state, jobs_config, poll_interval) = (state.clone(), jobs::JobsConfig::from(&config), config.poll_interval);
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = jobs::run_due(&state, &jobs_config, None).await {
+                    tracing::error!(%error, "jobs pass failed");
+                }
+                tokio::select! {
+                    _ = state.work_signal.jobs.notified() => {}
+                    _ = tokio::time::sleep(poll_interval) => {}
+                }
             }
-            tokio::select! {
-                _ = state.work_signal.jobs.notified() => {}
-                _ = tokio::time::sleep(config.poll_interval) => {}
-            }
-        }
+        })
     };
     // Work due at a time: the automatic reminders.
-    let due = async {
-        loop {
-            if let Err(error) = super::invitations::reminders::run_due(&state).await {
-                tracing::error!(%error, "due work pass failed");
+    let due = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = super::invitations::reminders::run_due(&state).await {
+                    tracing::error!(%error, "due work pass failed");
+                }
+                tokio::time::sleep(DUE_EVERY).await;
             }
-            tokio::time::sleep(DUE_EVERY).await;
-        }
+        })
     };
+    let mut lanes = [mail, jobs, due];
     tokio::select! {
-        _ = mail => {}
-        _ = jobs => {}
-        _ = due => {}
+        _ = futures::future::select_all(lanes.iter_mut()) => {}
         _ = &mut shutdown => {}
+    }
+    // Stopped before this returns, as a dropped lane would be.
+    for lane in lanes {
+        lane.abort();
+        let _ = lane.await;
     }
     if let Some(listener) = listener {
         listener.abort();

@@ -269,7 +269,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
     let (db, clock) = (&state.db, state.clock.as_ref());
     // A few rounds of the pool at a time, not more: a message someone waits for, queued
     // behind a bulk job's thousands, is claimed with the next batch (bulk mail comes last).
-    let claim_size = config.batch_size.min(4 * config.concurrency.max(1) as i64).max(1);
+    let claim_size = config.batch_size.min(12 * config.concurrency.max(1) as i64).max(1);
     let (claimed, mut waiting) = tokio::sync::mpsc::channel::<(Claimed, Sender)>(claim_size as usize);
     // Read (or made) once a pass has something to send.
     let signer = tokio::sync::OnceCell::<Option<super::dkim::Signer>>::new();

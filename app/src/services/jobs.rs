@@ -346,7 +346,7 @@ async fn batch(
     let mut loaded = invitation_service::Loaded::default();
     if let PerPerson::Invitation(single) = action.per_person() {
         let user_ids: Vec<String> = items.iter().filter(|i| open.contains(&i.seq)).map(|i| i.user_id.clone()).collect();
-        loaded = invitation_service::load_batch(&mut tx, &one, &user_ids, single).await?;
+        loaded = invitation_service::load_batch(&mut tx, &one, &user_ids, single, !guarded).await?;
     }
     for item in items.iter().filter(|i| open.contains(&i.seq)) {
         if guarded {

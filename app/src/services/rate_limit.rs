@@ -36,8 +36,14 @@ fn refusal(window_start: i64, limit: Limit, now_ms: i64) -> AppError {
 
 /// Refuses when `key` has already reached its limit in the current window, without counting.
 pub async fn check<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {
-    match store::counter(db, key).await.step("rate_limits::counter")? {
-        Some((hits, start)) if reached(Some((hits, start)), limit, now_ms) => Err(refusal(start, limit, now_ms)),
+    consume_read(store::counter(db, key).await.step("rate_limits::counter")?, limit, now_ms)
+}
+
+/// Refuses, as [`consume`] would, one more use of a counter (hits, window start) read earlier
+/// in the transaction that will count it.
+pub fn consume_read(counter: Option<(i64, i64)>, limit: Limit, now_ms: i64) -> Result<(), AppError> {
+    match counter {
+        Some((_, start)) if reached(counter, limit, now_ms) => Err(refusal(start, limit, now_ms)),
         _ => Ok(()),
     }
 }

@@ -178,6 +178,37 @@ async fn one_persons_failure_is_rolled_back_alone_and_the_rest_of_the_batch_is_d
 }
 
 #[tokio::test]
+async fn a_bulk_resend_skips_an_address_sent_its_hourly_five_and_counts_everyone_else_once() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    invite_many(&app, &owner, "h", 150, &app.account_grants(&[Role::Member])).await;
+    let full: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'h-3@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
+    // The invitation and four resends: its five in the hour.
+    for _ in 0..4 {
+        service::act(&app.state, &owner, &full, shared::invitations::InvitationAction::Resend).await.unwrap();
+    }
+    let counted = |address: &'static str| {
+        let (app, account_id) = (&app, owner.account_id.clone());
+        async move {
+            let key = format!("send:{account_id}:{address}");
+            sqlx::query_scalar::<_, i64>("SELECT hits FROM rate_limits WHERE key = $1").bind(key).fetch_one(&app.state.db.pool).await.unwrap()
+        }
+    };
+    assert_eq!(counted("h-3@example.com").await, 5);
+    app.clock.advance(chrono::Duration::minutes(10));
+    let started = jobs::start(&app.state, &owner, BulkAction::Resend, Selection::Matching("status=invited".into())).await.unwrap();
+    assert_eq!(jobs::run_due(&app.state, &JobsConfig { batch: 100, ..worker("a") }, None).await.unwrap(), 150);
+    let job = jobs::get(&app.state, &owner, &started.id).await.unwrap();
+    assert_eq!((job.done, job.skipped, job.failed), (149, 1, 0), "{job:?}");
+    assert_eq!(job.skips[0].reason, SkipReason::RecipientLimit);
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = 'h-3@example.com'").await, 5, "nothing more to that address");
+    assert_eq!(counted("h-3@example.com").await, 5, "and the refused send not counted");
+    assert_eq!(counted("h-4@example.com").await, 2, "everyone else's resend counted once");
+    assert_eq!(counted("h-140@example.com").await, 2, "in the second batch too");
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM rate_limits WHERE key LIKE 'send:%' AND hits = 2").await, 149);
+}
+
+#[tokio::test]
 async fn two_runners_split_one_job_without_overlap() {
     let app = TestApp::with_owner().await;
     let owner = app.owner().await;

@@ -297,8 +297,7 @@ async fn load_targets(
     for row in scopes::offered_by(tx, &invitation_ids).await.step("scopes::offered_by")? {
         offers.entry(row.owner_id.clone()).or_default().push(row);
     }
-    let sends = matches!(action, InvitationAction::Resend | InvitationAction::Remind | InvitationAction::SendNew);
-    let mut held = match sends {
+    let mut held = match sends(action) {
         true => {
             let emails: Vec<String> = users.iter().filter(|u| invitations.contains_key(&u.id)).map(|u| u.email.clone()).collect();
             crate::services::store::bounces::held_among(tx, &actor.account_id, &emails).await.step("bounces::held_among")?
@@ -435,6 +434,11 @@ pub struct Kept {
     /// Users whose invitation changed: their rows take its dates (idempotent, so one whose
     /// change was rolled back to its savepoint is merely synced to what it still is).
     users_to_sync: Vec<String>,
+    /// The batch's people's send counters as read (`None` inside: no counter yet), by key,
+    /// when the batch counts its sends together; each is used once (one person an address).
+    counters: Option<HashMap<String, Option<(i64, i64)>>>,
+    /// Send counters to count one more on before the commit.
+    counted: Vec<String>,
 }
 
 /// A person's audit line on their invitation, by the actor of the batch.
@@ -462,6 +466,34 @@ impl Writes {
         }
     }
 
+    /// Reads the send counters of `emails` once for the batch, which then counts its sends
+    /// together before it commits. Only for a batch whose failure rolls all of it back: one
+    /// person rolled back to a savepoint would still be counted.
+    async fn read_send_counters(&self, tx: &mut Conn, account_id: &str, emails: &[String]) -> Result<(), AppError> {
+        let Writes::Batch(kept) = self else { return Ok(()) };
+        let keys: Vec<String> = emails.iter().map(|email| outbox::send_budget_key(account_id, email)).collect();
+        let mut found = crate::services::store::rate_limits::counters(tx, &keys).await.step("rate_limits::counters")?;
+        let counters = keys.into_iter().map(|key| (key.clone(), found.remove(&key))).collect();
+        kept.lock().unwrap_or_else(|e| e.into_inner()).counters = Some(counters);
+        Ok(())
+    }
+
+    /// [`outbox::spend_send_budget`], or its answer from the counter the batch read.
+    async fn spend_send_budget(&self, tx: &mut Conn, account_id: &str, email: &Email, now: i64) -> Result<Option<u64>, AppError> {
+        if let Writes::Batch(kept) = self {
+            let key = outbox::send_budget_key(account_id, email.as_str());
+            let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(counter) = kept.counters.as_mut().and_then(|counters| counters.remove(&key)) {
+                let spent = outbox::send_budget_spent(counter, now);
+                if spent.is_none() {
+                    kept.counted.push(key);
+                }
+                return Ok(spent);
+            }
+        }
+        outbox::spend_send_budget(tx, account_id, email, now).await
+    }
+
     /// Records a send of the invitation; its user's row is synced now or with the batch.
     async fn record_send(
         &self,
@@ -487,8 +519,10 @@ impl Writes {
     /// Writes what the batch kept, in the batch's transaction.
     pub async fn flush(&self, tx: &mut Conn, actor: &Actor, now: i64) -> Result<(), AppError> {
         let Writes::Batch(kept) = self else { return Ok(()) };
-        let Kept { emails_and_lines: kept, users_to_sync } = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+        let Kept { emails_and_lines: kept, users_to_sync, counted, .. } = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
         users::sync_open_invitations(tx, &users_to_sync).await.step("users::sync_open_invitations")?;
+        let window = outbox::SENDS_PER_RECIPIENT.window.as_millis() as i64;
+        crate::services::store::rate_limits::count_many(tx, &counted, now, now - window).await.step("rate_limits::count_many")?;
         if kept.is_empty() {
             return Ok(());
         }
@@ -532,16 +566,34 @@ pub async fn act_on_one(tx: &mut Conn, ctx: &OnePerson<'_>, user_id: &str, actio
 #[derive(Default)]
 pub struct Loaded(HashMap<String, Result<Target, Refused>>);
 
-/// Reads `user_ids` for `action` in the caller's transaction, locking their invitations.
-pub async fn load_batch(tx: &mut Conn, ctx: &OnePerson<'_>, user_ids: &[String], action: InvitationAction) -> Result<Loaded, AppError> {
+/// Reads `user_ids` for `action` in the caller's transaction, locking their invitations;
+/// with `count_sends_together` (a batch that is rolled back whole on a failure), their send
+/// counters too.
+pub async fn load_batch(
+    tx: &mut Conn,
+    ctx: &OnePerson<'_>,
+    user_ids: &[String],
+    action: InvitationAction,
+    count_sends_together: bool,
+) -> Result<Loaded, AppError> {
     if action == InvitationAction::InviteToActivate {
         return Ok(Loaded::default());
     }
-    match load_targets(tx, ctx.state.db.engine(), ctx.actor, user_ids, action, ctx.now).await {
-        Ok(targets) => Ok(Loaded(targets)),
-        Err(Refused::Error(error)) => Err(error),
-        Err(Refused::Skip { .. }) => Err(AppError::Internal),
+    let targets = match load_targets(tx, ctx.state.db.engine(), ctx.actor, user_ids, action, ctx.now).await {
+        Ok(targets) => targets,
+        Err(Refused::Error(error)) => return Err(error),
+        Err(Refused::Skip { .. }) => return Err(AppError::Internal),
+    };
+    if count_sends_together && sends(action) {
+        let emails: Vec<String> = targets.values().filter_map(|t| t.as_ref().ok()).map(|t| t.user.email.clone()).collect();
+        ctx.writes.read_send_counters(tx, &ctx.actor.account_id, &emails).await?;
     }
+    Ok(Loaded(targets))
+}
+
+/// Whether `action` sends the invitee an email.
+fn sends(action: InvitationAction) -> bool {
+    matches!(action, InvitationAction::Resend | InvitationAction::Remind | InvitationAction::SendNew)
 }
 
 /// [`act_on_one`] for a person of a batch read by [`load_batch`] for the same action.
@@ -604,7 +656,7 @@ async fn act_on_target(tx: &mut Conn, ctx: &OnePerson<'_>, target: Target, actio
     if let Some(bounce) = target.held {
         return Err(Refused::Skip { reason: SkipReason::AddressBounced, message: Some(shared::mail::held_message(&target.user.email, &bounce.reply)) });
     }
-    if let Some(wait) = outbox::spend_send_budget(tx, &actor.account_id, &email, now).await? {
+    if let Some(wait) = ctx.writes.spend_send_budget(tx, &actor.account_id, &email, now).await? {
         return Err(Refused::Skip { reason: SkipReason::RecipientLimit, message: Some(format!("{email} {}.", outbox::budget_spent(wait))) });
     }
     // Resending or sending anew re-issues the invitation: the sender vouches for it now.

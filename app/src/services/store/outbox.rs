@@ -26,6 +26,15 @@ pub async fn spend_send_budget(conn: &mut Conn, account_id: &str, recipient: &Em
     }
 }
 
+/// [`spend_send_budget`]'s answer from the counter as read earlier in the transaction that
+/// will count it (a bulk batch reads its people's at once and counts them together).
+pub fn send_budget_spent(counter: Option<(i64, i64)>, now_ms: i64) -> Option<u64> {
+    match rate_limit::consume_read(counter, SENDS_PER_RECIPIENT, now_ms) {
+        Err(AppError::RateLimited { retry_after_secs }) => Some(retry_after_secs),
+        _ => None,
+    }
+}
+
 /// The counter of messages to `recipient` (an empty recipient: the prefix every key of the
 /// account starts with).
 pub fn send_budget_key(account_id: &str, recipient: &str) -> String {

@@ -37,6 +37,20 @@ pub async fn count<'c>(db: impl sqlx::Executor<'c, Database = Any>, key: &str, n
     .await
 }
 
+/// [`count`] one more hit on each of `keys` (distinct), in one statement per 500 keys.
+pub async fn count_many(conn: &mut super::Conn, keys: &[String], now_ms: i64, expired_before: i64) -> sqlx::Result<()> {
+    for chunk in keys.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, $1, 1)", i + 3)).collect();
+        let sql = format!("INSERT INTO rate_limits (key, window_start, hits) VALUES {} {}", rows.join(", "), on_conflict_count("$1", "$2"));
+        let mut query = sqlx::query(&sql).bind(now_ms).bind(expired_before);
+        for key in chunk {
+            query = query.bind(key);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// How an insert of one hit counts into an existing counter: a window that started at or
 /// before `expired_before` starts again at `now` (both SQL expressions). [`count`] and the
 /// set-based counts of an import share it.

@@ -295,9 +295,8 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
     if action == BulkAction::Import {
         return process_import(state, &job, &actor, &account, items).await;
     }
-    // An invitation action's refusals come before its writes (but for the refused send's own
-    // count, on a counter past its limit already): its batch runs without a savepoint per
-    // person, and only an error (rare) makes it start again with one each.
+    // An invitation action's refusals come before its writes: its batch runs without a
+    // savepoint per person, and only an error (rare) makes it start again with one each.
     let unguarded = matches!(action.per_person(), PerPerson::Invitation(single) if single != shared::invitations::InvitationAction::InviteToActivate);
     if unguarded {
         if let Some(settled) = batch(state, &job, &actor, &account, action, &items, Isolation::None).await? {
@@ -335,8 +334,10 @@ async fn batch(
         budget::hold(&mut tx, engine, &account.id).await?;
         budget_left = budget::usage(&mut tx, state.mail_limits, &account.id, &actor.user_id, now).await?.left();
     }
-    // The people's emails and audit lines are written together before the commit.
-    let writes = invitation_service::Writes::batch();
+    // Unguarded, the people's emails, audit lines and counts are written together before the
+    // commit; with a savepoint each, each person's inside their savepoint, so that a write
+    // that fails is that person's alone.
+    let writes = if guarded { invitation_service::Writes::Now } else { invitation_service::Writes::batch() };
     let one = OnePerson { state, actor, account, priority: Priority::Bulk, now, writes: &writes };
     let (mut done, mut skipped, mut failed, mut queued) = (0i64, 0i64, 0i64, 0i64);
     let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
@@ -399,7 +400,15 @@ async fn batch(
         };
         settled.push((item.seq, settled_as));
     }
-    writes.flush(&mut tx, actor, now).await?;
+    match writes.flush(&mut tx, actor, now).await {
+        Ok(()) => {}
+        Err(AppError::Unavailable) => return Err(AppError::Unavailable),
+        Err(error) if !guarded => {
+            tracing::warn!(job = %job.id, %error, "a bulk batch's writes failed: it starts again with a savepoint each");
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    }
     store::settle_all(&mut tx, &job.id, &settled, now).await.step("jobs::settle_all")?;
     store::count(&mut tx, &job.id, done, skipped, failed, now).await.step("jobs::count")?;
     if store::finish_if_complete(&mut tx, &job.id, now).await.step("jobs::finish_if_complete")? {

@@ -58,6 +58,12 @@ async fn hit<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, l
     store::count(db, key, now_ms, now_ms - limit.window_ms()).await.step("rate_limits::count")
 }
 
+/// One more use of each of `keys` (distinct), decided earlier from counters read in the same
+/// transaction ([`consume_read`]), counted in one statement.
+pub async fn count_many(conn: &mut super::store::Conn, keys: &[String], limit: Limit, now_ms: i64) -> Result<(), AppError> {
+    store::count_many(conn, keys, now_ms, now_ms - limit.window_ms()).await.step("rate_limits::count_many")
+}
+
 /// Gives back one use consumed in the current window: the attempt succeeded, and only
 /// failures count against this key.
 pub async fn refund<'c>(db: impl sqlx::Executor<'c, Database = sqlx::Any>, key: &str, limit: Limit, now_ms: i64) -> Result<(), AppError> {

@@ -124,14 +124,22 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
         })
     };
     let mut lanes = [mail, jobs, due];
-    tokio::select! {
-        _ = futures::future::select_all(lanes.iter_mut()) => {}
-        _ = &mut shutdown => {}
-    }
+    // A lane ends only by panicking: the others are stopped and the panic goes on to the
+    // caller, as it did when the lanes were one task.
+    let ended = tokio::select! {
+        (ended, _, _) = futures::future::select_all(lanes.iter_mut()) => Some(ended),
+        _ = &mut shutdown => None,
+    };
     // Stopped before this returns, as a dropped lane would be.
     for lane in lanes {
         lane.abort();
         let _ = lane.await;
+    }
+    if let Some(Err(error)) = ended {
+        if error.is_panic() {
+            tracing::error!("a lane of the runner panicked: the runner stops");
+            std::panic::resume_unwind(error.into_panic());
+        }
     }
     if let Some(listener) = listener {
         listener.abort();

@@ -113,6 +113,45 @@ async fn a_runner_stopped_half_way_and_started_again_does_no_one_twice() {
     assert_eq!(number(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.resent'").await, 300, "no person done twice");
 }
 
+/// Makes the database refuse `event` ("UPDATE ON invitations") on the rows where `condition`
+/// holds (in the trigger's terms, OLD and NEW), on either engine.
+async fn refuse(app: &TestApp, event: &str, condition: &str) {
+    let statements = match app.state.db.engine() {
+        app::services::db::Engine::Sqlite => {
+            vec![format!("CREATE TRIGGER refuse_one BEFORE {event} WHEN {condition} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")]
+        }
+        app::services::db::Engine::Postgres => vec![
+            "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql".to_string(),
+            format!("CREATE TRIGGER refuse_one BEFORE {event} FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION refuse_one()"),
+        ],
+    };
+    for statement in statements {
+        sqlx::query(&statement).execute(&app.state.db.pool).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_email_the_database_refuses_fails_that_person_alone() {
+    let app = TestApp::with_owner().await;
+    let owner = app.owner().await;
+    invite_many(&app, &owner, "g", 150, &app.account_grants(&[Role::Member])).await;
+    // Written with the batch's others in one statement, then again alone with a savepoint.
+    refuse(&app, "INSERT ON outbox", "NEW.recipient = 'g-7@example.com'").await;
+    let started = jobs::start(&app.state, &owner, BulkAction::Resend, Selection::Matching("status=invited".into())).await.unwrap();
+    assert_eq!(jobs::run_due(&app.state, &JobsConfig { batch: 100, ..worker("a") }, None).await.unwrap(), 150);
+    let job = jobs::get(&app.state, &owner, &started.id).await.unwrap();
+    assert_eq!((job.state, job.done, job.skipped, job.failed), (JobState::Done, 149, 0, 1), "{job:?}");
+    let per_person = messages_per_person(&app, "g").await;
+    assert_eq!(per_person.iter().find(|(address, _)| address == "g-7@example.com").map(|(_, n)| *n), Some(1), "its invitation only");
+    assert!(per_person.iter().filter(|(address, _)| address != "g-7@example.com").all(|(_, n)| *n == 2));
+    assert_eq!(number(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.resent'").await, 149);
+    assert_eq!(
+        number(&app, "SELECT send_count FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.email = 'g-7@example.com'").await,
+        1,
+        "its resend rolled back"
+    );
+}
+
 #[tokio::test]
 async fn one_persons_failure_is_rolled_back_alone_and_the_rest_of_the_batch_is_done_once() {
     let app = TestApp::with_owner().await;
@@ -124,20 +163,7 @@ async fn one_persons_failure_is_rolled_back_alone_and_the_rest_of_the_batch_is_d
         .unwrap();
     // The database refuses to change that one invitation: its resend fails half-way, after
     // its send was counted.
-    let refuse = match app.state.db.engine() {
-        app::services::db::Engine::Sqlite => {
-            vec![format!(
-                "CREATE TRIGGER refuse_one BEFORE UPDATE ON invitations WHEN OLD.id = '{failing}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-            )]
-        }
-        app::services::db::Engine::Postgres => vec![
-            "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql".to_string(),
-            format!("CREATE TRIGGER refuse_one BEFORE UPDATE ON invitations FOR EACH ROW WHEN (OLD.id = '{failing}') EXECUTE FUNCTION refuse_one()"),
-        ],
-    };
-    for statement in refuse {
-        sqlx::query(&statement).execute(&app.state.db.pool).await.unwrap();
-    }
+    refuse(&app, "UPDATE ON invitations", &format!("OLD.id = '{failing}'")).await;
     let sends_counted = |address: &'static str| {
         let (app, account_id) = (&app, owner.account_id.clone());
         async move {

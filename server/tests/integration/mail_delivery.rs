@@ -241,6 +241,35 @@ async fn a_worker_killed_mid_batch_loses_nothing_when_restarted() {
 }
 
 #[tokio::test]
+async fn a_message_that_waited_in_the_queue_past_its_lease_is_claimed_again_and_sent_once() {
+    let sink = SmtpSink::start();
+    let app = TestApp::with_owner().await;
+    app.queue_test_emails(30).await;
+    let transport = Transport::smtp(&sink.settings()).unwrap();
+    // One at a time: the first waits at the server's answer while the rest of its claim waits
+    // in the worker's queue.
+    let gates = Gates::default();
+    gates.close(points::DELIVERY_SENT);
+    let one_at_a_time = DeliveryConfig { concurrency: 1, ..config() };
+    let worker = {
+        let (state, transport, config) = (app.gated(&gates), transport.clone(), one_at_a_time.clone());
+        tokio::spawn(async move { dispatch_pending(&state, &transport, &config).await.unwrap() })
+    };
+    gates.arrivals(points::DELIVERY_SENT, 1).await;
+    // The server is slow: the queued messages' leases lapse, and the worker's own next claim
+    // may take them again while the first copies still wait in its queue.
+    app.clock.advance(chrono::Duration::minutes(3));
+    gates.open(points::DELIVERY_SENT);
+    worker.await.unwrap();
+    dispatch(&app, &transport).await;
+    let not_sent: Vec<_> = states(&app).await.into_iter().filter(|(s, _, _)| s != "sent").collect();
+    assert!(not_sent.is_empty(), "every message ends sent: {not_sent:?}");
+    let ids = message_ids(&sink.messages());
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!((unique.len(), ids.len()), (30, 30), "each sent once");
+}
+
+#[tokio::test]
 async fn a_worker_whose_lease_lapsed_cannot_undo_what_the_worker_that_took_over_records() {
     use app::services::Clock;
     use shared::mail::DeliveryState;

@@ -90,6 +90,11 @@ pub struct OfferingMessage {
 }
 
 impl OfferingMessage {
+    /// The counter its send counts against ([`outbox::spend_send_budget`]).
+    pub fn send_budget_key(&self) -> String {
+        outbox::send_budget_key(&self.account_id, self.recipient.as_str())
+    }
+
     pub fn as_new(&self) -> NewMessage<'_> {
         NewMessage {
             account_id: &self.account_id,

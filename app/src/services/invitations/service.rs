@@ -259,7 +259,7 @@ struct Target {
     /// The roles the invitation offers with their places' names, as read once for the
     /// decision and the email.
     offers: Vec<GrantRow>,
-    /// Its address hard-bounced and is held (read for the actions that send).
+    /// Its address hard-bounced and is held.
     held: Option<shared::mail::Bounce>,
 }
 
@@ -275,8 +275,8 @@ async fn load_target(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &str
 }
 
 /// [`load_target`] of each of `user_ids`, read in a few statements for all of them (a bulk
-/// job's batch): the users, their pending invitations (locked), the roles those offer and,
-/// when the action sends, which addresses are held.
+/// job's batch): the users, their pending invitations (locked), the roles those offer and
+/// which addresses are held.
 async fn load_targets(
     tx: &mut Conn,
     engine: Engine,
@@ -297,13 +297,9 @@ async fn load_targets(
     for row in scopes::offered_by(tx, &invitation_ids).await.step("scopes::offered_by")? {
         offers.entry(row.owner_id.clone()).or_default().push(row);
     }
-    let mut held = match sends(action) {
-        true => {
-            let emails: Vec<String> = users.iter().filter(|u| invitations.contains_key(&u.id)).map(|u| u.email.clone()).collect();
-            crate::services::store::bounces::held_among(tx, &actor.account_id, &emails).await.step("bounces::held_among")?
-        }
-        false => HashMap::new(),
-    };
+    // For every action, so that an action that sends can never miss it.
+    let emails: Vec<String> = users.iter().filter(|u| invitations.contains_key(&u.id)).map(|u| u.email.clone()).collect();
+    let mut held = crate::services::store::bounces::held_among(tx, &actor.account_id, &emails).await.step("bounces::held_among")?;
     let mut targets: HashMap<String, Result<Target, Refused>> = user_ids.iter().map(|id| (id.clone(), Err(Refused::skip(SkipReason::Gone)))).collect();
     for user in users {
         let invitation = invitations.remove(&user.id);
@@ -420,9 +416,7 @@ pub struct OnePerson<'a> {
 /// Where a resend's (or reminder's, or new invitation's) email and audit line go: written at
 /// once, or kept for the batch, which writes all of its people's in a statement or two each
 /// before it commits ([`Writes::flush`]). Either both of a person's are kept or neither.
-#[derive(Default)]
 pub enum Writes {
-    #[default]
     Now,
     Batch(std::sync::Mutex<Kept>),
 }
@@ -437,6 +431,8 @@ pub struct Kept {
     /// The batch's people's send counters as read (`None` inside: no counter yet), by key,
     /// when the batch counts its sends together; each is used once (one person an address).
     counters: Option<HashMap<String, Option<(i64, i64)>>>,
+    /// Send counters the batch allowed one more on; counted with the email, when it is kept.
+    allowed: HashSet<String>,
     /// Send counters to count one more on before the commit.
     counted: Vec<String>,
 }
@@ -460,7 +456,14 @@ impl Writes {
                 record(tx, actor, line.action, &line.invitation_id, line.details, now).await
             }
             Writes::Batch(kept) => {
-                kept.lock().unwrap_or_else(|e| e.into_inner()).emails_and_lines.push((message, line));
+                let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                // The send is counted with its email, not before: a person refused in between
+                // sends nothing and is counted for nothing.
+                let key = message.send_budget_key();
+                if kept.allowed.remove(&key) {
+                    kept.counted.push(key);
+                }
+                kept.emails_and_lines.push((message, line));
                 Ok(())
             }
         }
@@ -486,7 +489,7 @@ impl Writes {
             if let Some(counter) = kept.counters.as_mut().and_then(|counters| counters.remove(&key)) {
                 let spent = outbox::send_budget_spent(counter, now);
                 if spent.is_none() {
-                    kept.counted.push(key);
+                    kept.allowed.insert(key);
                 }
                 return Ok(spent);
             }
@@ -521,8 +524,7 @@ impl Writes {
         let Writes::Batch(kept) = self else { return Ok(()) };
         let Kept { emails_and_lines: kept, users_to_sync, counted, .. } = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
         users::sync_open_invitations(tx, &users_to_sync).await.step("users::sync_open_invitations")?;
-        let window = outbox::SENDS_PER_RECIPIENT.window.as_millis() as i64;
-        crate::services::store::rate_limits::count_many(tx, &counted, now, now - window).await.step("rate_limits::count_many")?;
+        crate::services::rate_limit::count_many(tx, &counted, outbox::SENDS_PER_RECIPIENT, now).await?;
         if kept.is_empty() {
             return Ok(());
         }
@@ -591,7 +593,8 @@ pub async fn load_batch(
     Ok(Loaded(targets))
 }
 
-/// Whether `action` sends the invitee an email.
+/// Whether `action` sends the invitee an email (only to read the batch's send counters
+/// ahead: an action missing here still counts its sends, one statement each).
 fn sends(action: InvitationAction) -> bool {
     matches!(action, InvitationAction::Resend | InvitationAction::Remind | InvitationAction::SendNew)
 }

@@ -270,7 +270,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
     // A few rounds of the pool at a time, not more: a message someone waits for, queued
     // behind a bulk job's thousands, is claimed with the next batch (bulk mail comes last).
     let claim_size = config.batch_size.min(12 * config.concurrency.max(1) as i64).max(1);
-    let (claimed, mut waiting) = tokio::sync::mpsc::channel::<(Claimed, Sender)>(claim_size as usize);
+    let (claimed, mut waiting) = tokio::sync::mpsc::channel::<(Claimed, Sender, i64)>(claim_size as usize);
     // Read (or made) once a pass has something to send.
     let signer = tokio::sync::OnceCell::<Option<super::dkim::Signer>>::new();
     let signer = &signer;
@@ -278,7 +278,8 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
         let mut senders: HashMap<String, Sender> = HashMap::new();
         loop {
             let now = clock.now_ms();
-            let batch = outbox::claim(db, &config.worker.to_string(), now, now + config.lease.as_millis() as i64, claim_size).await?;
+            let lease_until = now + config.lease.as_millis() as i64;
+            let batch = outbox::claim(db, &config.worker.to_string(), now, lease_until, claim_size).await?;
             if batch.is_empty() {
                 return Ok::<(), sqlx::Error>(());
             }
@@ -302,7 +303,7 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
                 }
                 let sender = senders.get(&message.account_id).cloned().unwrap_or_default();
                 // Waits while a batch is queued already: the next claim comes as it drains.
-                if claimed.send((message, sender)).await.is_err() {
+                if claimed.send((message, sender, lease_until)).await.is_err() {
                     return Ok(());
                 }
             }
@@ -312,8 +313,19 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
     // together in one transaction, beside the sending (never pausing it: a paused send
     // may hold a connection the write needs).
     let (done, mut came_back) = tokio::sync::mpsc::unbounded_channel::<Settlement>();
+    // A message that waited here past half its lease (a slow server) is left for the next
+    // claim, which may be this worker's own: sent now, it could be claimed and sent again
+    // while its answer is awaited. Half the lease (60 s) is twice the SMTP timeout (30 s).
+    let half_lease = config.lease.as_millis() as i64 / 2;
     let sending = futures::stream::poll_fn(move |cx| waiting.poll_recv(cx))
-        .map(|(message, sender)| async move { deliver(state, transport, config, message, &sender, signer.get().and_then(Option::as_ref)).await })
+        .filter(move |(message, _, lease_until)| {
+            let in_time = clock.now_ms() < lease_until - half_lease;
+            if !in_time {
+                tracing::warn!(message_id = %message.id, "a claimed message waited past half its lease: left for the next claim");
+            }
+            futures::future::ready(in_time)
+        })
+        .map(|(message, sender, _)| async move { deliver(state, transport, config, message, &sender, signer.get().and_then(Option::as_ref)).await })
         .buffer_unordered(config.concurrency.max(1))
         .for_each(move |settlement| {
             let _ = done.send(settlement);
@@ -326,13 +338,15 @@ pub async fn dispatch_pending(state: &AppState, transport: &Transport, config: &
             while let Ok(next) = came_back.try_recv() {
                 round.push(next);
             }
-            if let Err(error) = outbox::settle_all(db, &config.worker.to_string(), &round).await {
+            match outbox::settle_all(db, &config.worker.to_string(), &round).await {
+                Ok(()) => {
+                    for _ in &round {
+                        state.checkpoints.reach(crate::services::checkpoints::points::DELIVERY_RECORDED).await;
+                    }
+                }
                 // The leases run out and another pass settles them; the mail may then go
                 // out twice (at least once, never lost).
-                tracing::error!(messages = round.len(), %error, "could not record delivery outcomes");
-            }
-            for _ in &round {
-                state.checkpoints.reach(crate::services::checkpoints::points::DELIVERY_RECORDED).await;
+                Err(error) => tracing::error!(messages = round.len(), %error, "could not record delivery outcomes"),
             }
             for settlement in &round {
                 match settlement.state {

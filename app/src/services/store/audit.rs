@@ -20,7 +20,7 @@ pub async fn record(conn: &mut Conn, event: AuditEvent<'_>, at_ms: i64) -> sqlx:
     record_many(conn, std::slice::from_ref(&event), at_ms).await
 }
 
-/// Events written per statement by [`record_many`] (9 parameters each).
+/// Events written per statement by [`record_many`] (8 parameters each).
 const EVENTS_PER_STATEMENT: usize = 100;
 
 /// [`record`] for several events at once: a bulk job's batch writes its people's lines in a

@@ -256,6 +256,7 @@ async fn a_message_that_waited_in_the_queue_past_its_lease_is_claimed_again_and_
         tokio::spawn(async move { dispatch_pending(&state, &transport, &config).await.unwrap() })
     };
     gates.arrivals(points::DELIVERY_SENT, 1).await;
+    let in_flight = message_ids(&sink.messages());
     // The server is slow: the queued messages' leases lapse, and the worker's own next claim
     // may take them again while the first copies still wait in its queue.
     app.clock.advance(chrono::Duration::minutes(3));
@@ -266,7 +267,11 @@ async fn a_message_that_waited_in_the_queue_past_its_lease_is_claimed_again_and_
     assert!(not_sent.is_empty(), "every message ends sent: {not_sent:?}");
     let ids = message_ids(&sink.messages());
     let unique: HashSet<_> = ids.iter().collect();
-    assert_eq!((unique.len(), ids.len()), (30, 30), "each sent once");
+    assert_eq!(unique.len(), 30, "none lost");
+    // The one in flight as its lease lapsed may go twice (at least once, as documented); none
+    // of those that waited in the queue does.
+    let twice: Vec<_> = unique.iter().filter(|id| ids.iter().filter(|i| i == *id).count() > 1).map(|id| id.to_string()).collect();
+    assert!(twice.iter().all(|id| in_flight.contains(id)), "sent twice: {twice:?}, in flight: {in_flight:?}");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod people;
 mod place;
 mod reset_password;
 mod settings;
+mod settings_api_tokens;
 mod settings_email;
 mod settings_invitations;
 mod settings_roles;

@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! The `beckon` server: configuration, start-up, the HTTP router and the CLI commands.
 
+pub mod api;
 pub mod assets;
 pub mod bounces;
 pub mod config;

@@ -130,7 +130,10 @@ pub fn build(state: AppState, config: &Config, session_store: SessionStore, test
         )
         .nest_service("/pkg", assets)
         .fallback(file_and_error_handler_with_context::<AppState, _>(provide_request_context, shell))
-        .layer(tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(Front { state: state.clone(), policy }, front)).layer(sessions))
+        .layer(sessions)
+        // The API: outside the session layer (a token, never a cookie, says who calls).
+        .nest(shared::api::API_BASE, crate::api::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(Front { state: state.clone(), policy }, front))
         .with_state(state)
 }
 

@@ -129,6 +129,10 @@ fn from_own_pages(headers: &HeaderMap, policy: &SecurityPolicy) -> bool {
     false
 }
 
+fn is_api(path: &str) -> bool {
+    path.strip_prefix(shared::api::API_BASE).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
@@ -215,7 +219,8 @@ pub async fn guard<Answer: std::future::Future<Output = Response>>(
 ) -> Response {
     let nonce = new_nonce();
     let html = wants_html(request.headers());
-    let mut response = if changes_state(request.method()) && !from_own_pages(request.headers(), policy) {
+    // The API is authorised by a bearer token, which no browser sends for another site.
+    let mut response = if changes_state(request.method()) && !is_api(request.uri().path()) && !from_own_pages(request.headers(), policy) {
         tracing::warn!(method = %request.method(), path = %redacted_path(request.uri().path()), "refused a cross-site state-changing request");
         refusal(AppError::CrossSite, html)
     } else {

@@ -53,10 +53,12 @@ pub enum AuditAction {
     AddressHoldReleased,
     DkimKeyRotated,
     DkimKeyRemoved,
+    ApiTokenCreated,
+    ApiTokenRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 48] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -103,6 +105,8 @@ impl AuditAction {
         AuditAction::AddressHoldReleased,
         AuditAction::DkimKeyRotated,
         AuditAction::DkimKeyRemoved,
+        AuditAction::ApiTokenCreated,
+        AuditAction::ApiTokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -163,6 +167,8 @@ impl AuditAction {
             AddressHoldReleased => ("address.hold_released", "Bounced address marked as working"),
             DkimKeyRotated => ("settings.dkim_rotated", "DKIM key rotated"),
             DkimKeyRemoved => ("settings.dkim_removed", "DKIM key removed"),
+            ApiTokenCreated => ("api_token.created", "API token created"),
+            ApiTokenRevoked => ("api_token.revoked", "API token revoked"),
         }
     }
 

@@ -78,6 +78,14 @@ impl BulkAction {
         }
     }
 
+    /// The area an actor needs to start it (each person is then checked on their own).
+    pub fn permission(self) -> crate::permissions::Permission {
+        match self.per_person() {
+            PerPerson::Invitation(_) | PerPerson::ImportRow => crate::permissions::Permission::ManageInvitations,
+            PerPerson::Person(_) => crate::permissions::Permission::ManagePeople,
+        }
+    }
+
     /// The chooser's words: those of the row menu.
     pub fn label(self) -> &'static str {
         match self.per_person() {

@@ -2,6 +2,7 @@
 //! the rules deciding who may do what, and the views the server functions return.
 //! No I/O here; this crate compiles for the server and for wasm32.
 
+pub mod api;
 pub mod audit;
 pub mod bulk;
 pub mod email;

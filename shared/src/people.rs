@@ -113,12 +113,12 @@ impl PersonSubject {
 /// person holds or is offered, and for a scope administrator, someone with a role in their
 /// places.
 pub fn may_manage(actor: &Authority, person: &PersonSubject) -> Result<(), Denied> {
-    actor.require(Permission::ManageInvitations)?;
+    actor.require(Permission::ManagePeople)?;
     let roles = person.every_role();
     if !actor.manages_account() && !roles.iter().any(|g| actor.administers(&g.scope_id)) {
         return Err(Denied::OutsideYourScopes);
     }
-    actor.may_act_on(&roles)
+    actor.within_ceiling(&roles)
 }
 
 /// What the person's situation allows, in the page's order.

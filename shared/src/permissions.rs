@@ -25,6 +25,9 @@ pub enum Permission {
     ViewUsers,
     /// Invite, resend, remind, cancel: account-wide, or in the places one administers.
     ManageInvitations,
+    /// Change a person's roles, deactivate and reactivate them, set a temporary password: the
+    /// same people as their invitations, within the same ceiling.
+    ManagePeople,
     /// Change account settings (expiry, outgoing email).
     ManageSettings,
     /// Read the delivery log of outgoing email.
@@ -72,6 +75,65 @@ impl fmt::Display for Denied {
     }
 }
 
+/// What an API token carries of its creator's rights. Reading (the people, invitations and
+/// jobs its creator sees) comes with every token; the rest only when chosen. The creator's
+/// own authority, read again on every call, is narrowed to these: a token never does more
+/// than its creator could in the browser at that moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TokenScopes {
+    /// Invite, resend, remind, send new, extend, cancel, change an invitation's roles.
+    pub invitations: bool,
+    /// Change people's roles, deactivate and reactivate them.
+    pub people: bool,
+}
+
+impl TokenScopes {
+    pub const READ_ONLY: TokenScopes = TokenScopes { invitations: false, people: false };
+
+    /// As stored and as the API names them: `read`, then `invitations` and `people`.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut names = vec!["read"];
+        if self.invitations {
+            names.push("invitations");
+        }
+        if self.people {
+            names.push("people");
+        }
+        names
+    }
+
+    /// Reads [`TokenScopes::names`] back; `None` for a name it does not know.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<TokenScopes> {
+        let mut scopes = TokenScopes::READ_ONLY;
+        for name in names {
+            match name.trim() {
+                "read" | "" => {}
+                "invitations" => scopes.invitations = true,
+                "people" => scopes.people = true,
+                _ => return None,
+            }
+        }
+        Some(scopes)
+    }
+
+    /// What the token's scopes let through of `permission`, before the creator's own roles.
+    fn lets_through(self, permission: Permission) -> bool {
+        match permission {
+            Permission::ViewUsers => true,
+            Permission::ManageInvitations => self.invitations,
+            Permission::ManagePeople => self.people,
+            // Settings, places, roles, the logs and deleting people stay in the browser.
+            Permission::ManageSettings
+            | Permission::ViewDeliveryLog
+            | Permission::ManageScopes
+            | Permission::ManageRoles
+            | Permission::GrantPeople
+            | Permission::DeletePeople
+            | Permission::ViewAuditLog => false,
+        }
+    }
+}
+
 /// What an actor holds, loaded for each request.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authority {
@@ -83,6 +145,9 @@ pub struct Authority {
     pub people: bool,
     /// Every place where they hold Admin, and every place below those (archived ones left out).
     pub administered: Vec<String>,
+    /// Acting through an API token: what it carries of the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenScopes>,
 }
 
 impl Authority {
@@ -114,8 +179,11 @@ impl Authority {
     }
 
     pub fn allows(&self, permission: Permission) -> bool {
+        if self.token.is_some_and(|scopes| !scopes.lets_through(permission)) {
+            return false;
+        }
         match permission {
-            Permission::ViewUsers | Permission::ManageInvitations => self.manages_account() || self.administers_any_place(),
+            Permission::ViewUsers | Permission::ManageInvitations | Permission::ManagePeople => self.manages_account() || self.administers_any_place(),
             Permission::ManageSettings
             | Permission::ViewDeliveryLog
             | Permission::ManageScopes
@@ -169,8 +237,13 @@ impl Authority {
     /// Whether they may invite with, or act on an invitation offering, `offered`.
     pub fn may_act_on(&self, offered: &[Grant]) -> Result<(), Denied> {
         self.require(Permission::ManageInvitations)?;
+        self.within_ceiling(offered)
+    }
+
+    /// Whether they may grant every one of `roles` (the caller has checked the area).
+    pub fn within_ceiling(&self, roles: &[Grant]) -> Result<(), Denied> {
         // The highest role out of reach is the one worth naming.
-        let mut refusals: Vec<Denied> = offered.iter().filter_map(|g| self.may_grant(g).err()).collect();
+        let mut refusals: Vec<Denied> = roles.iter().filter_map(|g| self.may_grant(g).err()).collect();
         refusals.sort_by_key(|d| match d {
             Denied::AboveYourRole { role } => 10 + role.rank(),
             Denied::OutsideYourScopes => 1,

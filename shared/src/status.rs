@@ -136,6 +136,24 @@ pub enum InvitationState {
 }
 
 impl InvitationState {
+    pub const ALL: [InvitationState; 5] =
+        [InvitationState::Pending, InvitationState::AwaitingConfirmation, InvitationState::Accepted, InvitationState::Cancelled, InvitationState::Expired];
+
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationState::Pending => "pending",
+            InvitationState::AwaitingConfirmation => "awaiting_confirmation",
+            InvitationState::Accepted => "accepted",
+            InvitationState::Cancelled => "cancelled",
+            InvitationState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<InvitationState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     /// The state at `now_ms` of an invitation stored as `stored` (`awaiting`: accepted, its
     /// roles waiting for confirmation): pending past its expiry is expired, awaiting or not.
     pub fn of(stored: StoredInvitationState, expires_at_ms: i64, awaiting: bool, now_ms: i64) -> InvitationState {

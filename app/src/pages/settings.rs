@@ -1,3 +1,4 @@
+use super::settings_api_tokens::ApiTokensSection;
 use super::settings_email::OutgoingEmailSection;
 use super::settings_invitations::InvitationSettingsSection;
 use super::settings_roles::RolesSection;
@@ -48,6 +49,7 @@ fn Sections(user: CurrentUser) -> impl IntoView {
             <OutgoingEmailSection/>
         })}
         {can(Permission::ManageRoles).then(|| view! { <RolesSection/> })}
+        {user.authority.is_administrator().then(|| view! { <ApiTokensSection authority=user.authority.clone()/> })}
     }
 }
 

@@ -2,6 +2,7 @@
 //! view or a typed error. One file per area. Each has a stable address, `/api/{name}`
 //! (form-encoded arguments, JSON answer), so scripts and logs can name it.
 
+mod api_tokens;
 mod audit;
 mod auth;
 mod imports;
@@ -13,6 +14,7 @@ mod roles;
 mod scopes;
 mod users;
 
+pub use api_tokens::*;
 pub use audit::*;
 pub use auth::*;
 pub use imports::*;

@@ -14,6 +14,15 @@ pub struct Actor {
     /// They signed in with a temporary password an administrator set: nothing but choosing
     /// their own opens until they do.
     pub must_change_password: bool,
+    /// Acting through this API token (its scopes are in `authority.token`).
+    pub api_token: Option<TokenRef>,
+}
+
+/// The API token a call came through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRef {
+    pub id: String,
+    pub name: String,
 }
 
 impl Actor {

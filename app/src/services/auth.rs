@@ -261,6 +261,7 @@ async fn actor_from(conn: &mut Conn, user: users::UserRecord) -> Result<Actor, A
         name: user.name,
         email: user.email,
         authority,
+        api_token: None,
     })
 }
 
@@ -285,6 +286,7 @@ async fn authority_and_account(conn: &mut Conn, user: &users::UserRecord) -> Res
         people: user.people_permission != 0,
         administered: held.administered,
         account_scope_id: held.account_scope_id,
+        token: None,
     };
     Ok((authority, held.account_name))
 }

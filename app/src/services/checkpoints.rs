@@ -62,4 +62,6 @@ pub mod points {
     pub const IMPORT_BEFORE_PUBLISH: &str = "import.before_publish";
     /// A batch of a bulk job has committed.
     pub const JOB_BATCH_COMMITTED: &str = "job.batch_committed";
+    /// An API request has claimed its Idempotency-Key and is about to be done.
+    pub const API_IDEMPOTENCY_CLAIMED: &str = "api.idempotency_claimed";
 }

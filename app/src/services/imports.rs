@@ -679,7 +679,15 @@ pub async fn start(state: &AppState, actor: &Actor, id: &str, mode: ImportMode) 
     }
     let job_id = new_id();
     let words = format!("{} ({} rows)", import.file_name, shared::bulk::thousands(lines.len() as u64));
-    let job = NewJob { id: &job_id, account_id: &actor.account_id, action: BulkAction::Import, started_by: &actor.user_id, selection: &words, people: &lines };
+    let job = NewJob {
+        id: &job_id,
+        account_id: &actor.account_id,
+        action: BulkAction::Import,
+        started_by: &actor.user_id,
+        api_token_id: actor.api_token.as_ref().map(|t| t.id.as_str()),
+        selection: &words,
+        people: &lines,
+    };
     store::jobs::insert(&mut tx, job, now).await.step("jobs::insert")?;
     sqlx::query("UPDATE imports SET state = $1, mode = $2, job_id = $3, updated_at = $4 WHERE id = $5")
         .bind(ImportState::Importing.as_str())

@@ -64,7 +64,7 @@ fn may_see(actor: &Actor, job: &JobRecord) -> bool {
 /// The job `id` if `actor` may see it: 404 when the account has no such job, 403 when it is
 /// another person's (and `actor` does not manage the whole account).
 async fn visible_job(conn: &mut Conn, actor: &Actor, id: &str) -> Result<JobRecord, AppError> {
-    actor.require(Permission::ManageInvitations)?;
+    actor.require(Permission::ViewUsers)?;
     let job = store::get(conn, id).await.step("jobs::get")?.filter(|job| job.account_id == actor.account_id).ok_or(AppError::NotFound)?;
     match may_see(actor, &job) {
         true => Ok(job),
@@ -157,7 +157,7 @@ fn describe(query: &UsersQuery, place: Option<&str>) -> String {
 /// Starts `action` over `selection`. Up to [`DONE_IN_REQUEST`] people it is done before this
 /// returns; more are left to the runner and the job's page shows them go.
 pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selection: Selection) -> Result<JobView, AppError> {
-    actor.require(Permission::ManageInvitations)?;
+    actor.require(action.permission())?;
     // An import is started from its file (`imports::start`), never on a selection of people.
     if !BulkAction::CHOSEN.contains(&action) {
         return Err(AppError::Validation("Choose an action.".into()));
@@ -183,7 +183,8 @@ pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selectio
             return Err(AppError::InvalidState(usage.refusal(people.len() as i64)));
         }
     }
-    let job = NewJob { id: &id, account_id: &actor.account_id, action, started_by: &actor.user_id, selection: &words, people: &people };
+    let api_token_id = actor.api_token.as_ref().map(|t| t.id.as_str());
+    let job = NewJob { id: &id, account_id: &actor.account_id, action, started_by: &actor.user_id, api_token_id, selection: &words, people: &people };
     store::insert(&mut tx, job, now).await.step("jobs::insert")?;
     let details = serde_json::json!({ "action": action.as_str(), "selection": words, "people": people.len() });
     record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobStarted, &id, details, now).await?;
@@ -282,28 +283,54 @@ async fn process(state: &AppState, job_id: &str, items: Vec<ClaimedItem>) -> Res
     };
     let actor = auth::actor_of(&mut conn, &job.started_by).await?.filter(|a| a.account_id == job.account_id);
     let account = accounts::get(&mut conn, &job.account_id).await.step("accounts::get")?;
+    // Started through an API token: no more than it carries, and only while it lives.
+    let token = match &job.api_token_id {
+        Some(id) => Some(super::api_tokens::live(&mut conn, &job.account_id, id, state.clock.now_ms()).await?),
+        None => None,
+    };
     drop(conn);
-    let (Some(actor), Some(account)) = (actor, account) else {
+    let (Some(mut actor), Some(account)) = (actor, account) else {
         stop(state, &job, "the person who started it can no longer act (deactivated or deleted)").await?;
         return Ok(0);
     };
-    if !actor.can(Permission::ManageInvitations) {
-        stop(state, &job, "the person who started it no longer manages invitations").await?;
+    if let Some(token) = token {
+        let Some(token) = token else {
+            stop(state, &job, "the API token that started it was revoked or has expired").await?;
+            return Ok(0);
+        };
+        token.narrow(&mut actor);
+    }
+    if !actor.can(action.permission()) {
+        stop(state, &job, "the person who started it no longer has the rights it needs").await?;
         return Ok(0);
     }
+    if let Some(token) = actor.api_token.clone() {
+        return audit::via_token(token.name, process_as(state, &job, &actor, &account, action, items)).await;
+    }
+    process_as(state, &job, &actor, &account, action, items).await
+}
 
+/// [`process`] once the job's actor is known.
+async fn process_as(
+    state: &AppState,
+    job: &JobRecord,
+    actor: &Actor,
+    account: &AccountRecord,
+    action: BulkAction,
+    items: Vec<ClaimedItem>,
+) -> Result<u64, AppError> {
     if action == BulkAction::Import {
-        return process_import(state, &job, &actor, &account, items).await;
+        return process_import(state, job, actor, account, items).await;
     }
     // An invitation action's refusals come before its writes: its batch runs without a
     // savepoint per person, and only an error (rare) makes it start again with one each.
     let unguarded = matches!(action.per_person(), PerPerson::Invitation(single) if single != shared::invitations::InvitationAction::InviteToActivate);
     if unguarded {
-        if let Some(settled) = batch(state, &job, &actor, &account, action, &items, Isolation::None).await? {
+        if let Some(settled) = batch(state, job, actor, account, action, &items, Isolation::None).await? {
             return Ok(settled);
         }
     }
-    Ok(batch(state, &job, &actor, &account, action, &items, Isolation::SavepointEach).await?.unwrap_or(0))
+    Ok(batch(state, job, actor, account, action, &items, Isolation::SavepointEach).await?.unwrap_or(0))
 }
 
 /// How a batch keeps one person's failure from the others'.
@@ -513,7 +540,7 @@ async fn view(conn: &mut Conn, actor: &Actor, job: JobRecord, with_skips: bool) 
 
 /// The Jobs list: the account's latest jobs for those who manage it, one's own otherwise.
 pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<JobView>, AppError> {
-    actor.require(Permission::ManageInvitations)?;
+    actor.require(Permission::ViewUsers)?;
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let only = (!actor.authority.manages_account()).then_some(actor.user_id.as_str());
     let jobs = store::list(&mut conn, &actor.account_id, only, 100).await.step("jobs::list")?;
@@ -529,6 +556,8 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: &str) -> Result<JobView
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let job = visible_job(&mut tx, actor, id).await?;
+    // Stopping an action takes the right to do it (a read-only API token only follows it).
+    actor.require(job.action().map_or(Permission::ManageInvitations, BulkAction::permission))?;
     if !store::stop(&mut tx, &job.id, JobState::Cancelled, None, now).await.step("jobs::stop")? {
         return Err(AppError::InvalidState("This job has already ended.".into()));
     }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod api_tokens;
 pub mod audit_log;
 pub mod auth;
 pub mod checkpoints;

@@ -14,6 +14,7 @@ use shared::audit::AuditAction;
 use shared::bulk::SkipReason;
 use shared::password::NewPassword;
 use shared::people::{person_refusal, PersonAction, PersonSubject};
+use shared::permissions::Permission;
 use shared::scopes::Grant;
 use shared::status::{StoredUserStatus, UserStatus};
 use shared::{AppError, Email, Role, RoleKey};
@@ -152,6 +153,7 @@ pub async fn remove_roles(state: &AppState, actor: &Actor, user_id: &str, grants
 
 /// Grants an active person further roles at once, and tells them by email.
 pub async fn add_roles(state: &AppState, actor: &Actor, user_id: &str, grants: Vec<Grant>) -> Result<String, AppError> {
+    actor.require(Permission::ManagePeople)?;
     if grants.is_empty() {
         return Err(AppError::Validation("Choose at least one role to give.".into()));
     }

@@ -35,6 +35,32 @@ pub async fn post_form(addr: &str, path: &str, form: &str, origin: &str, cookie:
     exchange(addr, &request).await
 }
 
+/// Any request to `addr`, with `headers` and a body (sent as JSON when it is one).
+pub async fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if !body.is_empty() || method == "POST" {
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) && !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    // An answer still missing after a minute is waiting for something that never comes.
+    let target = format!("{method} {path}");
+    tokio::time::timeout(std::time::Duration::from_secs(60), exchange(addr, &format!("{head}\r\n{body}")))
+        .await
+        .unwrap_or_else(|_| panic!("{target} got no answer within a minute"))
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+}
+
 async fn exchange(addr: &str, request: &str) -> Answer {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
     stream.write_all(request.as_bytes()).await.unwrap();

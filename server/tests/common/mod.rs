@@ -238,6 +238,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Serves the router on a free loopback port, as `beckon serve` does; returns host:port.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let service = self.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
+        addr
+    }
+
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
         let mut builder = Request::get(path);
         if let Some(cookie) = cookie {

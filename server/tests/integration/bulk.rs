@@ -479,7 +479,7 @@ async fn a_job_whose_starter_lost_the_right_stops_with_that_reason_and_does_no_o
     assert_eq!(jobs::run_due(&app.state, &worker("w"), None).await.unwrap(), 0);
     let stopped = jobs::get(&app.state, &owner, &job.id).await.unwrap();
     assert_eq!((stopped.state, stopped.done), (JobState::Failed, 0));
-    assert_eq!(stopped.stopped_because.as_deref(), Some("the person who started it no longer manages invitations"));
+    assert_eq!(stopped.stopped_because.as_deref(), Some("the person who started it no longer has the rights it needs"));
     assert_eq!(number(&app, "SELECT COUNT(*) FROM invitations WHERE state = 'cancelled'").await, 0);
     assert_eq!(number(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'job.stopped'").await, 1);
 }

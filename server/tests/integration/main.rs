@@ -8,6 +8,7 @@ mod common;
 
 mod accept_recheck;
 mod accounts_and_sign_in;
+mod api;
 mod audit_log;
 mod bounces;
 mod bulk;

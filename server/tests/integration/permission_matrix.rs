@@ -97,6 +97,8 @@ struct Fixture {
     owners_job: String,
     /// An import the owner previewed: line 2 to drop, line 3 to import.
     owners_import: String,
+    /// An API token the owner made.
+    owners_token: String,
 }
 
 impl Fixture {
@@ -204,6 +206,7 @@ async fn fixture(kind: Kind) -> Fixture {
             account_id: &owner.account_id,
             action: shared::bulk::BulkAction::Remind,
             started_by: &owner.user_id,
+            api_token_id: None,
             selection: "1 person selected",
             people: &people,
         };
@@ -213,6 +216,9 @@ async fn fixture(kind: Kind) -> Fixture {
 
     let import_file = b"email,role\nmatrix-drop@example.com,Member\nmatrix-import@example.com,Member\n";
     let owners_import = app::services::imports::upload(&app.state, &owner, "matrix.csv", import_file).await.unwrap().unwrap();
+
+    let no_scopes = shared::permissions::TokenScopes::READ_ONLY;
+    let owners_token = app::services::api_tokens::create(&app.state, &owner, "Owner's script", no_scopes, None).await.unwrap().token.id;
 
     let actor_email = "actor@example.com";
     let cookie = match kind {
@@ -249,6 +255,7 @@ async fn fixture(kind: Kind) -> Fixture {
         failed_message,
         owners_job,
         owners_import,
+        owners_token,
     }
 }
 
@@ -480,6 +487,21 @@ fn rows() -> Vec<Row> {
             |f| format!("id={}&mode=send_invites", f.owners_import),
             200,
             Some(|_| "SELECT COUNT(*) FROM users WHERE email = 'matrix-import@example.com'".into()),
+        ),
+        reads("list_api_tokens", Rule::ViewsPeople, |_| String::new()),
+        row(
+            "create_api_token",
+            Rule::ViewsPeople,
+            |_| "name=Matrix+script&expires_in_days=30&invitations=on".into(),
+            200,
+            Some(|_| "SELECT COUNT(*) FROM api_tokens".into()),
+        ),
+        row(
+            "revoke_api_token",
+            Rule::AccountAdmins,
+            |f| format!("id={}", f.owners_token),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL AND id = '{}'", f.owners_token)),
         ),
         reads("get_invitation_settings", Rule::AccountAdmins, |_| String::new()),
         row("save_invitation_settings", Rule::AccountAdmins, |_| "expiry_days=14".into(), 200, Some(|_| "SELECT invitation_expiry_days FROM accounts".into())),

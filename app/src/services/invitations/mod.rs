@@ -4,6 +4,7 @@
 
 pub mod accept;
 pub mod link;
+pub mod listing;
 pub(crate) mod notify;
 pub mod reminders;
 pub mod service;

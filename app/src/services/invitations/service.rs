@@ -91,7 +91,10 @@ pub async fn invite(state: &AppState, actor: &Actor, request: InviteRequest) -> 
     for email in emails {
         match invite_one(&mut tx, &one, &email, &grants, message.as_deref()).await {
             Ok(_) => outcome.invited.push(email.to_string()),
-            Err(Refused::Skip { reason, message }) => outcome.skipped.push((email.to_string(), message.unwrap_or_else(|| reason.label()))),
+            Err(Refused::Skip { reason, message }) => {
+                outcome.skipped.push((email.to_string(), message.unwrap_or_else(|| reason.label())));
+                outcome.skip_reasons.push(reason);
+            }
             Err(Refused::Error(error)) => return Err(error),
         }
     }

@@ -423,3 +423,97 @@ pub async fn accept_for_invitee(conn: &mut Conn, id: &str, now_ms: i64) -> sqlx:
 pub async fn link_version(conn: &mut Conn, invitation_id: &str) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("SELECT link_version FROM invitations WHERE id = $1").bind(invitation_id).fetch_optional(conn).await
 }
+
+/// An invitation as the API lists it, with its invitee's address.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListedInvitation {
+    #[sqlx(flatten)]
+    pub invitation: InvitationRecord,
+    pub email: String,
+    pub name: String,
+    pub accepted_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+}
+
+/// Which invitations [`list`] reads.
+pub struct InvitationFilter<'a> {
+    pub account_id: &'a str,
+    pub state: Option<InvitationState>,
+    pub email: Option<&'a str>,
+    /// Only those offering a role in one of these places.
+    pub places: Option<&'a [String]>,
+    /// Only those offering a role in one of these places too (a scope administrator's own).
+    pub visible_in: Option<&'a [String]>,
+    /// Strictly after this (created_at, id) in the newest-first order.
+    pub after: Option<(i64, &'a str)>,
+    pub now_ms: i64,
+    pub limit: i64,
+}
+
+/// A page of the account's invitations, newest first, from its (account_id, created_at, id) index.
+pub async fn list(conn: &mut Conn, filter: &InvitationFilter<'_>) -> sqlx::Result<Vec<ListedInvitation>> {
+    let columns = COLUMNS.split(", ").map(|c| format!("i.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let mut sql =
+        format!("SELECT {columns}, u.email, u.name, i.accepted_at, i.cancelled_at FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.account_id = $1");
+    let mut next = 2;
+    let mut param = || {
+        let p = format!("${next}");
+        next += 1;
+        p
+    };
+    // The clock is a parameter only for the states that depend on it.
+    let uses_now = matches!(filter.state, Some(InvitationState::Pending | InvitationState::AwaitingConfirmation | InvitationState::Expired));
+    let expired = if uses_now { expired_sql("i.expires_at", &param()) } else { String::new() };
+    match filter.state {
+        None => {}
+        Some(InvitationState::Pending) => sql.push_str(&format!(" AND i.state = 'pending' AND i.awaiting_since IS NULL AND NOT ({expired})")),
+        Some(InvitationState::AwaitingConfirmation) => sql.push_str(&format!(" AND i.state = 'pending' AND i.awaiting_since IS NOT NULL AND NOT ({expired})")),
+        Some(InvitationState::Expired) => sql.push_str(&format!(" AND i.state = 'pending' AND {expired}")),
+        Some(InvitationState::Accepted) => sql.push_str(" AND i.state = 'accepted'"),
+        Some(InvitationState::Cancelled) => sql.push_str(" AND i.state = 'cancelled'"),
+    }
+    if filter.email.is_some() {
+        sql.push_str(&format!(" AND u.email = {}", param()));
+    }
+    for places in [filter.places, filter.visible_in].into_iter().flatten() {
+        let list: Vec<String> = places.iter().map(|_| param()).collect();
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM invitation_roles r WHERE r.invitation_id = i.id AND r.scope_id IN ({}))",
+            if list.is_empty() { "NULL".to_string() } else { list.join(", ") }
+        ));
+    }
+    if filter.after.is_some() {
+        let (at, id) = (param(), param());
+        sql.push_str(&format!(" AND (i.created_at < {at} OR (i.created_at = {at} AND i.id < {id}))"));
+    }
+    sql.push_str(&format!(" ORDER BY i.created_at DESC, i.id DESC LIMIT {}", param()));
+    let mut query = sqlx::query_as::<_, ListedInvitation>(&sql).bind(filter.account_id);
+    if uses_now {
+        query = query.bind(filter.now_ms);
+    }
+    if let Some(email) = filter.email {
+        query = query.bind(email);
+    }
+    for places in [filter.places, filter.visible_in].into_iter().flatten() {
+        for place in places {
+            query = query.bind(place);
+        }
+    }
+    if let Some((at, id)) = filter.after {
+        query = query.bind(at).bind(id);
+    }
+    query.bind(filter.limit).fetch_all(conn).await
+}
+
+/// One invitation of the account, with its invitee's address.
+pub async fn listed(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<ListedInvitation>> {
+    let columns = COLUMNS.split(", ").map(|c| format!("i.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    sqlx::query_as(&format!(
+        "SELECT {columns}, u.email, u.name, i.accepted_at, i.cancelled_at FROM invitations i JOIN users u ON u.id = i.user_id \
+         WHERE i.id = $1 AND i.account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -11,6 +11,7 @@ pub struct JobRecord {
     pub account_id: String,
     pub action: String,
     pub started_by: String,
+    pub api_token_id: Option<String>,
     pub selection: String,
     #[sqlx(try_from = "String")]
     pub state: JobState,
@@ -29,13 +30,16 @@ impl JobRecord {
     }
 }
 
-const COLUMNS: &str = "id, account_id, action, started_by, selection, state, total, done, skipped, failed, stopped_because, created_at, finished_at";
+const COLUMNS: &str =
+    "id, account_id, action, started_by, api_token_id, selection, state, total, done, skipped, failed, stopped_because, created_at, finished_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
     pub account_id: &'a str,
     pub action: BulkAction,
     pub started_by: &'a str,
+    /// Started through this API token.
+    pub api_token_id: Option<&'a str>,
     pub selection: &'a str,
     pub people: &'a [String],
 }
@@ -46,8 +50,8 @@ const ITEMS_PER_STATEMENT: usize = 500;
 /// Writes the job and one item per person, in the caller's transaction.
 pub async fn insert(conn: &mut Conn, job: NewJob<'_>, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO jobs (id, account_id, action, started_by, selection, state, total, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO jobs (id, account_id, action, started_by, selection, state, total, created_at, updated_at, api_token_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(job.id)
     .bind(job.account_id)
@@ -57,6 +61,7 @@ pub async fn insert(conn: &mut Conn, job: NewJob<'_>, now_ms: i64) -> sqlx::Resu
     .bind(JobState::Running.as_str())
     .bind(job.people.len() as i64)
     .bind(now_ms)
+    .bind(job.api_token_id)
     .execute(&mut *conn)
     .await?;
     for (chunk_number, chunk) in job.people.chunks(ITEMS_PER_STATEMENT).enumerate() {

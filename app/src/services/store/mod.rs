@@ -2,6 +2,7 @@
 //! inside a service's transaction or on a pooled connection.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 pub mod bounces;
 pub mod custom_roles;

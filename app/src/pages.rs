@@ -39,6 +39,7 @@ pub use organisation::OrganisationPage;
 pub use place::PlacePage;
 pub use reset_password::ResetPasswordPage;
 pub use settings::SettingsPage;
+pub use settings_api_tokens::ApiTokensPage;
 pub use setup::SetupPage;
 pub use sign_in::SignInPage;
 pub use user::UserPage;

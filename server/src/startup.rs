@@ -87,6 +87,9 @@ impl Application {
                 if let Err(error) = app::services::store::sign_ins::prune(&state.db.pool, begun_before).await {
                     tracing::warn!(?error, "could not prune ended sign-ins");
                 }
+                if let Err(error) = app::services::api_tokens::prune_idempotency_keys(&state).await {
+                    tracing::warn!(?error, "could not prune spent idempotency keys");
+                }
             }
         })
     }

@@ -117,6 +117,7 @@ impl TokenScopes {
     }
 
     /// What the token's scopes let through of `permission`, before the creator's own roles.
+    #[cfg(not(target_arch = "wasm32"))]
     fn lets_through(self, permission: Permission) -> bool {
         match permission {
             Permission::ViewUsers => true,
@@ -145,7 +146,9 @@ pub struct Authority {
     pub people: bool,
     /// Every place where they hold Admin, and every place below those (archived ones left out).
     pub administered: Vec<String>,
-    /// Acting through an API token: what it carries of the rest.
+    /// Acting through an API token: what it carries of the rest. Server-side only: the browser
+    /// only ever holds a session's authority, and its pages need not carry the field's code.
+    #[cfg(not(target_arch = "wasm32"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenScopes>,
 }
@@ -179,6 +182,7 @@ impl Authority {
     }
 
     pub fn allows(&self, permission: Permission) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
         if self.token.is_some_and(|scopes| !scopes.lets_through(permission)) {
             return false;
         }
@@ -346,6 +350,41 @@ mod tests {
         assert_eq!(a.grantable_in(NORTH, ScopeKind::WaitingArea), vec![Role::Admin, Role::Hr, Role::Curator, Role::Member]);
         assert_eq!(a.grantable_in(SOUTH, ScopeKind::WaitingArea), vec![]);
         assert!(a.reaches(NORTH) && !a.reaches(SOUTH));
+    }
+
+    #[test]
+    fn a_token_narrows_its_creator_to_its_scopes_and_never_widens_them() {
+        let owner_through = |scopes| Authority { token: Some(scopes), ..actor(&[Role::Owner]) };
+        let read_only = owner_through(TokenScopes::READ_ONLY);
+        assert!(read_only.allows(Permission::ViewUsers));
+        assert!(!read_only.allows(Permission::ManageInvitations) && !read_only.allows(Permission::ManagePeople));
+        assert_eq!(read_only.may_act_on(&[in_account(Role::Member)]), Err(Denied::NotPermitted));
+        let invitations = owner_through(TokenScopes { invitations: true, people: false });
+        assert_eq!(invitations.may_act_on(&[in_account(Role::Owner)]), Ok(()));
+        assert!(!invitations.allows(Permission::ManagePeople));
+        let people = owner_through(TokenScopes { invitations: false, people: true });
+        assert!(people.allows(Permission::ManagePeople) && !people.allows(Permission::ManageInvitations));
+        let everything = owner_through(TokenScopes { invitations: true, people: true });
+        for area in [
+            Permission::ManageSettings,
+            Permission::ManageScopes,
+            Permission::ManageRoles,
+            Permission::GrantPeople,
+            Permission::DeletePeople,
+            Permission::ViewAuditLog,
+            Permission::ViewDeliveryLog,
+        ] {
+            assert!(!everything.allows(area), "{area:?} stays in the browser");
+        }
+        // A Member's token carries nothing their roles do not.
+        let member = Authority { token: Some(TokenScopes { invitations: true, people: true }), ..actor(&[Role::Member]) };
+        assert!(!member.allows(Permission::ViewUsers) && !member.allows(Permission::ManageInvitations));
+        // An HR token still stops at HR's ceiling.
+        let hr = Authority { token: Some(TokenScopes { invitations: true, people: true }), ..actor(&[Role::Hr]) };
+        assert_eq!(hr.may_act_on(&[in_account(Role::Admin)]), Err(Denied::AboveYourRole { role: Role::Admin }));
+        assert_eq!(TokenScopes::parse(["read", "people"]), Some(TokenScopes { invitations: false, people: true }));
+        assert_eq!(TokenScopes::parse(["admin"]), None);
+        assert_eq!(TokenScopes::parse(TokenScopes { invitations: true, people: true }.names()), Some(TokenScopes { invitations: true, people: true }));
     }
 
     #[test]

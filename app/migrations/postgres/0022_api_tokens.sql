@@ -1,11 +1,13 @@
 -- The PostgreSQL twin of ../sqlite/0022.
 -- A token acts as the person who made it, with at most the scopes chosen. Only a hash of its
 -- secret is kept (the secret is long and random, so a fast hash is enough); the last four
--- characters are shown in the list so a person can tell their tokens apart.
+-- characters are shown in the list so a person can tell their tokens apart. Like a job's
+-- starter, the person who made or revoked a token is an id that may name nobody once they
+-- are deleted (their tokens are revoked first).
 CREATE TABLE api_tokens (
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts (id),
-    user_id TEXT NOT NULL REFERENCES users (id),
+    user_id TEXT NOT NULL,
     name TEXT NOT NULL,
     secret_hash TEXT NOT NULL UNIQUE,
     last_four TEXT NOT NULL,
@@ -15,7 +17,7 @@ CREATE TABLE api_tokens (
     expires_at BIGINT,
     last_used_at BIGINT,
     revoked_at BIGINT,
-    revoked_by TEXT REFERENCES users (id)
+    revoked_by TEXT
 );
 CREATE INDEX api_tokens_account ON api_tokens (account_id, created_at);
 

@@ -1,4 +1,3 @@
-use super::settings_api_tokens::ApiTokensSection;
 use super::settings_email::OutgoingEmailSection;
 use super::settings_invitations::InvitationSettingsSection;
 use super::settings_roles::RolesSection;
@@ -49,7 +48,13 @@ fn Sections(user: CurrentUser) -> impl IntoView {
             <OutgoingEmailSection/>
         })}
         {can(Permission::ManageRoles).then(|| view! { <RolesSection/> })}
-        {user.authority.is_administrator().then(|| view! { <ApiTokensSection authority=user.authority.clone()/> })}
+        {user.authority.is_administrator().then(|| view! {
+            <section class="card" aria-labelledby="api-tokens-link">
+                <h2 id="api-tokens-link">"API tokens"</h2>
+                <p class="muted">"Scripts and other systems call Beckon's API with a token that acts as you, with no more than the rights you give it."</p>
+                <p><a href="/settings/api-tokens">"Manage API tokens"</a></p>
+            </section>
+        })}
     }
 }
 

@@ -2,8 +2,10 @@
 //! used, revoke one.
 
 use crate::components::{ActionError, ErrorBanner, SuccessBanner};
+use crate::pages::admin_layout::SignedIn;
 use crate::server_fns::{list_api_tokens, CreateApiToken, RevokeApiToken};
 use leptos::prelude::*;
+use leptos_meta::Title;
 use shared::api::{scopes_label, ApiTokenView, MAX_TOKEN_NAME_CHARS, TOKEN_EXPIRY_CHOICES};
 use shared::invitations::{utc_date, utc_date_time};
 use shared::permissions::{Authority, Permission};
@@ -16,8 +18,30 @@ fn expiry_label(days: Option<u32>) -> String {
     }
 }
 
+/// Settings → API tokens, a page of its own (its forms stay out of the Settings page's wasm).
 #[component]
-pub fn ApiTokensSection(authority: Authority) -> impl IntoView {
+pub fn ApiTokensPage() -> impl IntoView {
+    let signed_in = use_context::<SignedIn>();
+    view! {
+        <Title text="API tokens"/>
+        <div class="page-header"><h1>"API tokens"</h1><a href="/settings">"Back to Settings"</a></div>
+        <Suspense>
+            {move || Suspend::new(async move {
+                let user = match signed_in {
+                    Some(SignedIn(user)) => user.await.ok().flatten(),
+                    None => None,
+                };
+                user.map(|user| match user.authority.is_administrator() {
+                    true => view! { <ApiTokensSection authority=user.authority/> }.into_any(),
+                    false => view! { <ErrorBanner error=shared::AppError::Forbidden(shared::permissions::Denied::NotPermitted)/> }.into_any(),
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ApiTokensSection(authority: Authority) -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
@@ -25,8 +49,7 @@ pub fn ApiTokensSection(authority: Authority) -> impl IntoView {
     let may_manage_people = authority.allows(Permission::ManagePeople);
     let sees_owner = authority.allows(Permission::ManageSettings);
     view! {
-        <section class="card" aria-labelledby="api-tokens">
-            <h2 id="api-tokens">"API tokens"</h2>
+        <section class="card" aria-label="Your API tokens">
             <p class="muted">
                 "Scripts and other systems call Beckon's API with a token. A token acts as you, with no more than the rights you choose here, and loses whatever you lose. The API is described at "
                 <a href="/api/v1/openapi.json">"/api/v1/openapi.json"</a>"."

@@ -231,3 +231,9 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: &str) -> Result<String,
 pub fn idempotency_kept_since(now: i64) -> i64 {
     now - IDEMPOTENCY_HOURS * 3_600_000
 }
+
+/// Forgets the API's idempotency keys older than the keeping time.
+pub async fn prune_idempotency_keys(state: &AppState) -> Result<u64, AppError> {
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    store::prune_keys(&mut conn, idempotency_kept_since(state.clock.now_ms())).await.step("api_tokens::prune_keys")
+}

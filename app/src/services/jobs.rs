@@ -190,7 +190,11 @@ pub async fn start(state: &AppState, actor: &Actor, action: BulkAction, selectio
     record(&mut tx, &actor.account_id, Some(&actor.user_id), AuditAction::JobStarted, &id, details, now).await?;
     tx.commit().await.step("commit")?;
     tracing::info!(job = %id, action = action.as_str(), people = people.len(), "bulk action started");
-    run_small_or_wake(state, &id, people.len()).await?;
+    // Started and committed: a failure doing it now leaves it to the runner, never fails the start.
+    if let Err(error) = run_small_or_wake(state, &id, people.len()).await {
+        tracing::warn!(job = %id, ?error, "a small bulk action is left to the runner");
+        state.work_signal.wake();
+    }
     get(state, actor, &id).await
 }
 

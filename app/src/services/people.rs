@@ -7,6 +7,7 @@ use super::audit::{self, AuditEvent};
 use super::error::{Refused, Step};
 use super::invitations::notify;
 use super::mail::{budget, outbox};
+use super::store::api_tokens as api_token_store;
 use super::store::invitations::{self as invitation_store, InvitationRecord};
 use super::store::{accounts, memberships, scopes, users, Conn, Engine};
 use super::{Actor, AppState};
@@ -99,8 +100,10 @@ pub async fn act_on_one(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &
             };
             users::set_status(tx, &target.user.id, StoredUserStatus::Deactivated, now).await.step("users::set_status")?;
             users::end_sessions(tx, &target.user.id, now).await.step("users::end_sessions")?;
-            record(tx, actor, AuditAction::UserDeactivated, &target, serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled }), now)
-                .await?;
+            // Revoked, not paused: reactivating someone never brings their scripts back.
+            let tokens = api_token_store::revoke_all_of(tx, &target.user.id, &actor.user_id, now).await.step("api_tokens::revoke_all_of")?;
+            let details = serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled, "api_tokens_revoked": tokens });
+            record(tx, actor, AuditAction::UserDeactivated, &target, details, now).await?;
             match cancelled {
                 true => format!("{who} is deactivated: signed out everywhere, and their pending invitation is cancelled."),
                 false => format!("{who} is deactivated and signed out everywhere."),
@@ -248,6 +251,7 @@ pub async fn delete(state: &AppState, actor: &Actor, user_id: &str) -> Result<St
         keep_an_owner(&mut tx, engine, actor, &target).await?;
     }
     let who = target.who();
+    api_token_store::revoke_all_of(&mut tx, &target.user.id, &actor.user_id, now).await.step("api_tokens::revoke_all_of")?;
     users::erase(&mut tx, &actor.account_id, &target.user.id, &target.user.email).await.step("users::erase")?;
     // Written after the erasure (which blanks the details of the events about them): the
     // roles are not personal, and keep the event among their places' events.

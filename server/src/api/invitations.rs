@@ -89,7 +89,7 @@ pub struct Invited {
 
 /// Invite people: everyone in the call, or (on an error) no one.
 #[utoipa::path(
-    post, path = "/invitations", tag = "invitations", request_body = NewInvitations,
+    post, path = "/invitations", tag = "invitations", operation_id = "create_invitations", request_body = NewInvitations,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe: the same key and body get the first answer again.")),
     responses(
         (status = 201, description = "Invited (some may be skipped, each with its reason)", body = Invited),
@@ -148,7 +148,7 @@ fn parse_cursor(text: &str) -> Option<(i64, String)> {
 
 /// List invitations, newest first, a page at a time.
 #[utoipa::path(
-    get, path = "/invitations", tag = "invitations", params(ListParams),
+    get, path = "/invitations", tag = "invitations", operation_id = "list_invitations", params(ListParams),
     responses(
         (status = 200, body = InvitationPage),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -191,7 +191,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Params(params):
 
 /// One invitation.
 #[utoipa::path(
-    get, path = "/invitations/{id}", tag = "invitations", params(("id" = String, Path, description = "The invitation")),
+    get, path = "/invitations/{id}", tag = "invitations", operation_id = "get_invitation", params(("id" = String, Path, description = "The invitation")),
     responses(
         (status = 200, body = Invitation),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -204,11 +204,11 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 /// What an action on an invitation answers: what was done, and the person's invitation as it
-/// stands now (a new one, after "send new").
+/// stands now (a new one, after "send new"; absent if it could not be read back just then).
 #[derive(Serialize, ToSchema)]
 pub struct Acted {
     pub message: String,
-    pub invitation: Invitation,
+    pub invitation: Option<Invitation>,
 }
 
 async fn act(state: &AppState, caller: &Caller, id: &str, action: InvitationAction) -> Result<Response, Problem> {
@@ -217,19 +217,23 @@ async fn act(state: &AppState, caller: &Caller, id: &str, action: InvitationActi
     actor.require(Permission::ManageInvitations)?;
     let person = listing::invitee_of_latest(state, actor, id).await?;
     let message = service::act(state, actor, &person, action).await?;
-    let latest = {
-        let mut conn = state.db.pool.acquire().await.map_err(|_| Problem::from(shared::AppError::Unavailable))?;
-        app::services::store::invitations::latest_for_user(&mut conn, &person).await.map_err(|_| Problem::from(shared::AppError::Internal))?
+    // Done and committed: what follows only reads, and never turns the answer into a failure
+    // (a retry would then do it again).
+    let invitation = match listing::latest_of(state, actor, &person).await {
+        Ok(listed) => Some(Invitation::of(listed, &actor.authority.account_scope_id)),
+        Err(error) => {
+            tracing::warn!(?error, "an invitation acted on could not be read back");
+            None
+        }
     };
-    let listed = listing::get(state, actor, latest.as_deref().unwrap_or(id)).await?;
-    Ok(json(StatusCode::OK, Acted { message, invitation: Invitation::of(listed, &actor.authority.account_scope_id) }))
+    Ok(json(StatusCode::OK, Acted { message, invitation }))
 }
 
 macro_rules! invitation_action {
-    ($name:ident, $path:literal, $action:expr, $summary:literal) => {
+    ($name:ident, $operation:literal, $path:literal, $action:expr, $summary:literal) => {
         #[doc = $summary]
         #[utoipa::path(
-                            post, path = $path, tag = "invitations", params(("id" = String, Path, description = "The invitation"),
+                            post, path = $path, tag = "invitations", operation_id = $operation, params(("id" = String, Path, description = "The invitation"),
                                 ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
                             responses(
                                 (status = 200, body = Acted),
@@ -246,11 +250,23 @@ macro_rules! invitation_action {
     };
 }
 
-invitation_action!(resend, "/invitations/{id}/resend", InvitationAction::Resend, "Send a pending invitation's email again.");
-invitation_action!(send_new, "/invitations/{id}/send-new", InvitationAction::SendNew, "Send a new invitation in place of an expired one.");
-invitation_action!(remind, "/invitations/{id}/remind", InvitationAction::Remind, "Send a reminder of a pending invitation.");
-invitation_action!(extend, "/invitations/{id}/extend", InvitationAction::Extend, "Move a pending invitation's expiry on, sending nothing.");
-invitation_action!(cancel, "/invitations/{id}/cancel", InvitationAction::Cancel, "Cancel a pending invitation: its link stops working.");
+invitation_action!(resend, "resend_invitation", "/invitations/{id}/resend", InvitationAction::Resend, "Send a pending invitation's email again.");
+invitation_action!(
+    send_new,
+    "send_new_invitation",
+    "/invitations/{id}/send-new",
+    InvitationAction::SendNew,
+    "Send a new invitation in place of an expired one."
+);
+invitation_action!(remind, "remind_invitation", "/invitations/{id}/remind", InvitationAction::Remind, "Send a reminder of a pending invitation.");
+invitation_action!(
+    extend,
+    "extend_invitation",
+    "/invitations/{id}/extend",
+    InvitationAction::Extend,
+    "Move a pending invitation's expiry on, sending nothing."
+);
+invitation_action!(cancel, "cancel_invitation", "/invitations/{id}/cancel", InvitationAction::Cancel, "Cancel a pending invitation: its link stops working.");
 
 /// Roles to take off a pending invitation.
 #[derive(Deserialize, ToSchema)]
@@ -258,9 +274,9 @@ pub struct RolesChange {
     pub roles: Vec<RoleGrant>,
 }
 
-/// Take roles off a pending invitation (it keeps at least one).
+/// Take roles off a pending invitation (taking its last role cancels it).
 #[utoipa::path(
-    post, path = "/invitations/{id}/roles/remove", tag = "invitations", request_body = RolesChange,
+    post, path = "/invitations/{id}/roles/remove", tag = "invitations", operation_id = "remove_invitation_roles", request_body = RolesChange,
     params(("id" = String, Path, description = "The invitation"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
     responses(
         (status = 200, body = Done),

@@ -73,7 +73,7 @@ pub struct NewJob {
 /// Start a bulk action. Up to a hundred people it is done before the answer; more are done
 /// in the background: follow the job.
 #[utoipa::path(
-    post, path = "/jobs", tag = "jobs", request_body = NewJob,
+    post, path = "/jobs", tag = "jobs", operation_id = "start_job", request_body = NewJob,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
     responses(
         (status = 202, body = Job),
@@ -97,7 +97,7 @@ pub async fn start(State(state): State<AppState>, caller: Caller, Body(body): Bo
 }
 
 /// The bulk actions the caller sees, newest first.
-#[utoipa::path(get, path = "/jobs", tag = "jobs", responses((status = 200, body = Vec<Job>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/jobs", tag = "jobs", operation_id = "list_jobs", responses((status = 200, body = Vec<Job>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     let listed = jobs::list(&state, &caller.0).await?;
     Ok(json(StatusCode::OK, listed.into_iter().map(Job::from).collect::<Vec<_>>()))
@@ -105,7 +105,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Respo
 
 /// One bulk action, with its counts so far.
 #[utoipa::path(
-    get, path = "/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "The job")),
+    get, path = "/jobs/{id}", tag = "jobs", operation_id = "get_job", params(("id" = String, Path, description = "The job")),
     responses((status = 200, body = Job), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
@@ -114,7 +114,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 
 /// Cancel a running bulk action: what is done stays done.
 #[utoipa::path(
-    post, path = "/jobs/{id}/cancel", tag = "jobs",
+    post, path = "/jobs/{id}/cancel", tag = "jobs", operation_id = "cancel_job",
     params(("id" = String, Path, description = "The job"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
     responses((status = 200, body = Job), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]

@@ -86,7 +86,7 @@ pub struct PersonPage {
 
 /// List people, as the Users page does.
 #[utoipa::path(
-    get, path = "/people", tag = "people", params(ListParams),
+    get, path = "/people", tag = "people", operation_id = "list_people", params(ListParams),
     responses(
         (status = 200, body = PersonPage),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -108,7 +108,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(query)
 
 /// One person.
 #[utoipa::path(
-    get, path = "/people/{id}", tag = "people", params(("id" = String, Path, description = "The person")),
+    get, path = "/people/{id}", tag = "people", operation_id = "get_person", params(("id" = String, Path, description = "The person")),
     responses(
         (status = 200, body = Person),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -129,7 +129,7 @@ pub struct RolesChange {
 
 /// Grant an active person further roles at once.
 #[utoipa::path(
-    post, path = "/people/{id}/roles/grant", tag = "people", request_body = RolesChange,
+    post, path = "/people/{id}/roles/grant", tag = "people", operation_id = "grant_person_roles", request_body = RolesChange,
     params(("id" = String, Path, description = "The person"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
     responses(
         (status = 200, body = Done),
@@ -147,7 +147,7 @@ pub async fn grant_roles(State(state): State<AppState>, caller: Caller, Path(id)
 
 /// Take roles a person holds away.
 #[utoipa::path(
-    post, path = "/people/{id}/roles/remove", tag = "people", request_body = RolesChange,
+    post, path = "/people/{id}/roles/remove", tag = "people", operation_id = "remove_person_roles", request_body = RolesChange,
     params(("id" = String, Path, description = "The person"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
     responses(
         (status = 200, body = Done),
@@ -164,10 +164,10 @@ pub async fn remove_roles(State(state): State<AppState>, caller: Caller, Path(id
 }
 
 macro_rules! person_action {
-    ($name:ident, $path:literal, $action:expr, $summary:literal) => {
+    ($name:ident, $operation:literal, $path:literal, $action:expr, $summary:literal) => {
         #[doc = $summary]
         #[utoipa::path(
-            post, path = $path, tag = "people",
+            post, path = $path, tag = "people", operation_id = $operation,
             params(("id" = String, Path, description = "The person"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
             responses(
                 (status = 200, body = Done),
@@ -185,8 +185,15 @@ macro_rules! person_action {
 
 person_action!(
     deactivate,
+    "deactivate_person",
     "/people/{id}/deactivate",
     PersonAction::Deactivate,
-    "Deactivate a person: signed out everywhere, their pending invitation cancelled."
+    "Deactivate a person: signed out everywhere, their pending invitation cancelled, their API tokens revoked."
 );
-person_action!(reactivate, "/people/{id}/reactivate", PersonAction::Reactivate, "Reactivate a deactivated person, with the roles they held.");
+person_action!(
+    reactivate,
+    "reactivate_person",
+    "/people/{id}/reactivate",
+    PersonAction::Reactivate,
+    "Reactivate a deactivated person, with the roles they held."
+);

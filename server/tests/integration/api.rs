@@ -508,6 +508,16 @@ async fn every_documented_route_is_served_and_takes_no_undocumented_method() {
     let addr = app.serve().await;
     let doc = server::api::openapi();
     assert_eq!(serde_json::to_value(&doc).unwrap()["openapi"], "3.1.0");
+    let mut ids: Vec<String> = serde_json::to_value(&doc).unwrap()["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str().map(str::to_string)).collect::<Vec<_>>())
+        .collect();
+    let operation_count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), operation_count, "every operation has an id of its own: {ids:?}");
     let served = request(&addr, "GET", "/api/v1/openapi.json", &[], None).await;
     assert_eq!(served.status, 200);
     assert_eq!(served.json(), serde_json::to_value(&doc).unwrap(), "the document served is the one the routes come from");
@@ -612,6 +622,31 @@ async fn two_parallel_retries_of_one_create_invite_once_and_a_later_retry_gets_t
     let invitations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations").fetch_one(&app.state.db.pool).await.unwrap();
     let emails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = 'once@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!((invitations, emails), (1, 1), "invited once, one email");
+    // A refusal did nothing and keeps nothing: corrected, the same key is done.
+    let refused = send("retry-2", r#"{"emails":["fixed@example.com"],"roles":[{"role":"wizard"}]}"#).await;
+    assert_problem(&refused, 422, "validation");
+    let fixed = send("retry-2", r#"{"emails":["fixed@example.com"],"roles":[{"role":"member"}]}"#).await;
+    assert_eq!(fixed.status, 201, "{}", fixed.body);
+    // A client that hangs up while its request is being done: the work finishes, its answer is kept.
+    gates.close(app::services::checkpoints::points::API_IDEMPOTENCY_CLAIMED);
+    let gone = tokio::spawn(send("retry-3", r#"{"emails":["hung-up@example.com"],"roles":[{"role":"member"}]}"#));
+    gates.arrivals(app::services::checkpoints::points::API_IDEMPOTENCY_CLAIMED, 1).await;
+    gone.abort();
+    let _ = gone.await;
+    gates.open(app::services::checkpoints::points::API_IDEMPOTENCY_CLAIMED);
+    let kept = async {
+        loop {
+            let status: Option<i64> =
+                sqlx::query_scalar("SELECT status FROM api_idempotency_keys WHERE idempotency_key = 'retry-3'").fetch_one(&app.state.db.pool).await.unwrap();
+            if status.is_some() {
+                break status;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    assert_eq!(tokio::time::timeout(std::time::Duration::from_secs(30), kept).await.unwrap(), Some(201));
+    let retried = send("retry-3", r#"{"emails":["hung-up@example.com"],"roles":[{"role":"member"}]}"#).await;
+    assert_eq!((retried.status, retried.header("idempotent-replayed")), (201, Some("true")), "{}", retried.body);
     // After 24 hours the key is free again.
     app.clock.advance(chrono::Duration::hours(25));
     let later = send("retry-1", r#"{"emails":["later@example.com"],"roles":[{"role":"member"}]}"#).await;
@@ -619,7 +654,7 @@ async fn two_parallel_retries_of_one_create_invite_once_and_a_later_retry_gets_t
 }
 
 #[tokio::test]
-async fn a_revoked_an_expired_and_a_deactivated_or_demoted_creators_token_are_refused() {
+async fn a_revoked_an_expired_a_demoted_creators_and_a_deactivated_creators_token_are_refused_and_a_maker_can_be_deleted() {
     let app = TestApp::with_owner().await;
     let addr = app.serve().await;
     let owner = app.owner().await;
@@ -641,9 +676,18 @@ async fn a_revoked_an_expired_and_a_deactivated_or_demoted_creators_token_are_re
     sqlx::query("UPDATE memberships SET role = 'member' WHERE user_id = $1").bind(&hr).execute(&app.state.db.pool).await.unwrap();
     assert_problem(&call(&addr, "POST", "/invitations", Some(&kept.secret), Some(invite)).await, 403, "not_permitted");
     assert_problem(&call(&addr, "GET", "/invitations", Some(&kept.secret), None).await, 403, "not_permitted");
-    // Deactivated: refused outright.
+    // Deactivated: their tokens are revoked, and stay so when they come back.
+    let lasting = api_tokens::create(&app.state, &owner, "Owner's", ALL_SCOPES, None).await.unwrap();
     app::services::people::act(&app.state, &owner, &hr, shared::people::PersonAction::Deactivate).await.unwrap();
-    assert_problem(&call(&addr, "GET", "/invitations", Some(&kept.secret), None).await, 401, "token_creator_inactive");
+    assert_problem(&call(&addr, "GET", "/invitations", Some(&kept.secret), None).await, 401, "token_revoked");
+    app::services::people::act(&app.state, &owner, &hr, shared::people::PersonAction::Reactivate).await.unwrap();
+    assert_problem(&call(&addr, "GET", "/invitations", Some(&kept.secret), None).await, 401, "token_revoked");
+    // A person who made tokens can be deleted; nobody else's token is touched.
+    app::services::people::delete(&app.state, &owner, &hr).await.unwrap();
+    assert_eq!(call(&addr, "GET", "/invitations", Some(&lasting.secret), None).await.status, 200);
+    let theirs: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL").bind(&hr).fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(theirs, 0);
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'x@example.com'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(users, 0);
 }
@@ -682,8 +726,8 @@ async fn the_cursor_pages_through_every_invitation_once_newest_first_with_the_fi
     let addr = app.serve().await;
     let owner = app.owner().await;
     let token = token_of(&app, &owner.user_id, TokenScopes::READ_ONLY).await;
-    let addresses: Vec<String> = (0..23).map(|i| format!("p{i:02}@example.com")).collect();
-    for chunk in addresses.chunks(5) {
+    let addresses: Vec<String> = (0..213).map(|i| format!("p{i:03}@example.com")).collect();
+    for chunk in addresses.chunks(50) {
         service::invite(
             &app.state,
             &owner,
@@ -693,31 +737,38 @@ async fn the_cursor_pages_through_every_invitation_once_newest_first_with_the_fi
         .unwrap();
         app.clock.advance(chrono::Duration::minutes(1));
     }
-    let cancelled = user_id_of(&app.state, "p03@example.com").await;
+    let cancelled = user_id_of(&app.state, "p003@example.com").await;
     service::act(&app.state, &owner, &cancelled, shared::invitations::InvitationAction::Cancel).await.unwrap();
     let mut seen = Vec::new();
-    let mut path = "/invitations?limit=5".to_string();
+    let mut path = "/invitations?limit=20".to_string();
     loop {
         let page = call(&addr, "GET", &path, Some(&token), None).await.json();
         for invitation in page["data"].as_array().unwrap() {
             seen.push((invitation["created_at"].as_str().unwrap().to_string(), invitation["email"].as_str().unwrap().to_string()));
         }
         match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/invitations?limit=5&cursor={cursor}"),
+            Some(cursor) => path = format!("/invitations?limit=20&cursor={cursor}"),
             None => break,
         }
     }
-    assert_eq!(seen.len(), 23, "every invitation once: {seen:?}");
+    assert_eq!(seen.len(), 213, "every invitation once: {seen:?}");
     let mut emails: Vec<&str> = seen.iter().map(|(_, e)| e.as_str()).collect();
     emails.sort();
     emails.dedup();
-    assert_eq!(emails.len(), 23);
+    assert_eq!(emails.len(), 213);
+    // The largest page still says where the next one starts.
+    let largest = call(&addr, "GET", "/invitations?limit=200", Some(&token), None).await.json();
+    assert_eq!(largest["data"].as_array().unwrap().len(), 200);
+    let rest = call(&addr, "GET", &format!("/invitations?limit=200&cursor={}", largest["next_cursor"].as_str().expect("a next page")), Some(&token), None)
+        .await
+        .json();
+    assert_eq!((rest["data"].as_array().unwrap().len(), rest["next_cursor"].as_str()), (13, None));
     assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
     let only = call(&addr, "GET", "/invitations?state=cancelled", Some(&token), None).await.json();
     assert_eq!(only["data"].as_array().unwrap().len(), 1);
-    assert_eq!(only["data"][0]["email"], "p03@example.com");
-    let pending = call(&addr, "GET", "/invitations?state=pending&email=P07%40example.com", Some(&token), None).await.json();
-    assert_eq!(pending["data"][0]["email"], "p07@example.com", "{pending}");
+    assert_eq!(only["data"][0]["email"], "p003@example.com");
+    let pending = call(&addr, "GET", "/invitations?state=pending&email=P007%40example.com", Some(&token), None).await.json();
+    assert_eq!(pending["data"][0]["email"], "p007@example.com", "{pending}");
     assert_eq!(pending["data"][0]["roles"], serde_json::json!([{ "role": "member" }]));
 }
 
@@ -786,4 +837,69 @@ async fn a_bulk_action_started_through_a_token_runs_with_no_more_than_it_carries
     assert_eq!(stopped.stopped_because.as_deref(), Some("the API token that started it was revoked or has expired"));
     let cancelled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE state = 'cancelled'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(cancelled, 0);
+}
+
+/// The commands of the README's API section, each continuation joined into one line.
+fn readme_api_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme.split("## The API\n").nth(1).expect("the README has an API section");
+    let section = section.split("\n## ").next().unwrap();
+    let block = section.split("```sh\n").nth(1).expect("with a block of examples").split("```").next().unwrap();
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in block.lines().filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty()) {
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => {
+                current.push_str(line);
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    commands
+}
+
+#[tokio::test]
+async fn the_readme_curl_examples_run_against_a_real_server_and_do_what_they_say() {
+    let app = TestApp::with_owner().await;
+    let addr = app.serve().await;
+    let owner = app.owner().await;
+    let place = app.create_place(ScopeKind::OrganisationalUnit, "North", None).await;
+    service::invite(
+        &app.state,
+        &owner,
+        InviteRequest { addresses: "pat@example.com".into(), grants: app.account_grants(&[Role::Member]), message: None, send_despite_typos: true },
+    )
+    .await
+    .unwrap();
+    let invitation: String = sqlx::query_scalar("SELECT id FROM invitations").fetch_one(&app.state.db.pool).await.unwrap();
+    let person = app.add_active_user("leaving@example.com", "member").await;
+    let token = token_of(&app, &owner.user_id, ALL_SCOPES).await;
+    let commands = readme_api_commands();
+    assert!(commands.len() >= 10, "{commands:#?}");
+    for command in commands {
+        let env = [
+            ("BECKON_URL", format!("http://{addr}")),
+            ("BECKON_TOKEN", token.clone()),
+            ("INVITATION_ID", invitation.clone()),
+            ("PLACE_ID", place.clone()),
+            ("PERSON_ID", person.clone()),
+        ];
+        let run = command.clone();
+        let output = tokio::task::spawn_blocking(move || std::process::Command::new("sh").arg("-c").arg(&run).envs(env).output().unwrap()).await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{command}\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap_or_else(|e| panic!("{command} answered JSON: {e}: {stdout}"));
+    }
+    let count = |sql: &'static str| {
+        let pool = app.state.db.pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM users WHERE email IN ('ada@example.com', 'grace@example.com', 'lin@example.com')").await, 3);
+    assert_eq!(count("SELECT COUNT(*) FROM invitations i JOIN invitation_roles r ON r.invitation_id = i.id WHERE r.role = 'admin'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE recipient = 'pat@example.com' AND kind = 'invitation'").await, 2, "resent");
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE recipient = 'pat@example.com' AND kind = 'reminder'").await, 1, "reminded by the job");
+    assert_eq!(count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE action = 'remind'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.personal_message = 'Welcome aboard!'").await, 2);
 }

@@ -65,7 +65,8 @@ pub async fn list(state: &AppState, actor: &Actor, query: &ListQuery) -> Result<
         visible_in: visible_in(actor),
         after: query.after.as_ref().map(|(at, id)| (*at, id.as_str())),
         now_ms: now,
-        limit: query.limit.clamp(1, MAX_PAGE),
+        // One more than a page, to tell whether another follows.
+        limit: query.limit.clamp(1, MAX_PAGE + 1),
     };
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let found = store::list(&mut conn, &filter).await.step("invitations::list")?;
@@ -97,4 +98,13 @@ pub async fn invitee_of_latest(state: &AppState, actor: &Actor, id: &str) -> Res
         Some(latest) if latest != id => Err(AppError::InvalidState(format!("A newer invitation ({latest}) replaced this one: act on that one."))),
         _ => Ok(listed.invitation.invitation.user_id),
     }
+}
+
+/// The latest invitation of `person`, as the actor sees it.
+pub async fn latest_of(state: &AppState, actor: &Actor, person: &str) -> Result<Listed, AppError> {
+    let latest = {
+        let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+        store::latest_for_user(&mut conn, person).await.step("invitations::latest_for_user")?.ok_or(AppError::NotFound)?
+    };
+    get(state, actor, &latest).await
 }

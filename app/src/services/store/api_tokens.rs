@@ -88,6 +88,17 @@ pub async fn revoke(conn: &mut Conn, id: &str, by: &str, now_ms: i64) -> sqlx::R
     Ok(done.rows_affected() > 0)
 }
 
+/// Revokes every live token `user_id` made (they are deactivated or deleted); how many.
+pub async fn revoke_all_of(conn: &mut Conn, user_id: &str, by: &str, now_ms: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $3, revoked_by = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(by)
+        .bind(now_ms)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Notes a use, at most once a minute per token: the list says "last used", not every call.
 pub async fn touch(conn: &mut Conn, id: &str, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
@@ -109,9 +120,18 @@ pub struct KeptAnswer {
     pub created_at: i64,
 }
 
-/// Claims `key` for a request with `fingerprint`: `None` when this request is the first to use
-/// it (live, not older than `kept_since`), else what the first one left.
-pub async fn claim_key(conn: &mut Conn, token_id: &str, key: &str, fingerprint: &str, now_ms: i64, kept_since: i64) -> sqlx::Result<Option<KeptAnswer>> {
+/// Who holds an idempotency key.
+pub enum Claim {
+    /// This request: it is the first to use the key (or the first since the key was freed).
+    Ours,
+    /// An earlier request, which left this.
+    Theirs(KeptAnswer),
+    /// An earlier request that freed it between our two looks: try again.
+    Freed,
+}
+
+/// Claims `key` for a request with `fingerprint` (keys older than `kept_since` are free again).
+pub async fn claim_key(conn: &mut Conn, token_id: &str, key: &str, fingerprint: &str, now_ms: i64, kept_since: i64) -> sqlx::Result<Claim> {
     // A key older than the keeping time is free again.
     sqlx::query("DELETE FROM api_idempotency_keys WHERE token_id = $1 AND idempotency_key = $2 AND created_at < $3")
         .bind(token_id)
@@ -130,13 +150,15 @@ pub async fn claim_key(conn: &mut Conn, token_id: &str, key: &str, fingerprint: 
     .execute(&mut *conn)
     .await?;
     if claimed.rows_affected() > 0 {
-        return Ok(None);
+        return Ok(Claim::Ours);
     }
-    sqlx::query_as("SELECT fingerprint, status, body, created_at FROM api_idempotency_keys WHERE token_id = $1 AND idempotency_key = $2")
-        .bind(token_id)
-        .bind(key)
-        .fetch_optional(conn)
-        .await
+    let kept: Option<KeptAnswer> =
+        sqlx::query_as("SELECT fingerprint, status, body, created_at FROM api_idempotency_keys WHERE token_id = $1 AND idempotency_key = $2")
+            .bind(token_id)
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    Ok(kept.map_or(Claim::Freed, Claim::Theirs))
 }
 
 pub async fn keep_answer(conn: &mut Conn, token_id: &str, key: &str, status: u16, body: &str) -> sqlx::Result<()> {
@@ -150,7 +172,7 @@ pub async fn keep_answer(conn: &mut Conn, token_id: &str, key: &str, status: u16
         .map(|_| ())
 }
 
-/// Frees a key whose request failed on the server's side (nothing was done): a retry runs.
+/// Frees a key whose request did nothing (refused, or the database was unreachable): a retry runs.
 pub async fn release_key(conn: &mut Conn, token_id: &str, key: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM api_idempotency_keys WHERE token_id = $1 AND idempotency_key = $2 AND status IS NULL")
         .bind(token_id)

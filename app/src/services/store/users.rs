@@ -316,6 +316,8 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
         "DELETE FROM memberships WHERE user_id = $2 AND scope_id IN (SELECT id FROM scopes WHERE account_id = $1)",
         "DELETE FROM sign_ins WHERE user_id = $2 AND user_id IN (SELECT id FROM users WHERE account_id = $1)",
         "UPDATE audit_events SET details = '{}' WHERE account_id = $1 AND subject_user_id = $2",
+        // Their scripts' kept answers name the people those scripts invited.
+        "DELETE FROM api_idempotency_keys WHERE token_id IN (SELECT id FROM api_tokens WHERE user_id = $2 AND account_id = $1)",
         "DELETE FROM users WHERE id = $2 AND account_id = $1",
     ];
     for sql in statements {

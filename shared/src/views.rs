@@ -368,8 +368,9 @@ pub struct InviteOutcome {
     pub invited: Vec<String>,
     /// Addresses not invited, with why (already active, already invited, deactivated).
     pub skipped: Vec<(String, String)>,
-    /// Why each of `skipped` was, in the same order (the API names the reason).
-    #[serde(default)]
+    /// Why each of `skipped` was, in the same order, for the API (which calls the service
+    /// directly); the page shows `skipped`'s words and never receives these.
+    #[serde(skip)]
     pub skip_reasons: Vec<crate::bulk::SkipReason>,
     /// Nothing was sent: these addresses look mistyped (address, suggestion).
     pub typo_warnings: Vec<(String, String)>,

@@ -294,3 +294,23 @@ pub async fn remove_roles(State(state): State<AppState>, caller: Caller, Path(id
     let message = service::remove_grants(&state, actor, &person, grants).await?;
     Ok(json(StatusCode::OK, Done { message }))
 }
+
+/// Say that a hard-bounced address works again (the person fixed their mailbox): mail may go
+/// there again, and the invitation can be resent.
+#[utoipa::path(
+    post, path = "/invitations/{id}/address-works", tag = "invitations", operation_id = "release_bounced_address",
+    params(("id" = String, Path, description = "The invitation"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried call safe.")),
+    responses(
+        (status = 200, body = Done),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn address_works(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
+    let actor = &caller.0;
+    actor.require(Permission::ManageInvitations)?;
+    let person = listing::invitee_of_latest(&state, actor, &id).await?;
+    let message = service::release_hold(&state, actor, &person).await?;
+    Ok(json(StatusCode::OK, Done { message }))
+}

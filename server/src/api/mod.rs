@@ -63,6 +63,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(invitations::extend))
         .routes(routes!(invitations::cancel))
         .routes(routes!(invitations::remove_roles))
+        .routes(routes!(invitations::address_works))
         .routes(routes!(people::list))
         .routes(routes!(people::get))
         .routes(routes!(people::grant_roles))

@@ -18,6 +18,17 @@ pub struct OpenInvitation {
     pub state: String,
     pub expires_at: String,
     pub roles: Vec<RoleGrant>,
+    /// Its address bounced hard and is held: nothing is sent there until someone corrects it
+    /// or says it works (`POST /invitations/{id}/address-works`).
+    pub bounced: Option<Bounced>,
+}
+
+/// A hard bounce holding an address.
+#[derive(Serialize, ToSchema)]
+pub struct Bounced {
+    /// The remote server's words: "550 5.1.1 mailbox unknown".
+    pub reply: String,
+    pub at: String,
 }
 
 /// A person of the account.
@@ -46,6 +57,7 @@ impl Person {
                 state: i.state.as_str().to_string(),
                 expires_at: time(i.expires_at_ms),
                 roles: i.offered.iter().map(|g| RoleGrant::of_grant(&g.grant, account_scope_id)).collect(),
+                bounced: i.held.map(|b| Bounced { reply: b.reply, at: time(b.at_ms) }),
             }),
         }
     }

@@ -96,7 +96,7 @@ impl Fixture {
     }
 }
 
-const INVITED: [&str; 9] = ["view", "resend", "remind", "extend", "send_new", "cancel", "remove_role", "job", "owners_job"];
+const INVITED: [&str; 10] = ["view", "resend", "remind", "extend", "send_new", "cancel", "remove_role", "job", "owners_job", "held"];
 const ACTIVE: [&str; 4] = ["deactivate", "reactivate", "grant", "take"];
 
 async fn fixture(kind: Kind) -> Fixture {
@@ -134,6 +134,13 @@ async fn fixture(kind: Kind) -> Fixture {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
+    // An address that bounced, held until someone says it works.
+    {
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        app::services::store::bounces::hold(&mut conn, &owner.account_id, "held@example.com", "m", app.clock_ms(), "550 5.1.1 unknown", app.clock_ms())
+            .await
+            .unwrap();
+    }
     let owners_job = app::services::store::new_id();
     {
         let mut tx = app.state.db.write_tx().await.unwrap();
@@ -305,6 +312,16 @@ fn routes() -> Vec<Route> {
             }),
         },
         Route {
+            method: "POST",
+            path: |_, i| format!("/invitations/{i}/address-works"),
+            body: |_| None,
+            needs: Needs::Invitations,
+            rule: Rule::ReachesTarget,
+            ok: 200,
+            refused: 404,
+            changes: Some(|_| "SELECT COUNT(*) FROM held_addresses WHERE released_at IS NULL".into()),
+        },
+        Route {
             method: "GET",
             path: |_, _| "/people".into(),
             body: |_| None,
@@ -408,6 +425,7 @@ async fn invitation_for(f: &Fixture, route: &Route) -> String {
         "/invitations/ID/send-new" => "send_new",
         "/invitations/ID/cancel" => "cancel",
         "/invitations/ID/roles/remove" => "remove_role",
+        "/invitations/ID/address-works" => "held",
         _ => "view",
     };
     f.invitation_of(key).await

@@ -484,7 +484,8 @@ pub async fn list(conn: &mut Conn, filter: &InvitationFilter<'_>) -> sqlx::Resul
     }
     if filter.after.is_some() {
         let (at, id) = (param(), param());
-        sql.push_str(&format!(" AND (i.created_at < {at} OR (i.created_at = {at} AND i.id < {id}))"));
+        // A row comparison, which both engines read as one range of the index.
+        sql.push_str(&format!(" AND (i.created_at, i.id) < ({at}, {id})"));
     }
     sql.push_str(&format!(" ORDER BY i.created_at DESC, i.id DESC LIMIT {}", param()));
     let mut query = sqlx::query_as::<_, ListedInvitation>(&sql).bind(filter.account_id);

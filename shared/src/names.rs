@@ -89,6 +89,16 @@ impl RoleName {
     }
 }
 
+/// "Ada Lovelace (ada@example.com)", or the address alone for someone without a name yet:
+/// how a banner or a list names a person.
+pub fn name_and_address(name: &str, email: &str) -> String {
+    if name.trim().is_empty() {
+        email.to_string()
+    } else {
+        format!("{name} ({email})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use shared::api::{validate_new_token, ApiTokenView, ApiTokens, CreatedToken, CALLS_PER_MINUTE, IDEMPOTENCY_HOURS, TOKEN_PREFIX};
 use shared::audit::AuditAction;
+use shared::names::name_and_address;
 use shared::permissions::{Permission, TokenScopes};
 use shared::AppError;
 use std::time::Duration;
@@ -63,8 +64,17 @@ impl LiveToken {
 }
 
 fn hash(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(&[secret.as_bytes()])
+}
+
+/// The SHA-256 of `parts` one after the other, in hex: a token's stored hash, a request's
+/// fingerprint for its Idempotency-Key.
+pub fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn stored_scopes(scopes: TokenScopes) -> String {
@@ -172,15 +182,7 @@ pub async fn create(state: &AppState, actor: &Actor, name: &str, scopes: TokenSc
     record(&mut tx, actor, AuditAction::ApiTokenCreated, &id, details, now).await?;
     let record = store::get(&mut tx, &actor.account_id, &id).await.step("api_tokens::get")?.ok_or(AppError::NotFound)?;
     tx.commit().await.step("commit")?;
-    Ok(CreatedToken { token: view(record, owner_label(actor), actor)?, secret })
-}
-
-fn owner_label(actor: &Actor) -> String {
-    if actor.name.trim().is_empty() {
-        actor.email.clone()
-    } else {
-        format!("{} ({})", actor.name, actor.email)
-    }
+    Ok(CreatedToken { token: view(record, name_and_address(&actor.name, &actor.email), actor)?, secret })
 }
 
 async fn record(tx: &mut Conn, actor: &Actor, action: AuditAction, id: &str, details: serde_json::Value, now: i64) -> Result<(), AppError> {
@@ -200,13 +202,7 @@ pub async fn list(state: &AppState, actor: &Actor) -> Result<ApiTokens, AppError
     let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
     let only = (!sees_all(actor)).then_some(actor.user_id.as_str());
     let listed = store::list(&mut conn, &actor.account_id, only).await.step("api_tokens::list")?;
-    let tokens = listed
-        .into_iter()
-        .map(|t| {
-            let owner = if t.owner_name.trim().is_empty() { t.owner_email } else { format!("{} ({})", t.owner_name, t.owner_email) };
-            view(t.token, owner, actor)
-        })
-        .collect::<Result<_, _>>()?;
+    let tokens = listed.into_iter().map(|t| view(t.token, name_and_address(&t.owner_name, &t.owner_email), actor)).collect::<Result<_, _>>()?;
     Ok(ApiTokens { tokens, now_ms: state.clock.now_ms() })
 }
 

@@ -18,7 +18,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 use shared::api::MAX_IDEMPOTENCY_KEY_CHARS;
 use shared::error::MAX_REQUEST_BYTES;
 
@@ -43,11 +42,7 @@ pub async fn replay_or_keep(State(state): State<AppState>, request: Request, nex
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await else { return Problem::body_too_large().into_response() };
-    let mut hasher = Sha256::new();
-    hasher.update(parts.uri.path().as_bytes());
-    hasher.update([0]);
-    hasher.update(&bytes);
-    let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint = api_tokens::sha256_hex(&[parts.uri.path().as_bytes(), &[0], &bytes]);
 
     let now = state.clock.now_ms();
     let claimed = async {

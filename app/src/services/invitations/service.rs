@@ -374,11 +374,7 @@ fn pending(target: &Target) -> Result<&InvitationRecord, Refused> {
 }
 
 fn display_name(user: &UserRecord) -> String {
-    if user.name.is_empty() {
-        user.email.clone()
-    } else {
-        format!("{} ({})", user.name, user.email)
-    }
+    shared::names::name_and_address(&user.name, &user.email)
 }
 
 /// Resend, remind, send a new invitation, extend or cancel: returns the banner to show.

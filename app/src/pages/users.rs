@@ -93,17 +93,22 @@ fn Filters() -> impl IntoView {
         }
     };
     // The address can change under the form (a header sorts, "Users" starts over): the
-    // selects follow it by their options' `selected`, the search box unless it already says
-    // the same. (Setting the selects' value at hydration would undo a choice made meanwhile.)
+    // selects follow it by their options' `selected`, the search box when the address's
+    // search itself changes. Never at hydration, nor when another filter changes: either
+    // would wipe what was typed meanwhile, before the page came alive or the pause ran out.
     let search_box = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        let wanted = query.read().search.clone();
-        if let Some(input) = search_box.get() {
-            if input.value().trim() != wanted {
-                input.set_value(&wanted);
+    let url_search = Memo::new(move |_| query.read().search.clone());
+    Effect::watch(
+        move || url_search.get(),
+        move |wanted, _, _| {
+            if let Some(input) = search_box.get_untracked() {
+                if input.value().trim() != wanted {
+                    input.set_value(wanted);
+                }
             }
-        }
-    });
+        },
+        false,
+    );
     let typed = StoredValue::new(0u64);
     let on_input = {
         let apply = apply.clone();

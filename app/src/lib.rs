@@ -51,9 +51,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view={Lazy::<SetupView>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view={Lazy::<SignInView>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:link") view={Lazy::<InviteView>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordView>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/reset/:link") view={Lazy::<ResetPasswordView>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/choose-password") view={Lazy::<ChoosePasswordView>::new()} ssr=SsrMode::Async/>
+                // The three password pages are one chunk: each lazy route costs every page's
+                // first visit its share of the main module.
+                <Route path=path!("/forgot-password") view={Lazy::<PasswordView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/reset/:link") view={Lazy::<PasswordView>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/choose-password") view={Lazy::<PasswordView>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("/users") view={Lazy::<UsersView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/import") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
@@ -62,9 +64,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organisation") view={Lazy::<OrganisationView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/organisation/:id") view={Lazy::<PlaceView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view={Lazy::<SettingsView>::new()} ssr=SsrMode::Async/>
-                    // Rides in the Audit log's chunk (as the import pages ride in the Jobs page's):
-                    // a chunk of its own would cost the other pages' split a few hundred bytes.
-                    <Route path=path!("/settings/api-tokens") view={Lazy::<AuditLogView>::new()} ssr=SsrMode::Async/>
+                    // Settings → API tokens and Webhooks: one chunk for what other systems use.
+                    <Route path=path!("/settings/api-tokens") view={Lazy::<IntegrationsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/webhooks") view={Lazy::<IntegrationsView>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/webhooks/:id") view={Lazy::<IntegrationsView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/deliveries") view={Lazy::<DeliveryLogView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogView>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/jobs") view={Lazy::<JobsView>::new()} ssr=SsrMode::Async/>
@@ -121,9 +124,7 @@ mod lazy_pages {
         SetupView => SetupPage,
         SignInView => SignInPage,
         InviteView => InvitePage,
-        ForgotPasswordView => ForgotPasswordPage,
-        ResetPasswordView => ResetPasswordPage,
-        ChoosePasswordView => ChoosePasswordPage,
+        PasswordView => PasswordPages,
         UsersView => UsersPage,
         UserView => UserPage,
         OrganisationView => OrganisationPage,
@@ -131,6 +132,7 @@ mod lazy_pages {
         SettingsView => SettingsPage,
         DeliveryLogView => DeliveryLogPage,
         AuditLogView => AuditLogPage,
+        IntegrationsView => IntegrationsPage,
         JobsView => JobsPage,
     }
 }

@@ -62,6 +62,9 @@ pub struct Config {
     /// BECKON_DKIM_KEY_FILE and BECKON_DKIM_SELECTOR: the operator's own key, which becomes
     /// the signing key at start (otherwise one is made on first use).
     pub dkim_key: Option<(String, PathBuf)>,
+    /// BECKON_WEBHOOKS_ALLOW_PRIVATE=on: webhooks may go to loopback, private and link-local
+    /// addresses (off by default, so an endpoint cannot reach into the deployment's network).
+    pub webhooks_allow_private: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -268,7 +271,13 @@ impl Config {
                 })
             }
         };
+        let webhooks_allow_private = match var("BECKON_WEBHOOKS_ALLOW_PRIVATE").as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(other) => return Err(ConfigError::Invalid { name: "BECKON_WEBHOOKS_ALLOW_PRIVATE", reason: format!("“{other}”: use on or off") }),
+        };
         Ok(Config {
+            webhooks_allow_private,
             dkim,
             dkim_key,
             bounce,

@@ -90,6 +90,9 @@ impl Application {
                 if let Err(error) = app::services::api_tokens::prune_idempotency_keys(&state).await {
                     tracing::warn!(?error, "could not prune spent idempotency keys");
                 }
+                if let Err(error) = app::services::webhooks::prune(&state).await {
+                    tracing::warn!(?error, "could not prune old webhook deliveries");
+                }
             }
         })
     }
@@ -193,6 +196,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         import_limits: config.import_limits,
         mail_transport: config.mail_transport(),
         dkim: config.dkim,
+        webhooks: app::services::webhooks::Reach { allow_private: config.webhooks_allow_private, ..Default::default() },
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute, ..AuthSettings::default() },
         passwords: Default::default(),
         checkpoints: Default::default(),

@@ -55,10 +55,17 @@ pub enum AuditAction {
     DkimKeyRemoved,
     ApiTokenCreated,
     ApiTokenRevoked,
+    WebhookCreated,
+    WebhookChanged,
+    WebhookDeleted,
+    WebhookSecretRotated,
+    WebhookTestSent,
+    WebhookRetried,
+    WebhookDisabled,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 48] = [
+    pub const ALL: [AuditAction; 55] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -107,6 +114,13 @@ impl AuditAction {
         AuditAction::DkimKeyRemoved,
         AuditAction::ApiTokenCreated,
         AuditAction::ApiTokenRevoked,
+        AuditAction::WebhookCreated,
+        AuditAction::WebhookChanged,
+        AuditAction::WebhookDeleted,
+        AuditAction::WebhookSecretRotated,
+        AuditAction::WebhookTestSent,
+        AuditAction::WebhookRetried,
+        AuditAction::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -169,6 +183,13 @@ impl AuditAction {
             DkimKeyRemoved => ("settings.dkim_removed", "DKIM key removed"),
             ApiTokenCreated => ("api_token.created", "API token created"),
             ApiTokenRevoked => ("api_token.revoked", "API token revoked"),
+            WebhookCreated => ("webhook.created", "Webhook endpoint added"),
+            WebhookChanged => ("webhook.changed", "Webhook endpoint changed"),
+            WebhookDeleted => ("webhook.deleted", "Webhook endpoint removed"),
+            WebhookSecretRotated => ("webhook.secret_rotated", "Webhook secret rotated"),
+            WebhookTestSent => ("webhook.test_sent", "Webhook test event sent"),
+            WebhookRetried => ("webhook.retried", "Webhook delivery retried"),
+            WebhookDisabled => ("webhook.disabled", "Webhook endpoint disabled after failing"),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod status;
 pub mod typos;
 pub mod url;
 pub mod views;
+pub mod webhooks;
 
 pub use email::Email;
 pub use error::AppError;

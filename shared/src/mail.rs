@@ -15,10 +15,12 @@ pub enum MessageKind {
     RolesGranted,
     /// Tells an inviter that their invitation bounced.
     BounceNotice,
+    /// Tells the account's administrators that a webhook endpoint was disabled.
+    WebhookDisabled,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Invitation,
         MessageKind::Reminder,
         MessageKind::InvitationRequested,
@@ -27,6 +29,7 @@ impl MessageKind {
         MessageKind::AccessConfirmed,
         MessageKind::RolesGranted,
         MessageKind::BounceNotice,
+        MessageKind::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl MessageKind {
             MessageKind::AccessConfirmed => "access_confirmed",
             MessageKind::RolesGranted => "roles_granted",
             MessageKind::BounceNotice => "bounce_notice",
+            MessageKind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -56,6 +60,7 @@ impl MessageKind {
             MessageKind::AccessConfirmed => "Access confirmed",
             MessageKind::RolesGranted => "Roles granted",
             MessageKind::BounceNotice => "Bounce notice",
+            MessageKind::WebhookDisabled => "Webhook disabled",
         }
     }
 }

@@ -10,18 +10,8 @@ use leptos_router::hooks::use_query_map;
 use shared::audit::{AuditAction, AuditPage, AuditPerson, AuditQuery};
 use shared::invitations::{relative_time, utc_date_time};
 
-/// The Audit log's chunk: the Audit log, and Settings → API tokens, which rides with it.
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    move || match location.pathname.read().starts_with("/settings/api-tokens") {
-        true => view! { <crate::pages::ApiTokensPage/> }.into_any(),
-        false => view! { <AuditLog/> }.into_any(),
-    }
-}
-
-#[component]
-fn AuditLog() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| AuditQuery::from_params(|name| params.read().get(name)));
     let log = Resource::new(move || query.get().to_query_string(), list_audit_events);

@@ -48,6 +48,13 @@ fn Sections(user: CurrentUser) -> impl IntoView {
             <OutgoingEmailSection/>
         })}
         {can(Permission::ManageRoles).then(|| view! { <RolesSection/> })}
+        {can(Permission::ManageSettings).then(|| view! {
+            <section class="card" aria-labelledby="webhooks-link">
+                <h2 id="webhooks-link">"Webhooks"</h2>
+                <p class="muted">"Tell other systems when an invitation is sent, accepted, expires, is cancelled or bounces, and when a person is deactivated."</p>
+                <p><a href="/settings/webhooks">"Manage webhooks"</a></p>
+            </section>
+        })}
         {user.authority.is_administrator().then(|| view! {
             <section class="card" aria-labelledby="api-tokens-link">
                 <h2 id="api-tokens-link">"API tokens"</h2>

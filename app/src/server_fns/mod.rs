@@ -13,6 +13,7 @@ mod people;
 mod roles;
 mod scopes;
 mod users;
+mod webhooks;
 
 pub use api_tokens::*;
 pub use audit::*;
@@ -25,3 +26,4 @@ pub use people::*;
 pub use roles::*;
 pub use scopes::*;
 pub use users::*;
+pub use webhooks::*;

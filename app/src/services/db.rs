@@ -146,7 +146,7 @@ impl Db {
     /// writer instead of failing when it upgrades.
     pub async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
         let conn = self.pool.acquire().await?;
-        let mut tx = WriteTx { conn: Some(conn), open: true };
+        let mut tx = WriteTx { conn: Some(conn), open: true, webhook_events_seen: crate::services::webhooks::events::written() };
         let begin = match self.engine {
             Engine::Sqlite => "BEGIN IMMEDIATE",
             Engine::Postgres => "BEGIN",
@@ -178,12 +178,16 @@ impl Db {
 pub struct WriteTx {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
     open: bool,
+    /// The webhook events written in this process when it began: once committed, it wakes
+    /// the delivery lanes if that moved (`webhooks::events`).
+    webhook_events_seen: u64,
 }
 
 impl WriteTx {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         sqlx::query("COMMIT").execute(&mut *self).await?;
         self.open = false;
+        crate::services::webhooks::events::committed(self.webhook_events_seen);
         Ok(())
     }
 

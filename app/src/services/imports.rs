@@ -1138,6 +1138,14 @@ pub(crate) async fn publish(tx: &mut Conn, state: &AppState, job: &JobRecord, ac
     .execute(&mut *tx)
     .await
     .step("imports::audit_places")?;
+    if mode == ImportMode::SendInvites {
+        let invited: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT r.invitation_id {staged} ORDER BY r.line")).bind(id).fetch_all(&mut *tx).await.step("imports::invited")?;
+        let invited: Vec<&str> = invited.iter().map(String::as_str).collect();
+        crate::services::webhooks::events::invitations_created(tx, &import.account_id, &actor.user_id, &invited, now)
+            .await
+            .step("webhooks::invitations_created")?;
+    }
     sqlx::query("UPDATE imports SET state = $1, updated_at = $2 WHERE id = $3")
         .bind(ImportState::Done.as_str())
         .bind(now)

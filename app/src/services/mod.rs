@@ -30,6 +30,7 @@ pub mod store;
 // The audit trail is rows in `store`; its old address stays for the services.
 pub use store::audit;
 pub mod users;
+pub mod webhooks;
 
 pub use actor::Actor;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,5 +1,6 @@
-//! The one runner of durable work. Mail (the outbox), bulk jobs and work due at a time (the
-//! automatic reminders, looked for every minute) are kinds of work it runs,
+//! The one runner of durable work. Mail (the outbox), bulk jobs, webhook deliveries and work
+//! due at a time (the automatic reminders and the expiry of invitations for webhooks, looked
+//! for every minute) are kinds of work it runs,
 //! each claimed under a lease held by this process's [`WorkerId`]: a worker that dies leaves
 //! its leases to run out (or, on the same machine, to be taken back at once by its next
 //! start), and the next claim takes the work over. Each kind runs in a lane of its own, so a
@@ -13,6 +14,8 @@ use super::jobs;
 use super::mail::transport::Transport;
 use super::mail::worker::{self, DeliveryConfig, WorkerId};
 use super::store::jobs as job_store;
+use super::store::webhooks as webhook_store;
+use super::webhooks;
 use super::AppState;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -28,6 +31,7 @@ pub const CHANNEL: &str = "beckon_work";
 pub struct WorkSignal {
     mail: Notify,
     jobs: Notify,
+    webhooks: Notify,
     /// On PostgreSQL, where the other processes' runners are told.
     others: Option<sqlx::AnyPool>,
 }
@@ -56,6 +60,7 @@ impl WorkSignal {
     pub fn wake_here(&self) {
         self.mail.notify_one();
         self.jobs.notify_one();
+        self.webhooks.notify_one();
     }
 }
 
@@ -66,6 +71,11 @@ pub async fn take_back_abandoned(state: &AppState, me: &WorkerId) -> Result<u64,
     for holder in job_store::lease_holders(&state.db, now).await? {
         if WorkerId::parse(&holder).is_some_and(|h| me.outlived(&h)) {
             taken += job_store::release_leases(&state.db, &holder, now).await?;
+        }
+    }
+    for holder in webhook_store::lease_holders(&state.db, now).await? {
+        if WorkerId::parse(&holder).is_some_and(|h| me.outlived(&h)) {
+            taken += webhook_store::release_leases(&state.db, &holder, now).await?;
         }
     }
     Ok(taken)
@@ -111,7 +121,24 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
             }
         })
     };
-    // Work due at a time: the automatic reminders.
+    let hooks = {
+        let (state, hooks_config, poll_interval) = (state.clone(), webhooks::delivery::LaneConfig::new(config.worker.to_string()), config.poll_interval);
+        tokio::spawn(async move {
+            // Woken by this process's commits that wrote events, by the signal, or the poll.
+            let mut commits = webhooks::events::commits();
+            loop {
+                if let Err(error) = webhooks::delivery::run_due(&state, &hooks_config).await {
+                    tracing::error!(%error, "webhook pass failed");
+                }
+                tokio::select! {
+                    _ = commits.changed() => {}
+                    _ = state.work_signal.webhooks.notified() => {}
+                    _ = tokio::time::sleep(poll_interval) => {}
+                }
+            }
+        })
+    };
+    // Work due at a time: the automatic reminders, and invitations expiring for webhooks.
     let due = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -119,11 +146,14 @@ pub async fn run(state: AppState, transport: Transport, config: DeliveryConfig, 
                 if let Err(error) = super::invitations::reminders::run_due(&state).await {
                     tracing::error!(%error, "due work pass failed");
                 }
+                if let Err(error) = webhooks::events::sweep_expired(&state).await {
+                    tracing::error!(%error, "expiry sweep for webhooks failed");
+                }
                 tokio::time::sleep(DUE_EVERY).await;
             }
         })
     };
-    let mut lanes = [mail, jobs, due];
+    let mut lanes = [mail, jobs, hooks, due];
     // A lane ends only by panicking: the others are stopped and the panic goes on to the
     // caller, as it did when the lanes were one task.
     let ended = tokio::select! {

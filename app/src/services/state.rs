@@ -76,6 +76,8 @@ pub struct AppStateParts {
     pub mail_transport: String,
     /// Outgoing mail is signed with DKIM (BECKON_DKIM, on unless turned off).
     pub dkim: bool,
+    /// Where webhooks may be sent, how names are resolved, and how long a receiver has.
+    pub webhooks: super::webhooks::Reach,
     pub auth: AuthSettings,
     pub passwords: Passwords,
     /// Where tests hold requests to order them; empty in production.

@@ -64,6 +64,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         // Signing is tested where it is the point (a key takes a moment to make).
         dkim: false,
         dkim_key: None,
+        webhooks_allow_private: false,
     }
 }
 

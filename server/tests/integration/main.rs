@@ -31,3 +31,4 @@ mod reminders;
 mod role_ceilings;
 mod schema;
 mod scopes;
+mod webhooks;

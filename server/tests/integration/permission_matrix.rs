@@ -99,6 +99,10 @@ struct Fixture {
     owners_import: String,
     /// An API token the owner made.
     owners_token: String,
+    /// Webhook endpoints the owner made: one to change, one to remove; and a failed delivery.
+    owners_webhook: String,
+    spare_webhook: String,
+    failed_webhook_delivery: String,
 }
 
 impl Fixture {
@@ -220,6 +224,13 @@ async fn fixture(kind: Kind) -> Fixture {
     let no_scopes = shared::permissions::TokenScopes::READ_ONLY;
     let owners_token = app::services::api_tokens::create(&app.state, &owner, "Owner's script", no_scopes, None).await.unwrap().token.id;
 
+    let webhook_events = [shared::webhooks::WebhookEvent::InvitationCreated];
+    let owners_webhook = app::services::webhooks::create(&app.state, &owner, "http://93.184.216.34/hooks", "", &webhook_events).await.unwrap().endpoint.id;
+    let spare_webhook = app::services::webhooks::create(&app.state, &owner, "http://93.184.216.34/spare", "", &webhook_events).await.unwrap().endpoint.id;
+    app::services::webhooks::send_test(&app.state, &owner, &owners_webhook).await.unwrap();
+    let failed_webhook_delivery: String =
+        sqlx::query_scalar("UPDATE webhook_deliveries SET state = 'failed' RETURNING id").fetch_one(&app.state.db.pool).await.unwrap();
+
     let actor_email = "actor@example.com";
     let cookie = match kind {
         Kind::Anonymous => None,
@@ -256,6 +267,9 @@ async fn fixture(kind: Kind) -> Fixture {
         owners_job,
         owners_import,
         owners_token,
+        owners_webhook,
+        spare_webhook,
+        failed_webhook_delivery,
     }
 }
 
@@ -502,6 +516,50 @@ fn rows() -> Vec<Row> {
             |f| format!("id={}", f.owners_token),
             200,
             Some(|f| format!("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL AND id = '{}'", f.owners_token)),
+        ),
+        reads("list_webhooks", Rule::AccountAdmins, |_| String::new()),
+        reads("list_webhook_deliveries", Rule::AccountAdmins, |f| format!("id={}", f.owners_webhook)),
+        row(
+            "save_webhook",
+            Rule::AccountAdmins,
+            |_| "id=&url=http%3A%2F%2F93.184.216.34%2Fnew&description=Matrix&invitation_accepted=on".into(),
+            200,
+            Some(|_| "SELECT COUNT(*) FROM webhook_endpoints".into()),
+        ),
+        row(
+            "save_webhook",
+            Rule::AccountAdmins,
+            |f| format!("id={}&url=http%3A%2F%2F93.184.216.34%2Fhooks&description=Changed&enabled=on&invitation_cancelled=on", f.owners_webhook),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM webhook_endpoints WHERE description = 'Changed' AND id = '{}'", f.owners_webhook)),
+        ),
+        row(
+            "act_on_webhook",
+            Rule::AccountAdmins,
+            |f| format!("id={}&action=rotate_secret", f.owners_webhook),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM webhook_endpoints WHERE previous_secret IS NOT NULL AND id = '{}'", f.owners_webhook)),
+        ),
+        row(
+            "act_on_webhook",
+            Rule::AccountAdmins,
+            |f| format!("id={}&action=send_test", f.owners_webhook),
+            200,
+            Some(|_| "SELECT COUNT(*) FROM webhook_events WHERE event_type = 'webhook.test'".into()),
+        ),
+        row(
+            "act_on_webhook",
+            Rule::AccountAdmins,
+            |f| format!("id={}&action=retry_delivery", f.failed_webhook_delivery),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND id = '{}'", f.failed_webhook_delivery)),
+        ),
+        row(
+            "act_on_webhook",
+            Rule::AccountAdmins,
+            |f| format!("id={}&action=remove", f.spare_webhook),
+            200,
+            Some(|f| format!("SELECT COUNT(*) FROM webhook_endpoints WHERE id = '{}'", f.spare_webhook)),
         ),
         reads("get_invitation_settings", Rule::AccountAdmins, |_| String::new()),
         row("save_invitation_settings", Rule::AccountAdmins, |_| "expiry_days=14".into(), 200, Some(|_| "SELECT invitation_expiry_days FROM accounts".into())),

@@ -170,6 +170,17 @@ pub fn bounce_notice(account_name: &str, invitee: &str, reply: &str, person_page
     RenderedEmail { html: layout(&subject, &html), subject, text }
 }
 
+/// To the account's administrators: a webhook endpoint failed for days and was disabled.
+pub fn webhook_disabled(account_name: &str, url: &str, days: i64, settings_page: &str) -> RenderedEmail {
+    let subject = one_line(&format!("A webhook endpoint was disabled ({account_name})"));
+    let line =
+        format!("Every delivery to the webhook endpoint {url} of {account_name} failed for {days} days, so Beckon disabled it. No more events are sent to it.");
+    let fix = "Check the receiver, then enable the endpoint again in Settings → Webhooks; the deliveries that were waiting go out then, and failed ones can be retried there.";
+    let text = format!("Hello,\n\n{line}\n\n{fix}\n\n{settings_page}\n");
+    let html = format!("<p>Hello,</p><p>{}</p><p>{}</p>{}", escape(&line), escape(fix), button(settings_page, "Open Settings → Webhooks"));
+    RenderedEmail { html: layout(&subject, &html), subject, text }
+}
+
 pub fn test_email(account_name: &str, sent_by: &str) -> RenderedEmail {
     let subject = one_line(&format!("Test email from Beckon ({account_name})"));
     let line = format!("{sent_by} sent this test from Settings → Outgoing email. If you can read it, email from {account_name} reaches this mailbox.");

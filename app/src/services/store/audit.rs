@@ -102,6 +102,7 @@ pub async fn record_many(conn: &mut Conn, events: &[AuditEvent<'_>], at_ms: i64)
             query = query.bind(id);
         }
         query.execute(&mut *conn).await?;
+        crate::services::webhooks::events::for_audit(conn, chunk, at_ms).await?;
         for (id, event) in ids.iter().zip(chunk) {
             for place in places_named(&event.details) {
                 sqlx::query(

@@ -16,6 +16,7 @@ pub mod scopes;
 pub mod sign_ins;
 pub mod user_list;
 pub mod users;
+pub mod webhooks;
 
 pub type Conn = sqlx::AnyConnection;
 

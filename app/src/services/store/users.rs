@@ -264,6 +264,7 @@ pub async fn erase(conn: &mut Conn, account_id: &str, user_id: &str, email: &str
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM held_addresses WHERE account_id = $1 AND email = $2").bind(account_id).bind(email).execute(&mut *conn).await?;
+    super::webhooks::erase_subject(conn, account_id, user_id).await?;
     // The notices telling an inviter that their invitation bounced name the person too.
     sqlx::query(
         "UPDATE outbox SET subject = '', text_body = '', html_body = '', bounce_reply = NULL, \

@@ -154,6 +154,9 @@ impl EndpointUrl {
         }
         let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
             let (host, after) = inner.split_once(']').ok_or_else(|| bad("has an unclosed [ in its host"))?;
+            if host.parse::<std::net::Ipv6Addr>().is_err() || !(after.is_empty() || after.starts_with(':')) {
+                return Err(bad("has no valid host name"));
+            }
             (host, after.strip_prefix(':'))
         } else {
             match authority.rsplit_once(':') {
@@ -370,9 +373,17 @@ mod tests {
         assert_eq!(u.host_header(), "127.0.0.1:8080");
         let u = EndpointUrl::parse("https://[::1]:9/x").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.host_header()), ("::1", 9, "[::1]:9".to_string()));
-        for bad in
-            ["ftp://x.example", "hooks.example.com", "https://user:pw@x.example/", "https://x.example/#a", "https://x.example:0/", "https:///", "https://a b/"]
-        {
+        for bad in [
+            "https://[::1]junk/",
+            "https://[nothost]/",
+            "ftp://x.example",
+            "hooks.example.com",
+            "https://user:pw@x.example/",
+            "https://x.example/#a",
+            "https://x.example:0/",
+            "https:///",
+            "https://a b/",
+        ] {
             assert!(matches!(EndpointUrl::parse(bad), Err(AppError::Validation(_))), "{bad}");
         }
     }

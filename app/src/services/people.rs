@@ -103,6 +103,19 @@ pub async fn act_on_one(tx: &mut Conn, engine: Engine, actor: &Actor, user_id: &
             // Revoked, not paused: reactivating someone never brings their scripts back.
             let tokens = api_token_store::revoke_all_of(tx, &target.user.id, &actor.user_id, now).await.step("api_tokens::revoke_all_of")?;
             let details = serde_json::json!({ "email": target.user.email, "invitation_cancelled": cancelled, "api_tokens_revoked": tokens });
+            if let (true, Some(invitation)) = (cancelled, &target.invitation) {
+                // A cancellation like any other: its own line, and its webhook event.
+                let details = serde_json::json!({ "email": target.user.email, "reason": "person deactivated" });
+                let event = AuditEvent {
+                    account_id: &actor.account_id,
+                    actor_user_id: Some(&actor.user_id),
+                    action: AuditAction::InvitationCancelled,
+                    target_type: "invitation",
+                    target_id: &invitation.id,
+                    details,
+                };
+                audit::record(tx, event, now).await.step("audit::record")?;
+            }
             record(tx, actor, AuditAction::UserDeactivated, &target, details, now).await?;
             match cancelled {
                 true => format!("{who} is deactivated: signed out everywhere, and their pending invitation is cancelled."),

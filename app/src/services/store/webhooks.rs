@@ -124,8 +124,24 @@ pub async fn rotate_secret(conn: &mut Conn, id: &str, secret: &str, previous_unt
 }
 
 /// The account's enabled endpoints, with the events each hears (stored form).
+/// On PostgreSQL the rows are key-share locked until the transaction ends, so an endpoint
+/// cannot be deleted between this read and the deliveries written for it.
 pub async fn listeners(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE account_id = $1 AND enabled = 1").bind(account_id).fetch_all(conn).await
+    let lock = if is_postgres(conn) { " FOR KEY SHARE" } else { "" };
+    sqlx::query_as(&format!("SELECT id, events FROM webhook_endpoints WHERE account_id = $1 AND enabled = 1{lock}")).bind(account_id).fetch_all(conn).await
+}
+
+fn is_postgres(conn: &Conn) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// Takes an endpoint's row for a change that removes it (PostgreSQL: waiting for the
+/// transactions that are writing deliveries for it).
+pub async fn lock_endpoint(conn: &mut Conn, id: &str) -> sqlx::Result<()> {
+    if is_postgres(conn) {
+        sqlx::query("SELECT id FROM webhook_endpoints WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(conn).await?;
+    }
+    Ok(())
 }
 
 pub struct NewEvent<'a> {
@@ -268,18 +284,22 @@ pub async fn settle(conn: &mut Conn, worker: &str, attempt: &Attempt<'_>) -> sql
     Ok(true)
 }
 
-/// Disables the endpoints of `account_id`… that have failed since before `cutoff`; returns
-/// their ids and addresses.
-pub async fn disable_failing(conn: &mut Conn, cutoff: i64, reason: &str, now_ms: i64) -> sqlx::Result<Vec<(String, String, String)>> {
-    sqlx::query_as(
+/// Disables those of `endpoints` (that just failed again) whose every attempt has failed
+/// since before `cutoff`; returns their ids, accounts and addresses.
+pub async fn disable_failing(conn: &mut Conn, endpoints: &[&str], cutoff: i64, reason: &str, now_ms: i64) -> sqlx::Result<Vec<(String, String, String)>> {
+    if endpoints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
         "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $2, updated_at = $3 \
-         WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since <= $1 RETURNING id, account_id, url",
-    )
-    .bind(cutoff)
-    .bind(reason)
-    .bind(now_ms)
-    .fetch_all(conn)
-    .await
+         WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since <= $1 AND id IN ({}) RETURNING id, account_id, url",
+        placeholders(4, endpoints.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(cutoff).bind(reason).bind(now_ms);
+    for id in endpoints {
+        query = query.bind(*id);
+    }
+    query.fetch_all(conn).await
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -324,13 +344,17 @@ pub async fn delivery_owner(conn: &mut Conn, account_id: &str, delivery_id: &str
 }
 
 /// A failed delivery due again at once (one more attempt); whether it was failed.
+/// (Never one whose event was erased with the person it was about.)
 pub async fn retry(conn: &mut Conn, delivery_id: &str, now_ms: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2 WHERE id = $1 AND state = 'failed'")
-        .bind(delivery_id)
-        .bind(now_ms)
-        .execute(conn)
-        .await
-        .map(|done| done.rows_affected() == 1)
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2 WHERE id = $1 AND state = 'failed' \
+           AND event_id IN (SELECT id FROM webhook_events WHERE payload <> '{}')",
+    )
+    .bind(delivery_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected() == 1)
 }
 
 /// The runners holding a live lease on some delivery.
@@ -441,10 +465,12 @@ pub async fn accounts_listening(conn: &mut Conn) -> sqlx::Result<Vec<String>> {
 
 /// Erases what the events about a deleted person say, and stops their deliveries.
 pub async fn erase_subject(conn: &mut Conn, account_id: &str, user_id: &str) -> sqlx::Result<()> {
+    // A receiver's answer may have echoed what the event said of them: gone too.
     sqlx::query(
-        "UPDATE webhook_deliveries SET state = 'failed', last_error = 'The person it was about was deleted.', response_excerpt = NULL, \
-           leased_by = NULL, lease_until = NULL \
-         WHERE state IN ('pending', 'sending') AND event_id IN (SELECT id FROM webhook_events WHERE account_id = $1 AND subject_user_id = $2)",
+        "UPDATE webhook_deliveries SET response_excerpt = NULL, leased_by = NULL, lease_until = NULL, \
+           state = CASE WHEN state IN ('pending', 'sending') THEN 'failed' ELSE state END, \
+           last_error = CASE WHEN state IN ('pending', 'sending') THEN 'The person it was about was deleted.' ELSE last_error END \
+         WHERE event_id IN (SELECT id FROM webhook_events WHERE account_id = $1 AND subject_user_id = $2)",
     )
     .bind(account_id)
     .bind(user_id)
@@ -482,4 +508,18 @@ pub async fn prune(conn: &mut Conn, before: i64) -> sqlx::Result<u64> {
         .execute(conn)
         .await?;
     Ok(deliveries)
+}
+
+/// Gives back a claimed delivery without counting an attempt, due again at `due`.
+pub async fn put_back(conn: &mut Conn, worker: &str, id: &str, due: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'pending', attempts = attempts - 1, next_attempt_at = $3, leased_by = NULL, lease_until = NULL \
+         WHERE id = $1 AND state = 'sending' AND leased_by = $2",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(due)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }

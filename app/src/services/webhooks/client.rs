@@ -44,17 +44,27 @@ pub fn inside(ip: IpAddr) -> Option<&'static str> {
                 Some("a broadcast or multicast address")
             } else if a == 100 && (b & 0xc0) == 64 {
                 Some("a shared (carrier-grade NAT) address")
+            } else if (a, b) == (192, 0) && v4.octets()[2] == 0 || a == 198 && (b & 0xfe) == 18 || a >= 240 {
+                Some("a reserved address")
             } else {
                 None
             }
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
+            let v4 = |high: u16, low: u16| IpAddr::V4(std::net::Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8));
             if let Some(v4) = v6.to_ipv4_mapped() {
                 inside(IpAddr::V4(v4))
-            } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                // NAT64: the IPv4 address it reaches.
-                inside(IpAddr::V4(std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8)))
+            } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified()) {
+                // NAT64, or IPv4-compatible: the IPv4 address it reaches.
+                inside(v4(s[6], s[7]))
+            } else if s[0] == 0x2002 {
+                // 6to4: the IPv4 address of the relay's far end.
+                inside(v4(s[1], s[2]))
+            } else if (s[0], s[1]) == (0x2001, 0) || (s[0], s[1]) == (0x64, 0xff9b) && s[2] == 1 {
+                Some("a tunnelled or translated address")
+            } else if (s[0] & 0xffc0) == 0xfec0 {
+                Some("a private address")
             } else if v6.is_loopback() {
                 Some("a loopback address")
             } else if v6.is_unspecified() {
@@ -113,9 +123,10 @@ pub async fn addresses(reach: &Reach, url: &EndpointUrl) -> Result<Vec<SocketAdd
     if !reach.allow_private {
         // One address of the deployment's own among several is refused too: which one a
         // connection would reach is the name owner's choice.
-        if let Some((ip, what)) = found.iter().find_map(|a| inside(a.ip()).map(|what| (a.ip(), what))) {
+        // Which address it was is not said: that would map the deployment's network.
+        if let Some(what) = found.iter().find_map(|a| inside(a.ip())) {
             return Err(NotSent(format!(
-                "Refused: {} resolves to {ip}, {what}. Webhooks go to public addresses only (the operator can allow others with BECKON_WEBHOOKS_ALLOW_PRIVATE=on).",
+                "Refused: {} leads to {what}, inside this deployment's network. Webhooks go to public addresses only (the operator can allow others with BECKON_WEBHOOKS_ALLOW_PRIVATE=on).",
                 url.host
             )));
         }
@@ -243,10 +254,19 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "64:ff9b::a00:1",
+            "::10.0.0.1",
+            "2002:7f00:1::",
+            "2001:0:4136:e378::1",
+            "64:ff9b:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(inside(ip.parse().unwrap()).is_some(), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "64:ff9b::808:808"] {
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::"] {
             assert_eq!(inside(ip.parse().unwrap()), None, "{ip}");
         }
     }

@@ -104,19 +104,30 @@ pub async fn run_due(state: &AppState, config: &LaneConfig) -> Result<usize, App
         }
         let full = claimed.len() as i64 == config.batch;
         let reach = state.webhooks.clone();
-        let results: Vec<(ClaimedDelivery, Result<Answer, NotSent>, i64)> = futures::stream::iter(claimed)
+        // An endpoint that could not be reached in this batch is not tried again in it: a
+        // receiver that is down costs one deadline, not one per event waiting for it, and
+        // the other endpoints' deliveries go on.
+        let unreachable: std::sync::Mutex<std::collections::HashSet<String>> = Default::default();
+        let unreachable = &unreachable;
+        let results: Vec<(ClaimedDelivery, Sent, i64)> = futures::stream::iter(claimed)
             .map(|delivery| {
                 let reach = reach.clone();
                 async move {
                     let started = state.clock.now_ms();
+                    if unreachable.lock().unwrap_or_else(|e| e.into_inner()).contains(&delivery.endpoint_id) {
+                        return (delivery, Sent::NotTried, started);
+                    }
                     let result = send(&reach, &delivery, started).await;
-                    (delivery, result, state.clock.now_ms())
+                    if result.is_err() {
+                        unreachable.lock().unwrap_or_else(|e| e.into_inner()).insert(delivery.endpoint_id.clone());
+                    }
+                    (delivery, Sent::Tried(result), state.clock.now_ms())
                 }
             })
             .buffer_unordered(config.concurrency)
             .collect()
             .await;
-        attempted += results.len();
+        attempted += results.iter().filter(|(_, sent, _)| matches!(sent, Sent::Tried(_))).count();
         settle(state, config, &results).await?;
         if !full {
             return Ok(attempted);
@@ -124,12 +135,33 @@ pub async fn run_due(state: &AppState, config: &LaneConfig) -> Result<usize, App
     }
 }
 
+/// What became of a claimed delivery.
+enum Sent {
+    Tried(Result<Answer, NotSent>),
+    /// Its endpoint could not be reached a moment before: put back, its attempt not counted.
+    NotTried,
+}
+
+/// How long a delivery not tried waits (its endpoint was unreachable in the same batch).
+const NOT_TRIED_WAIT_MS: i64 = 30_000;
+
 /// Records a batch's attempts in one transaction, and disables the endpoints failing too long.
-async fn settle(state: &AppState, config: &LaneConfig, results: &[(ClaimedDelivery, Result<Answer, NotSent>, i64)]) -> Result<(), AppError> {
+async fn settle(state: &AppState, config: &LaneConfig, results: &[(ClaimedDelivery, Sent, i64)]) -> Result<(), AppError> {
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
-    for (delivery, result, at) in results {
+    let mut failed: Vec<&str> = Vec::new();
+    for (delivery, sent, at) in results {
+        let result = match sent {
+            Sent::Tried(result) => result,
+            Sent::NotTried => {
+                store::put_back(&mut tx, &config.worker, &delivery.id, at + NOT_TRIED_WAIT_MS).await.step("webhooks::put_back")?;
+                continue;
+            }
+        };
         let (state_after, next_attempt_at) = outcome(delivery, result, *at);
+        if state_after != WebhookDeliveryState::Delivered {
+            failed.push(&delivery.endpoint_id);
+        }
         let (status, error, excerpt) = match result {
             Ok(answer) if (200..300).contains(&answer.status) => (Some(answer.status), None, Some(answer.excerpt.as_str())),
             Ok(answer) => (Some(answer.status), Some(format!("The receiver answered {}.", answer.status)), Some(answer.excerpt.as_str())),
@@ -149,7 +181,9 @@ async fn settle(state: &AppState, config: &LaneConfig, results: &[(ClaimedDelive
     }
     let cutoff = now - DISABLE_AFTER_DAYS * 86_400_000;
     let reason = format!("Every delivery failed for {DISABLE_AFTER_DAYS} days.");
-    for (endpoint_id, account_id, url) in store::disable_failing(&mut tx, cutoff, &reason, now).await.step("webhooks::disable_failing")? {
+    failed.sort_unstable();
+    failed.dedup();
+    for (endpoint_id, account_id, url) in store::disable_failing(&mut tx, &failed, cutoff, &reason, now).await.step("webhooks::disable_failing")? {
         let details = serde_json::json!({ "url": url, "reason": reason });
         let event = AuditEvent {
             account_id: &account_id,

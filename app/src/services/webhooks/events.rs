@@ -63,8 +63,8 @@ impl Listeners {
     }
 }
 
-/// Writes `event` with `data` for `endpoints`; `false` if nobody hears it or its `once_key`
-/// was used already.
+/// Writes `event`, which happened at `happened_ms`, with `data` for `endpoints`, at `at_ms`;
+/// `false` if nobody hears it or its `once_key` was used already.
 #[allow(clippy::too_many_arguments)]
 async fn write(
     conn: &mut Conn,
@@ -74,13 +74,13 @@ async fn write(
     subject_user_id: Option<&str>,
     once_key: Option<&str>,
     endpoints: &[&str],
-    at_ms: i64,
+    (at_ms, happened_ms): (i64, i64),
 ) -> sqlx::Result<bool> {
     if endpoints.is_empty() {
         return Ok(false);
     }
     let id = format!("evt_{}", uuid::Uuid::new_v4().simple());
-    let payload = serde_json::json!({ "type": event.as_str(), "timestamp": rfc3339(at_ms), "data": data }).to_string();
+    let payload = serde_json::json!({ "type": event.as_str(), "timestamp": rfc3339(happened_ms), "data": data }).to_string();
     let new = NewEvent { id: &id, account_id, event_type: event.as_str(), payload: &payload, subject_user_id, once_key };
     if !store::insert_event(conn, &new, at_ms).await? {
         return Ok(false);
@@ -168,7 +168,7 @@ pub async fn for_audit(conn: &mut Conn, events: &[AuditEvent<'_>], at_ms: i64) -
                 (data, Some(facts.user_id.clone()))
             }
         };
-        write(conn, account_id, *event, data, subject.as_deref(), None, &endpoints, at_ms).await?;
+        write(conn, account_id, *event, data, subject.as_deref(), None, &endpoints, (at_ms, at_ms)).await?;
     }
     Ok(())
 }
@@ -186,7 +186,7 @@ pub async fn invitations_created(conn: &mut Conn, account_id: &str, by_user_id: 
         for id in chunk {
             let Some((facts, invitation)) = known.get(*id) else { continue };
             let data = serde_json::json!({ "invitation": invitation, "by_user_id": by_user_id });
-            write(conn, account_id, WebhookEvent::InvitationCreated, data, Some(&facts.user_id), None, &endpoints, at_ms).await?;
+            write(conn, account_id, WebhookEvent::InvitationCreated, data, Some(&facts.user_id), None, &endpoints, (at_ms, at_ms)).await?;
         }
     }
     Ok(())
@@ -195,7 +195,7 @@ pub async fn invitations_created(conn: &mut Conn, account_id: &str, by_user_id: 
 /// The test event "Send test event" sends to one endpoint.
 pub async fn test_event(conn: &mut Conn, account_id: &str, endpoint_id: &str, by_user_id: &str, at_ms: i64) -> sqlx::Result<bool> {
     let data = serde_json::json!({ "message": "A test event from Beckon's Settings → Webhooks.", "by_user_id": by_user_id });
-    write(conn, account_id, WebhookEvent::Test, data, None, None, &[endpoint_id], at_ms).await
+    write(conn, account_id, WebhookEvent::Test, data, None, None, &[endpoint_id], (at_ms, at_ms)).await
 }
 
 /// Expired invitations a sweep announces per transaction.
@@ -233,7 +233,8 @@ pub async fn sweep_expired(state: &AppState) -> Result<u64, AppError> {
                 invitation["state"] = "expired".into();
                 let data = serde_json::json!({ "invitation": invitation });
                 let once = format!("expired:{id}:{expired_at}");
-                if write(&mut tx, &account_id, WebhookEvent::InvitationExpired, data, Some(&facts.user_id), Some(&once), &endpoints, *expired_at)
+                // Written now (kept and pruned from now); it says when the link expired.
+                if write(&mut tx, &account_id, WebhookEvent::InvitationExpired, data, Some(&facts.user_id), Some(&once), &endpoints, (now, *expired_at))
                     .await
                     .step("webhooks::write")?
                 {

@@ -137,6 +137,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<String,
     require_manager(actor)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
+    store::lock_endpoint(&mut tx, id).await.step("webhooks::lock_endpoint")?;
     let gone = endpoint(&mut tx, actor, id).await?.endpoint;
     store::delete_endpoint(&mut tx, id).await.step("webhooks::delete_endpoint")?;
     record(&mut tx, actor, AuditAction::WebhookDeleted, id, serde_json::json!({ "url": gone.url }), now).await?;
@@ -220,8 +221,13 @@ pub async fn retry(state: &AppState, actor: &Actor, delivery_id: &str) -> Result
     let mut tx = state.db.write_tx().await.step("begin write transaction")?;
     let (endpoint_id, _, event_type) =
         store::delivery_owner(&mut tx, &actor.account_id, delivery_id).await.step("webhooks::delivery_owner")?.ok_or(AppError::NotFound)?;
+    if endpoint(&mut tx, actor, &endpoint_id).await?.endpoint.enabled == 0 {
+        return Err(AppError::InvalidState("The endpoint is disabled: enable it first, and its waiting deliveries go out with this one.".into()));
+    }
     if !store::retry(&mut tx, delivery_id, now).await.step("webhooks::retry")? {
-        return Err(AppError::InvalidState("Only a failed delivery can be retried; this one was delivered or is still being tried.".into()));
+        return Err(AppError::InvalidState(
+            "Only a failed delivery can be retried; this one was delivered, is still being tried, or was about a person since deleted.".into(),
+        ));
     }
     let details = serde_json::json!({ "delivery": delivery_id, "event": event_type });
     record(&mut tx, actor, AuditAction::WebhookRetried, &endpoint_id, details, now).await?;

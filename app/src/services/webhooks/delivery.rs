@@ -183,22 +183,20 @@ async fn settle(state: &AppState, config: &LaneConfig, results: &[(ClaimedDelive
     let reason = format!("Every delivery failed for {DISABLE_AFTER_DAYS} days.");
     failed.sort_unstable();
     failed.dedup();
-    for (endpoint_id, account_id, url) in store::disable_failing(&mut tx, &failed, cutoff, &reason, now).await.step("webhooks::disable_failing")? {
+    let disabled = store::disable_failing(&mut tx, &failed, cutoff, &reason, now).await.step("webhooks::disable_failing")?;
+    for (endpoint_id, account_id, url) in &disabled {
         let details = serde_json::json!({ "url": url, "reason": reason });
-        let event = AuditEvent {
-            account_id: &account_id,
-            actor_user_id: None,
-            action: AuditAction::WebhookDisabled,
-            target_type: "webhook",
-            target_id: &endpoint_id,
-            details,
-        };
+        let event =
+            AuditEvent { account_id, actor_user_id: None, action: AuditAction::WebhookDisabled, target_type: "webhook", target_id: endpoint_id, details };
         audit::record(&mut tx, event, now).await.step("audit::record")?;
-        tell_administrators(&mut tx, state, &account_id, &url, now).await?;
+        tell_administrators(&mut tx, state, account_id, url, now).await?;
         tracing::warn!(endpoint = %endpoint_id, %url, "a webhook endpoint failed for {DISABLE_AFTER_DAYS} days and is disabled");
     }
     tx.commit().await.step("commit")?;
-    state.work_signal.wake();
+    if !disabled.is_empty() {
+        // The administrators' emails.
+        state.work_signal.wake();
+    }
     Ok(())
 }
 
@@ -206,9 +204,9 @@ async fn settle(state: &AppState, config: &LaneConfig, results: &[(ClaimedDelive
 async fn tell_administrators(tx: &mut crate::services::store::Conn, state: &AppState, account_id: &str, url: &str, now: i64) -> Result<(), AppError> {
     let Some(account) = crate::services::store::accounts::get(tx, account_id).await.step("accounts::get")? else { return Ok(()) };
     let page = format!("{}/settings/webhooks", state.public_url);
+    let rendered = crate::services::mail::templates::webhook_disabled(&account.name, url, DISABLE_AFTER_DAYS, &page);
     for address in store::administrators(tx, account_id).await.step("webhooks::administrators")? {
         let Ok(to) = Email::parse(&address) else { continue };
-        let rendered = crate::services::mail::templates::webhook_disabled(&account.name, url, DISABLE_AFTER_DAYS, &page);
         let message = NewMessage {
             account_id,
             kind: MessageKind::WebhookDisabled,
@@ -217,7 +215,7 @@ async fn tell_administrators(tx: &mut crate::services::store::Conn, state: &AppS
             password_reset_id: None,
             sent_by: None,
             priority: Priority::Waited,
-            rendered,
+            rendered: rendered.clone(),
         };
         crate::services::mail::outbox::enqueue(tx, message, now).await.step("outbox::enqueue")?;
     }

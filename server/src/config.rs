@@ -65,6 +65,8 @@ pub struct Config {
     /// BECKON_WEBHOOKS_ALLOW_PRIVATE=on: webhooks may go to loopback, private and link-local
     /// addresses (off by default, so an endpoint cannot reach into the deployment's network).
     pub webhooks_allow_private: bool,
+    /// BECKON_API_CALLS_PER_MINUTE: calls one API token may make in a minute.
+    pub api_calls_per_minute: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -276,7 +278,12 @@ impl Config {
             Some("on") => true,
             Some(other) => return Err(ConfigError::Invalid { name: "BECKON_WEBHOOKS_ALLOW_PRIVATE", reason: format!("“{other}”: use on or off") }),
         };
+        let api_calls_per_minute = source.parsed("BECKON_API_CALLS_PER_MINUTE", shared::api::CALLS_PER_MINUTE)?;
+        if api_calls_per_minute < 1 {
+            return Err(ConfigError::Invalid { name: "BECKON_API_CALLS_PER_MINUTE", reason: "a token may make at least 1 call a minute".into() });
+        }
         Ok(Config {
+            api_calls_per_minute,
             webhooks_allow_private,
             dkim,
             dkim_key,

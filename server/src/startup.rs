@@ -196,6 +196,7 @@ pub async fn build_with_test_clock(config: &Config, clock: Arc<dyn Clock>, test_
         import_limits: config.import_limits,
         mail_transport: config.mail_transport(),
         dkim: config.dkim,
+        api_calls_per_minute: config.api_calls_per_minute,
         webhooks: app::services::webhooks::Reach { allow_private: config.webhooks_allow_private, ..Default::default() },
         auth: AuthSettings { idle_timeout: config.session_idle, absolute_timeout: config.session_absolute, ..AuthSettings::default() },
         passwords: Default::default(),

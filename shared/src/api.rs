@@ -20,7 +20,7 @@ pub const MAX_TOKEN_DAYS: u32 = 366;
 /// The expiries the Settings page offers, in days (`None`: never).
 pub const TOKEN_EXPIRY_CHOICES: [Option<u32>; 5] = [Some(7), Some(30), Some(90), Some(366), None];
 
-/// Calls one token may make in a minute.
+/// Calls one token may make in a minute, unless the operator sets otherwise.
 pub const CALLS_PER_MINUTE: i64 = 600;
 
 /// How long a POST's `Idempotency-Key` and its answer are kept.

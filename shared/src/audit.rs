@@ -62,10 +62,12 @@ pub enum AuditAction {
     WebhookTestSent,
     WebhookRetried,
     WebhookDisabled,
+    /// One call through an API token, whatever it did (its changes have lines of their own).
+    ApiCall,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 56] = [
         AuditAction::AccountCreated,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
@@ -121,6 +123,7 @@ impl AuditAction {
         AuditAction::WebhookTestSent,
         AuditAction::WebhookRetried,
         AuditAction::WebhookDisabled,
+        AuditAction::ApiCall,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -190,6 +193,7 @@ impl AuditAction {
             WebhookTestSent => ("webhook.test_sent", "Webhook test event sent"),
             WebhookRetried => ("webhook.retried", "Webhook delivery retried"),
             WebhookDisabled => ("webhook.disabled", "Webhook endpoint disabled after failing"),
+            ApiCall => ("api_token.call", "API call"),
         }
     }
 

@@ -10,15 +10,12 @@ use super::store::{new_id, Conn};
 use super::{auth, Actor, AppState};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use shared::api::{validate_new_token, ApiTokenView, ApiTokens, CreatedToken, CALLS_PER_MINUTE, IDEMPOTENCY_HOURS, TOKEN_PREFIX};
+use shared::api::{validate_new_token, ApiTokenView, ApiTokens, CreatedToken, IDEMPOTENCY_HOURS, TOKEN_PREFIX};
 use shared::audit::AuditAction;
 use shared::names::name_and_address;
 use shared::permissions::{Permission, TokenScopes};
 use shared::AppError;
 use std::time::Duration;
-
-/// Calls a token may make in a minute.
-pub const CALLS: Limit = Limit::per(CALLS_PER_MINUTE, Duration::from_secs(60));
 
 /// Why a bearer token was not taken. Each is its own answer, so whoever runs the script can
 /// tell a typo from a token someone revoked.
@@ -116,7 +113,8 @@ pub async fn authenticate(state: &AppState, secret: Option<&str>) -> Result<Resu
     let Some(mut actor) = auth::actor_of(&mut conn, &record.user_id).await?.filter(|a| a.account_id == record.account_id) else {
         return Ok(Err(TokenRefusal::CreatorInactive));
     };
-    rate_limit::consume(&mut *conn, &format!("api:{}", record.id), CALLS, now).await?;
+    let calls = Limit::per(state.api_calls_per_minute, Duration::from_secs(60));
+    rate_limit::consume(&mut *conn, &format!("api:{}", record.id), calls, now).await?;
     store::touch(&mut conn, &record.id, now).await.step("api_tokens::touch")?;
     let token = LiveToken { scopes: parse_scopes(&record)?, id: record.id, name: record.name, user_id: record.user_id };
     token.narrow(&mut actor);
@@ -221,6 +219,16 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: &str) -> Result<String,
     record(&mut tx, actor, AuditAction::ApiTokenRevoked, id, serde_json::json!({ "name": token.name }), now).await?;
     tx.commit().await.step("commit")?;
     Ok(format!("The token “{}” is revoked: calls made with it are refused from now on.", token.name))
+}
+
+/// Writes the audit line of one call through a token: who, which token, the method, the path
+/// with its query, and the status it was answered with. Every call has one, reads and
+/// refusals included; what a call changed has lines of its own as well.
+pub async fn record_call(state: &AppState, actor: &Actor, method: &str, path: &str, status: u16) -> Result<(), AppError> {
+    let Some(token) = &actor.api_token else { return Ok(()) };
+    let mut conn = state.db.pool.acquire().await.step("acquire connection")?;
+    let details = serde_json::json!({ "api_token": token.name, "method": method, "path": path, "status": status });
+    record(&mut conn, actor, AuditAction::ApiCall, &token.id, details, state.clock.now_ms()).await
 }
 
 /// How far back an `Idempotency-Key` is kept.

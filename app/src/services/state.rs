@@ -76,6 +76,8 @@ pub struct AppStateParts {
     pub mail_transport: String,
     /// Outgoing mail is signed with DKIM (BECKON_DKIM, on unless turned off).
     pub dkim: bool,
+    /// Calls one API token may make in a minute (BECKON_API_CALLS_PER_MINUTE).
+    pub api_calls_per_minute: i64,
     /// Where webhooks may be sent, how names are resolved, and how long a receiver has.
     pub webhooks: super::webhooks::Reach,
     pub auth: AuthSettings,

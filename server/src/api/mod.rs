@@ -116,8 +116,17 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         Err(error) => return Problem::from(error).into_response(),
     };
     let token = actor.api_token.as_ref().map(|t| t.name.clone()).unwrap_or_default();
-    request.extensions_mut().insert(actor);
-    audit::via_token(token, next.run(request)).await
+    let method = request.method().to_string();
+    let uri = request.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.clone()).unwrap_or_else(|| request.uri().clone());
+    let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    request.extensions_mut().insert(actor.clone());
+    let response = audit::via_token(token, next.run(request)).await;
+    // Written once the call is answered (its status known), outside its transaction: a
+    // refused call changed nothing but is on the record.
+    if let Err(error) = api_tokens::record_call(&state, &actor, &method, &path, response.status().as_u16()).await {
+        tracing::warn!(%error, "could not write an API call's audit line");
+    }
+    response
 }
 
 /// The caller, as [`authenticate`] left them.

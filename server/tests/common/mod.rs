@@ -65,6 +65,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         dkim: false,
         dkim_key: None,
         webhooks_allow_private: false,
+        api_calls_per_minute: shared::api::CALLS_PER_MINUTE,
     }
 }
 

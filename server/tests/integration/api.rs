@@ -472,8 +472,11 @@ async fn every_route_answers_each_kind_of_token_as_the_permission_rule_says_and_
                 let what = format!("{} {path} by {kind:?} with {scopes:?}: {} {}", route.method, answer.status, answer.body);
                 assert_eq!((answer.status, answer.json()["type"].as_str()), (403, Some("/api/v1/problems/not_permitted")), "{what}");
                 let after = dump_database(&f.app.state).await;
-                // The call itself is counted and the token's last use noted; nothing else.
-                let counted = |row: &&String| row.starts_with("rate_limits") || row.starts_with("api_tokens");
+                // The call itself is counted, the token's last use noted and the call put on
+                // the record; nothing else.
+                let counted = |row: &&String| row.starts_with("rate_limits") || row.starts_with("api_tokens") || row.contains("action=api_token.call");
+                let recorded = |dump: &[String]| dump.iter().filter(|row| row.contains("action=api_token.call")).count();
+                assert_eq!(recorded(&after), recorded(&before) + 1, "the refused call is on the record: {what}");
                 let changed: Vec<&String> = after
                     .iter()
                     .filter(|row| !before.contains(row))
@@ -736,6 +739,22 @@ async fn a_token_acts_only_through_its_header_cookies_and_origin_are_ignored_and
     assert_eq!(last_used, Some(app.clock_ms()));
     let made: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'api_token.created'").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(made, 1);
+    // Every call through the token is on the record, a read and a refusal too.
+    let read = request(&addr, "GET", "/api/v1/invitations?limit=5", &[("Authorization", &auth)], None).await;
+    assert_eq!(read.status, 200);
+    let refused = request(&addr, "POST", "/api/v1/people/nobody/deactivate", &[("Authorization", &auth)], Some("{}")).await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    let calls: Vec<String> = sqlx::query_scalar("SELECT details FROM audit_events WHERE action = 'api_token.call' ORDER BY at, details")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    let calls: Vec<serde_json::Value> = calls.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    let said: Vec<(String, String, u64)> =
+        calls.iter().map(|c| (c["method"].as_str().unwrap().into(), c["path"].as_str().unwrap().into(), c["status"].as_u64().unwrap())).collect();
+    assert!(said.contains(&("POST".into(), "/api/v1/invitations".into(), 201)), "{said:?}");
+    assert!(said.contains(&("GET".into(), "/api/v1/invitations?limit=5".into(), 200)), "{said:?}");
+    assert!(said.contains(&("POST".into(), "/api/v1/people/nobody/deactivate".into(), 404)), "{said:?}");
+    assert!(calls.iter().all(|c| c["api_token"] == "HR sync"));
 }
 
 #[tokio::test]
@@ -809,6 +828,23 @@ async fn a_token_calls_at_most_its_limit_a_minute() {
     assert_eq!(get(other).await.status(), 200, "the limit is per token");
     app.clock.advance(chrono::Duration::seconds(61));
     assert_eq!(get(token).await.status(), 200, "a new minute");
+}
+
+#[tokio::test]
+async fn the_operator_sets_how_many_calls_a_token_may_make_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.database_url = test_database_url(dir.path()).await;
+    config.api_calls_per_minute = 3;
+    let app = TestApp::on(config, dir).await;
+    let owner = app.owner().await;
+    let token = token_of(&app, &owner.user_id, TokenScopes::READ_ONLY).await;
+    for _ in 0..3 {
+        let request = axum::http::Request::get("/api/v1/jobs").header("Authorization", format!("Bearer {token}")).body(axum::body::Body::empty()).unwrap();
+        assert_eq!(app.send(request).await.status(), 200);
+    }
+    let request = axum::http::Request::get("/api/v1/jobs").header("Authorization", format!("Bearer {token}")).body(axum::body::Body::empty()).unwrap();
+    assert_eq!(app.send(request).await.status(), 429);
 }
 
 #[tokio::test]
